@@ -1,0 +1,275 @@
+"""SQLAlchemy models: the tables Backlog stores.
+
+Rows that belong to a workspace carry `workspace_id` themselves (issues and comments too), so that
+every policy and every loader can scope a query to the viewer's workspaces without a join, and so
+that composite foreign keys can make "a label/state/project of another workspace" impossible at the
+database level, whatever the application does.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(enum.Enum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+    GUEST = "GUEST"
+
+
+class WorkflowStateType(enum.Enum):
+    BACKLOG = "BACKLOG"
+    UNSTARTED = "UNSTARTED"
+    STARTED = "STARTED"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+
+
+class Priority(enum.Enum):
+    # Declared most urgent first: PostgreSQL orders enum values by declaration, so ORDER BY
+    # priority is urgent-to-none and an index on it serves that order.
+    URGENT = "URGENT"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    NONE = "NONE"
+
+
+def _pg_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    return Enum(enum_class, name=name, values_callable=lambda members: [m.value for m in members])
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]*$'", name="slug_format"),)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    role: Mapped[Role] = mapped_column(_pg_enum(Role, "role"), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    key: Mapped[str] = mapped_column(String(10), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Next issue number: taken with UPDATE ... RETURNING so concurrent creates never collide.
+    last_issue_number: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = _created_at()
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "key"),
+        UniqueConstraint("id", "workspace_id"),
+        CheckConstraint("key ~ '^[A-Z][A-Z0-9]{0,9}$'", name="key_format"),
+    )
+
+
+class WorkflowState(Base):
+    __tablename__ = "workflow_states"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    type: Mapped[WorkflowStateType] = mapped_column(
+        _pg_enum(WorkflowStateType, "workflow_state_type"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        UniqueConstraint("id", "workspace_id"),
+        Index("ix_workflow_states_workspace_position", "workspace_id", "position"),
+    )
+
+
+class Label(Base):
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    color: Mapped[str] = mapped_column(String(7), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        UniqueConstraint("id", "workspace_id"),
+        CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color_format"),
+    )
+
+
+class Issue(Base):
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    state_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    priority: Mapped[Priority] = mapped_column(
+        _pg_enum(Priority, "priority"), nullable=False, server_default=Priority.NONE.value
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    creator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(BigInteger)
+    estimate: Mapped[int | None] = mapped_column(Integer)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        UniqueConstraint("id", "workspace_id"),
+        ForeignKeyConstraint(
+            ["project_id", "workspace_id"],
+            ["projects.id", "projects.workspace_id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["state_id", "workspace_id"],
+            ["workflow_states.id", "workflow_states.workspace_id"],
+        ),
+        ForeignKeyConstraint(
+            ["parent_id", "workspace_id"],
+            ["issues.id", "issues.workspace_id"],
+            ondelete="SET NULL (parent_id)",
+        ),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        CheckConstraint("estimate IS NULL OR estimate >= 0", name="estimate_non_negative"),
+        CheckConstraint("number > 0", name="number_positive"),
+        Index("ix_issues_workspace_id_id", "workspace_id", "id"),
+        Index("ix_issues_state_id_workspace_id", "state_id", "workspace_id"),
+        Index("ix_issues_parent_id_workspace_id", "parent_id", "workspace_id"),
+    )
+
+
+class IssueLabel(Base):
+    __tablename__ = "issue_labels"
+
+    issue_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    label_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["issue_id", "workspace_id"], ["issues.id", "issues.workspace_id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["label_id", "workspace_id"], ["labels.id", "labels.workspace_id"], ondelete="CASCADE"
+        ),
+        Index("ix_issue_labels_label_id_workspace_id", "label_id", "workspace_id"),
+        Index("ix_issue_labels_workspace_id", "workspace_id"),
+    )
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    issue_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["issue_id", "workspace_id"], ["issues.id", "issues.workspace_id"], ondelete="CASCADE"
+        ),
+        Index("ix_comments_issue_id_id", "issue_id", "id"),
+        Index("ix_comments_workspace_id", "workspace_id"),
+    )

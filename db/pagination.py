@@ -1,0 +1,210 @@
+"""Keyset pagination in SQL: pages of a list, and pages of many parents' lists in one statement.
+
+A cursor is the opaque encoding of the sort-key values of a row (its last key is always the
+primary key), so pages stay stable while rows are inserted before them, and `after`/`before`
+become index range conditions rather than OFFSETs.
+
+Nested connections (the top 5 comments of each of 50 issues) are fetched for all parents at once
+with `row_number() OVER (PARTITION BY parent ORDER BY keys)`: one statement per batch, no
+per-parent query and no fetching everything to slice in Python.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, and_, any_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import ColumnElement, Row, Select
+
+    from db.session import RequestDatabase
+
+
+class InvalidCursorError(ValueError):
+    """A cursor that this connection did not produce."""
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One ordering column; `label` is the name it carries in the selected row."""
+
+    label: str
+    column: ColumnElement[Any]
+    python_type: type
+    descending: bool = False
+
+
+Ordering = tuple[SortKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    """Validated pagination arguments: how many rows, which way, from which cursor values."""
+
+    limit: int
+    forward: bool = True
+    after: tuple[Any, ...] | None = None
+    before: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: Sequence[Row[Any]]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def encode_cursor(row: Row[Any], ordering: Ordering) -> str:
+    values = [_jsonable(getattr(row, key.label)) for key in ordering]
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raise InvalidCursorError(cursor) from error
+    if not isinstance(values, list) or len(values) != len(ordering):
+        raise InvalidCursorError(cursor)
+    try:
+        return tuple(
+            _parse(value, key.python_type) for value, key in zip(values, ordering, strict=True)
+        )
+    except (TypeError, ValueError) as error:
+        raise InvalidCursorError(cursor) from error
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _parse(value: Any, python_type: type) -> Any:
+    if value is None:
+        return None
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
+    if python_type is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(value)
+        return value
+    if python_type is str:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return value
+    return python_type(value)
+
+
+def among(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column = ANY($1)`: one bound array, so the statement text (and asyncpg's prepared
+    statement) is the same for any number of ids, unlike an expanding `IN (...)`."""
+    return column == any_(literal(list(ids), ARRAY(BigInteger)))
+
+
+def _beyond(ordering: Ordering, values: tuple[Any, ...], *, after: bool) -> ColumnElement[bool]:
+    """Rows strictly after (or before) `values` in `ordering`, for any mix of directions."""
+    alternatives = []
+    for index, key in enumerate(ordering):
+        equal_prefix = [k.column == v for k, v in zip(ordering[:index], values, strict=False)]
+        greater = (
+            (key.column < values[index])
+            if key.descending == after
+            else (key.column > values[index])
+        )
+        alternatives.append(and_(*equal_prefix, greater))
+    return or_(*alternatives)
+
+
+def _order_by(ordering: Ordering, *, forward: bool) -> list[ColumnElement[Any]]:
+    return [
+        key.column.desc() if key.descending == forward else key.column.asc() for key in ordering
+    ]
+
+
+def _windowed(query: Select[Any], ordering: Ordering, args: PageArgs) -> Select[Any]:
+    if args.after is not None:
+        query = query.where(_beyond(ordering, args.after, after=True))
+    if args.before is not None:
+        query = query.where(_beyond(ordering, args.before, after=False))
+    return query
+
+
+def _page(rows: Sequence[Row[Any]], args: PageArgs) -> Page:
+    has_more = len(rows) > args.limit
+    rows = rows[: args.limit]
+    if args.forward:
+        return Page(rows, has_next_page=has_more, has_previous_page=args.after is not None)
+    return Page(rows[::-1], has_next_page=args.before is not None, has_previous_page=has_more)
+
+
+async def fetch_page(
+    db: RequestDatabase, query: Select[Any], ordering: Ordering, args: PageArgs
+) -> Page:
+    """One page of `query` (which must select every sort key under its label)."""
+    query = _windowed(query, ordering, args)
+    query = query.order_by(*_order_by(ordering, forward=args.forward)).limit(args.limit + 1)
+    return _page(await db.fetch_all(query), args)
+
+
+async def fetch_pages_per_parent(
+    db: RequestDatabase,
+    query: Select[Any],
+    parent: ColumnElement[Any],
+    parent_ids: Sequence[Any],
+    ordering: Ordering,
+    args: PageArgs,
+) -> dict[Any, Page]:
+    """The same page of every parent's list, in one statement.
+
+    `query` must select the parent column labelled `batch_parent` and every sort key.
+    """
+    if len(parent_ids) == 1:
+        page = await fetch_page(db, query.where(parent == parent_ids[0]), ordering, args)
+        return {parent_ids[0]: page}
+    rank = func.row_number().over(
+        partition_by=parent, order_by=_order_by(ordering, forward=args.forward)
+    )
+    inner = _windowed(query.where(among(parent, parent_ids)), ordering, args)
+    ranked = inner.add_columns(rank.label("page_rank")).subquery()
+    outer = (
+        select(ranked)
+        .where(ranked.c.page_rank <= args.limit + 1)
+        .order_by(ranked.c.batch_parent, ranked.c.page_rank)
+    )
+    grouped: dict[Any, list[Row[Any]]] = defaultdict(list)
+    for row in await db.fetch_all(outer):
+        grouped[row.batch_parent].append(row)
+    return {parent_id: _page(grouped.get(parent_id, []), args) for parent_id in parent_ids}
+
+
+async def count_per_parent(
+    db: RequestDatabase, query: Select[Any], parent: ColumnElement[Any], parent_ids: Sequence[Any]
+) -> dict[Any, int]:
+    """`count(*)` of every parent's list in one statement; `query` selects FROM the list."""
+    counted = (
+        query.with_only_columns(
+            parent.label("batch_parent"), func.count().label("total"), maintain_column_froms=True
+        )
+        .where(among(parent, parent_ids))
+        .group_by(parent)
+    )
+    totals = {row.batch_parent: row.total for row in await db.fetch_all(counted)}
+    return {parent_id: totals.get(parent_id, 0) for parent_id in parent_ids}

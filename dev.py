@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Bootstrap and run Backlog on a machine that has only Python 3.11+.
+
+    python3 dev.py serve [backlog serve options]   # the server, embedded PostgreSQL, demo data
+    python3 dev.py test  [pytest options]          # the whole test suite
+    python3 dev.py bench [bench options]           # the benchmark suite (see bench/README.md)
+
+Every run makes sure `.venv` holds exactly the pinned versions in requirements.lock and that the
+GraphiQL assets are installed; both steps are skipped when nothing they depend on has changed.
+Only the standard library is used here, because nothing else exists yet on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / ".backlog-installed"
+INSTALL_INPUTS = ("requirements.lock", "pyproject.toml")
+GRAPHIQL_INSTALLER = ROOT / "web" / "graphiql" / "install.py"
+
+
+def main() -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain, not crash
+        sys.exit("Backlog needs Python 3.11 or newer.")
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    ensure_virtualenv()
+    ensure_graphiql_assets()
+    return COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+def ensure_virtualenv() -> None:
+    fingerprint = hashlib.sha256(
+        b"".join((ROOT / name).read_bytes() for name in INSTALL_INPUTS)
+    ).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    if not (BIN / "python").exists():
+        print("Creating .venv ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    print("Installing pinned dependencies into .venv ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "-r", str(ROOT / "requirements.lock")], check=True)
+    subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True)
+    STAMP.write_text(fingerprint)
+
+
+def ensure_graphiql_assets() -> None:
+    if GRAPHIQL_INSTALLER.exists():
+        subprocess.run([str(BIN / "python"), str(GRAPHIQL_INSTALLER)], check=True)
+
+
+def ensure_chromium() -> None:
+    """The browser test drives Debian's Chromium; install it where this machine allows."""
+    if shutil.which("chromium"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing Debian's chromium for the browser test ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+    else:
+        print("chromium is not installed: the browser test will be skipped.", flush=True)
+
+
+def serve(args: list[str]) -> int:
+    return _exec(str(BIN / "backlog"), "serve", *args)
+
+
+def test(args: list[str]) -> int:
+    ensure_chromium()
+    return _exec(str(BIN / "python"), "-m", "pytest", *args)
+
+
+def bench(args: list[str]) -> int:
+    return _exec(str(BIN / "python"), "-m", "bench", *args)
+
+
+def _exec(*command: str) -> int:
+    os.chdir(ROOT)
+    try:
+        return subprocess.run(command, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+COMMANDS = {"serve": serve, "test": test, "bench": bench}
+
+if __name__ == "__main__":
+    sys.exit(main())

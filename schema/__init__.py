@@ -1,0 +1,1 @@
+"""Backlog's GraphQL schema: types in one module per domain, assembled in `schema.build`."""

@@ -1,0 +1,31 @@
+"""Assembling the executable schema from the types and the guard-rail extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+
+from schema.comments import Comment
+from schema.issues import Issue
+from schema.labels import Label
+from schema.projects import Project
+from schema.query import Query
+from schema.users import User
+from schema.workflow_states import WorkflowState
+from schema.workspaces import Membership, Workspace
+
+# Every Node type, so `node(id:)` can return each even where no field reaches it directly.
+NODE_TYPES = (User, Workspace, Membership, Project, WorkflowState, Label, Issue, Comment)
+
+
+def build_schema(
+    extensions: Sequence[SchemaExtension | type[SchemaExtension]] = (),
+) -> strawberry.Schema:
+    return strawberry.Schema(query=Query, types=NODE_TYPES, extensions=list(extensions))
+
+
+def schema_sdl() -> str:
+    """The SDL committed as `schema.graphql`."""
+    return build_schema().as_str() + "\n"

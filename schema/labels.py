@@ -1,0 +1,37 @@
+"""The `Label` type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from resolvers.context import Info
+from schema import refs
+from schema import workspaces as workspace_types
+from schema.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+
+@strawberry.type(description="A tag issues of one workspace can carry.")
+class Label(Node):
+    pk: strawberry.Private[int]
+    workspace_id: strawberry.Private[int]
+    name: str
+    color: str = strawberry.field(description="Hex colour, e.g. `#e11d48`.")
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Label:
+        return cls(
+            id=to_global_id("Label", row.id),
+            pk=row.id,
+            workspace_id=row.workspace_id,
+            name=row.name,
+            color=row.color,
+        )
+
+    @strawberry.field
+    async def workspace(self, info: Info) -> refs.Workspace:
+        return await workspace_types.workspace_by_id(info, self.workspace_id)

@@ -1,0 +1,54 @@
+"""The sort orders of every connection; each ends on the primary key, so cursors are unique."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from db import models, queries
+from db.pagination import Ordering, SortKey
+from schema.enums import IssueOrderField, OrderDirection
+
+_issues = queries.issues
+ISSUE_ORDER_KEYS = {
+    IssueOrderField.CREATED_AT: ("created_at", _issues.c.created_at, datetime),
+    IssueOrderField.UPDATED_AT: ("updated_at", _issues.c.updated_at, datetime),
+    IssueOrderField.PRIORITY: ("priority", _issues.c.priority, models.Priority),
+}
+
+PROJECTS: Ordering = (
+    SortKey("key", queries.projects.c.key, str),
+    SortKey("id", queries.projects.c.id, int),
+)
+MEMBERSHIPS: Ordering = (SortKey("id", queries.memberships.c.id, int),)
+LABELS: Ordering = (
+    SortKey("name", queries.labels.c.name, str),
+    SortKey("id", queries.labels.c.id, int),
+)
+WORKFLOW_STATES: Ordering = (
+    SortKey("position", queries.workflow_states.c.position, int),
+    SortKey("id", queries.workflow_states.c.id, int),
+)
+COMMENTS: Ordering = (
+    SortKey("created_at", queries.comments.c.created_at, datetime),
+    SortKey("id", queries.comments.c.id, int),
+)
+ISSUES_DEFAULT: Ordering = (
+    SortKey("created_at", _issues.c.created_at, datetime, descending=True),
+    SortKey("id", _issues.c.id, int, descending=True),
+)
+
+
+def issue_ordering(orders: list[tuple[IssueOrderField, OrderDirection]]) -> Ordering:
+    """The keys for `orderBy`, then the id in the last key's direction as the tie-breaker."""
+    if not orders:
+        return ISSUES_DEFAULT
+    keys = []
+    seen = set()
+    for field, direction in orders:
+        if field in seen:
+            continue
+        seen.add(field)
+        label, column, python_type = ISSUE_ORDER_KEYS[field]
+        keys.append(SortKey(label, column, python_type, direction is OrderDirection.DESC))
+    keys.append(SortKey("id", _issues.c.id, int, keys[-1].descending))
+    return tuple(keys)

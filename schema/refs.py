@@ -1,0 +1,17 @@
+"""Lazy references between the type modules, which refer to one another in cycles
+(an issue has comments, a comment has an issue); Strawberry resolves them when the schema is built.
+"""
+
+from __future__ import annotations
+
+from strawberry.types.lazy_type import LazyType
+
+Comment = LazyType("Comment", "schema.comments")
+Issue = LazyType("Issue", "schema.issues")
+IssueFilter = LazyType("IssueFilter", "schema.issues")
+IssueOrder = LazyType("IssueOrder", "schema.issues")
+Label = LazyType("Label", "schema.labels")
+Project = LazyType("Project", "schema.projects")
+User = LazyType("User", "schema.users")
+WorkflowState = LazyType("WorkflowState", "schema.workflow_states")
+Workspace = LazyType("Workspace", "schema.workspaces")

@@ -1,0 +1,91 @@
+"""The Starlette application: `/graphql`, GraphiQL's assets, `/healthz` and `/readyz`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+from db.session import Database, create_engine
+from schema.build import build_schema
+from server.body_limit import BodySizeLimit
+from server.errors import ClientErrors
+from server.graphiql import graphiql_asset_routes
+from server.graphql_view import GraphQLEndpoint
+from server.settings import Settings
+
+
+def create_schema(settings: Settings):
+    return build_schema(
+        extensions=[
+            ClientErrors,
+            MaxTokensLimiter(max_token_count=settings.max_tokens),
+            QueryDepthLimiter(max_depth=settings.max_query_depth),
+            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        ]
+    )
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
+    """The app; `database` is for tests, which hand in one bound to a rolled-back transaction."""
+    settings = settings or Settings()
+    if settings.database_url is None and database is None:
+        raise RuntimeError("DATABASE_URL is not set (`backlog serve` sets it for you).")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = database is None
+        app.state.database = database or Database(
+            create_engine(
+                settings.database_url or "",
+                pool_size=settings.db_pool_size,
+                statement_timeout_ms=settings.statement_timeout_ms,
+            )
+        )
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.dispose()
+
+    graphql = GraphQLEndpoint(create_schema(settings), settings)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *graphiql_asset_routes(),
+        ],
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )
+
+
+def create_app_from_environment() -> Starlette:
+    """Entry point for uvicorn's `--factory` worker processes."""
+    return create_app(Settings())
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    database: Database = request.app.state.database
+    handle = database.request_handle()
+    try:
+        await handle.scalar(text("SELECT 1"))
+    except Exception as error:  # any failure means "not ready"; the reason is for the log only
+        return JSONResponse(
+            {"status": "unavailable", "database": type(error).__name__}, status_code=503
+        )
+    finally:
+        await handle.close()
+    return JSONResponse({"status": "ok", "database": "reachable"})

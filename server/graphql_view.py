@@ -1,0 +1,108 @@
+"""The `/graphql` endpoint: Strawberry's Starlette view with Backlog's context and responses.
+
+Each HTTP request gets one database handle, one set of loaders and one viewer; the handle is
+released in a `finally`, whatever happened. Responses follow the GraphQL-over-HTTP spec: a
+client that accepts `application/graphql-response+json` gets it, with 4xx for request errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
+
+from auth.identity import viewer_by_email
+from auth.viewer import Viewer
+from db.loaders import Loaders
+from resolvers.context import Context
+from server.graphiql import graphiql_page
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.websockets import WebSocket
+    from strawberry.http import GraphQLHTTPResponse
+
+    from db.session import Database, RequestDatabase
+    from server.settings import Settings
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+class BacklogResponse(Response):
+    """Carries what the response needs to know about its request (set in get_sub_response)."""
+
+    accepts_graphql_response = False
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(schema, subscription_protocols=(), allow_queries_via_get=True)
+        self.settings = settings
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Any:
+        if request.scope["type"] != "http" or self.should_render_graphql_ide(
+            self.request_adapter_class(request)  # type: ignore[arg-type]
+        ):
+            return await super().run(request, context=context, root_value=root_value)
+        database: Database = request.app.state.database
+        db = database.request_handle()
+        try:
+            context = await self.build_context(request, db)
+            return await super().run(request, context=context, root_value=root_value)
+        finally:
+            await db.close()
+
+    async def build_context(self, request: Request, db: RequestDatabase) -> Context:
+        viewer = await self.authenticate(request, db)
+        loaders = Loaders(db, viewer, batch=self.settings.loaders_enabled)
+        return Context(request=request, db=db, loaders=loaders, viewer=viewer)
+
+    async def authenticate(self, request: Request, db: RequestDatabase) -> Viewer:
+        if self.settings.is_development:
+            return await viewer_by_email(db, self.settings.demo_viewer_email)
+        return Viewer.anonymous()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page(graphql_path=request.url.path)
+
+    async def get_sub_response(self, request: Request) -> Response:
+        sub_response = BacklogResponse()
+        sub_response.status_code = None  # type: ignore[assignment]
+        del sub_response.headers["content-length"]
+        accept = request.headers.get("accept", "")
+        sub_response.accepts_graphql_response = GRAPHQL_RESPONSE_JSON in accept
+        return sub_response
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "accepts_graphql_response", False):
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON + "; charset=utf-8"
+            if (
+                isinstance(response_data, dict)
+                and response_data.get("data") is None
+                and not sub_response.status_code
+                and _is_request_error(response_data)
+            ):
+                # A request error (the document never executed): 4xx, and no `data` entry.
+                response_data.pop("data", None)
+                response.body = self.encode_json(response_data)
+                response.headers["content-length"] = str(len(response.body))
+                response.status_code = 400
+        return response
+
+
+def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
+    errors = response_data.get("errors") or []
+    return bool(errors) and all(not error.get("path") for error in errors)

@@ -67,6 +67,9 @@ def create_engine(
     )
 
 
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
 class StatementCounter:
     """Counts the SQL statements an engine or connection sends (transaction control excluded)."""
 
@@ -74,7 +77,8 @@ class StatementCounter:
         self.statements: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
+        if not statement.startswith(TRANSACTION_CONTROL):
+            self.statements.append(statement)
 
     @property
     def count(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -21,7 +21,7 @@ NODE_TYPES = (User, Workspace, Membership, Project, WorkflowState, Label, Issue,
 
 
 def build_schema(
-    extensions: Sequence[SchemaExtension | type[SchemaExtension]] = (),
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
     return strawberry.Schema(query=Query, types=NODE_TYPES, extensions=list(extensions))
 

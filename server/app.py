@@ -26,9 +26,9 @@ def create_schema(settings: Settings):
     return build_schema(
         extensions=[
             ClientErrors,
-            MaxTokensLimiter(max_token_count=settings.max_tokens),
-            QueryDepthLimiter(max_depth=settings.max_query_depth),
-            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         ]
     )
 
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 await app.state.database.dispose()
 
     graphql = GraphQLEndpoint(create_schema(settings), settings)
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
@@ -66,6 +66,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
+    if database is not None:
+        # Tests drive the app without running its lifespan.
+        app.state.database = database
+    return app
 
 
 def create_app_from_environment() -> Starlette:

@@ -65,8 +65,13 @@ class Page:
     has_previous_page: bool
 
 
+def _fingerprint(ordering: Ordering) -> str:
+    """Names the ordering inside each cursor, so a cursor of another list or order is refused."""
+    return ",".join(key.label + ("-" if key.descending else "+") for key in ordering)
+
+
 def encode_cursor(row: Row[Any], ordering: Ordering) -> str:
-    values = [_jsonable(getattr(row, key.label)) for key in ordering]
+    values = [_fingerprint(ordering), *(_jsonable(getattr(row, key.label)) for key in ordering)]
     raw = json.dumps(values, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -74,15 +79,17 @@ def encode_cursor(row: Row[Any], ordering: Ordering) -> str:
 def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
+        decoded = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as error:
         raise InvalidCursorError(cursor) from error
-    if not isinstance(values, list) or len(values) != len(ordering):
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != len(ordering) + 1
+        or decoded[0] != _fingerprint(ordering)
+    ):
         raise InvalidCursorError(cursor)
     try:
-        return tuple(
-            _parse(value, key.python_type) for value, key in zip(values, ordering, strict=True)
-        )
+        return tuple(_parse(value, key) for value, key in zip(decoded[1:], ordering, strict=True))
     except (TypeError, ValueError) as error:
         raise InvalidCursorError(cursor) from error
 
@@ -95,9 +102,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _parse(value: Any, python_type: type) -> Any:
+def _parse(value: Any, key: SortKey) -> Any:
     if value is None:
         return None
+    python_type = key.python_type
     if python_type is datetime:
         return datetime.fromisoformat(value)
     if python_type is date:
@@ -105,6 +113,10 @@ def _parse(value: Any, python_type: type) -> Any:
     if python_type is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(value)
+        # Out of the column's range, PostgreSQL would refuse the parameter: not a cursor of ours.
+        bits = 63 if isinstance(key.column.type, BigInteger) else 31
+        if not -(2**bits) <= value < 2**bits:
+            raise ValueError(value)
         return value
     if python_type is str:
         if not isinstance(value, str):

@@ -7,6 +7,8 @@ import binascii
 
 import strawberry
 
+MAX_BIGINT = 2**63 - 1
+
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
@@ -26,6 +28,6 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
         number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    if not type_name or number <= 0 or str(number) != pk:
+    if not type_name or not 0 < number <= MAX_BIGINT or str(number) != pk:
         return None
     return type_name, number

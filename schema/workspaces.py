@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
 
 IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
+MAX_ISSUE_NUMBER = 2**31 - 1
 
 
 @strawberry.type(description="A team's space: its members, projects, labels and workflow.")
@@ -162,7 +163,10 @@ class Workspace(Node):
                 f"`{identifier}` is not an issue identifier such as `ENG-42`.",
                 argument="identifier",
             )
-        key = (self.pk, match.group(1).upper(), int(match.group(2)))
+        number = int(match.group(2))
+        if number > MAX_ISSUE_NUMBER:
+            return None
+        key = (self.pk, match.group(1).upper(), number)
         row = await info.context.loaders.issue_by_identifier.load(key)
         return issue_types.Issue.from_row(row) if row is not None else None
 

@@ -48,8 +48,8 @@ CDN_BASE_URL = "https://unpkg.com"
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 DEFAULT_QUERY = """\
-# Welcome to Backlog's GraphiQL. Ctrl-Enter runs the query.
-# Send a token with the Headers tab below: {"Authorization": "Bearer <token>"}
+# Ctrl-Enter runs the query. The Headers tab below
+# sends headers with it, such as Authorization.
 {
   viewer {
     name
@@ -158,11 +158,13 @@ class _OwnFile:
 class _Assets:
     """What one assets directory holds, read once: the page and the routes must agree on it."""
 
-    own_files: tuple[_OwnFile, ...]
+    init_script: _OwnFile
+    page_style: _OwnFile
     vendor_dir: Path | None  # None: not installed, so the page uses the CDN
 
-    def own(self, name: str) -> _OwnFile:
-        return next(own for own in self.own_files if own.name == name)
+    @property
+    def own_files(self) -> tuple[_OwnFile, ...]:
+        return (self.init_script, self.page_style)
 
 
 def graphiql_asset_routes() -> list[BaseRoute]:
@@ -192,13 +194,13 @@ def graphiql_page(*, graphql_path: str = "/graphql") -> HTMLResponse:
         f' integrity="{vendor.integrity}"{crossorigin}>'
         for vendor in _VENDOR_STYLES
     ]
-    styles.append(_own_stylesheet(assets.own(_PAGE_STYLE)))
+    styles.append(_own_stylesheet(assets.page_style))
     scripts = [
         f'<script src="{_attr(vendor_base + vendor.url_path)}"'
         f' integrity="{vendor.integrity}"{crossorigin} defer></script>'
         for vendor in _VENDOR_SCRIPTS
     ]
-    scripts.append(_own_script(assets.own(_INIT_SCRIPT)))
+    scripts.append(_own_script(assets.init_script))
     body = _PAGE.format(
         favicon=_attr(_FAVICON),
         styles="\n    ".join(styles),
@@ -224,8 +226,8 @@ def _content_security_policy(*, extra_source: str | None) -> str:
     directives = {
         "default-src": "'self'",
         "script-src": f"'self'{extra}",
-        # GraphiQL's editor, tooltips and the explorer set style attributes and <style> elements
-        # at run time, which 'self' alone blocks; the scripts stay strict.
+        # GraphiQL's dialogs (react-remove-scroll-bar) add a <style> element at run time, which
+        # 'self' alone blocks. Inline styles cannot run code; the scripts stay strict.
         "style-src": f"'self' 'unsafe-inline'{extra}",
         # GraphiQL's fonts are data: URLs inside its stylesheet; the favicon is one too.
         "font-src": "'self' data:",
@@ -249,22 +251,18 @@ def _assets_dir() -> Path:
 def _assets(directory: Path) -> _Assets:
     # Cached per directory so that the routes mounted at start-up and every later page agree on
     # whether the vendor files are local, and so that a page view reads no files.
-    own_files = (
-        _OwnFile(_INIT_SCRIPT, (directory / _INIT_SCRIPT).read_bytes(), "text/javascript"),
-        _OwnFile(_PAGE_STYLE, (directory / _PAGE_STYLE).read_bytes(), "text/css"),
-    )
+    init_script = _OwnFile(_INIT_SCRIPT, (directory / _INIT_SCRIPT).read_bytes(), "text/javascript")
+    page_style = _OwnFile(_PAGE_STYLE, (directory / _PAGE_STYLE).read_bytes(), "text/css")
     vendor_dir = directory / "node_modules"
-    missing = [vendor for vendor in VENDOR_FILES if not _is_installed(vendor_dir, vendor)]
-    if missing:
+    if not all(_is_installed(vendor_dir, vendor) for vendor in VENDOR_FILES):
         logger.warning(
-            "GraphiQL assets are not installed in %s (missing %s); the GraphiQL page loads them "
-            "from %s. Run web/graphiql/install.py (dev.py does) to serve them locally.",
+            "The pinned GraphiQL assets are not installed in %s, so the GraphiQL page loads them "
+            "from %s. web/graphiql/install.py (which dev.py runs) installs them.",
             vendor_dir,
-            ", ".join(f"{vendor.package}@{vendor.version}/{vendor.file}" for vendor in missing),
             CDN_BASE_URL,
         )
-        return _Assets(own_files, None)
-    return _Assets(own_files, vendor_dir)
+        return _Assets(init_script, page_style, None)
+    return _Assets(init_script, page_style, vendor_dir)
 
 
 def _is_installed(vendor_dir: Path, vendor: VendorFile) -> bool:

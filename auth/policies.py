@@ -13,18 +13,7 @@ if TYPE_CHECKING:
     from auth.viewer import Viewer
 
 
-def can_read_workspace(viewer: Viewer, workspace_id: int) -> bool:
-    """Every role, GUEST included, reads everything in its workspace."""
-    return viewer.role_in(workspace_id) is not None
-
-
 def readable_workspace_ids(viewer: Viewer) -> list[int]:
-    """The scope every loader query is filtered by."""
+    """The scope every loader query is filtered by: every role, GUEST included, reads
+    everything in its workspaces; users are visible to those sharing a workspace with them."""
     return viewer.workspace_ids
-
-
-def can_read_user(viewer: Viewer, user_id: int, user_workspace_ids: list[int]) -> bool:
-    """A user is visible to themselves and to anyone sharing a workspace with them."""
-    return user_id == viewer.user_id or any(
-        can_read_workspace(viewer, workspace_id) for workspace_id in user_workspace_ids
-    )

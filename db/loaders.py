@@ -179,7 +179,7 @@ class Loaders:
         db: RequestDatabase, viewer: Viewer, *, batch: bool
     ) -> DataLoader[tuple[int, str, int], Row[Any] | None]:
         """Keys are (workspace id, project key, number): `ENG-42` in one workspace."""
-        query = queries.issue_by_identifier(viewer)
+        query = queries.visible_issues(viewer)
         issues, projects = queries.issues, queries.projects
 
         async def load(keys: Sequence[tuple[int, str, int]]) -> list[Row[Any] | None]:

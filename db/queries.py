@@ -15,10 +15,10 @@ from sqlalchemy import exists, func, select
 
 from auth.policies import readable_workspace_ids
 from db import models
-from db.pagination import SortKey, among
+from db.pagination import among
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy import Select
 
     from auth.viewer import Viewer
 
@@ -34,10 +34,6 @@ comments = models.Comment.__table__
 
 USER_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
 ISSUE_COLUMNS = (*issues.c, projects.c.key.label("project_key"))
-
-
-def by_id(column: ColumnElement[Any]) -> tuple[SortKey, ...]:
-    return (SortKey("id", column, int),)
 
 
 def visible_users(viewer: Viewer) -> Select[Any]:
@@ -98,11 +94,6 @@ def issue_labels_of(viewer: Viewer) -> Select[Any]:
         .select_from(labels.join(issue_labels, issue_labels.c.label_id == labels.c.id))
         .where(among(issue_labels.c.workspace_id, readable_workspace_ids(viewer)))
     )
-
-
-def issue_by_identifier(viewer: Viewer) -> Select[Any]:
-    """Issues with `workspace_id`, `project_key` and `number` to match `ENG-42` against."""
-    return visible_issues(viewer)
 
 
 def viewer_identity() -> Select[Any]:

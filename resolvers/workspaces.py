@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from schema.users import User, user_or_none
+from resolvers.relations import related_nodes
+from schema.users import User
 from schema.workspaces import Workspace
 
 if TYPE_CHECKING:
@@ -17,4 +18,6 @@ async def workspace_by_slug(info: Info, slug: str) -> Workspace | None:
 
 
 async def viewer(info: Info) -> User | None:
-    return await user_or_none(info, info.context.viewer.user_id)
+    loaders = info.context.loaders
+    (user,) = await related_nodes(loaders.user_by_id, [info.context.viewer.user_id], User.from_row)
+    return user  # type: ignore[return-value]

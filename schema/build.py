@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import strawberry
 from strawberry.extensions import SchemaExtension
 
+from execution.engine import LevelExecutionContext
 from schema.comments import Comment
 from schema.issues import Issue
 from schema.labels import Label
@@ -22,8 +23,17 @@ NODE_TYPES = (User, Workspace, Membership, Project, WorkflowState, Label, Issue,
 
 def build_schema(
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
+    *,
+    level_executor: bool = True,
 ) -> strawberry.Schema:
-    return strawberry.Schema(query=Query, types=NODE_TYPES, extensions=list(extensions))
+    """The schema; `level_executor=False` runs queries with graphql-core's own executor (the
+    reference the tests compare with, and a bench baseline)."""
+    return strawberry.Schema(
+        query=Query,
+        types=NODE_TYPES,
+        extensions=list(extensions),
+        execution_context_class=LevelExecutionContext if level_executor else None,
+    )
 
 
 def schema_sdl() -> str:

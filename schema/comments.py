@@ -7,15 +7,27 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from resolvers.context import Info
-from resolvers.errors import NotFoundError
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
+from resolvers.relations import related_nodes, users_at
 from schema import issues as issue_types
 from schema import refs
-from schema import users as user_types
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
+
+
+_authors = users_at("author_id")
+
+
+async def _issues(comments: list[Comment], context: Context) -> list[Any]:
+    return await related_nodes(
+        context.loaders.issue_by_id,
+        [c.issue_id for c in comments],
+        issue_types.Issue.from_row,
+        missing="Issue not found.",
+    )
 
 
 @strawberry.type(description="A markdown comment on an issue.")
@@ -41,13 +53,12 @@ class Comment(Node):
             version=row.version,
         )
 
-    @strawberry.field(description="Who wrote it; null once their account is gone.")
+    @strawberry.field(
+        description="Who wrote it; null once their account is gone.", metadata=batched(_authors)
+    )
     async def author(self, info: Info) -> refs.User | None:
-        return await user_types.user_or_none(info, self.author_id)
+        return await resolve_one(_authors, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_issues))
     async def issue(self, info: Info) -> refs.Issue:
-        row = await info.context.loaders.issue_by_id.load(self.issue_id)
-        if row is None:
-            raise NotFoundError("Issue not found.")
-        return issue_types.Issue.from_row(row)
+        return await resolve_one(_issues, self, info)

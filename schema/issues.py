@@ -8,19 +8,21 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from db import queries
-from resolvers.context import Info
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
+from resolvers.relations import connections_of, related_nodes, users_at, workspaces_of
 from schema import comments as comment_types
 from schema import labels as label_types
 from schema import orderings, refs
 from schema import projects as project_types
-from schema import users as user_types
 from schema import workflow_states as state_types
-from schema import workspaces as workspace_types
 from schema.enums import IssueOrderField, OrderDirection, Priority, WorkflowStateType
 from schema.node import Node, from_global_id, to_global_id
-from schema.pagination import Connection, relation_connection
+from schema.pagination import Connection
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Row
 
     from db.loaders import RelationLoader
@@ -93,10 +95,10 @@ def filter_spec(issue_filter: IssueFilter | None) -> queries.IssueFilter:
     )
 
 
-async def issue_connection(
+async def issue_connections(
     relation: RelationLoader,
     name: str,
-    parent_id: int,
+    parent_ids: Sequence[int],
     *,
     filter: IssueFilter | None,
     order_by: list[IssueOrder] | None,
@@ -104,12 +106,12 @@ async def issue_connection(
     after: str | None,
     last: int | None,
     before: str | None,
-) -> Connection[Issue]:
+) -> list[Connection[Issue]]:
     ordering = orderings.issue_ordering([(o.field, o.direction) for o in order_by or ()])
-    return await relation_connection(
+    return await connections_of(
+        parent_ids,
         relation,
         name,
-        parent_id,
         ordering,
         Issue.from_row,
         first=first,
@@ -117,6 +119,102 @@ async def issue_connection(
         last=last,
         before=before,
         filter=filter_spec(filter),
+    )
+
+
+# Batch resolvers of the Issue type's relations (see execution.batching).
+
+
+async def _projects(issues: list[Issue], context: Context) -> list[Any]:
+    return await related_nodes(
+        context.loaders.project_by_id,
+        [i.project_id for i in issues],
+        project_types.Project.from_row,
+        missing="Project not found.",
+    )
+
+
+async def _states(issues: list[Issue], context: Context) -> list[Any]:
+    return await related_nodes(
+        context.loaders.workflow_state_by_id,
+        [i.state_id for i in issues],
+        state_types.WorkflowState.from_row,
+        missing="Workflow state not found.",
+    )
+
+
+_assignees = users_at("assignee_id")
+_creators = users_at("creator_id")
+
+
+async def _parents(issues: list[Issue], context: Context) -> list[Any]:
+    return await related_nodes(
+        context.loaders.issue_by_id, [i.parent_id for i in issues], Issue.from_row
+    )
+
+
+async def _children(
+    issues: list[Issue],
+    context: Context,
+    filter: IssueFilter | None = None,
+    order_by: list[IssueOrder] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[Issue]]:
+    return await issue_connections(
+        context.loaders.children_of_issue,
+        "children",
+        [i.pk for i in issues],
+        filter=filter,
+        order_by=order_by,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
+
+
+async def _labels(
+    issues: list[Issue],
+    context: Context,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Any]:
+    return await connections_of(
+        [i.pk for i in issues],
+        context.loaders.labels_of_issue,
+        "labels",
+        orderings.LABELS,
+        label_types.Label.from_row,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
+
+
+async def _comments(
+    issues: list[Issue],
+    context: Context,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Any]:
+    return await connections_of(
+        [i.pk for i in issues],
+        context.loaders.comments_of_issue,
+        "comments",
+        orderings.COMMENTS,
+        comment_types.Comment.from_row,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
     )
 
 
@@ -167,34 +265,33 @@ class Issue(Node):
             version=row.version,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> refs.Workspace:
-        return await workspace_types.workspace_by_id(info, self.workspace_id)
+        return await resolve_one(workspaces_of, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_projects))
     async def project(self, info: Info) -> refs.Project:
-        return await project_types.project_by_id(info, self.project_id)
+        return await resolve_one(_projects, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_states))
     async def state(self, info: Info) -> refs.WorkflowState:
-        return await state_types.workflow_state_by_id(info, self.state_id)
+        return await resolve_one(_states, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_assignees))
     async def assignee(self, info: Info) -> refs.User | None:
-        return await user_types.user_or_none(info, self.assignee_id)
+        return await resolve_one(_assignees, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_creators))
     async def creator(self, info: Info) -> refs.User | None:
-        return await user_types.user_or_none(info, self.creator_id)
+        return await resolve_one(_creators, self, info)
 
-    @strawberry.field(description="The issue this one is a sub-issue of.")
+    @strawberry.field(
+        description="The issue this one is a sub-issue of.", metadata=batched(_parents)
+    )
     async def parent(self, info: Info) -> Issue | None:
-        if self.parent_id is None:
-            return None
-        row = await info.context.loaders.issue_by_id.load(self.parent_id)
-        return Issue.from_row(row) if row is not None else None
+        return await resolve_one(_parents, self, info)
 
-    @strawberry.field(description="Sub-issues.")
+    @strawberry.field(description="Sub-issues.", metadata=batched(_children))
     async def children(
         self,
         info: Info,
@@ -205,10 +302,10 @@ class Issue(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Issue]:
-        return await issue_connection(
-            info.context.loaders.children_of_issue,
-            "children",
-            self.pk,
+        return await resolve_one(
+            _children,
+            self,
+            info,
             filter=filter,
             order_by=order_by,
             first=first,
@@ -217,7 +314,7 @@ class Issue(Node):
             before=before,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_labels))
     async def labels(
         self,
         info: Info,
@@ -226,19 +323,11 @@ class Issue(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.Label]:
-        return await relation_connection(
-            info.context.loaders.labels_of_issue,
-            "labels",
-            self.pk,
-            orderings.LABELS,
-            label_types.Label.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+        return await resolve_one(
+            _labels, self, info, first=first, after=after, last=last, before=before
         )
 
-    @strawberry.field(description="Comments, oldest first.")
+    @strawberry.field(description="Comments, oldest first.", metadata=batched(_comments))
     async def comments(
         self,
         info: Info,
@@ -247,14 +336,6 @@ class Issue(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.Comment]:
-        return await relation_connection(
-            info.context.loaders.comments_of_issue,
-            "comments",
-            self.pk,
-            orderings.COMMENTS,
-            comment_types.Comment.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+        return await resolve_one(
+            _comments, self, info, first=first, after=after, last=last, before=before
         )

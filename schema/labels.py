@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from execution.batching import batched, resolve_one
 from resolvers.context import Info
+from resolvers.relations import workspaces_of
 from schema import refs
-from schema import workspaces as workspace_types
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
@@ -32,6 +33,6 @@ class Label(Node):
             color=row.color,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> refs.Workspace:
-        return await workspace_types.workspace_by_id(info, self.workspace_id)
+        return await resolve_one(workspaces_of, self, info)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import strawberry
+from aiodataloader import DataLoader
 
-from db.loaders import CountKey, PageKey
-from db.pagination import InvalidCursorError, PageArgs, decode_cursor, encode_cursor
+from db.pagination import InvalidCursorError, Ordering, PageArgs, decode_cursor, encode_cursor
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
 from resolvers.errors import BadUserInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable
-
-    from db.loaders import RelationLoader
-    from db.pagination import Ordering, Page
+    from db.pagination import Page
 
 NodeType = TypeVar("NodeType")
 
@@ -23,18 +23,40 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
 
+# Cursors are encoded only when a client asks for them: most list views never do.
+
+
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    first_row: strawberry.Private[Any]
+    last_row: strawberry.Private[Any]
+    ordering: strawberry.Private[Ordering]
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return None if self.first_row is None else encode_cursor(self.first_row, self.ordering)
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        return None if self.last_row is None else encode_cursor(self.last_row, self.ordering)
 
 
 @strawberry.type(description="A node and the cursor to paginate from it.")
 class Edge(Generic[NodeType]):
-    cursor: str
+    row: strawberry.Private[Any]
+    ordering: strawberry.Private[Ordering]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return encode_cursor(self.row, self.ordering)
+
     node: NodeType
+
+
+def total_counts(connections: list[Connection[Any]], context: Context) -> Awaitable[list[int]]:
+    return asyncio.gather(*(c.count_loader.load(c.count_key) for c in connections))
 
 
 @strawberry.type(description="A page of a list, with the means to fetch the next one.")
@@ -42,11 +64,15 @@ class Connection(Generic[NodeType]):
     edges: list[Edge[NodeType]]
     nodes: list[NodeType]
     page_info: PageInfo
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
+    count_loader: strawberry.Private[DataLoader[Any, int]]
+    count_key: strawberry.Private[Hashable]
 
-    @strawberry.field(description="How many items the whole list holds, across all pages.")
-    async def total_count(self) -> int:
-        return await self.count()
+    @strawberry.field(
+        description="How many items the whole list holds, across all pages.",
+        metadata=batched(total_counts),
+    )
+    async def total_count(self, info: Info) -> int:
+        return await resolve_one(total_counts, self, info)
 
 
 def page_args(
@@ -96,41 +122,21 @@ def connection_from_page(
     page: Page,
     ordering: Ordering,
     to_node: Callable[[Any], NodeType],
-    count: Callable[[], Awaitable[int]],
+    count_loader: DataLoader[Any, int],
+    count_key: Hashable,
 ) -> Connection[NodeType]:
-    cursors = [encode_cursor(row, ordering) for row in page.rows]
-    nodes = [to_node(row) for row in page.rows]
+    rows = page.rows
+    nodes = [to_node(row) for row in rows]
     return Connection(
-        edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
+        edges=[Edge(row=r, ordering=ordering, node=n) for r, n in zip(rows, nodes, strict=True)],
         nodes=nodes,
         page_info=PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            first_row=rows[0] if rows else None,
+            last_row=rows[-1] if rows else None,
+            ordering=ordering,
         ),
-        count=count,
+        count_loader=count_loader,
+        count_key=count_key,
     )
-
-
-async def relation_connection(
-    relation: RelationLoader,
-    name: str,
-    parent_id: int,
-    ordering: Ordering,
-    to_node: Callable[[Any], NodeType],
-    *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-    filter: Hashable | None = None,
-) -> Connection[NodeType]:
-    """A connection over one parent's list, paged and counted through the relation's loaders."""
-    args = page_args(name, ordering, first=first, after=after, last=last, before=before)
-    page = await relation.pages.load(PageKey(parent_id, ordering, args, filter))
-
-    def count() -> Awaitable[int]:
-        return relation.counts.load(CountKey(parent_id, filter))
-
-    return connection_from_page(page, ordering, to_node, count)

@@ -7,17 +7,42 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from resolvers.context import Info
-from resolvers.errors import NotFoundError
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
+from resolvers.relations import users_at, workspaces_of
 from schema import issues as issue_types
 from schema import refs
-from schema import users as user_types
-from schema import workspaces as workspace_types
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
+
+
+_leads = users_at("lead_id")
+
+
+async def _issues(
+    projects: list[Project],
+    context: Context,
+    filter: refs.IssueFilter | None = None,
+    order_by: list[refs.IssueOrder] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Any]:
+    return await issue_types.issue_connections(
+        context.loaders.issues_of_project,
+        "issues",
+        [p.pk for p in projects],
+        filter=filter,
+        order_by=order_by,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
 
 
 @strawberry.type(description="A group of issues sharing a key, such as `ENG`.")
@@ -45,15 +70,15 @@ class Project(Node):
             archived_at=row.archived_at,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> refs.Workspace:
-        return await workspace_types.workspace_by_id(info, self.workspace_id)
+        return await resolve_one(workspaces_of, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_leads))
     async def lead(self, info: Info) -> refs.User | None:
-        return await user_types.user_or_none(info, self.lead_id)
+        return await resolve_one(_leads, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_issues))
     async def issues(
         self,
         info: Info,
@@ -64,10 +89,10 @@ class Project(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.Issue]:
-        return await issue_types.issue_connection(
-            info.context.loaders.issues_of_project,
-            "issues",
-            self.pk,
+        return await resolve_one(
+            _issues,
+            self,
+            info,
             filter=filter,
             order_by=order_by,
             first=first,
@@ -75,10 +100,3 @@ class Project(Node):
             last=last,
             before=before,
         )
-
-
-async def project_by_id(info: Info, project_id: int) -> Project:
-    row = await info.context.loaders.project_by_id.load(project_id)
-    if row is None:
-        raise NotFoundError("Project not found.")
-    return Project.from_row(row)

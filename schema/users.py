@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from resolvers.context import Info
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
 from schema import issues as issue_types
 from schema import refs
 from schema.node import Node, to_global_id
@@ -15,6 +16,29 @@ from schema.pagination import Connection
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
+
+
+async def _assigned_issues(
+    users: list[User],
+    context: Context,
+    filter: refs.IssueFilter | None = None,
+    order_by: list[refs.IssueOrder] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Any]:
+    return await issue_types.issue_connections(
+        context.loaders.issues_assigned_to_user,
+        "assignedIssues",
+        [u.pk for u in users],
+        filter=filter,
+        order_by=order_by,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
 
 
 @strawberry.type(description="A person with an account.")
@@ -34,7 +58,10 @@ class User(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field(description="Issues assigned to this user, in workspaces you can see.")
+    @strawberry.field(
+        description="Issues assigned to this user, in workspaces you can see.",
+        metadata=batched(_assigned_issues),
+    )
     async def assigned_issues(
         self,
         info: Info,
@@ -45,10 +72,10 @@ class User(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.Issue]:
-        return await issue_types.issue_connection(
-            info.context.loaders.issues_assigned_to_user,
-            "assignedIssues",
-            self.pk,
+        return await resolve_one(
+            _assigned_issues,
+            self,
+            info,
             filter=filter,
             order_by=order_by,
             first=first,
@@ -56,10 +83,3 @@ class User(Node):
             last=last,
             before=before,
         )
-
-
-async def user_or_none(info: Info, user_id: int | None) -> User | None:
-    if user_id is None:
-        return None
-    row = await info.context.loaders.user_by_id.load(user_id)
-    return User.from_row(row) if row is not None else None

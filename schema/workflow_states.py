@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from execution.batching import batched, resolve_one
 from resolvers.context import Info
-from resolvers.errors import NotFoundError
+from resolvers.relations import workspaces_of
 from schema import refs
-from schema import workspaces as workspace_types
 from schema.enums import WorkflowStateType
 from schema.node import Node, to_global_id
 
@@ -36,13 +36,6 @@ class WorkflowState(Node):
             position=row.position,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> refs.Workspace:
-        return await workspace_types.workspace_by_id(info, self.workspace_id)
-
-
-async def workflow_state_by_id(info: Info, state_id: int) -> WorkflowState:
-    row = await info.context.loaders.workflow_state_by_id.load(state_id)
-    if row is None:
-        raise NotFoundError("Workflow state not found.")
-    return WorkflowState.from_row(row)
+        return await resolve_one(workspaces_of, self, info)

@@ -8,23 +8,90 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from resolvers.context import Info
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
 from resolvers.errors import BadUserInputError, NotFoundError
+from resolvers.relations import connections_of, users_at, workspaces_of
 from schema import issues as issue_types
 from schema import labels as label_types
 from schema import orderings, refs
 from schema import projects as project_types
-from schema import users as user_types
 from schema import workflow_states as state_types
 from schema.enums import Role
 from schema.node import Node, to_global_id
-from schema.pagination import Connection, relation_connection
+from schema.pagination import Connection
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
 
 IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
 MAX_ISSUE_NUMBER = 2**31 - 1
+
+
+def _paged(name: str, relation: str, ordering: Any, to_node: Any) -> Any:
+    """A batch resolver of a workspace's plainly paged list (`to_node` is looked up late)."""
+
+    async def pages(
+        workspaces: list[Workspace],
+        context: Context,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> list[Any]:
+        return await connections_of(
+            [w.pk for w in workspaces],
+            getattr(context.loaders, relation),
+            name,
+            ordering,
+            to_node(),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    return pages
+
+
+_projects = _paged(
+    "projects", "projects_of_workspace", orderings.PROJECTS, lambda: project_types.Project.from_row
+)
+_members = _paged(
+    "members", "memberships_of_workspace", orderings.MEMBERSHIPS, lambda: Membership.from_row
+)
+_labels = _paged(
+    "labels", "labels_of_workspace", orderings.LABELS, lambda: label_types.Label.from_row
+)
+_workflow_states = _paged(
+    "workflowStates",
+    "workflow_states_of_workspace",
+    orderings.WORKFLOW_STATES,
+    lambda: state_types.WorkflowState.from_row,
+)
+
+
+async def _issues(
+    workspaces: list[Workspace],
+    context: Context,
+    filter: refs.IssueFilter | None = None,
+    order_by: list[refs.IssueOrder] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Any]:
+    return await issue_types.issue_connections(
+        context.loaders.issues_of_workspace,
+        "issues",
+        [w.pk for w in workspaces],
+        filter=filter,
+        order_by=order_by,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
 
 
 @strawberry.type(description="A team's space: its members, projects, labels and workflow.")
@@ -48,7 +115,7 @@ class Workspace(Node):
     def viewer_role(self, info: Info) -> Role | None:
         return info.context.viewer.role_in(self.pk)
 
-    @strawberry.field(description="Projects, by key.")
+    @strawberry.field(description="Projects, by key.", metadata=batched(_projects))
     async def projects(
         self,
         info: Info,
@@ -57,19 +124,11 @@ class Workspace(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.Project]:
-        return await relation_connection(
-            info.context.loaders.projects_of_workspace,
-            "projects",
-            self.pk,
-            orderings.PROJECTS,
-            project_types.Project.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+        return await resolve_one(
+            _projects, self, info, first=first, after=after, last=last, before=before
         )
 
-    @strawberry.field(description="Memberships, oldest first.")
+    @strawberry.field(description="Memberships, oldest first.", metadata=batched(_members))
     async def members(
         self,
         info: Info,
@@ -78,19 +137,11 @@ class Workspace(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Membership]:
-        return await relation_connection(
-            info.context.loaders.memberships_of_workspace,
-            "members",
-            self.pk,
-            orderings.MEMBERSHIPS,
-            Membership.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+        return await resolve_one(
+            _members, self, info, first=first, after=after, last=last, before=before
         )
 
-    @strawberry.field(description="Labels, by name.")
+    @strawberry.field(description="Labels, by name.", metadata=batched(_labels))
     async def labels(
         self,
         info: Info,
@@ -99,19 +150,13 @@ class Workspace(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.Label]:
-        return await relation_connection(
-            info.context.loaders.labels_of_workspace,
-            "labels",
-            self.pk,
-            orderings.LABELS,
-            label_types.Label.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+        return await resolve_one(
+            _labels, self, info, first=first, after=after, last=last, before=before
         )
 
-    @strawberry.field(description="Workflow states, in board order.")
+    @strawberry.field(
+        description="Workflow states, in board order.", metadata=batched(_workflow_states)
+    )
     async def workflow_states(
         self,
         info: Info,
@@ -120,19 +165,14 @@ class Workspace(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.WorkflowState]:
-        return await relation_connection(
-            info.context.loaders.workflow_states_of_workspace,
-            "workflowStates",
-            self.pk,
-            orderings.WORKFLOW_STATES,
-            state_types.WorkflowState.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+        return await resolve_one(
+            _workflow_states, self, info, first=first, after=after, last=last, before=before
         )
 
-    @strawberry.field(description="Issues of every project; newest first unless `orderBy`.")
+    @strawberry.field(
+        description="Issues of every project; newest first unless `orderBy`.",
+        metadata=batched(_issues),
+    )
     async def issues(
         self,
         info: Info,
@@ -143,10 +183,10 @@ class Workspace(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[refs.Issue]:
-        return await issue_types.issue_connection(
-            info.context.loaders.issues_of_workspace,
-            "issues",
-            self.pk,
+        return await resolve_one(
+            _issues,
+            self,
+            info,
             filter=filter,
             order_by=order_by,
             first=first,
@@ -171,6 +211,11 @@ class Workspace(Node):
         return issue_types.Issue.from_row(row) if row is not None else None
 
 
+async def _member_users(memberships: list[Membership], context: Context) -> list[Any]:
+    users = await users_at("user_id")(memberships, context)
+    return [user if user is not None else NotFoundError("User not found.") for user in users]
+
+
 @strawberry.type(description="A user's membership of a workspace, with their role.")
 class Membership(Node):
     pk: strawberry.Private[int]
@@ -190,20 +235,10 @@ class Membership(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_member_users))
     async def user(self, info: Info) -> refs.User:
-        user = await user_types.user_or_none(info, self.user_id)
-        if user is None:
-            raise NotFoundError("User not found.")
-        return user
+        return await resolve_one(_member_users, self, info)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> Workspace:
-        return await workspace_by_id(info, self.workspace_id)
-
-
-async def workspace_by_id(info: Info, workspace_id: int) -> Workspace:
-    row = await info.context.loaders.workspace_by_id.load(workspace_id)
-    if row is None:
-        raise NotFoundError("Workspace not found.")
-    return Workspace.from_row(row)
+        return await resolve_one(workspaces_of, self, info)

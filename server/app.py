@@ -11,11 +11,18 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from db.session import Database, create_engine
 from schema.build import build_schema
 from server.body_limit import BodySizeLimit
+from server.document_cache import ParsedDocumentCache
 from server.errors import ClientErrors
 from server.graphiql import graphiql_asset_routes
 from server.graphql_view import GraphQLEndpoint
@@ -23,13 +30,23 @@ from server.settings import Settings
 
 
 def create_schema(settings: Settings):
+    # The limiters' rule classes are made once, so the validation cache (keyed by document
+    # and rules) hits; a limiter built per request would bring new classes every time.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     return build_schema(
         extensions=[
             ClientErrors,
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        ]
+            lambda: AddValidationRules(limit_rules),
+            # Per-process caches of parsed and validated documents (bounded LRUs keyed by the
+            # query text): clients send the same few documents again and again.
+            ParsedDocumentCache,
+            lambda: ValidationCache(maxsize=256),
+        ],
+        level_executor=settings.level_executor,
     )
 
 

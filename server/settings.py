@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.
     loaders_enabled: bool = Field(default=True, alias="BACKLOG_LOADERS_ENABLED")
+    # Bench and tests: run queries with graphql-core's executor instead of execution.engine.
+    level_executor: bool = Field(default=True, alias="BACKLOG_LEVEL_EXECUTOR")
 
     @property
     def is_development(self) -> bool:

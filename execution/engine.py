@@ -1,0 +1,570 @@
+"""Backlog's query executor: graphql-core's semantics, resolved one query level at a time.
+
+graphql-core completes a query object by object: every field of every issue is a resolver call
+with its own `ResolveInfo`, and every relation is a coroutine and a task of its own. A 50-issue
+list view made some 1,400 resolver calls and 550 tasks, and that, not SQL, bounded throughput.
+
+This executor keeps graphql-core's parsing, validation, field collection (fragments, `@skip`,
+`@include`, aliases), argument coercion, leaf serialization and error objects, and changes how
+the tree is walked:
+
+- A field without a resolver is read as an attribute and serialized in place; no `ResolveInfo`.
+- A field with a batch resolver (`execution.batching`) is resolved for every parent at the same
+  level in ONE call, so a list of 50 issues costs one call per relation, not 50 coroutines.
+- Anything else (root fields, introspection, resolvers with side effects) goes through the
+  field's own Strawberry resolver with a real `ResolveInfo`, as in plain execution.
+- Asynchronous work of one level is awaited together, so DataLoaders still batch across it.
+
+Errors and nulls follow the spec's "Handling Field Errors": a field error nulls the nearest
+nullable position at or above the field, and errors under an already nulled position are dropped
+exactly as graphql-core's `CollectedErrors` drops them. `tests/test_execution_engine.py` runs a
+corpus of documents through both executors and compares the responses.
+Mutations and subscriptions (serial and per-event semantics) use graphql-core's executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError, OperationType, located_error
+from graphql.execution.collect_fields import collect_fields
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined
+from graphql.pyutils import inspect as inspect_value
+from graphql.type import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    is_abstract_type,
+)
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.arguments import convert_arguments
+
+from execution.batching import batch_resolver_of
+
+if TYPE_CHECKING:
+    from graphql import GraphQLField, GraphQLOutputType
+    from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+
+STRAWBERRY_FIELD = "strawberry-definition"
+
+# How a field's value is obtained.
+TYPENAME, ATTRIBUTE, METHOD, BATCH, RESOLVER = range(5)
+
+
+class _Position:
+    """A place in the response that may be nulled when a field below it fails."""
+
+    __slots__ = ("container", "key", "nullable", "parent", "path")
+
+    def __init__(
+        self,
+        container: Any,
+        key: str | int,
+        nullable: bool,
+        parent: _Position | None,
+        path: Path | None,
+    ) -> None:
+        self.container = container
+        self.key = key
+        self.nullable = nullable
+        self.parent = parent
+        self.path = path
+
+
+class _FieldPlan:
+    """Everything about one response key of one selection set that does not vary per object."""
+
+    __slots__ = (
+        "args_error",
+        "batch",
+        "details",
+        "field_def",
+        "kind",
+        "leaf",
+        "method",
+        "name",
+        "nodes",
+        "non_null",
+        "parent_type",
+        "python_kwargs",
+        "python_name",
+        "raw_args",
+        "response_key",
+        "return_type",
+        "string_leaf",
+    )
+
+    def __init__(self, response_key: str, parent_type: GraphQLObjectType) -> None:
+        self.response_key = response_key
+        self.parent_type = parent_type
+
+
+class LevelExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context with queries run by the level-at-a-time executor."""
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        if not self._can_run_by_level():
+            return super().execute_operation(serially)
+        return _LevelRun(self).run()
+
+    def _can_run_by_level(self) -> bool:
+        middleware = self.middleware_manager
+        return (
+            self.operation.operation is OperationType.QUERY
+            and (middleware is None or not middleware.middlewares)
+            and self.abort_signal is None
+        )
+
+
+class _LevelRun:
+    """One execution of one query document."""
+
+    def __init__(self, executor: LevelExecutionContext) -> None:
+        self.executor = executor
+        self.schema = executor.schema
+        self.context = executor.context_value
+        self.add_error = executor.collected_errors.add
+        strawberry_schema = executor.schema._strawberry_schema  # type: ignore[attr-defined]
+        self.scalar_registry = strawberry_schema.schema_converter.scalar_registry
+        self.config = strawberry_schema.config
+        self.plans: dict[int, tuple[GroupedFieldSet, list[_FieldPlan]]] = {}
+        self.batches: dict[_FieldPlan, list[tuple[Any, dict[str, Any], _Position, Path]]] = {}
+        self.pending: list[tuple[Awaitable[Any], Callable[[Any], None]]] = []
+        self.data_nulled = False
+
+    async def run(self) -> Any:
+        executor = self.executor
+        try:
+            root_type = self.schema.get_root_type(OperationType.QUERY)
+            if root_type is None:
+                raise GraphQLError(
+                    "Schema is not configured to execute query operation.", executor.operation
+                )
+            grouped, _defers, _forbidden = collect_fields(
+                self.schema,
+                executor.fragments,
+                executor.variable_values,
+                root_type,
+                executor.operation,
+                executor.hide_suggestions,
+            )
+        except GraphQLError as error:
+            self.add_error(error, None)
+            return executor.finish(executor.build_response(None))
+        data: dict[str, Any] = {}
+        root = _Position(None, "", False, None, None)
+        self.execute_fields(root_type, grouped, executor.root_value, data, root, None)
+        await self.drain()
+        return executor.finish(executor.build_response(None if self.data_nulled else data))
+
+    # -- walking the tree -------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Run the pending work level by level until nothing is left."""
+        while self.batches or self.pending:
+            self.start_batches()
+            pending, self.pending = self.pending, []
+            if len(pending) == 1:
+                awaitable, resume = pending[0]
+                try:
+                    result = await awaitable
+                except Exception as error:
+                    result = error
+                resume(result)
+                continue
+            results = await asyncio.gather(*(a for a, _ in pending), return_exceptions=True)
+            for (_, resume), result in zip(pending, results, strict=True):
+                if isinstance(result, BaseException) and not isinstance(result, Exception):
+                    raise result
+                resume(result)
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        grouped: GroupedFieldSet,
+        source: Any,
+        data: dict[str, Any],
+        position: _Position,
+        path: Path | None,
+    ) -> None:
+        for plan in self.plans_of(parent_type, grouped):
+            key = plan.response_key
+            kind = plan.kind
+            if kind is ATTRIBUTE:
+                try:
+                    value = getattr(source, plan.python_name)
+                except Exception as error:
+                    self.field_error(error, plan, data, position, Path(path, key, parent_type.name))
+                    continue
+                leaf = plan.leaf
+                if leaf is not None:
+                    # Scalars and enums inline: the common case of every list view.
+                    if value is None:
+                        if plan.non_null:
+                            self.field_error(
+                                TypeError(_null_message(plan)),
+                                plan,
+                                data,
+                                position,
+                                Path(path, key, parent_type.name),
+                            )
+                        else:
+                            data[key] = None
+                        continue
+                    if plan.string_leaf and value.__class__ is str:
+                        data[key] = value
+                        continue
+                    try:
+                        data[key] = _coerce_leaf(leaf, value)
+                    except Exception as error:
+                        self.field_error(
+                            error, plan, data, position, Path(path, key, parent_type.name)
+                        )
+                    continue
+                self.complete_slot(
+                    plan.return_type,
+                    plan,
+                    value,
+                    data,
+                    key,
+                    position,
+                    Path(path, key, parent_type.name),
+                )
+            elif kind is TYPENAME:
+                data[key] = parent_type.name
+            elif kind is BATCH:
+                data[key] = None
+                entries = self.batches.get(plan)
+                if entries is None:
+                    self.batches[plan] = [(source, data, position, path)]
+                else:
+                    entries.append((source, data, position, path))
+            else:
+                self.call_resolver(plan, source, data, position, Path(path, key, parent_type.name))
+
+    def call_resolver(
+        self, plan: _FieldPlan, source: Any, data: dict[str, Any], position: _Position, path: Path
+    ) -> None:
+        key = plan.response_key
+        try:
+            if plan.args_error is not None:
+                raise plan.args_error
+            if plan.kind is METHOD:
+                value = plan.method(source)
+            else:
+                info = self.executor.build_resolve_info(
+                    plan.field_def, plan.nodes, plan.parent_type, path
+                )
+                value = plan.field_def.resolve(source, info, **plan.raw_args)  # type: ignore[misc]
+        except Exception as error:
+            self.field_error(error, plan, data, position, path)
+            return
+        if inspect.isawaitable(value):
+            data[key] = None
+            self.pending.append(
+                (
+                    value,
+                    lambda result: self.complete_slot(
+                        plan.return_type, plan, result, data, key, position, path
+                    ),
+                )
+            )
+            return
+        self.complete_slot(plan.return_type, plan, value, data, key, position, path)
+
+    def start_batches(self) -> None:
+        batches, self.batches = self.batches, {}
+        for plan, entries in batches.items():
+            try:
+                if plan.args_error is not None:
+                    raise plan.args_error
+                results = plan.batch(
+                    [entry[0] for entry in entries], self.context, **plan.python_kwargs
+                )
+            except Exception as error:
+                self.deliver_batch(plan, entries, error)
+                continue
+            if inspect.isawaitable(results):
+                self.pending.append(
+                    (results, lambda found, p=plan, e=entries: self.deliver_batch(p, e, found))
+                )
+            else:
+                self.deliver_batch(plan, entries, results)
+
+    def deliver_batch(
+        self,
+        plan: _FieldPlan,
+        entries: list[tuple[Any, dict[str, Any], _Position, Path]],
+        results: Any,
+    ) -> None:
+        if isinstance(results, Exception):
+            results = [results] * len(entries)
+        elif len(results) != len(entries):
+            mismatch = TypeError(
+                f"Batch resolver of {plan.parent_type.name}.{plan.name} returned "
+                f"{len(results)} results for {len(entries)} parents."
+            )
+            results = [mismatch] * len(entries)
+        name = plan.parent_type.name
+        key = plan.response_key
+        for (_, data, position, path), value in zip(entries, results, strict=True):
+            self.complete_slot(
+                plan.return_type, plan, value, data, key, position, Path(path, key, name)
+            )
+
+    # -- completing values ------------------------------------------------------------------
+
+    def complete_slot(
+        self,
+        return_type: GraphQLOutputType,
+        plan: _FieldPlan,
+        value: Any,
+        container: Any,
+        key: str | int,
+        parent: _Position,
+        path: Path,
+    ) -> None:
+        """Complete `value` into `container[key]`; a failure nulls the nearest nullable place."""
+        try:
+            self.complete(return_type, plan, value, container, key, parent, path, True)
+        except Exception as raw:
+            error = located_error(raw, plan.nodes, path.as_list())
+            if return_type.__class__ is GraphQLNonNull:
+                self.null_out(parent, error)
+            else:
+                container[key] = None
+                self.add_error(error, path)
+
+    def complete(
+        self,
+        return_type: GraphQLOutputType,
+        plan: _FieldPlan,
+        value: Any,
+        container: Any,
+        key: str | int,
+        parent: _Position,
+        path: Path,
+        nullable: bool,
+    ) -> None:
+        if isinstance(value, Exception):
+            raise value
+        if return_type.__class__ is GraphQLNonNull:
+            if value is None or value is Undefined:
+                raise TypeError(_null_message(plan))
+            return_type = return_type.of_type  # type: ignore[attr-defined]
+            nullable = False
+        if value is None or value is Undefined:
+            container[key] = None
+        elif return_type.__class__ is GraphQLList:
+            self.complete_list(return_type, plan, value, container, key, parent, path, nullable)
+        elif isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
+            container[key] = _coerce_leaf(return_type, value)
+        else:
+            if is_abstract_type(return_type):
+                return_type = self.runtime_type(return_type, plan, value, path)
+            self.complete_object(return_type, plan, value, container, key, parent, path, nullable)
+
+    def complete_list(
+        self,
+        return_type: GraphQLList[Any],
+        plan: _FieldPlan,
+        value: Any,
+        container: Any,
+        key: str | int,
+        parent: _Position,
+        path: Path,
+        nullable: bool,
+    ) -> None:
+        if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
+            raise GraphQLError(
+                "Expected Iterable, but did not find one for field"
+                f" '{plan.parent_type.name}.{plan.name}'."
+            )
+        items: list[Any] = []
+        container[key] = items
+        position = _Position(container, key, nullable, parent, path)
+        item_type = return_type.of_type
+        for index, item in enumerate(value):
+            items.append(None)
+            self.complete_slot(
+                item_type, plan, item, items, index, position, Path(path, index, None)
+            )
+
+    def complete_object(
+        self,
+        object_type: GraphQLObjectType,
+        plan: _FieldPlan,
+        value: Any,
+        container: Any,
+        key: str | int,
+        parent: _Position,
+        path: Path,
+        nullable: bool,
+    ) -> None:
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None and not is_type_of(value, None):
+            raise GraphQLError(
+                f"Expected value of type '{object_type.name}' but got: {inspect_value(value)}.",
+                plan.nodes,
+            )
+        data: dict[str, Any] = {}
+        container[key] = data
+        grouped, _defers, _forbidden = self.executor.collect_subfields(object_type, plan.details)
+        position = _Position(container, key, nullable, parent, path)
+        self.execute_fields(object_type, grouped, value, data, position, path)
+
+    def runtime_type(
+        self, abstract_type: Any, plan: _FieldPlan, value: Any, path: Path
+    ) -> GraphQLObjectType:
+        executor = self.executor
+        info = executor.build_resolve_info(plan.field_def, plan.nodes, plan.parent_type, path)
+        resolve_type = abstract_type.resolve_type or executor.type_resolver
+        runtime_type_name = resolve_type(value, info, abstract_type)
+        if inspect.isawaitable(runtime_type_name):
+            # Our types resolve synchronously; an async `resolve_type` would need its own level.
+            if inspect.iscoroutine(runtime_type_name):
+                runtime_type_name.close()
+            raise TypeError(f"Abstract type '{abstract_type}' resolved its type asynchronously.")
+        return executor.ensure_valid_runtime_type(
+            runtime_type_name, abstract_type, plan.details, info, value
+        )
+
+    # -- errors -----------------------------------------------------------------------------
+
+    def field_error(
+        self,
+        raw: Exception,
+        plan: _FieldPlan,
+        data: dict[str, Any],
+        position: _Position,
+        path: Path,
+    ) -> None:
+        error = located_error(raw, plan.nodes, path.as_list())
+        if plan.non_null:
+            self.null_out(position, error)
+        else:
+            data[plan.response_key] = None
+            self.add_error(error, path)
+
+    def null_out(self, position: _Position | None, error: GraphQLError) -> None:
+        """A non-null place failed: null the nearest nullable place above it (or all data)."""
+        while position is not None and not position.nullable:
+            position = position.parent
+        if position is None:
+            self.data_nulled = True
+            self.add_error(error, None)
+            return
+        position.container[position.key] = None
+        self.add_error(error, position.path)
+
+    # -- plans --------------------------------------------------------------------------------
+
+    def plans_of(
+        self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet
+    ) -> list[_FieldPlan]:
+        # Grouped field sets are memoized (and kept alive) by the executor, so identity is a
+        # stable key for this request.
+        cached = self.plans.get(id(grouped))
+        if cached is not None:
+            return cached[1]
+        plans = []
+        for response_key, details in grouped.items():
+            plan = self.plan_field(parent_type, response_key, details)
+            if plan is not None:
+                plans.append(plan)
+        self.plans[id(grouped)] = (grouped, plans)
+        return plans
+
+    def plan_field(
+        self, parent_type: GraphQLObjectType, response_key: str, details: FieldDetailsList
+    ) -> _FieldPlan | None:
+        first = details[0]
+        name = first.node.name.value
+        field_def = self.schema.get_field(parent_type, name)
+        if field_def is None:
+            return None
+        plan = _FieldPlan(response_key, parent_type)
+        plan.name = name
+        plan.field_def = field_def
+        plan.details = details
+        plan.nodes = [detail.node for detail in details]
+        plan.return_type = field_def.type
+        plan.non_null = field_def.type.__class__ is GraphQLNonNull
+        named = field_def.type.of_type if plan.non_null else field_def.type  # type: ignore[attr-defined]
+        plan.leaf = named if isinstance(named, GraphQLScalarType | GraphQLEnumType) else None
+        plan.string_leaf = plan.leaf is not None and plan.leaf.name in ("String", "ID")
+        plan.args_error = None
+        plan.raw_args = {}
+        plan.python_kwargs = {}
+        plan.batch = None
+        plan.method = None
+        plan.python_name = name
+        if name == "__typename":
+            plan.kind = TYPENAME
+            return plan
+        try:
+            if field_def.args or first.node.arguments:
+                plan.raw_args = get_argument_values(
+                    field_def,
+                    first.node,
+                    self.executor.variable_values,
+                    first.fragment_variable_values,
+                    self.executor.hide_suggestions,
+                )
+        except Exception as error:
+            plan.args_error = error
+        plan.kind = self.kind_of(plan, field_def)
+        return plan
+
+    def kind_of(self, plan: _FieldPlan, field_def: GraphQLField) -> int:
+        field = (field_def.extensions or {}).get(STRAWBERRY_FIELD)
+        if field is None or field.extensions or field.permission_classes:
+            return RESOLVER
+        resolver = field.base_resolver
+        if resolver is None:
+            if field.default_resolver is not getattr:
+                return RESOLVER
+            plan.python_name = field.python_name
+            return ATTRIBUTE
+        batch = batch_resolver_of(field)
+        if batch is not None:
+            plan.batch = batch
+            if plan.args_error is None:
+                try:
+                    plan.python_kwargs = convert_arguments(
+                        plan.raw_args, field.arguments, self.scalar_registry, self.config
+                    )
+                except Exception as error:
+                    plan.args_error = error
+            return BATCH
+        if (
+            not field.is_async
+            and not field.arguments
+            and resolver.self_parameter is not None
+            and resolver.info_parameter is None
+            and resolver.root_parameter is None
+            and len(resolver.signature.parameters) == 1
+        ):
+            plan.method = resolver.wrapped_func
+            return METHOD
+        return RESOLVER
+
+
+def _coerce_leaf(leaf: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:
+    coerced = leaf.coerce_output_value(value)
+    if coerced is Undefined or coerced is None:
+        raise TypeError(
+            f"Expected `{inspect_value(leaf)}.coerce_output_value({inspect_value(value)})` to"
+            f" return non-nullable value, returned: {inspect_value(coerced)}"
+        )
+    return coerced
+
+
+def _null_message(plan: _FieldPlan) -> str:
+    return f"Cannot return null for non-nullable field {plan.parent_type.name}.{plan.name}."

@@ -1,0 +1,102 @@
+"""Batch resolution of relations: one loader call for all the parents at one query level.
+
+Every relation field of the schema is a batch resolver built from these two helpers (see
+`execution.batching`): `related_nodes` for a to-one link (an issue's assignee), `connections_of`
+for a paged one-to-many list (an issue's comments).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from db.loaders import CountKey, PageKey
+from resolvers.errors import NotFoundError
+from schema.pagination import Connection, connection_from_page, page_args
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Hashable, Sequence
+
+    from aiodataloader import DataLoader
+
+    from db.loaders import RelationLoader
+    from db.pagination import Ordering
+    from resolvers.context import Context
+
+NodeType = TypeVar("NodeType")
+
+
+async def related_nodes(
+    loader: DataLoader[int, Any],
+    keys: Sequence[int | None],
+    to_node: Callable[[Any], NodeType],
+    *,
+    missing: str | None = None,
+) -> list[NodeType | Exception | None]:
+    """The node each key points at; a null key is null, a row the viewer cannot see is null
+    (or, for a required link, a NotFoundError with message `missing`)."""
+    wanted = list(dict.fromkeys(key for key in keys if key is not None))
+    rows = await loader.load_many(wanted) if wanted else []
+    # One object per row: parents sharing an assignee share its (immutable) node.
+    nodes = {key: to_node(row) for key, row in zip(wanted, rows, strict=True) if row is not None}
+    results: list[NodeType | Exception | None] = []
+    for key in keys:
+        node = nodes.get(key) if key is not None else None
+        if node is None and missing is not None:
+            results.append(NotFoundError(missing))
+        else:
+            results.append(node)
+    return results
+
+
+async def connections_of(
+    parent_ids: Sequence[int],
+    relation: RelationLoader,
+    name: str,
+    ordering: Ordering,
+    to_node: Callable[[Any], NodeType],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    filter: Hashable | None = None,
+) -> list[Connection[NodeType]]:
+    """One page of `relation` per parent, with the same arguments for all of them."""
+    args = page_args(name, ordering, first=first, after=after, last=last, before=before)
+    pages = await relation.pages.load_many(
+        [PageKey(parent_id, ordering, args, filter) for parent_id in parent_ids]
+    )
+    return [
+        connection_from_page(page, ordering, to_node, relation.counts, CountKey(parent_id, filter))
+        for parent_id, page in zip(parent_ids, pages, strict=True)
+    ]
+
+
+# Links many types share. The schema modules import this one, so these import theirs lazily.
+
+
+async def workspaces_of(parents: Sequence[Any], context: Context) -> list[Any]:
+    """The workspace of each parent (anything with a `workspace_id`)."""
+    from schema.workspaces import Workspace
+
+    return await related_nodes(
+        context.loaders.workspace_by_id,
+        [parent.workspace_id for parent in parents],
+        Workspace.from_row,
+        missing="Workspace not found.",
+    )
+
+
+def users_at(attribute: str) -> Callable[[Sequence[Any], Context], Awaitable[list[Any]]]:
+    """A batch resolver of the user whose id each parent holds in `attribute` (or null)."""
+
+    async def users(parents: Sequence[Any], context: Context) -> list[Any]:
+        from schema.users import User
+
+        return await related_nodes(
+            context.loaders.user_by_id,
+            [getattr(parent, attribute) for parent in parents],
+            User.from_row,
+        )
+
+    return users

@@ -3,7 +3,7 @@
 
     python3 dev.py serve [backlog serve options]   # the server, embedded PostgreSQL, demo data
     python3 dev.py test  [pytest options]          # the whole test suite
-    python3 dev.py bench [bench options]           # the benchmark suite (see bench/README.md)
+    python3 dev.py bench [bench options]           # the benchmark suite (README: Performance)
 
 Every run makes sure `.venv` holds exactly the pinned versions in requirements.lock and that the
 GraphiQL assets are installed; both steps are skipped when nothing they depend on has changed.
@@ -86,7 +86,20 @@ def test(args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
+    ensure_bench_dependencies()
     return _exec(str(BIN / "python"), "-m", "bench", *args)
+
+
+def ensure_bench_dependencies() -> None:
+    """The chart library, pinned apart so the server and the tests never install it."""
+    stamp = VENV / ".backlog-bench-installed"
+    lock = ROOT / "requirements-bench.lock"
+    fingerprint = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "-r", str(lock)], check=True)
+    stamp.write_text(fingerprint)
 
 
 def _exec(*command: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 statement_timeout_ms=settings.statement_timeout_ms,
             )
         )
+        tune_garbage_collector()
         try:
             yield
         finally:
@@ -87,6 +89,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # Tests drive the app without running its lifespan.
         app.state.database = database
     return app
+
+
+def tune_garbage_collector() -> None:
+    """Collect cycles less often, and never re-scan what start-up built.
+
+    Measured on the list view: with Python's default thresholds the cycle collector took a third
+    of the CPU of a request, mostly re-walking long-lived objects (the schema, SQLAlchemy's
+    compiled statements). Requests do leave short-lived cycles, so it stays on.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def create_app_from_environment() -> Starlette:

@@ -1,0 +1,212 @@
+"""The level executor (`execution.engine`) answers exactly as graphql-core's own executor does.
+
+Every document of the corpus runs through both, as several viewers; the responses must be equal
+byte for byte in `data` (key order included) and equal in their errors (message, path,
+locations, code). The corpus exercises what an optimizing executor is most likely to get wrong:
+fragments on objects and interfaces, aliases of one field with different arguments, `@skip` and
+`@include` from variables, `__typename`, introspection, and errors with null propagation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import GUEST, OWNER, STRANGER
+
+ISSUE_FIELDS = """
+fragment IssueParts on Issue {
+  id identifier title priority estimate dueDate createdAt archivedAt version
+  state { name type position }
+  assignee { ...Person }
+  project { key name lead { name } }
+}
+fragment Person on User { id name email }
+"""
+
+CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
+    "list view": (
+        """{ workspace(slug: "acme") { issues(first: 20) { totalCount nodes {
+            identifier title priority state { name type } assignee { name }
+            project { key name } labels(first: 10) { nodes { name } }
+            comments(first: 5) { totalCount nodes { body author { name } } } } } } }""",
+        {},
+    ),
+    "fragments, nested": (
+        ISSUE_FIELDS
+        + """query { workspace(slug: "acme") { slug issues(first: 15, orderBy: [{field: PRIORITY}]) {
+            nodes { ...IssueParts parent { ...IssueParts } children(first: 3) { nodes { identifier } } } } } }""",
+        {},
+    ),
+    "aliases with different arguments": (
+        """{ workspace(slug: "acme") {
+            first: issues(first: 2) { nodes { identifier a: comments(first: 1) { nodes { body } }
+                                                           b: comments(last: 2) { nodes { body } } } }
+            second: issues(first: 3, orderBy: [{field: DUE_DATE, direction: DESC}]) {
+                nodes { identifier } pageInfo { hasNextPage endCursor } }
+            urgent: issues(first: 5, filter: {priority: [URGENT, HIGH]}) { totalCount nodes { priority } } } }""",
+        {},
+    ),
+    "skip and include from variables": (
+        """query ($withComments: Boolean!, $noAssignee: Boolean!) { workspace(slug: "acme") {
+            issues(first: 10) { nodes {
+              identifier
+              comments(first: 2) @include(if: $withComments) { nodes { body } }
+              assignee @skip(if: $noAssignee) { name }
+              ... on Issue @include(if: $noAssignee) { title }
+              ... @skip(if: $withComments) { priority } } } } }""",
+        {"withComments": True, "noAssignee": True},
+    ),
+    "skip and include, other values": (
+        """query ($withComments: Boolean!, $noAssignee: Boolean!) { workspace(slug: "acme") {
+            issues(first: 10) { nodes {
+              identifier
+              comments(first: 2) @include(if: $withComments) { nodes { body } }
+              assignee @skip(if: $noAssignee) { name }
+              ... on Issue @include(if: $noAssignee) { title }
+              ... @skip(if: $withComments) { priority } } } } }""",
+        {"withComments": False, "noAssignee": False},
+    ),
+    "typename everywhere": (
+        """{ __typename workspace(slug: "acme") { __typename issues(first: 3) { __typename
+            edges { __typename cursor node { __typename identifier } } pageInfo { __typename } } } }""",
+        {},
+    ),
+    "node and nodes through the interface": (
+        """query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id
+            ... on Issue { identifier comments(first: 2) { nodes { body } } }
+            ... on User { name assignedIssues(first: 2) { nodes { identifier } } }
+            ... on Workspace { slug members(first: 3) { nodes { role user { name } } } } } }""",
+        {
+            "ids": [
+                "SXNzdWU6MQ==",  # Issue:1
+                "VXNlcjox",  # User:1
+                "V29ya3NwYWNlOjE=",  # Workspace:1
+                "V29ya3NwYWNlOjI=",  # Workspace:2 (not every viewer's)
+                "SXNzdWU6OTk5OTk5",  # Issue:999999 (missing)
+                "bm9wZQ==",  # not a global id
+            ]
+        },
+    ),
+    "deep and wide": (
+        """{ viewer { name assignedIssues(first: 5) { nodes { identifier
+            comments(first: 3) { nodes { author { name assignedIssues(first: 2) {
+              nodes { project { workspace { slug labels(first: 3) { nodes { name workspace { slug } } } } } } } } } }
+            workspace { workflowStates { nodes { name type } } projects(first: 2) { totalCount nodes { key } } } } } } }""",
+        {},
+    ),
+    "identifier lookup, found, missing and invalid": (
+        """{ workspace(slug: "acme") { a: issue(identifier: "ENG-1") { title }
+            b: issue(identifier: "eng-2") { title } c: issue(identifier: "ENG-99999") { title }
+            d: issue(identifier: "not an id") { title } } }""",
+        {},
+    ),
+    "nested argument error propagates to the nearest nullable field": (
+        """{ workspace(slug: "acme") { slug issues(first: 3) { nodes { identifier
+            comments(first: -1) { totalCount } } } } }""",
+        {},
+    ),
+    "nested argument error in a nullable position": (
+        """{ workspace(slug: "acme") { slug issues(first: 60) { nodes { identifier
+            parent { comments(first: 1000) { totalCount } } } } } }""",
+        {},
+    ),
+    "bad cursor": (
+        """{ workspace(slug: "acme") { issues(first: 2, after: "bm9wZQ==") { totalCount } } }""",
+        {},
+    ),
+    "too many nodes": (
+        """query ($ids: [ID!]!) { nodes(ids: $ids) { id } }""",
+        {"ids": ["SXNzdWU6MQ=="] * 101},
+    ),
+    "introspection": (
+        """{ __schema { queryType { name } types { name kind } }
+            __type(name: "Issue") { name fields { name type { name kind ofType { name } } } } }""",
+        {},
+    ),
+    "backward pagination": (
+        """{ workspace(slug: "acme") { issues(last: 4, before: null) { edges { cursor node { identifier } }
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }""",
+        {},
+    ),
+}
+
+
+def canonical(body: dict[str, Any]) -> tuple[str, list[tuple[Any, ...]]]:
+    data = json.dumps(body.get("data"))  # insertion order kept: the field order must match too
+    errors = sorted(
+        (
+            error["message"],
+            json.dumps(error.get("path")),
+            json.dumps(error.get("locations")),
+            (error.get("extensions") or {}).get("code"),
+        )
+        for error in body.get("errors", [])
+    )
+    return data, errors
+
+
+@pytest.mark.parametrize("viewer", [OWNER, GUEST, STRANGER])
+@pytest.mark.parametrize("name", list(CORPUS))
+async def test_level_executor_answers_like_graphql_core(make_client, name, viewer):
+    query, variables = CORPUS[name]
+    payload = {"query": query, "variables": variables}
+    async with (
+        make_client(viewer) as level,
+        make_client(viewer, BACKLOG_LEVEL_EXECUTOR=False) as plain,
+    ):
+        expected = (await plain.post("/graphql", json=payload)).json()
+        actual = (await level.post("/graphql", json=payload)).json()
+
+    assert canonical(actual) == canonical(expected)
+
+
+async def test_the_corpus_reaches_data_errors_and_null_propagation(gql):
+    """Guards the corpus itself: the comparisons above must cover real data and real errors."""
+    listed = await gql(CORPUS["list view"][0])
+    assert len(listed["data"]["workspace"]["issues"]["nodes"]) == 20
+
+    propagated = await gql(
+        CORPUS["nested argument error propagates to the nearest nullable field"][0]
+    )
+    assert propagated["data"] == {"workspace": None}
+    assert propagated["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+    nullable = await gql(CORPUS["nested argument error in a nullable position"][0])
+    nodes = nullable["data"]["workspace"]["issues"]["nodes"]
+    assert all(node["parent"] is None for node in nodes)
+    assert len(nullable["errors"]) > 1  # one per issue that has a parent
+    assert {e["extensions"]["code"] for e in nullable["errors"]} == {"BAD_USER_INPUT"}
+
+
+async def test_the_level_executor_keeps_the_statement_count(make_client, statements):
+    query = CORPUS["list view"][0]
+    async with make_client(OWNER, BACKLOG_LEVEL_EXECUTOR=False) as plain:
+        await plain.post("/graphql", json={"query": query})
+    plain_count = statements.count
+    async with make_client(OWNER) as level:
+        await level.post("/graphql", json={"query": query})
+
+    assert statements.count - plain_count == plain_count
+
+
+async def test_queries_run_on_the_level_executor_and_mutations_would_not(make_client, monkeypatch):
+    from execution import engine
+
+    runs: list[str] = []
+    original = engine._LevelRun.run
+
+    async def counted(self: Any) -> Any:
+        runs.append(self.executor.operation.operation.value)
+        return await original(self)
+
+    monkeypatch.setattr(engine._LevelRun, "run", counted)
+    query = CORPUS["list view"][0]
+    async with make_client(OWNER) as level:
+        await level.post("/graphql", json={"query": query})
+    async with make_client(OWNER, BACKLOG_LEVEL_EXECUTOR=False) as plain:
+        await plain.post("/graphql", json={"query": query})
+
+    assert runs == ["query"]

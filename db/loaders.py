@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
@@ -51,11 +52,12 @@ class RelationLoader:
         parent: ColumnElement[Any],
         *,
         apply_filter: Callable[[Select[Any], Any], Select[Any]] | None = None,
+        count_query: Select[Any] | None = None,
         batch: bool = True,
     ) -> None:
         self._db = db
         self._query = query.add_columns(parent.label("batch_parent"))
-        self._count_query = query
+        self._count_query = query if count_query is None else count_query
         self._parent = parent
         self._apply_filter = apply_filter
         self.pages: DataLoader[PageKey, Page] = DataLoader(
@@ -100,6 +102,10 @@ class RelationLoader:
         return [totals[(k.filter, k.parent_id)] for k in keys]
 
 
+def _filter_issues(query: Select[Any], issue_filter: Any) -> Select[Any]:
+    return issue_filter.apply(query)
+
+
 def _rows_by(
     db: RequestDatabase, query: Select[Any], key_column: ColumnElement[Any], *, batch: bool
 ) -> DataLoader[Any, Row[Any] | None]:
@@ -116,50 +122,122 @@ def _rows_by(
 class Loaders:
     """Every loader of one request, bound to its database handle and its viewer."""
 
+    # Each loader is built on first use: a request touches a handful of them, and building one
+    # means building its SQLAlchemy statements.
+
     def __init__(self, db: RequestDatabase, viewer: Viewer, *, batch: bool = True) -> None:
-        q = queries
-        self.user_by_id = _rows_by(db, q.visible_users(viewer), q.users.c.id, batch=batch)
-        self.workspace_by_id = _rows_by(
-            db, q.visible_workspaces(viewer), q.workspaces.c.id, batch=batch
-        )
-        self.membership_by_id = _rows_by(
-            db, q.visible_memberships(viewer), q.memberships.c.id, batch=batch
-        )
-        self.project_by_id = _rows_by(db, q.visible_projects(viewer), q.projects.c.id, batch=batch)
-        self.workflow_state_by_id = _rows_by(
-            db, q.visible_workflow_states(viewer), q.workflow_states.c.id, batch=batch
-        )
-        self.label_by_id = _rows_by(db, q.visible_labels(viewer), q.labels.c.id, batch=batch)
-        self.issue_by_id = _rows_by(db, q.visible_issues(viewer), q.issues.c.id, batch=batch)
-        self.comment_by_id = _rows_by(db, q.visible_comments(viewer), q.comments.c.id, batch=batch)
-        self.workspace_by_slug = self._workspace_by_slug(db, viewer, batch=batch)
-        self.issue_by_identifier = self._issue_by_identifier(db, viewer, batch=batch)
+        self._db = db
+        self._viewer = viewer
+        self._batch = batch
 
-        def relation(query: Select[Any], parent: ColumnElement[Any], **kw: Any) -> RelationLoader:
-            return RelationLoader(db, query, parent, batch=batch, **kw)
+    def _rows(
+        self, query: Select[Any], key: ColumnElement[Any]
+    ) -> DataLoader[Any, Row[Any] | None]:
+        return _rows_by(self._db, query, key, batch=self._batch)
 
-        def filter_issues(query: Select[Any], issue_filter: Any) -> Select[Any]:
-            return issue_filter.apply(query)
+    def _relation(
+        self, query: Select[Any], parent: ColumnElement[Any], **options: Any
+    ) -> RelationLoader:
+        return RelationLoader(self._db, query, parent, batch=self._batch, **options)
 
-        issues = q.visible_issues(viewer)
-        self.projects_of_workspace = relation(q.visible_projects(viewer), q.projects.c.workspace_id)
-        self.memberships_of_workspace = relation(
-            q.visible_memberships(viewer), q.memberships.c.workspace_id
+    def _issue_relation(self, parent: ColumnElement[Any]) -> RelationLoader:
+        return self._relation(
+            queries.visible_issues(self._viewer),
+            parent,
+            apply_filter=_filter_issues,
+            # Counting needs no join to projects (every issue has one): a third of its cost.
+            count_query=queries.countable_issues(self._viewer),
         )
-        self.labels_of_workspace = relation(q.visible_labels(viewer), q.labels.c.workspace_id)
-        self.workflow_states_of_workspace = relation(
-            q.visible_workflow_states(viewer), q.workflow_states.c.workspace_id
+
+    @cached_property
+    def user_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_users(self._viewer), queries.users.c.id)
+
+    @cached_property
+    def workspace_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_workspaces(self._viewer), queries.workspaces.c.id)
+
+    @cached_property
+    def membership_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_memberships(self._viewer), queries.memberships.c.id)
+
+    @cached_property
+    def project_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_projects(self._viewer), queries.projects.c.id)
+
+    @cached_property
+    def workflow_state_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(
+            queries.visible_workflow_states(self._viewer), queries.workflow_states.c.id
         )
-        self.issues_of_workspace = relation(
-            issues, q.issues.c.workspace_id, apply_filter=filter_issues
+
+    @cached_property
+    def label_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_labels(self._viewer), queries.labels.c.id)
+
+    @cached_property
+    def issue_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_issues(self._viewer), queries.issues.c.id)
+
+    @cached_property
+    def comment_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_comments(self._viewer), queries.comments.c.id)
+
+    @cached_property
+    def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
+        return self._workspace_by_slug(self._db, self._viewer, batch=self._batch)
+
+    @cached_property
+    def issue_by_identifier(self) -> DataLoader[tuple[int, str, int], Row[Any] | None]:
+        return self._issue_by_identifier(self._db, self._viewer, batch=self._batch)
+
+    @cached_property
+    def projects_of_workspace(self) -> RelationLoader:
+        return self._relation(
+            queries.visible_projects(self._viewer), queries.projects.c.workspace_id
         )
-        self.issues_of_project = relation(issues, q.issues.c.project_id, apply_filter=filter_issues)
-        self.children_of_issue = relation(issues, q.issues.c.parent_id, apply_filter=filter_issues)
-        self.issues_assigned_to_user = relation(
-            issues, q.issues.c.assignee_id, apply_filter=filter_issues
+
+    @cached_property
+    def memberships_of_workspace(self) -> RelationLoader:
+        return self._relation(
+            queries.visible_memberships(self._viewer), queries.memberships.c.workspace_id
         )
-        self.comments_of_issue = relation(q.visible_comments(viewer), q.comments.c.issue_id)
-        self.labels_of_issue = relation(q.issue_labels_of(viewer), q.issue_labels.c.issue_id)
+
+    @cached_property
+    def labels_of_workspace(self) -> RelationLoader:
+        return self._relation(queries.visible_labels(self._viewer), queries.labels.c.workspace_id)
+
+    @cached_property
+    def workflow_states_of_workspace(self) -> RelationLoader:
+        return self._relation(
+            queries.visible_workflow_states(self._viewer), queries.workflow_states.c.workspace_id
+        )
+
+    @cached_property
+    def issues_of_workspace(self) -> RelationLoader:
+        return self._issue_relation(queries.issues.c.workspace_id)
+
+    @cached_property
+    def issues_of_project(self) -> RelationLoader:
+        return self._issue_relation(queries.issues.c.project_id)
+
+    @cached_property
+    def children_of_issue(self) -> RelationLoader:
+        return self._issue_relation(queries.issues.c.parent_id)
+
+    @cached_property
+    def issues_assigned_to_user(self) -> RelationLoader:
+        return self._issue_relation(queries.issues.c.assignee_id)
+
+    @cached_property
+    def comments_of_issue(self) -> RelationLoader:
+        return self._relation(queries.visible_comments(self._viewer), queries.comments.c.issue_id)
+
+    @cached_property
+    def labels_of_issue(self) -> RelationLoader:
+        return self._relation(
+            queries.issue_labels_of(self._viewer), queries.issue_labels.c.issue_id
+        )
 
     @staticmethod
     def _workspace_by_slug(

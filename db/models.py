@@ -228,6 +228,10 @@ class Issue(Base):
         CheckConstraint("estimate IS NULL OR estimate >= 0", name="estimate_non_negative"),
         CheckConstraint("number > 0", name="number_positive"),
         Index("ix_issues_workspace_id_id", "workspace_id", "id"),
+        # The default order of issue lists (newest first), scanned backwards: a page reads
+        # `first` index entries instead of sorting the whole workspace.
+        Index("ix_issues_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        Index("ix_issues_project_id_created_at_id", "project_id", "created_at", "id"),
         Index("ix_issues_state_id_workspace_id", "state_id", "workspace_id"),
         Index("ix_issues_parent_id_workspace_id", "parent_id", "workspace_id"),
     )
@@ -270,6 +274,7 @@ class Comment(Base):
         ForeignKeyConstraint(
             ["issue_id", "workspace_id"], ["issues.id", "issues.workspace_id"], ondelete="CASCADE"
         ),
-        Index("ix_comments_issue_id_id", "issue_id", "id"),
+        # Comments are listed oldest first per issue.
+        Index("ix_comments_issue_id_created_at_id", "issue_id", "created_at", "id"),
         Index("ix_comments_workspace_id", "workspace_id"),
     )

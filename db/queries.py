@@ -83,6 +83,11 @@ def visible_issues(viewer: Viewer) -> Select[Any]:
     )
 
 
+def countable_issues(viewer: Viewer) -> Select[Any]:
+    """`visible_issues` without the join that only supplies `project_key`: for counting."""
+    return select(issues.c.id).where(among(issues.c.workspace_id, readable_workspace_ids(viewer)))
+
+
 def visible_comments(viewer: Viewer) -> Select[Any]:
     return _in_workspaces(comments, viewer)
 

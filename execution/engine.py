@@ -98,11 +98,15 @@ class _FieldPlan:
         "response_key",
         "return_type",
         "string_leaf",
+        "subplans",
     )
 
     def __init__(self, response_key: str, parent_type: GraphQLObjectType) -> None:
         self.response_key = response_key
         self.parent_type = parent_type
+        # Per runtime object type: the plans of the sub-selection and the Python class whose
+        # instances need no `is_type_of` check.
+        self.subplans: dict[GraphQLObjectType, tuple[list[_FieldPlan], type | None]] = {}
 
 
 class LevelExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -159,7 +163,8 @@ class _LevelRun:
             return executor.finish(executor.build_response(None))
         data: dict[str, Any] = {}
         root = _Position(None, "", False, None, None)
-        self.execute_fields(root_type, grouped, executor.root_value, data, root, None)
+        plans = self.plans_of(root_type, grouped)
+        self.execute_fields(root_type, plans, executor.root_value, data, root, None)
         await self.drain()
         return executor.finish(executor.build_response(None if self.data_nulled else data))
 
@@ -187,13 +192,13 @@ class _LevelRun:
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        grouped: GroupedFieldSet,
+        plans: list[_FieldPlan],
         source: Any,
         data: dict[str, Any],
         position: _Position,
         path: Path | None,
     ) -> None:
-        for plan in self.plans_of(parent_type, grouped):
+        for plan in plans:
             key = plan.response_key
             kind = plan.kind
             if kind is ATTRIBUTE:
@@ -407,17 +412,35 @@ class _LevelRun:
         path: Path,
         nullable: bool,
     ) -> None:
-        is_type_of = object_type.is_type_of
-        if is_type_of is not None and not is_type_of(value, None):
-            raise GraphQLError(
-                f"Expected value of type '{object_type.name}' but got: {inspect_value(value)}.",
-                plan.nodes,
-            )
+        subplan = plan.subplans.get(object_type)
+        if subplan is None:
+            subplan = self.subplan(plan, object_type)
+        plans, own_class = subplan
+        if value.__class__ is not own_class:
+            is_type_of = object_type.is_type_of
+            if is_type_of is not None and not is_type_of(value, None):
+                raise GraphQLError(
+                    f"Expected value of type '{object_type.name}' but got: {inspect_value(value)}.",
+                    plan.nodes,
+                )
         data: dict[str, Any] = {}
         container[key] = data
-        grouped, _defers, _forbidden = self.executor.collect_subfields(object_type, plan.details)
         position = _Position(container, key, nullable, parent, path)
-        self.execute_fields(object_type, grouped, value, data, position, path)
+        self.execute_fields(object_type, plans, value, data, position, path)
+
+    def subplan(
+        self, plan: _FieldPlan, object_type: GraphQLObjectType
+    ) -> tuple[list[_FieldPlan], type | None]:
+        grouped, _defers, _forbidden = self.executor.collect_subfields(object_type, plan.details)
+        definition = (object_type.extensions or {}).get(STRAWBERRY_FIELD)
+        origin = getattr(definition, "origin", None)
+        # A generic type's origin (Connection) is shared by all its specializations, so only a
+        # concrete type's own class may skip the check.
+        specialized = origin is None or definition.concrete_of is not None
+        own_class = None if specialized or definition.is_graphql_generic else origin
+        subplan = (self.plans_of(object_type, grouped), own_class)
+        plan.subplans[object_type] = subplan
+        return subplan
 
     def runtime_type(
         self, abstract_type: Any, plan: _FieldPlan, value: Any, path: Path

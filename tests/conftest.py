@@ -91,6 +91,8 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """The test's connection, inside a transaction rolled back at the end."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
+        # SQLAlchemy begins lazily; begin now, so request handles nest savepoints inside it.
+        await connection.exec_driver_sql("SELECT 1")
         try:
             yield connection
         finally:

@@ -158,8 +158,9 @@ class _Compiled:
 class CompiledStatements:
     """SQLAlchemy Core statements compiled once per shape, for asyncpg to run directly.
 
-    Measured on the list view: SQLAlchemy's execution layer (cursor emulation over asyncpg, its
-    greenlet bridge, result objects) took a quarter of the server's CPU. Statements are still
+    Measured on the list view (py-spy): SQLAlchemy's frames fell from 26% to 16% of the server's
+    samples once its execution layer (cursor emulation over asyncpg, the greenlet bridge, result
+    objects) was bypassed; building statements is what remains. Statements are still
     built with SQLAlchemy Core, and keyed and compiled by its own cache key and compiler, so
     parameters and types (enums, arrays) are handled exactly as SQLAlchemy would; only the
     execution goes straight to asyncpg, whose prepared-statement cache does the rest.

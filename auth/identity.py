@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func
-
 from auth.viewer import Viewer
 from db import models, queries
 
@@ -15,9 +13,7 @@ if TYPE_CHECKING:
 
 async def viewer_by_email(db: RequestDatabase, email: str) -> Viewer:
     """The viewer for the user with this email, anonymous if there is none: one statement."""
-    row = await db.fetch_one(
-        queries.viewer_identity().where(func.lower(queries.users.c.email) == email.lower())
-    )
+    row = await db.fetch_one(queries.viewer_identity_by_email(), {"email": email.lower()})
     if row is None:
         return Viewer.anonymous()
     roles = {

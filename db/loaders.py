@@ -13,10 +13,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
-from sqlalchemy import tuple_
+from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import queries
-from db.pagination import Page, PageArgs, among, count_per_parent, fetch_pages_per_parent
+from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -43,23 +44,31 @@ class CountKey:
 
 
 class RelationLoader:
-    """Pages and counts of a one-to-many relation (a workspace's issues, an issue's comments)."""
+    """Pages and counts of a one-to-many relation (a workspace's issues, an issue's comments).
+
+    `query` and `count_query` build the relation's scoped SELECTs (see `db.queries`); the
+    statements are built once per shape for the whole process, keyed by the relation's `name`.
+    """
 
     def __init__(
         self,
         db: RequestDatabase,
-        query: Select[Any],
+        name: str,
+        query: Callable[[], Select[Any]],
         parent: ColumnElement[Any],
+        scope: dict[str, Any],
         *,
-        apply_filter: Callable[[Select[Any], Any], Select[Any]] | None = None,
-        count_query: Select[Any] | None = None,
+        filtered: bool = False,
+        count_query: Callable[[], Select[Any]] | None = None,
         batch: bool = True,
     ) -> None:
         self._db = db
-        self._query = query.add_columns(parent.label("batch_parent"))
-        self._count_query = query if count_query is None else count_query
+        self._name = name
+        self._query = query
+        self._count_query = count_query or query
         self._parent = parent
-        self._apply_filter = apply_filter
+        self._scope = scope
+        self._filtered = filtered
         self.pages: DataLoader[PageKey, Page] = DataLoader(
             self._load_pages, batch=batch, cache=batch
         )
@@ -67,10 +76,26 @@ class RelationLoader:
             self._load_counts, batch=batch, cache=batch
         )
 
-    def _filtered(self, query: Select[Any], filter: Hashable | None) -> Select[Any]:
-        if filter is None or self._apply_filter is None:
-            return query
-        return self._apply_filter(query, filter)
+    def _statement(
+        self, query: Callable[[], Select[Any]], filter: Hashable | None, *, paged: bool
+    ) -> tuple[Hashable, Callable[[], Select[Any]], dict[str, Any]]:
+        """The shape key, the SELECT builder and the parameters for `filter`."""
+        if not self._filtered or filter is None:
+            filter_shape: Hashable = None
+            params = self._scope
+        else:
+            filter_shape = filter.shape  # type: ignore[attr-defined]
+            params = {**self._scope, **filter.params()}  # type: ignore[attr-defined]
+
+        def build() -> Select[Any]:
+            select = query()
+            if paged:
+                select = select.add_columns(self._parent.label("batch_parent"))
+            if filter_shape is not None:
+                select = filter.apply(select)  # type: ignore[union-attr]
+            return select
+
+        return (self._name, filter_shape), build, params
 
     async def _load_pages(self, keys: Sequence[PageKey]) -> list[Page]:
         # Keys that differ only by parent share one statement; other arguments split the batch.
@@ -79,9 +104,16 @@ class RelationLoader:
             groups[(key.ordering, key.args, key.filter)].append(key.parent_id)
         pages: dict[tuple[Any, ...], Page] = {}
         for (ordering, args, filter), parent_ids in groups.items():
-            query = self._filtered(self._query, filter)
+            shape, build, params = self._statement(self._query, filter, paged=True)
             found = await fetch_pages_per_parent(
-                self._db, query, self._parent, list(dict.fromkeys(parent_ids)), ordering, args
+                self._db,
+                shape,
+                build,
+                self._parent,
+                list(dict.fromkeys(parent_ids)),
+                ordering,
+                args,
+                params,
             )
             for parent_id, page in found.items():
                 pages[(ordering, args, filter, parent_id)] = page
@@ -93,26 +125,31 @@ class RelationLoader:
             groups[key.filter].append(key.parent_id)
         totals: dict[tuple[Any, int], int] = {}
         for filter, parent_ids in groups.items():
-            query = self._filtered(self._count_query, filter)
+            shape, build, params = self._statement(self._count_query, filter, paged=False)
             found = await count_per_parent(
-                self._db, query, self._parent, list(dict.fromkeys(parent_ids))
+                self._db, shape, build, self._parent, list(dict.fromkeys(parent_ids)), params
             )
             for parent_id, total in found.items():
                 totals[(filter, parent_id)] = total
         return [totals[(k.filter, k.parent_id)] for k in keys]
 
 
-def _filter_issues(query: Select[Any], issue_filter: Any) -> Select[Any]:
-    return issue_filter.apply(query)
-
-
 def _rows_by(
-    db: RequestDatabase, query: Select[Any], key_column: ColumnElement[Any], *, batch: bool
+    db: RequestDatabase,
+    query: Select[Any],
+    key_column: ColumnElement[Any],
+    scope: dict[str, Any],
+    *,
+    batch: bool,
 ) -> DataLoader[Any, Row[Any] | None]:
     """A loader of single rows by a unique key: one `WHERE key = ANY($1)` per batch."""
+    statement = shaped(
+        ("rows by", query, key_column),
+        lambda: query.where(key_column == any_(bindparam("keys", type_=ARRAY(key_column.type)))),
+    )
 
     async def load(keys: Sequence[Any]) -> list[Row[Any] | None]:
-        rows = await db.fetch_all(query.where(among(key_column, keys)))
+        rows = await db.fetch_all(statement, {**scope, "keys": list(keys)})
         found = {getattr(row, key_column.key): row for row in rows}
         return [found.get(key) for key in keys]
 
@@ -122,147 +159,163 @@ def _rows_by(
 class Loaders:
     """Every loader of one request, bound to its database handle and its viewer."""
 
-    # Each loader is built on first use: a request touches a handful of them, and building one
-    # means building its SQLAlchemy statements.
+    # Each loader is made on first use: a request touches a handful of them. Their statements
+    # are built once per process; the viewer's scope travels as parameters.
 
     def __init__(self, db: RequestDatabase, viewer: Viewer, *, batch: bool = True) -> None:
         self._db = db
         self._viewer = viewer
+        self._scope = queries.scope_params(viewer)
         self._batch = batch
 
     def _rows(
         self, query: Select[Any], key: ColumnElement[Any]
     ) -> DataLoader[Any, Row[Any] | None]:
-        return _rows_by(self._db, query, key, batch=self._batch)
+        return _rows_by(self._db, query, key, self._scope, batch=self._batch)
 
     def _relation(
-        self, query: Select[Any], parent: ColumnElement[Any], **options: Any
+        self, name: str, query: Callable[[], Select[Any]], parent: ColumnElement[Any]
     ) -> RelationLoader:
-        return RelationLoader(self._db, query, parent, batch=self._batch, **options)
+        return RelationLoader(self._db, name, query, parent, self._scope, batch=self._batch)
 
-    def _issue_relation(self, parent: ColumnElement[Any]) -> RelationLoader:
-        return self._relation(
-            queries.visible_issues(self._viewer),
+    def _issue_relation(self, name: str, parent: ColumnElement[Any]) -> RelationLoader:
+        return RelationLoader(
+            self._db,
+            name,
+            queries.visible_issues,
             parent,
-            apply_filter=_filter_issues,
+            self._scope,
+            filtered=True,
             # Counting needs no join to projects (every issue has one): a third of its cost.
-            count_query=queries.countable_issues(self._viewer),
+            count_query=queries.countable_issues,
+            batch=self._batch,
         )
 
     @cached_property
     def user_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_users(self._viewer), queries.users.c.id)
+        return self._rows(queries.visible_users(), queries.users.c.id)
 
     @cached_property
     def workspace_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_workspaces(self._viewer), queries.workspaces.c.id)
+        return self._rows(queries.visible_workspaces(), queries.workspaces.c.id)
 
     @cached_property
     def membership_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_memberships(self._viewer), queries.memberships.c.id)
+        return self._rows(queries.visible_memberships(), queries.memberships.c.id)
 
     @cached_property
     def project_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_projects(self._viewer), queries.projects.c.id)
+        return self._rows(queries.visible_projects(), queries.projects.c.id)
 
     @cached_property
     def workflow_state_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(
-            queries.visible_workflow_states(self._viewer), queries.workflow_states.c.id
-        )
+        return self._rows(queries.visible_workflow_states(), queries.workflow_states.c.id)
 
     @cached_property
     def label_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_labels(self._viewer), queries.labels.c.id)
+        return self._rows(queries.visible_labels(), queries.labels.c.id)
 
     @cached_property
     def issue_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_issues(self._viewer), queries.issues.c.id)
+        return self._rows(queries.visible_issues(), queries.issues.c.id)
 
     @cached_property
     def comment_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_comments(self._viewer), queries.comments.c.id)
+        return self._rows(queries.visible_comments(), queries.comments.c.id)
 
     @cached_property
     def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
-        return self._workspace_by_slug(self._db, self._viewer, batch=self._batch)
+        return self._rows(queries.visible_workspaces(), queries.workspaces.c.slug)
 
     @cached_property
     def issue_by_identifier(self) -> DataLoader[tuple[int, str, int], Row[Any] | None]:
-        return self._issue_by_identifier(self._db, self._viewer, batch=self._batch)
+        return self._issue_by_identifier(self._db, self._scope, batch=self._batch)
 
     @cached_property
     def projects_of_workspace(self) -> RelationLoader:
         return self._relation(
-            queries.visible_projects(self._viewer), queries.projects.c.workspace_id
+            "projects of workspace", queries.visible_projects, queries.projects.c.workspace_id
         )
 
     @cached_property
     def memberships_of_workspace(self) -> RelationLoader:
         return self._relation(
-            queries.visible_memberships(self._viewer), queries.memberships.c.workspace_id
+            "memberships of workspace",
+            queries.visible_memberships,
+            queries.memberships.c.workspace_id,
         )
 
     @cached_property
     def labels_of_workspace(self) -> RelationLoader:
-        return self._relation(queries.visible_labels(self._viewer), queries.labels.c.workspace_id)
+        return self._relation(
+            "labels of workspace", queries.visible_labels, queries.labels.c.workspace_id
+        )
 
     @cached_property
     def workflow_states_of_workspace(self) -> RelationLoader:
         return self._relation(
-            queries.visible_workflow_states(self._viewer), queries.workflow_states.c.workspace_id
+            "workflow states of workspace",
+            queries.visible_workflow_states,
+            queries.workflow_states.c.workspace_id,
         )
 
     @cached_property
     def issues_of_workspace(self) -> RelationLoader:
-        return self._issue_relation(queries.issues.c.workspace_id)
+        return self._issue_relation("issues of workspace", queries.issues.c.workspace_id)
 
     @cached_property
     def issues_of_project(self) -> RelationLoader:
-        return self._issue_relation(queries.issues.c.project_id)
+        return self._issue_relation("issues of project", queries.issues.c.project_id)
 
     @cached_property
     def children_of_issue(self) -> RelationLoader:
-        return self._issue_relation(queries.issues.c.parent_id)
+        return self._issue_relation("children of issue", queries.issues.c.parent_id)
 
     @cached_property
     def issues_assigned_to_user(self) -> RelationLoader:
-        return self._issue_relation(queries.issues.c.assignee_id)
+        return self._issue_relation("issues assigned to user", queries.issues.c.assignee_id)
 
     @cached_property
     def comments_of_issue(self) -> RelationLoader:
-        return self._relation(queries.visible_comments(self._viewer), queries.comments.c.issue_id)
+        return self._relation(
+            "comments of issue", queries.visible_comments, queries.comments.c.issue_id
+        )
 
     @cached_property
     def labels_of_issue(self) -> RelationLoader:
         return self._relation(
-            queries.issue_labels_of(self._viewer), queries.issue_labels.c.issue_id
+            "labels of issue", queries.issue_labels_of, queries.issue_labels.c.issue_id
         )
 
     @staticmethod
-    def _workspace_by_slug(
-        db: RequestDatabase, viewer: Viewer, *, batch: bool
-    ) -> DataLoader[str, Row[Any] | None]:
-        query = queries.visible_workspaces(viewer)
-
-        async def load(slugs: Sequence[str]) -> list[Row[Any] | None]:
-            rows = await db.fetch_all(query.where(queries.workspaces.c.slug.in_(slugs)))
-            found = {row.slug: row for row in rows}
-            return [found.get(slug) for slug in slugs]
-
-        return DataLoader(load, batch=batch, cache=batch)
-
-    @staticmethod
     def _issue_by_identifier(
-        db: RequestDatabase, viewer: Viewer, *, batch: bool
+        db: RequestDatabase, scope: dict[str, Any], *, batch: bool
     ) -> DataLoader[tuple[int, str, int], Row[Any] | None]:
         """Keys are (workspace id, project key, number): `ENG-42` in one workspace."""
-        query = queries.visible_issues(viewer)
         issues, projects = queries.issues, queries.projects
+        # Three arrays zipped by unnest: one parameter each, whatever the number of keys.
+        wanted = select(
+            func.unnest(bindparam("workspace_ids", type_=ARRAY(BigInteger))).label("workspace_id"),
+            func.unnest(bindparam("project_keys", type_=ARRAY(projects.c.key.type))).label("key"),
+            func.unnest(bindparam("numbers", type_=ARRAY(Integer))).label("number"),
+        ).subquery()
+        statement = shaped(
+            ("issue by identifier",),
+            lambda: queries.visible_issues().where(
+                tuple_(issues.c.workspace_id, projects.c.key, issues.c.number).in_(
+                    select(wanted.c.workspace_id, wanted.c.key, wanted.c.number)
+                )
+            ),
+        )
 
         async def load(keys: Sequence[tuple[int, str, int]]) -> list[Row[Any] | None]:
-            matches = tuple_(issues.c.workspace_id, projects.c.key, issues.c.number).in_(keys)
-            rows = await db.fetch_all(query.where(matches))
+            params = {
+                **scope,
+                "workspace_ids": [key[0] for key in keys],
+                "project_keys": [key[1] for key in keys],
+                "numbers": [key[2] for key in keys],
+            }
+            rows = await db.fetch_all(statement, params)
             found = {(row.workspace_id, row.project_key, row.number): row for row in rows}
             return [found.get(key) for key in keys]
 

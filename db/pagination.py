@@ -20,11 +20,11 @@ from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, and_, any_, func, literal, or_, select
+from sqlalchemy import BigInteger, and_, any_, bindparam, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Hashable, Sequence
 
     from sqlalchemy import ColumnElement, Row, Select
 
@@ -131,8 +131,15 @@ def among(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]
     return column == any_(literal(list(ids), ARRAY(BigInteger)))
 
 
-def _beyond(ordering: Ordering, values: tuple[Any, ...], *, after: bool) -> ColumnElement[bool]:
-    """Rows strictly after (or before) `values` in `ordering`, for any mix of directions."""
+def _beyond(ordering: Ordering, *, after: bool) -> ColumnElement[bool]:
+    """Rows strictly after (or before) the cursor in `ordering`, for any mix of directions.
+
+    The cursor's values are the parameters `after_0`, `after_1`, ... (or `before_*`).
+    """
+    prefix = "after" if after else "before"
+    values = [
+        bindparam(f"{prefix}_{index}", type_=key.column.type) for index, key in enumerate(ordering)
+    ]
     alternatives = []
     for index, key in enumerate(ordering):
         equal_prefix = [k.column == v for k, v in zip(ordering[:index], values, strict=False)]
@@ -153,10 +160,18 @@ def _order_by(ordering: Ordering, *, forward: bool) -> list[ColumnElement[Any]]:
 
 def _windowed(query: Select[Any], ordering: Ordering, args: PageArgs) -> Select[Any]:
     if args.after is not None:
-        query = query.where(_beyond(ordering, args.after, after=True))
+        query = query.where(_beyond(ordering, after=True))
     if args.before is not None:
-        query = query.where(_beyond(ordering, args.before, after=False))
+        query = query.where(_beyond(ordering, after=False))
     return query
+
+
+def _page_params(args: PageArgs) -> dict[str, Any]:
+    params: dict[str, Any] = {"page_size": args.limit + 1}
+    for prefix, values in (("after", args.after), ("before", args.before)):
+        for index, value in enumerate(values or ()):
+            params[f"{prefix}_{index}"] = value
+    return params
 
 
 def _page(rows: Sequence[Row[Any]], args: PageArgs) -> Page:
@@ -167,56 +182,97 @@ def _page(rows: Sequence[Row[Any]], args: PageArgs) -> Page:
     return Page(rows[::-1], has_next_page=args.before is not None, has_previous_page=has_more)
 
 
-async def fetch_page(
-    db: RequestDatabase, query: Select[Any], ordering: Ordering, args: PageArgs
-) -> Page:
-    """One page of `query` (which must select every sort key under its label)."""
-    query = _windowed(query, ordering, args)
-    query = query.order_by(*_order_by(ordering, forward=args.forward)).limit(args.limit + 1)
-    return _page(await db.fetch_all(query), args)
+# Statements built once per shape (list, ordering, direction, cursors, filter shape). Shapes are
+# finite: they come from the schema's fields and enums, never from values.
+_SHAPED: dict[Hashable, Any] = {}
+
+
+def shaped(key: Hashable, build: Callable[[], Any]) -> Any:
+    statement = _SHAPED.get(key)
+    if statement is None:
+        statement = _SHAPED[key] = build()
+    return statement
+
+
+def _shape(args: PageArgs) -> tuple[bool, bool, bool]:
+    return (args.forward, args.after is not None, args.before is not None)
 
 
 async def fetch_pages_per_parent(
     db: RequestDatabase,
-    query: Select[Any],
+    shape: Hashable,
+    query: Callable[[], Select[Any]],
     parent: ColumnElement[Any],
     parent_ids: Sequence[Any],
     ordering: Ordering,
     args: PageArgs,
+    params: dict[str, Any],
 ) -> dict[Any, Page]:
     """The same page of every parent's list, in one statement.
 
-    `query` must select the parent column labelled `batch_parent` and every sort key.
+    `query()` builds the list's SELECT (labelled `batch_parent` and every sort key, its values
+    as parameters), once per `shape`; `params` are its values.
     """
+    params = {**params, **_page_params(args), "batch_parents": list(parent_ids)}
     if len(parent_ids) == 1:
-        page = await fetch_page(db, query.where(parent == parent_ids[0]), ordering, args)
-        return {parent_ids[0]: page}
-    rank = func.row_number().over(
-        partition_by=parent, order_by=_order_by(ordering, forward=args.forward)
-    )
-    inner = _windowed(query.where(among(parent, parent_ids)), ordering, args)
-    ranked = inner.add_columns(rank.label("page_rank")).subquery()
-    outer = (
-        select(ranked)
-        .where(ranked.c.page_rank <= args.limit + 1)
-        .order_by(ranked.c.batch_parent, ranked.c.page_rank)
-    )
+        # Equality, not `= ANY`: the planner can then walk an index in the list's order.
+        params["batch_parent"] = parent_ids[0]
+
+        def single() -> Select[Any]:
+            one_parent = parent == bindparam("batch_parent", type_=parent.type)
+            filtered = _windowed(query().where(one_parent), ordering, args)
+            return filtered.order_by(*_order_by(ordering, forward=args.forward)).limit(
+                bindparam("page_size")
+            )
+
+        statement = shaped(("page", shape, ordering, _shape(args)), single)
+        return {parent_ids[0]: _page(await db.fetch_all(statement, params), args)}
+
+    def ranked() -> Select[Any]:
+        rank = func.row_number().over(
+            partition_by=parent, order_by=_order_by(ordering, forward=args.forward)
+        )
+        inner = _windowed(query().where(parent == any_(_BATCH_PARENTS)), ordering, args)
+        pages = inner.add_columns(rank.label("page_rank")).subquery()
+        return (
+            select(pages)
+            .where(pages.c.page_rank <= bindparam("page_size"))
+            .order_by(pages.c.batch_parent, pages.c.page_rank)
+        )
+
+    statement = shaped(("pages", shape, ordering, _shape(args)), ranked)
     grouped: dict[Any, list[Row[Any]]] = defaultdict(list)
-    for row in await db.fetch_all(outer):
+    for row in await db.fetch_all(statement, params):
         grouped[row.batch_parent].append(row)
     return {parent_id: _page(grouped.get(parent_id, []), args) for parent_id in parent_ids}
 
 
 async def count_per_parent(
-    db: RequestDatabase, query: Select[Any], parent: ColumnElement[Any], parent_ids: Sequence[Any]
+    db: RequestDatabase,
+    shape: Hashable,
+    query: Callable[[], Select[Any]],
+    parent: ColumnElement[Any],
+    parent_ids: Sequence[Any],
+    params: dict[str, Any],
 ) -> dict[Any, int]:
-    """`count(*)` of every parent's list in one statement; `query` selects FROM the list."""
-    counted = (
-        query.with_only_columns(
-            parent.label("batch_parent"), func.count().label("total"), maintain_column_froms=True
+    """`count(*)` of every parent's list in one statement; `query()` selects FROM the list."""
+
+    def counted() -> Select[Any]:
+        return (
+            query()
+            .with_only_columns(
+                parent.label("batch_parent"),
+                func.count().label("total"),
+                maintain_column_froms=True,
+            )
+            .where(parent == any_(_BATCH_PARENTS))
+            .group_by(parent)
         )
-        .where(among(parent, parent_ids))
-        .group_by(parent)
-    )
-    totals = {row.batch_parent: row.total for row in await db.fetch_all(counted)}
+
+    statement = shaped(("count", shape), counted)
+    rows = await db.fetch_all(statement, {**params, "batch_parents": list(parent_ids)})
+    totals = {row.batch_parent: row.total for row in rows}
     return {parent_id: totals.get(parent_id, 0) for parent_id in parent_ids}
+
+
+_BATCH_PARENTS = bindparam("batch_parents", type_=ARRAY(BigInteger))

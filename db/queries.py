@@ -1,24 +1,25 @@
 """The SELECTs behind every loader, each already scoped to what a viewer may read.
 
 Each function returns a `Select` whose rows carry the labels the GraphQL types read. Scoping is
-decided by `auth.policies.readable_workspace_ids`, applied here in SQL so that a row the viewer may
-not see never leaves the database.
+decided by `auth.policies.readable_workspace_ids`, applied here in SQL (through the parameters of
+`scope_params`) so that a row the viewer may not see never leaves the database.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import BigInteger, any_, bindparam, exists, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from auth.policies import readable_workspace_ids
 from db import models
-from db.pagination import among
 
 if TYPE_CHECKING:
-    from sqlalchemy import Select
+    from sqlalchemy import ColumnElement, Select
 
     from auth.viewer import Viewer
 
@@ -36,74 +37,99 @@ USER_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
 ISSUE_COLUMNS = (*issues.c, projects.c.key.label("project_key"))
 
 
-def visible_users(viewer: Viewer) -> Select[Any]:
+# The viewer's scope travels as two bind parameters, so each SELECT below is built once per
+# process and compiled once per shape (see db/session.py `CompiledStatements`).
+SCOPE_WORKSPACES = bindparam("scope_workspace_ids", type_=ARRAY(BigInteger))
+SCOPE_VIEWER = bindparam("scope_viewer_id", type_=BigInteger)
+
+
+def scope_params(viewer: Viewer) -> dict[str, Any]:
+    """Values of the scope parameters for `viewer`; every scoped statement needs them."""
+    return {
+        "scope_workspace_ids": readable_workspace_ids(viewer),
+        "scope_viewer_id": viewer.user_id,
+    }
+
+
+def in_scope(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    return column == any_(SCOPE_WORKSPACES)
+
+
+@cache
+def visible_users() -> Select[Any]:
     """Users who are the viewer or share a workspace with them."""
     shares_workspace = exists().where(
-        memberships.c.user_id == users.c.id,
-        among(memberships.c.workspace_id, readable_workspace_ids(viewer)),
+        memberships.c.user_id == users.c.id, in_scope(memberships.c.workspace_id)
     )
-    return select(*USER_COLUMNS).where(
-        (users.c.id == viewer.user_id) | shares_workspace
-        if viewer.user_id is not None
-        else shares_workspace
-    )
+    # An anonymous viewer's id is NULL, which equals no user.
+    return select(*USER_COLUMNS).where((users.c.id == SCOPE_VIEWER) | shares_workspace)
 
 
-def visible_workspaces(viewer: Viewer) -> Select[Any]:
-    return select(workspaces).where(among(workspaces.c.id, readable_workspace_ids(viewer)))
+@cache
+def visible_workspaces() -> Select[Any]:
+    return select(workspaces).where(in_scope(workspaces.c.id))
 
 
-def _in_workspaces(table: Any, viewer: Viewer, *columns: Any) -> Select[Any]:
-    return select(*(columns or table.c)).where(
-        among(table.c.workspace_id, readable_workspace_ids(viewer))
-    )
+def _in_workspaces(table: Any) -> Select[Any]:
+    return select(*table.c).where(in_scope(table.c.workspace_id))
 
 
-def visible_memberships(viewer: Viewer) -> Select[Any]:
-    return _in_workspaces(memberships, viewer)
+@cache
+def visible_memberships() -> Select[Any]:
+    return _in_workspaces(memberships)
 
 
-def visible_projects(viewer: Viewer) -> Select[Any]:
-    return _in_workspaces(projects, viewer)
+@cache
+def visible_projects() -> Select[Any]:
+    return _in_workspaces(projects)
 
 
-def visible_workflow_states(viewer: Viewer) -> Select[Any]:
-    return _in_workspaces(workflow_states, viewer)
+@cache
+def visible_workflow_states() -> Select[Any]:
+    return _in_workspaces(workflow_states)
 
 
-def visible_labels(viewer: Viewer) -> Select[Any]:
-    return _in_workspaces(labels, viewer)
+@cache
+def visible_labels() -> Select[Any]:
+    return _in_workspaces(labels)
 
 
-def visible_issues(viewer: Viewer) -> Select[Any]:
+@cache
+def visible_issues() -> Select[Any]:
     return (
         select(*ISSUE_COLUMNS)
         .select_from(issues.join(projects, projects.c.id == issues.c.project_id))
-        .where(among(issues.c.workspace_id, readable_workspace_ids(viewer)))
+        .where(in_scope(issues.c.workspace_id))
     )
 
 
-def countable_issues(viewer: Viewer) -> Select[Any]:
+@cache
+def countable_issues() -> Select[Any]:
     """`visible_issues` without the join that only supplies `project_key`: for counting."""
-    return select(issues.c.id).where(among(issues.c.workspace_id, readable_workspace_ids(viewer)))
+    return select(issues.c.id).where(in_scope(issues.c.workspace_id))
 
 
-def visible_comments(viewer: Viewer) -> Select[Any]:
-    return _in_workspaces(comments, viewer)
+@cache
+def visible_comments() -> Select[Any]:
+    return _in_workspaces(comments)
 
 
-def issue_labels_of(viewer: Viewer) -> Select[Any]:
+@cache
+def issue_labels_of() -> Select[Any]:
     """Labels joined to the issues they are attached to (the parent is `issue_labels.issue_id`)."""
     return (
         select(*labels.c)
         .select_from(labels.join(issue_labels, issue_labels.c.label_id == labels.c.id))
-        .where(among(issue_labels.c.workspace_id, readable_workspace_ids(viewer)))
+        .where(in_scope(issue_labels.c.workspace_id))
     )
 
 
-def viewer_identity() -> Select[Any]:
-    """A user with every (workspace, role) they hold, in one row: the request's first statement."""
+@cache
+def viewer_identity_by_email() -> Select[Any]:
+    """A user with every (workspace, role) they hold, in one row: the request's first statement.
 
+    Parameter: `email`, lower-cased.
+    """
     return (
         select(
             users.c.id,
@@ -113,6 +139,7 @@ def viewer_identity() -> Select[Any]:
             func.array_remove(func.array_agg(memberships.c.role), None).label("roles"),
         )
         .select_from(users.outerjoin(memberships, memberships.c.user_id == users.c.id))
+        .where(func.lower(users.c.email) == bindparam("email", type_=users.c.email.type))
         .group_by(users.c.id)
     )
 
@@ -131,35 +158,76 @@ class IssueFilter:
     due_before: date | None = None
     include_archived: bool = False
 
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """Which conditions apply: filters of one shape share one statement."""
+        return (
+            self.include_archived,
+            self.state_ids is not None,
+            self.state_types is not None,
+            self.priorities is not None,
+            self.assignee_ids is not None,
+            self.unassigned,
+            self.project_ids is not None,
+            self.label_ids is not None,
+            self.due_before is not None,
+        )
+
+    def params(self) -> dict[str, Any]:
+        values = {
+            "filter_state_ids": self.state_ids,
+            "filter_state_types": self.state_types,
+            "filter_priorities": self.priorities,
+            "filter_assignee_ids": self.assignee_ids or (),
+            "filter_project_ids": self.project_ids,
+            "filter_label_ids": self.label_ids,
+            "filter_due_before": self.due_before,
+        }
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in values.items()
+            if value is not None
+        }
+
     def apply(self, query: Select[Any]) -> Select[Any]:
+        """The conditions of this filter's shape, with its values as `filter_*` parameters."""
         if not self.include_archived:
             query = query.where(issues.c.archived_at.is_(None))
         if self.state_ids is not None:
-            query = query.where(among(issues.c.state_id, self.state_ids))
+            query = query.where(_any(issues.c.state_id, "filter_state_ids"))
         if self.state_types is not None:
             query = query.where(
                 issues.c.state_id.in_(
-                    select(workflow_states.c.id).where(workflow_states.c.type.in_(self.state_types))
+                    select(workflow_states.c.id).where(
+                        _any(workflow_states.c.type, "filter_state_types")
+                    )
                 )
             )
         if self.priorities is not None:
-            query = query.where(issues.c.priority.in_(self.priorities))
+            query = query.where(_any(issues.c.priority, "filter_priorities"))
         if self.assignee_ids is not None or self.unassigned:
-            assigned = among(issues.c.assignee_id, self.assignee_ids or ())
+            assigned = _any(issues.c.assignee_id, "filter_assignee_ids")
             query = query.where(
                 assigned | issues.c.assignee_id.is_(None) if self.unassigned else assigned
             )
         elif self.unassigned is False:
             query = query.where(issues.c.assignee_id.is_not(None))
         if self.project_ids is not None:
-            query = query.where(among(issues.c.project_id, self.project_ids))
+            query = query.where(_any(issues.c.project_id, "filter_project_ids"))
         if self.label_ids is not None:
             query = query.where(
                 exists().where(
                     issue_labels.c.issue_id == issues.c.id,
-                    among(issue_labels.c.label_id, self.label_ids),
+                    _any(issue_labels.c.label_id, "filter_label_ids"),
                 )
             )
         if self.due_before is not None:
-            query = query.where(issues.c.due_date < self.due_before)
+            query = query.where(
+                issues.c.due_date < bindparam("filter_due_before", type_=issues.c.due_date.type)
+            )
         return query
+
+
+def _any(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """`column = ANY($n)` with the array in parameter `name`."""
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))

@@ -103,11 +103,16 @@ def ensure_bench_dependencies() -> None:
 
 
 def _exec(*command: str) -> int:
+    """Run `command` to its end. Ctrl-C reaches it through the terminal's process group, so
+    here we keep waiting while it cleans up (stops the embedded PostgreSQL, its servers)."""
     os.chdir(ROOT)
-    try:
-        return subprocess.run(command, check=False).returncode
-    except KeyboardInterrupt:
-        return 130
+    child = subprocess.Popen(command)
+    while True:
+        try:
+            code = child.wait()
+        except KeyboardInterrupt:
+            continue
+        return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
 
 
 COMMANDS = {"serve": serve, "test": test, "bench": bench}

@@ -60,6 +60,7 @@ class RelationLoader:
         *,
         filtered: bool = False,
         count_query: Callable[[], Select[Any]] | None = None,
+        counts_with_pages: bool = False,
         batch: bool = True,
     ) -> None:
         self._db = db
@@ -69,6 +70,9 @@ class RelationLoader:
         self._parent = parent
         self._scope = scope
         self._filtered = filtered
+        # Short lists (an issue's comments) are counted by the statement that pages them, and
+        # the count primes `counts`: `totalCount` next to `nodes` then costs no statement.
+        self._counts_with_pages = counts_with_pages
         self.pages: DataLoader[PageKey, Page] = DataLoader(
             self._load_pages, batch=batch, cache=batch
         )
@@ -114,9 +118,12 @@ class RelationLoader:
                 ordering,
                 args,
                 params,
+                with_totals=self._counts_with_pages,
             )
             for parent_id, page in found.items():
                 pages[(ordering, args, filter, parent_id)] = page
+                if page.total is not None:
+                    self.counts.prime(CountKey(parent_id, filter), page.total)
         return [pages[(k.ordering, k.args, k.filter, k.parent_id)] for k in keys]
 
     async def _load_counts(self, keys: Sequence[CountKey]) -> list[int]:
@@ -174,11 +181,20 @@ class Loaders:
         return _rows_by(self._db, query, key, self._scope, batch=self._batch)
 
     def _relation(
-        self, name: str, query: Callable[[], Select[Any]], parent: ColumnElement[Any]
+        self,
+        name: str,
+        query: Callable[[], Select[Any]],
+        parent: ColumnElement[Any],
+        *,
+        short: bool = False,
     ) -> RelationLoader:
-        return RelationLoader(self._db, name, query, parent, self._scope, batch=self._batch)
+        return RelationLoader(
+            self._db, name, query, parent, self._scope, counts_with_pages=short, batch=self._batch
+        )
 
-    def _issue_relation(self, name: str, parent: ColumnElement[Any]) -> RelationLoader:
+    def _issue_relation(
+        self, name: str, parent: ColumnElement[Any], *, short: bool = False
+    ) -> RelationLoader:
         return RelationLoader(
             self._db,
             name,
@@ -188,6 +204,7 @@ class Loaders:
             filtered=True,
             # Counting needs no join to projects (every issue has one): a third of its cost.
             count_query=queries.countable_issues,
+            counts_with_pages=short,
             batch=self._batch,
         )
 
@@ -269,7 +286,7 @@ class Loaders:
 
     @cached_property
     def children_of_issue(self) -> RelationLoader:
-        return self._issue_relation("children of issue", queries.issues.c.parent_id)
+        return self._issue_relation("children of issue", queries.issues.c.parent_id, short=True)
 
     @cached_property
     def issues_assigned_to_user(self) -> RelationLoader:
@@ -278,13 +295,13 @@ class Loaders:
     @cached_property
     def comments_of_issue(self) -> RelationLoader:
         return self._relation(
-            "comments of issue", queries.visible_comments, queries.comments.c.issue_id
+            "comments of issue", queries.visible_comments, queries.comments.c.issue_id, short=True
         )
 
     @cached_property
     def labels_of_issue(self) -> RelationLoader:
         return self._relation(
-            "labels of issue", queries.issue_labels_of, queries.issue_labels.c.issue_id
+            "labels of issue", queries.issue_labels_of, queries.issue_labels.c.issue_id, short=True
         )
 
     @staticmethod

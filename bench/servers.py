@@ -1,0 +1,307 @@
+"""The servers under test: each a process (group) of its own on 127.0.0.1, on a free port.
+
+Backlog and its variants run under exactly the uvicorn command a deployment would use, so the
+benchmark measures the server, not a test harness; the variants differ only by environment. The
+floor runs under the same command, and PostGraphile comes from bench/postgraphile.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import postgraphile
+from bench.procstat import CpuMeter
+from bench.workloads import WORKSPACE_SLUG, Operation
+from db.seed import DEMO_EMAIL
+from server.settings import PROJECT_ROOT
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+IDLE_TIMEOUT_S = 180.0
+# Idle: at most this much CPU over one sampling window (2 clock ticks of 10 ms in 0.3 s).
+IDLE_WINDOW_S = 0.3
+IDLE_CPU_S = 0.02
+DB_POOL_SIZE = 10
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    help: str
+    app: str | None  # uvicorn factory; None for PostGraphile
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def speaks_backlog_graphql(self) -> bool:
+        return self.app == BACKLOG_APP
+
+
+BACKLOG_APP = "server.app:create_app_from_environment"
+FLOOR_APP = "bench.floor:create_floor_app"
+
+# Every variant sets both switches: a value left in the caller's environment must not leak in.
+SERVERS: dict[str, ServerSpec] = {
+    spec.name: spec
+    for spec in (
+        ServerSpec(
+            "backlog",
+            "Backlog as deployed: DataLoaders and the level executor",
+            BACKLOG_APP,
+            {"BACKLOG_LEVEL_EXECUTOR": "true", "BACKLOG_LOADERS_ENABLED": "true"},
+        ),
+        ServerSpec(
+            "backlog-plain",
+            "Backlog on graphql-core's own executor (what the level executor buys)",
+            BACKLOG_APP,
+            {"BACKLOG_LEVEL_EXECUTOR": "false", "BACKLOG_LOADERS_ENABLED": "true"},
+        ),
+        ServerSpec(
+            "n+1",
+            "Backlog without DataLoaders: one query per relation and parent (the N+1 baseline)",
+            BACKLOG_APP,
+            {"BACKLOG_LEVEL_EXECUTOR": "true", "BACKLOG_LOADERS_ENABLED": "false"},
+        ),
+        ServerSpec(
+            "floor",
+            "Backlog's SQL for the same view without GraphQL (bench/floor.py)",
+            FLOOR_APP,
+        ),
+        ServerSpec(
+            "postgraphile",
+            f"PostGraphile {postgraphile.POSTGRAPHILE_VERSION} on the same tables",
+            None,
+        ),
+    )
+}
+
+
+class ServerError(Exception):
+    """A server under test did not start or does not work."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def post(url: str, body: bytes, timeout: float = 60.0) -> tuple[int, bytes]:
+    """POST JSON; the status and body, error statuses included (their body says why)."""
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        *("-m", "uvicorn", app, "--factory"),
+        *("--host", HOST, "--port", str(port), "--workers", str(workers)),
+        *("--loop", "uvloop", "--http", "httptools"),
+        *("--no-access-log", "--log-level", "warning"),
+    ]
+
+
+@dataclass
+class RunningServer:
+    spec: ServerSpec
+    workers: int
+    port: int
+    process: subprocess.Popen[bytes]
+    command: list[str]
+    log_path: Path | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def request_for(self, operation: Operation) -> tuple[str, dict[str, Any]]:
+        """The URL and JSON body that ask this server for `operation`."""
+        if self.spec.app is None:
+            return self.url("/graphql"), operation.postgraphile
+        if self.spec.app == FLOOR_APP:
+            return self.url(operation.floor_path), operation.floor
+        return self.url("/graphql"), operation.backlog
+
+    def url(self, path: str) -> str:
+        return f"http://{HOST}:{self.port}{path}"
+
+    def stop(self) -> None:
+        if self.spec.app is None:
+            postgraphile.stop(self.process)
+        else:
+            _stop_group(self.process)
+
+
+def start(
+    spec: ServerSpec,
+    *,
+    database_url: str,
+    workers: int,
+    log_dir: Path,
+    postgraphile_cli: Path | None,
+) -> RunningServer:
+    """Start `spec` and return once it answers a real POST; stopped again if it never does."""
+    port = free_port()
+    if spec.app is None:
+        if postgraphile_cli is None:
+            raise ServerError("PostGraphile is not installed")
+        process = postgraphile.start(postgraphile_cli, database_url, port=port, workers=workers)
+        server = RunningServer(spec, workers, port, process, list(map(str, process.args)), None)
+        try:
+            postgraphile.wait_until_ready(port, timeout=READY_TIMEOUT_S)
+        except (RuntimeError, TimeoutError) as error:
+            server.stop()
+            raise ServerError(str(error)) from error
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    command = uvicorn_command(spec.app, port, workers)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        # Development mode: requests act as the demo user, OWNER of acme.
+        "BACKLOG_ENV": "development",
+        "BACKLOG_DEMO_VIEWER": DEMO_EMAIL,
+        "BACKLOG_DB_POOL_SIZE": str(DB_POOL_SIZE),
+        "PYTHONUNBUFFERED": "1",
+        **spec.env,
+    }
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{spec.name}-{port}.log"
+    with log_path.open("wb") as log:
+        # A session of its own: stop() signals uvicorn's supervisor and workers as one group,
+        # and a Ctrl-C in the terminal reaches only us, so our `finally` does the stopping.
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = RunningServer(spec, workers, port, process, command, log_path)
+    try:
+        _wait_until_ready(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _probe(server: RunningServer) -> tuple[str, bytes]:
+    # A real request through the app and the database, not just an open port.
+    if server.spec.app == FLOOR_APP:
+        body = {"variables": {"slug": WORKSPACE_SLUG, "first": 1}}
+        return server.url("/list"), orjson.dumps(body)
+    return server.url("/graphql"), orjson.dumps({"query": "{ __typename }"})
+
+
+def _wait_until_ready(server: RunningServer) -> None:
+    url, body = _probe(server)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = "no answer"
+    while True:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"{server.name} exited with code {server.process.returncode}:\n"
+                + _log_tail(server.log_path)
+            )
+        try:
+            status, answer = post(url, body, timeout=5)
+        except OSError as error:  # refused while starting
+            last = str(error)
+        else:
+            if status == 200 and b'"errors"' not in answer:
+                # With several workers this proves one is up; the warm-up run before every
+                # measurement absorbs the others finishing their start.
+                return
+            last = f"HTTP {status}: {answer[:500]!r}"
+            if status >= 500:
+                # Only the application answers 5xx, and a broken one will not mend itself.
+                raise ServerError(f"{server.name} answers {last}\n" + _log_tail(server.log_path))
+        if time.monotonic() > deadline:
+            raise ServerError(
+                f"{server.name} was not ready within {READY_TIMEOUT_S:.0f} s ({last}):\n"
+                + _log_tail(server.log_path)
+            )
+        time.sleep(0.2)
+
+
+def wait_until_idle(pids: Callable[[], Iterable[int]]) -> float | None:
+    """Block until the process trees of `pids` stop using CPU; the seconds it took, or None if
+    they were still busy after IDLE_TIMEOUT_S.
+
+    When wrk stops, the requests it leaves in flight keep running on the server (nothing
+    cancels a handler whose client left), and a saturated server may have many queued: left
+    alone, they would be billed to the next run and to the statements counted after it.
+    """
+    began = time.monotonic()
+    while time.monotonic() - began < IDLE_TIMEOUT_S:
+        meter = CpuMeter()
+        meter.start(pids)
+        time.sleep(IDLE_WINDOW_S)
+        if meter.stop() <= IDLE_CPU_S:
+            return time.monotonic() - began
+    return None
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group (uvicorn shuts down gracefully), SIGKILL what lingers."""
+    group = process.pid  # start_new_session: the group id is the leader's pid
+    if not _signal_group(group, signal.SIGTERM):
+        process.wait()
+        return
+    deadline = time.monotonic() + STOP_GRACE_S
+    while time.monotonic() < deadline:
+        process.poll()
+        if not _signal_group(group, 0):
+            break
+        time.sleep(0.1)
+    else:
+        _signal_group(group, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(group: int, signal_number: int) -> bool:
+    try:
+        os.killpg(group, signal_number)
+    except (ProcessLookupError, PermissionError):
+        return False  # gone (or the id now belongs to someone else's group)
+    return True
+
+
+def _log_tail(log_path: Path | None, lines: int = 40) -> str:
+    if log_path is None or not log_path.exists():
+        return "(no log)"
+    tail = log_path.read_text(errors="replace").splitlines()[-lines:]
+    return f"(end of {log_path})\n" + "\n".join(tail)

@@ -5,8 +5,9 @@ checked out on its first statement, and every statement of the request runs on i
 Loader batches of one GraphQL level are dispatched together; they queue on `RequestDatabase.lock`
 instead of each taking a connection of its own. On a 2-core machine PostgreSQL's CPU, not the
 round trip, bounds throughput, so parallel batches within one request buy nothing while
-multiplying connections per request by the width of the query; one connection also means one
-transaction, so `totalCount` and the page it counts come from the same snapshot.
+multiplying connections per request by the width of the query. A query's transaction is
+REPEATABLE READ READ ONLY (`snapshot=True`), so `totalCount` and the page it counts come from the
+same snapshot; a mutation's is READ COMMITTED.
 
 Statements are built with SQLAlchemy Core (not the ORM `Session`: reads are plain rows with no
 identity map to fill, and writes are explicit `UPDATE ... SET field = ...` statements, which is what
@@ -109,13 +110,14 @@ class Database:
     def sharing(cls, connection: AsyncConnection) -> Database:
         return cls(connection.engine, shared_connection=connection)
 
-    def request_handle(self) -> RequestDatabase:
-        return RequestDatabase(self)
+    def request_handle(self, *, snapshot: bool = False) -> RequestDatabase:
+        """A handle for one request; `snapshot` for requests that only read."""
+        return RequestDatabase(self, snapshot=snapshot)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-    async def _open(self) -> tuple[AsyncConnection, Any, Any, bool]:
+    async def _open(self, *, snapshot: bool) -> tuple[AsyncConnection, Any, Any, bool]:
         """A pooled connection, its asyncpg driver connection and a transaction begun on it."""
         owns = self._shared_connection is None
         connection = await self.engine.connect() if owns else self._shared_connection
@@ -126,7 +128,12 @@ class Database:
                 # The test's own transaction starts with its first statement; start it, so
                 # that ours becomes a savepoint inside it.
                 await connection.exec_driver_sql("SELECT 1")
-            transaction = driver.transaction()
+            # A savepoint (the tests' shared connection) keeps its outer transaction's isolation.
+            transaction = (
+                driver.transaction(isolation="repeatable_read", readonly=True)
+                if snapshot and owns
+                else driver.transaction()
+            )
             await transaction.start()
         except BaseException:
             if owns:
@@ -216,8 +223,9 @@ class RequestDatabase:
     `commit()` ran, so a failed mutation leaves nothing behind. Rows are named tuples.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, snapshot: bool = False) -> None:
         self._database = database
+        self._snapshot = snapshot
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
         self._transaction: Any = None
@@ -232,7 +240,7 @@ class RequestDatabase:
                 self._driver,
                 self._transaction,
                 self._owns_connection,
-            ) = await self._database._open()
+            ) = await self._database._open(snapshot=self._snapshot)
         return self._driver
 
     async def fetch_all(

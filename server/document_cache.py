@@ -18,7 +18,8 @@ CACHED_DOCUMENTS = 256
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
-def _parse(query: str, max_tokens: int | None) -> DocumentNode:
+def parsed(query: str, max_tokens: int | None) -> DocumentNode:
+    """The document of `query`, parsed once per process (raises GraphQLError on bad syntax)."""
     return parse(query, max_tokens=max_tokens)
 
 
@@ -28,7 +29,7 @@ class ParsedDocumentCache(SchemaExtension):
         if context.query is not None:
             # On a syntax error Strawberry parses it again and reports it like any other.
             with contextlib.suppress(GraphQLError):
-                context.graphql_document = _parse(
+                context.graphql_document = parsed(
                     context.query, context.parse_options.get("max_tokens")
                 )
         yield

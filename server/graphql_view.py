@@ -19,6 +19,7 @@ from auth.viewer import Viewer
 from db.loaders import Loaders
 from resolvers.context import Context
 from server.graphiql import graphiql_page
+from server.operation_kind import reads_only
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -51,9 +52,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return await super().run(request, context=context, root_value=root_value)
         # Read (and size-check) the body before any database work, so an oversized or broken
         # upload costs no connection; Starlette caches it for Strawberry's parser.
-        await request.body()  # type: ignore[union-attr]
+        body = await request.body()  # type: ignore[union-attr]
         database: Database = request.app.state.database
-        db = database.request_handle()
+        snapshot = reads_only(request, body, max_tokens=self.settings.max_tokens)  # type: ignore[arg-type]
+        db = database.request_handle(snapshot=snapshot)
         try:
             context = await self.build_context(request, db)
             return await super().run(request, context=context, root_value=root_value)

@@ -17,3 +17,13 @@ def readable_workspace_ids(viewer: Viewer) -> list[int]:
     """The scope every loader query is filtered by: every role, GUEST included, reads
     everything in its workspaces; users are visible to those sharing a workspace with them."""
     return viewer.workspace_ids
+
+
+def can_write(viewer: Viewer) -> bool:
+    """Mutations need a signed-in viewer whose credential may write (not a read-only token)."""
+    return viewer.is_authenticated and viewer.can_write
+
+
+def can_manage_credentials(viewer: Viewer, user_id: int) -> bool:
+    """Tokens and passwords are their owner's alone; no workspace role reaches them."""
+    return viewer.user_id is not None and viewer.user_id == user_id

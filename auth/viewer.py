@@ -20,6 +20,8 @@ class Viewer:
 
     user_id: int | None
     roles: Mapping[int, Role] = field(default_factory=dict)
+    can_write: bool = True
+    """False for a read-only API token: it may query, never mutate."""
 
     @classmethod
     def anonymous(cls) -> Viewer:

@@ -57,6 +57,11 @@ class WorkflowStateType(enum.Enum):
     CANCELED = "CANCELED"
 
 
+class TokenScope(enum.Enum):
+    READ = "READ"
+    READ_WRITE = "READ_WRITE"
+
+
 class Priority(enum.Enum):
     # Declared most urgent first: PostgreSQL orders enum values by declaration, so ORDER BY
     # priority is urgent-to-none and an index on it serves that order.
@@ -277,4 +282,58 @@ class Comment(Base):
         # Comments are listed oldest first per issue.
         Index("ix_comments_issue_id_created_at_id", "issue_id", "created_at", "id"),
         Index("ix_comments_workspace_id", "workspace_id"),
+    )
+
+
+# Credentials. Secrets are never stored: only their SHA-256, which is enough to find a presented
+# token (they are 256-bit random strings, so a fast hash does not weaken them).
+
+
+class RefreshToken(Base):
+    """One link of a rotation chain; all links of one sign-in share `family_id`."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    family_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A personal token for scripts and mobile clients."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    scope: Mapped[TokenScope] = mapped_column(_pg_enum(TokenScope, "token_scope"), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailure(Base):
+    """A failed sign-in, for throttling per account and per client address across processes."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    client_address: Mapped[str] = mapped_column(String(64), nullable=False)
+    failed_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        Index("ix_sign_in_failures_email_failed_at", "email", "failed_at"),
+        Index("ix_sign_in_failures_client_address_failed_at", "client_address", "failed_at"),
     )

@@ -32,6 +32,9 @@ labels = models.Label.__table__
 issues = models.Issue.__table__
 issue_labels = models.IssueLabel.__table__
 comments = models.Comment.__table__
+api_tokens = models.ApiToken.__table__
+refresh_tokens = models.RefreshToken.__table__
+sign_in_failures = models.SignInFailure.__table__
 
 USER_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
 ISSUE_COLUMNS = (*issues.c, projects.c.key.label("project_key"))
@@ -124,12 +127,8 @@ def issue_labels_of() -> Select[Any]:
     )
 
 
-@cache
-def viewer_identity_by_email() -> Select[Any]:
-    """A user with every (workspace, role) they hold, in one row: the request's first statement.
-
-    Parameter: `email`, lower-cased.
-    """
+def _identity(*extra_columns: Any) -> Select[Any]:
+    """A user with every (workspace, role) they hold, in one row: a request's first statement."""
     return (
         select(
             users.c.id,
@@ -137,10 +136,38 @@ def viewer_identity_by_email() -> Select[Any]:
                 "workspace_ids"
             ),
             func.array_remove(func.array_agg(memberships.c.role), None).label("roles"),
+            *extra_columns,
         )
         .select_from(users.outerjoin(memberships, memberships.c.user_id == users.c.id))
-        .where(func.lower(users.c.email) == bindparam("email", type_=users.c.email.type))
-        .group_by(users.c.id)
+        .group_by(users.c.id, *extra_columns)
+    )
+
+
+@cache
+def viewer_identity_by_email() -> Select[Any]:
+    """Parameter: `email`, lower-cased."""
+    return _identity().where(
+        func.lower(users.c.email) == bindparam("email", type_=users.c.email.type)
+    )
+
+
+@cache
+def viewer_identity_by_id() -> Select[Any]:
+    """Parameter: `user_id`."""
+    return _identity().where(users.c.id == bindparam("user_id", type_=BigInteger))
+
+
+@cache
+def viewer_identity_by_api_token() -> Select[Any]:
+    """Parameter: `token_hash`; only a token neither revoked nor expired matches."""
+    return (
+        _identity(api_tokens.c.scope)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(
+            api_tokens.c.token_hash == bindparam("token_hash", type_=api_tokens.c.token_hash.type),
+            api_tokens.c.revoked_at.is_(None),
+            (api_tokens.c.expires_at.is_(None)) | (api_tokens.c.expires_at > func.now()),
+        )
     )
 
 

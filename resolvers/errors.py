@@ -29,3 +29,10 @@ class NotFoundError(BacklogError):
 
 class UnauthenticatedError(BacklogError):
     code = "UNAUTHENTICATED"
+
+
+class ForbiddenError(BacklogError):
+    """The viewer is known but their credential may not do this (a read-only token writing).
+    Never used for objects the viewer cannot see: those are NOT_FOUND."""
+
+    code = "FORBIDDEN"

@@ -8,9 +8,11 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 
 from execution.engine import LevelExecutionContext
+from schema.accounts import ApiToken
 from schema.comments import Comment
 from schema.issues import Issue
 from schema.labels import Label
+from schema.mutation import Mutation
 from schema.projects import Project
 from schema.query import Query
 from schema.users import User
@@ -18,7 +20,7 @@ from schema.workflow_states import WorkflowState
 from schema.workspaces import Membership, Workspace
 
 # Every Node type, so `node(id:)` can return each even where no field reaches it directly.
-NODE_TYPES = (User, Workspace, Membership, Project, WorkflowState, Label, Issue, Comment)
+NODE_TYPES = (User, Workspace, Membership, Project, WorkflowState, Label, Issue, Comment, ApiToken)
 
 
 def build_schema(
@@ -30,6 +32,7 @@ def build_schema(
     reference the tests compare with, and a bench baseline)."""
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=NODE_TYPES,
         extensions=list(extensions),
         execution_context_class=LevelExecutionContext if level_executor else None,

@@ -13,6 +13,10 @@ WorkflowStateType = strawberry.enum(
     models.WorkflowStateType, description="The category of a workflow state."
 )
 Priority = strawberry.enum(models.Priority, description="How urgent an issue is.")
+TokenScope = strawberry.enum(
+    models.TokenScope,
+    description="What a personal API token may do: READ (queries only) or READ_WRITE.",
+)
 
 
 @strawberry.enum(description="Sort direction.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from strawberry.types.lazy_type import LazyType
 
+ApiToken = LazyType("ApiToken", "schema.accounts")
 Comment = LazyType("Comment", "schema.comments")
 Issue = LazyType("Issue", "schema.issues")
 IssueFilter = LazyType("IssueFilter", "schema.issues")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from execution.batching import batched, resolve_one
+from resolvers import accounts
 from resolvers.context import Context, Info
 from schema import issues as issue_types
 from schema import refs
@@ -57,6 +58,13 @@ class User(Node):
             email=row.email,
             created_at=row.created_at,
         )
+
+    @strawberry.field(
+        description="Your personal API tokens that are not revoked, newest first; null on "
+        "anyone else."
+    )
+    async def api_tokens(self, info: Info) -> list[refs.ApiToken] | None:
+        return await accounts.api_tokens_of(info.context, self.pk)
 
     @strawberry.field(
         description="Issues assigned to this user, in workspaces you can see.",

@@ -14,12 +14,14 @@ from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
 
-from auth.identity import viewer_by_email
+from auth.identity import viewer_by_email, viewer_for_bearer
+from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
 from db.loaders import Loaders
 from resolvers.context import Context
 from server.graphiql import graphiql_page
 from server.operation_kind import reads_only
+from server.signing_key import access_token_issuer
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -42,6 +44,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema, subscription_protocols=(), allow_queries_via_get=True)
         self.settings = settings
+        self.access_tokens = access_token_issuer(settings)
 
     async def run(
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
@@ -57,7 +60,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         snapshot = reads_only(request, body, max_tokens=self.settings.max_tokens)  # type: ignore[arg-type]
         db = database.request_handle(snapshot=snapshot)
         try:
-            context = await self.build_context(request, db)
+            try:
+                context = await self.build_context(request, db)
+            except InvalidTokenError:
+                return _unauthenticated(request)
             return await super().run(request, context=context, root_value=root_value)
         finally:
             await db.close()
@@ -65,12 +71,27 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def build_context(self, request: Request, db: RequestDatabase) -> Context:
         viewer = await self.authenticate(request, db)
         loaders = Loaders(db, viewer, batch=self.settings.loaders_enabled)
-        return Context(request=request, db=db, loaders=loaders, viewer=viewer)
+        return Context(
+            request=request,
+            db=db,
+            loaders=loaders,
+            viewer=viewer,
+            settings=self.settings,
+            access_tokens=self.access_tokens,
+        )
 
     async def authenticate(self, request: Request, db: RequestDatabase) -> Viewer:
-        if self.settings.is_development:
-            return await viewer_by_email(db, self.settings.demo_viewer_email)
-        return Viewer.anonymous()
+        """The request's viewer. A request without credentials is anonymous (in development:
+        the demo user); bad credentials raise InvalidTokenError, never fall back."""
+        header = request.headers.get("authorization")
+        if header is None:
+            if self.settings.is_development:
+                return await viewer_by_email(db, self.settings.demo_viewer_email)
+            return Viewer.anonymous()
+        scheme, _, credential = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise InvalidTokenError("not a Bearer credential")
+        return await viewer_for_bearer(db, credential.strip(), self.access_tokens)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(graphql_path=request.url.path)
@@ -111,3 +132,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
     errors = response_data.get("errors") or []
     return bool(errors) and all(not error.get("path") for error in errors)
+
+
+UNAUTHENTICATED_MESSAGE = "The access token is invalid, expired or revoked."
+
+
+def _unauthenticated(request: Request) -> Response:
+    """401 with a GraphQL error body: bad credentials are refused before execution, and the
+    same answer is given whatever was wrong with them."""
+    body = {
+        "errors": [{"message": UNAUTHENTICATED_MESSAGE, "extensions": {"code": "UNAUTHENTICATED"}}]
+    }
+    media_type = (
+        GRAPHQL_RESPONSE_JSON
+        if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
+        else "application/json"
+    )
+    return Response(
+        orjson.dumps(body),
+        status_code=401,
+        media_type=media_type,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )

@@ -35,6 +35,24 @@ class Settings(BaseSettings):
         description="In development, requests without credentials act as this user.",
     )
 
+    jwt_secret: str | None = Field(
+        default=None,
+        alias="BACKLOG_JWT_SECRET",
+        description="Signs access tokens (32+ bytes); required in production. In development a "
+        "random one is made once and kept in BACKLOG_DATA_DIR.",
+    )
+    jwt_issuer: str = Field(default="backlog", alias="BACKLOG_JWT_ISSUER")
+    jwt_audience: str = Field(default="backlog-api", alias="BACKLOG_JWT_AUDIENCE")
+    access_token_minutes: int = Field(default=15, alias="BACKLOG_ACCESS_TOKEN_MINUTES")
+    refresh_token_days: int = Field(default=30, alias="BACKLOG_REFRESH_TOKEN_DAYS")
+    sign_in_failures_per_account: int = Field(
+        default=5, alias="BACKLOG_SIGN_IN_FAILURES_PER_ACCOUNT"
+    )
+    sign_in_failures_per_address: int = Field(
+        default=30, alias="BACKLOG_SIGN_IN_FAILURES_PER_ADDRESS"
+    )
+    sign_in_throttle_minutes: int = Field(default=15, alias="BACKLOG_SIGN_IN_THROTTLE_MINUTES")
+
     db_pool_size: int = Field(default=10, alias="BACKLOG_DB_POOL_SIZE")
     statement_timeout_ms: int = Field(default=5000, alias="BACKLOG_STATEMENT_TIMEOUT_MS")
 

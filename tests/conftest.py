@@ -37,6 +37,9 @@ STRANGER = "olga@globex.dev"  # owner of the other workspace, stranger to acme
 NOBODY = "nobody@nowhere.dev"  # no such user: an anonymous request
 
 
+TEST_JWT_SECRET = "test-secret-for-access-tokens-32-bytes-or-more"
+
+
 def _with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + database))
@@ -113,6 +116,7 @@ def make_client(
     connection: AsyncConnection, seeded_database_url: str
 ) -> Callable[..., httpx.AsyncClient]:
     def make(viewer: str = OWNER, **settings: Any) -> httpx.AsyncClient:
+        settings.setdefault("BACKLOG_JWT_SECRET", TEST_JWT_SECRET)
         config = Settings(database_url=seeded_database_url, BACKLOG_DEMO_VIEWER=viewer, **settings)
         app = create_app(config, database=Database.sharing(connection))
         transport = httpx.ASGITransport(app=app)

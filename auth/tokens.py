@@ -1,0 +1,86 @@
+"""Access tokens (short-lived JWTs) and opaque secrets (refresh and personal API tokens).
+
+Access tokens are HS256 JWTs with `iss`, `aud`, `sub`, `exp`, `iat`, `nbf` and `jti`. The server
+alone fixes the algorithm: a token's own `alg` header never chooses how it is checked, so `none`
+and a public-key/secret confusion are refused like any other bad signature.
+
+Refresh and API tokens are 256-bit random strings with a readable prefix; only their SHA-256
+is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti")
+REFRESH_PREFIX = "blr_"
+API_TOKEN_PREFIX = "blk_"
+MIN_SECRET_BYTES = 32
+
+
+class InvalidTokenError(Exception):
+    """A credential that is malformed, forged, expired or revoked (the reason is for logs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenIssuer:
+    secret: str
+    issuer: str
+    audience: str
+    lifetime: timedelta
+
+    def __post_init__(self) -> None:
+        if len(self.secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"The JWT secret must be at least {MIN_SECRET_BYTES} bytes.")
+
+    def issue(self, user_id: int, *, now: datetime | None = None) -> tuple[str, datetime]:
+        """A signed token for `user_id`, and when it expires."""
+        now = now or datetime.now(UTC)
+        expires = now + self.lifetime
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(user_id),
+            "iat": now,
+            "nbf": now,
+            "exp": expires,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHM), expires
+
+    def user_id_of(self, token: str) -> int:
+        """The user a valid token was issued to; InvalidTokenError otherwise."""
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+            subject = claims["sub"]
+            if not isinstance(subject, str) or not subject.isdigit():
+                raise InvalidTokenError("subject is not a user id")
+            return int(subject)
+        except jwt.PyJWTError as error:
+            raise InvalidTokenError(type(error).__name__) from error
+
+
+def new_secret(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_family_id() -> str:
+    return uuid.uuid4().hex

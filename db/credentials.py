@@ -1,0 +1,201 @@
+"""The statements behind accounts and tokens (built once; values are parameters)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql
+
+from db.queries import USER_COLUMNS, api_tokens, refresh_tokens, sign_in_failures, users
+
+if TYPE_CHECKING:
+    from sqlalchemy import Delete, Insert, Select, Update
+
+
+def _param(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+@cache
+def user_by_email() -> Select[Any]:
+    """Parameter `email`, lower-cased."""
+    return select(users.c.id, users.c.password_hash).where(
+        func.lower(users.c.email) == _param("email", users.c.email)
+    )
+
+
+@cache
+def user_password() -> Select[Any]:
+    return select(users.c.password_hash).where(users.c.id == bindparam("user_id", BigInteger))
+
+
+@cache
+def insert_user() -> Insert:
+    """Returns no row when the email is taken (the unique index on lower(email))."""
+    return (
+        postgresql.insert(users)
+        .values(
+            email=_param("email", users.c.email),
+            name=_param("name", users.c.name),
+            password_hash=_param("password_hash", users.c.password_hash),
+        )
+        .on_conflict_do_nothing(index_elements=[func.lower(users.c.email)])
+        .returning(users.c.id)
+    )
+
+
+@cache
+def user_profile() -> Select[Any]:
+    return select(*USER_COLUMNS).where(users.c.id == bindparam("user_id", BigInteger))
+
+
+@cache
+def set_password() -> Update:
+    return (
+        update(users)
+        .where(users.c.id == bindparam("user_id", BigInteger))
+        .values(password_hash=_param("password_hash", users.c.password_hash))
+    )
+
+
+@cache
+def recent_failures() -> Select[Any]:
+    """Failed sign-ins since `since` for the email and for the client address."""
+    since = bindparam("since", type_=DateTime(timezone=True))
+    email = _param("email", sign_in_failures.c.email)
+    address = _param("client_address", sign_in_failures.c.client_address)
+    recent = sign_in_failures.c.failed_at > since
+    return select(
+        func.count().filter(sign_in_failures.c.email == email).label("for_email"),
+        func.count().filter(sign_in_failures.c.client_address == address).label("for_address"),
+    ).where(
+        recent, (sign_in_failures.c.email == email) | (sign_in_failures.c.client_address == address)
+    )
+
+
+@cache
+def insert_failure() -> Insert:
+    return insert(sign_in_failures).values(
+        email=_param("email", sign_in_failures.c.email),
+        client_address=_param("client_address", sign_in_failures.c.client_address),
+    )
+
+
+@cache
+def forget_failures() -> Delete:
+    return delete(sign_in_failures).where(
+        sign_in_failures.c.email == _param("email", sign_in_failures.c.email)
+    )
+
+
+@cache
+def insert_refresh_token() -> Insert:
+    return insert(refresh_tokens).values(
+        user_id=bindparam("user_id", BigInteger),
+        family_id=_param("family_id", refresh_tokens.c.family_id),
+        token_hash=_param("token_hash", refresh_tokens.c.token_hash),
+        expires_at=_param("expires_at", refresh_tokens.c.expires_at),
+    )
+
+
+@cache
+def use_refresh_token() -> Update:
+    """Marks a live token used, atomically: of two concurrent uses, one gets the row."""
+    return (
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.token_hash == _param("token_hash", refresh_tokens.c.token_hash),
+            refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+            refresh_tokens.c.expires_at > func.now(),
+        )
+        .values(used_at=func.now())
+        .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
+    )
+
+
+@cache
+def refresh_token_family() -> Select[Any]:
+    return select(refresh_tokens.c.family_id, refresh_tokens.c.user_id).where(
+        refresh_tokens.c.token_hash == _param("token_hash", refresh_tokens.c.token_hash)
+    )
+
+
+@cache
+def revoke_family() -> Update:
+    return (
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.family_id == _param("family_id", refresh_tokens.c.family_id),
+            refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
+
+
+@cache
+def revoke_user_refresh_tokens() -> Update:
+    return (
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.user_id == bindparam("user_id", BigInteger),
+            refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
+
+
+API_TOKEN_COLUMNS = (
+    api_tokens.c.id,
+    api_tokens.c.user_id,
+    api_tokens.c.name,
+    api_tokens.c.scope,
+    api_tokens.c.created_at,
+    api_tokens.c.expires_at,
+    api_tokens.c.revoked_at,
+)
+
+
+@cache
+def insert_api_token() -> Insert:
+    return (
+        insert(api_tokens)
+        .values(
+            user_id=bindparam("user_id", BigInteger),
+            name=_param("name", api_tokens.c.name),
+            scope=_param("scope", api_tokens.c.scope),
+            token_hash=_param("token_hash", api_tokens.c.token_hash),
+            expires_at=_param("expires_at", api_tokens.c.expires_at),
+        )
+        .returning(*API_TOKEN_COLUMNS)
+    )
+
+
+@cache
+def revoke_api_token() -> Update:
+    """Only the owner's own live token: anyone else's id matches nothing."""
+    return (
+        update(api_tokens)
+        .where(
+            api_tokens.c.id == bindparam("token_id", BigInteger),
+            api_tokens.c.user_id == bindparam("user_id", BigInteger),
+            api_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+        .returning(*API_TOKEN_COLUMNS)
+    )
+
+
+@cache
+def api_tokens_of_user() -> Select[Any]:
+    """The live tokens of `user_id`, newest first."""
+    return (
+        select(*API_TOKEN_COLUMNS)
+        .where(
+            api_tokens.c.user_id == bindparam("user_id", BigInteger),
+            api_tokens.c.revoked_at.is_(None),
+        )
+        .order_by(api_tokens.c.created_at.desc(), api_tokens.c.id.desc())
+    )

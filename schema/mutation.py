@@ -1,0 +1,69 @@
+"""The root `Mutation` type: thin fields that hand off to `resolvers/`."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import accounts
+from resolvers.context import Info
+from schema.accounts import (
+    ApiTokenCreateInput,
+    ApiTokenCreatePayload,
+    ApiTokenRevokeInput,
+    ApiTokenRevokePayload,
+    AuthPayload,
+    LogInInput,
+    LogOutInput,
+    LogOutPayload,
+    PasswordChangeInput,
+    PasswordChangePayload,
+    SignUpInput,
+    TokenRefreshInput,
+)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an account and sign in.")
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        return await accounts.sign_up(info.context, input.email, input.password, input.name)
+
+    @strawberry.mutation(
+        description="Sign in with email and password. Failures do not tell whether the email "
+        "has an account, and repeated failures are throttled per account and per address."
+    )
+    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
+        return await accounts.log_in(info.context, input.email, input.password)
+
+    @strawberry.mutation(
+        description="Exchange a refresh token for a new access token and refresh token. "
+        "A refresh token works once; using one twice signs out its whole session."
+    )
+    async def token_refresh(self, info: Info, input: TokenRefreshInput) -> AuthPayload:
+        return await accounts.token_refresh(info.context, input.refresh_token)
+
+    @strawberry.mutation(description="End the session a refresh token belongs to.")
+    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload:
+        return await accounts.log_out(info.context, input.refresh_token)
+
+    @strawberry.mutation(description="Change your password; every session is signed out.")
+    async def password_change(
+        self, info: Info, input: PasswordChangeInput
+    ) -> PasswordChangePayload:
+        return await accounts.password_change(
+            info.context, input.current_password, input.new_password
+        )
+
+    @strawberry.mutation(description="Create a personal API token for scripts and apps.")
+    async def api_token_create(
+        self, info: Info, input: ApiTokenCreateInput
+    ) -> ApiTokenCreatePayload:
+        return await accounts.api_token_create(
+            info.context, input.name, input.scope, input.expires_at
+        )
+
+    @strawberry.mutation(description="Revoke one of your personal API tokens.")
+    async def api_token_revoke(
+        self, info: Info, input: ApiTokenRevokeInput
+    ) -> ApiTokenRevokePayload:
+        return await accounts.api_token_revoke(info.context, input.id)

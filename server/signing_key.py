@@ -1,0 +1,48 @@
+"""The secret that signs access tokens: from settings, or (development only) made once on disk."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from auth.tokens import AccessTokenIssuer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from server.settings import Settings
+
+
+def access_token_issuer(settings: Settings) -> AccessTokenIssuer:
+    return AccessTokenIssuer(
+        secret=_secret(settings),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        lifetime=timedelta(minutes=settings.access_token_minutes),
+    )
+
+
+def _secret(settings: Settings) -> str:
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if not settings.is_development:
+        raise RuntimeError("BACKLOG_JWT_SECRET must be set in production (32 bytes or more).")
+    return _development_secret(settings.data_dir / "jwt-secret")
+
+
+def _development_secret(path: Path) -> str:
+    """Made once beside the embedded database, readable by its owner only. Worker processes
+    may start together: the file appears atomically (link), and the loser reads the winner's."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    draft.write_text(secrets.token_urlsafe(48))
+    draft.chmod(0o600)
+    with contextlib.suppress(FileExistsError):
+        os.link(draft, path)
+    draft.unlink()
+    return path.read_text().strip()

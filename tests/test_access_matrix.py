@@ -1,0 +1,219 @@
+"""Every root field and mutation, for every kind of caller: the access contract, as a table.
+
+A new root field or mutation fails `test_every_root_field_and_mutation_has_a_row` until it gets a
+row here, saying what each caller must get. Callers authenticate the way clients do (Bearer
+tokens against a production-mode app); "revoked" and "expired" carry credentials that were valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from auth.tokens import API_TOKEN_PREFIX, AccessTokenIssuer, new_secret, secret_hash
+from schema.build import build_schema
+from tests.conftest import ADMIN, GUEST, MEMBER, OWNER, STRANGER, TEST_JWT_SECRET
+
+ACTORS = ("anonymous", "stranger", "guest", "member", "admin", "owner", "revoked", "expired")
+MEMBERS = ("guest", "member", "admin", "owner")
+EMAILS = {"stranger": STRANGER, "guest": GUEST, "member": MEMBER, "admin": ADMIN, "owner": OWNER}
+ACME_ISSUE = "SXNzdWU6MQ"  # Issue:1, in acme
+ACME = "V29ya3NwYWNlOjE"  # Workspace:1
+
+Check = Callable[[str, httpx.Response], None]
+
+
+@dataclass(frozen=True)
+class Row:
+    document: str
+    check: Check
+    variables: dict[str, Any] | None = None
+
+
+def refused_credentials(actor: str, response: httpx.Response) -> bool:
+    """Revoked and expired credentials never reach a resolver: 401, UNAUTHENTICATED."""
+    if actor not in ("revoked", "expired"):
+        return False
+    assert response.status_code == 401, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    return True
+
+
+def data_of(response: httpx.Response, field: str) -> Any:
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"][field]
+
+
+def error_code(response: httpx.Response) -> str:
+    return response.json()["errors"][0]["extensions"]["code"]
+
+
+def visible_to_members(field: str) -> Check:
+    """Members of acme see it; anyone else gets null, exactly as for something that is not there."""
+
+    def check(actor: str, response: httpx.Response) -> None:
+        if refused_credentials(actor, response):
+            return
+        value = data_of(response, field)
+        if actor in MEMBERS:
+            assert value not in (None, [None]), (actor, value)
+        else:
+            assert value in (None, [None]), (actor, value)
+
+    return check
+
+
+def check_viewer(actor: str, response: httpx.Response) -> None:
+    if refused_credentials(actor, response):
+        return
+    viewer = data_of(response, "viewer")
+    expected = None if actor == "anonymous" else EMAILS[actor]
+    assert (viewer or {}).get("email") == expected
+
+
+def open_to_everyone(field: str, *, errors: tuple[str, ...] = ()) -> Check:
+    """Needs no sign-in: answers with its payload (here, the payload errors named)."""
+
+    def check(actor: str, response: httpx.Response) -> None:
+        if refused_credentials(actor, response):
+            return
+        payload = data_of(response, field)
+        assert [e["code"] for e in payload["errors"]] == list(errors), (actor, payload)
+
+    return check
+
+
+def refused_as(code: str) -> Check:
+    def check(actor: str, response: httpx.Response) -> None:
+        if refused_credentials(actor, response):
+            return
+        assert response.json()["data"] is None
+        assert error_code(response) == code
+
+    return check
+
+
+def signed_in_only(field: str, *, errors: tuple[str, ...] = ()) -> Check:
+    """Anonymous callers are refused; any signed-in caller gets the payload."""
+
+    def check(actor: str, response: httpx.Response) -> None:
+        if refused_credentials(actor, response):
+            return
+        if actor == "anonymous":
+            assert response.json()["data"] is None
+            assert error_code(response) == "UNAUTHENTICATED"
+            return
+        payload = data_of(response, field)
+        assert [e["code"] for e in payload["errors"]] == list(errors), (actor, payload)
+
+    return check
+
+
+MATRIX: dict[str, Row] = {
+    "Query.viewer": Row("{ viewer { email } }", check_viewer),
+    "Query.workspace": Row('{ workspace(slug: "acme") { slug } }', visible_to_members("workspace")),
+    "Query.node": Row(
+        "query ($id: ID!) { node(id: $id) { id } }", visible_to_members("node"), {"id": ACME_ISSUE}
+    ),
+    "Query.nodes": Row(
+        "query ($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+        visible_to_members("nodes"),
+        {"ids": [ACME]},
+    ),
+    "Mutation.signUp": Row(
+        """mutation { signUp(input: {email: "x", password: "short", name: ""}) {
+            errors { code } } }""",
+        open_to_everyone("signUp", errors=("INVALID_INPUT",) * 3),
+    ),
+    "Mutation.logIn": Row(
+        """mutation { logIn(input: {email: "nobody@example.com", password: "wrong"}) {
+            errors { code } } }""",
+        open_to_everyone("logIn", errors=("INVALID_CREDENTIALS",)),
+    ),
+    "Mutation.tokenRefresh": Row(
+        'mutation { tokenRefresh(input: {refreshToken: "blr_unknown"}) { accessToken } }',
+        refused_as("UNAUTHENTICATED"),
+    ),
+    "Mutation.logOut": Row(
+        'mutation { logOut(input: {refreshToken: "blr_unknown"}) { errors { code } } }',
+        open_to_everyone("logOut"),
+    ),
+    "Mutation.passwordChange": Row(
+        """mutation { passwordChange(input: {currentPassword: "wrong", newPassword: "x"}) {
+            errors { code } } }""",
+        signed_in_only("passwordChange", errors=("INVALID_CREDENTIALS",)),
+    ),
+    "Mutation.apiTokenCreate": Row(
+        """mutation { apiTokenCreate(input: {name: "", scope: READ}) { errors { code } } }""",
+        signed_in_only("apiTokenCreate", errors=("INVALID_INPUT",)),
+    ),
+    "Mutation.apiTokenRevoke": Row(
+        'mutation { apiTokenRevoke(input: {id: "QXBpVG9rZW46OTk5"}) { errors { code } } }',
+        signed_in_only("apiTokenRevoke", errors=("NOT_FOUND",)),
+    ),
+}
+
+
+def test_every_root_field_and_mutation_has_a_row():
+    schema = build_schema()._schema
+    exposed = {
+        f"{root.name}.{name}"
+        for root in (schema.query_type, schema.mutation_type)
+        if root is not None
+        for name in root.fields
+    }
+    assert exposed == set(MATRIX), "add a row to MATRIX for every root field and mutation"
+
+
+@pytest.fixture
+async def credentials(connection) -> dict[str, str | None]:
+    """A Bearer credential per actor (inside the test's transaction, rolled back after)."""
+    issuer = AccessTokenIssuer(
+        secret=TEST_JWT_SECRET,
+        issuer="backlog",
+        audience="backlog-api",
+        lifetime=timedelta(minutes=5),
+    )
+    ids = {
+        actor: await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": email})
+        for actor, email in EMAILS.items()
+    }
+    tokens: dict[str, str | None] = {actor: issuer.issue(ids[actor])[0] for actor in EMAILS}
+    tokens["anonymous"] = None
+    revoked = new_secret(API_TOKEN_PREFIX)
+    await connection.execute(
+        text(
+            "INSERT INTO api_tokens (user_id, name, scope, token_hash, revoked_at) "
+            "VALUES (:user, 'old', 'READ_WRITE', :hash, now())"
+        ),
+        {"user": ids["owner"], "hash": secret_hash(revoked)},
+    )
+    tokens["revoked"] = revoked
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    tokens["expired"] = issuer.issue(ids["owner"], now=an_hour_ago)[0]
+    return tokens
+
+
+@pytest.fixture
+async def production_client(make_client) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(BACKLOG_ENV="production") as client:
+        yield client
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("field", sorted(MATRIX))
+async def test_access(production_client, credentials, field, actor):
+    row = MATRIX[field]
+    token = credentials[actor]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await production_client.post(
+        "/graphql", json={"query": row.document, "variables": row.variables}, headers=headers
+    )
+    row.check(actor, response)

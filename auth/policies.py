@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from db.models import Role
+
 if TYPE_CHECKING:
     from auth.viewer import Viewer
 
@@ -27,3 +29,30 @@ def can_write(viewer: Viewer) -> bool:
 def can_manage_credentials(viewer: Viewer, user_id: int) -> bool:
     """Tokens and passwords are their owner's alone; no workspace role reaches them."""
     return viewer.user_id is not None and viewer.user_id == user_id
+
+
+# Workspace administration. The contract, as the README's role matrix states it:
+# OWNER everything; ADMIN members (except owners), projects, labels, workflow states and the
+# workspace's name; MEMBER issues and comments; GUEST reads and comments.
+
+_MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
+
+
+def can_update_workspace(viewer: Viewer, workspace_id: int) -> bool:
+    return can_write(viewer) and viewer.role_in(workspace_id) in _MANAGERS
+
+
+def can_change_workspace_slug(viewer: Viewer, workspace_id: int) -> bool:
+    """The slug is in every URL and integration: owners only."""
+    return can_write(viewer) and viewer.role_in(workspace_id) is Role.OWNER
+
+
+def can_give_role(
+    viewer: Viewer, workspace_id: int, current: Role | None, new: Role | None
+) -> bool:
+    """Invite (`current` None), change a role, or remove a member (`new` None). Only an owner
+    grants, takes away or removes the OWNER role; admins manage everyone else."""
+    role = viewer.role_in(workspace_id)
+    if not can_write(viewer) or role not in _MANAGERS:
+        return False
+    return role is Role.OWNER or Role.OWNER not in (current, new)

@@ -337,3 +337,23 @@ class SignInFailure(Base):
         Index("ix_sign_in_failures_email_failed_at", "email", "failed_at"),
         Index("ix_sign_in_failures_client_address_failed_at", "client_address", "failed_at"),
     )
+
+
+class Invitation(Base):
+    """An invitation to a workspace for an email address; its token is shown once."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    role: Mapped[Role] = mapped_column(_pg_enum(Role, "role"), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    invited_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from auth import passwords, policies, tokens
 from db import credentials
-from resolvers.errors import ForbiddenError, UnauthenticatedError
+from resolvers.errors import UnauthenticatedError
+from resolvers.guards import require_writer
 from schema import users as user_types
 from schema.accounts import (
     ApiToken,
@@ -19,10 +20,9 @@ from schema.accounts import (
     AuthPayload,
     LogOutPayload,
     PasswordChangePayload,
-    UserError,
-    UserErrorCode,
 )
 from schema.node import from_global_id
+from schema.user_errors import UserErrorCode, user_error
 
 if TYPE_CHECKING:
     from db.models import TokenScope
@@ -36,20 +36,16 @@ WRONG_CREDENTIALS = "The email or the password is not right."
 INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
 
 
-def _error(code: UserErrorCode, message: str, *field: str) -> UserError:
-    return UserError(code=code, field=list(field) or None, message=message)
-
-
 async def sign_up(context: Context, email: str, password: str, name: str) -> AuthPayload:
     email, name = email.strip(), name.strip()
     errors = []
     if len(email) > MAX_EMAIL or not EMAIL.match(email):
-        errors.append(_error(UserErrorCode.INVALID_INPUT, "Not an email address.", "email"))
+        errors.append(user_error(UserErrorCode.INVALID_INPUT, "Not an email address.", "email"))
     if problem := passwords.password_problem(password):
-        errors.append(_error(UserErrorCode.INVALID_INPUT, problem, "password"))
+        errors.append(user_error(UserErrorCode.INVALID_INPUT, problem, "password"))
     if not 0 < len(name) <= MAX_NAME:
         errors.append(
-            _error(UserErrorCode.INVALID_INPUT, f"Use 1 to {MAX_NAME} characters.", "name")
+            user_error(UserErrorCode.INVALID_INPUT, f"Use 1 to {MAX_NAME} characters.", "name")
         )
     if errors:
         return AuthPayload(errors=errors)
@@ -59,7 +55,7 @@ async def sign_up(context: Context, email: str, password: str, name: str) -> Aut
     )
     if row is None:
         return AuthPayload(
-            errors=[_error(UserErrorCode.EMAIL_TAKEN, "That email has an account.", "email")]
+            errors=[user_error(UserErrorCode.EMAIL_TAKEN, "That email has an account.", "email")]
         )
     return await _signed_in(context, row.id)
 
@@ -79,7 +75,7 @@ async def log_in(context: Context, email: str, password: str) -> AuthPayload:
     ):
         # Said the same way whether or not the email has an account.
         return AuthPayload(
-            errors=[_error(UserErrorCode.THROTTLED, "Too many failed sign-ins; try later.")]
+            errors=[user_error(UserErrorCode.THROTTLED, "Too many failed sign-ins; try later.")]
         )
     user = await db.fetch_one(credentials.user_by_email(), {"email": email})
     if not passwords.verify_password(user.password_hash if user else None, password):
@@ -87,7 +83,9 @@ async def log_in(context: Context, email: str, password: str) -> AuthPayload:
             credentials.insert_failure(), {"email": email, "client_address": address}
         )
         await db.commit()
-        return AuthPayload(errors=[_error(UserErrorCode.INVALID_CREDENTIALS, WRONG_CREDENTIALS)])
+        return AuthPayload(
+            errors=[user_error(UserErrorCode.INVALID_CREDENTIALS, WRONG_CREDENTIALS)]
+        )
     await db.fetch_all(credentials.forget_failures(), {"email": email})
     return await _signed_in(context, user.id)
 
@@ -123,13 +121,13 @@ async def password_change(
     context: Context, current_password: str, new_password: str
 ) -> PasswordChangePayload:
     """Also signs out every session (refresh token) of the account."""
-    user_id = _writer(context)
+    user_id = require_writer(context)
     db = context.db
     row = await db.fetch_one(credentials.user_password(), {"user_id": user_id})
     if row is None or not passwords.verify_password(row.password_hash, current_password):
         return PasswordChangePayload(
             errors=[
-                _error(
+                user_error(
                     UserErrorCode.INVALID_CREDENTIALS,
                     "The current password is not right.",
                     "currentPassword",
@@ -138,7 +136,7 @@ async def password_change(
         )
     if problem := passwords.password_problem(new_password):
         return PasswordChangePayload(
-            errors=[_error(UserErrorCode.INVALID_INPUT, problem, "newPassword")]
+            errors=[user_error(UserErrorCode.INVALID_INPUT, problem, "newPassword")]
         )
     await db.fetch_all(
         credentials.set_password(),
@@ -152,12 +150,12 @@ async def password_change(
 async def api_token_create(
     context: Context, name: str, scope: TokenScope, expires_at: datetime | None
 ) -> ApiTokenCreatePayload:
-    user_id = _writer(context)
+    user_id = require_writer(context)
     name = name.strip()
     if not 0 < len(name) <= MAX_TOKEN_NAME:
         return ApiTokenCreatePayload(
             errors=[
-                _error(
+                user_error(
                     UserErrorCode.INVALID_INPUT, f"Use 1 to {MAX_TOKEN_NAME} characters.", "name"
                 )
             ]
@@ -165,7 +163,7 @@ async def api_token_create(
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= datetime.now(UTC)):
         return ApiTokenCreatePayload(
             errors=[
-                _error(
+                user_error(
                     UserErrorCode.INVALID_INPUT,
                     "Give a future time with its UTC offset.",
                     "expiresAt",
@@ -188,7 +186,7 @@ async def api_token_create(
 
 
 async def api_token_revoke(context: Context, token_id: str) -> ApiTokenRevokePayload:
-    user_id = _writer(context)
+    user_id = require_writer(context)
     decoded = from_global_id(token_id)
     row = None
     if decoded is not None and decoded[0] == "ApiToken":
@@ -197,7 +195,7 @@ async def api_token_revoke(context: Context, token_id: str) -> ApiTokenRevokePay
         )
     if row is None:
         return ApiTokenRevokePayload(
-            errors=[_error(UserErrorCode.NOT_FOUND, "No such API token.", "id")]
+            errors=[user_error(UserErrorCode.NOT_FOUND, "No such API token.", "id")]
         )
     await context.db.commit()
     return ApiTokenRevokePayload(api_token=ApiToken.from_row(row))
@@ -209,16 +207,6 @@ async def api_tokens_of(context: Context, user_id: int) -> list[ApiToken] | None
         return None
     rows = await context.db.fetch_all(credentials.api_tokens_of_user(), {"user_id": user_id})
     return [ApiToken.from_row(row) for row in rows]
-
-
-def _writer(context: Context) -> int:
-    viewer = context.viewer
-    if not viewer.is_authenticated:
-        raise UnauthenticatedError("Sign in first.")
-    if not policies.can_write(viewer):
-        raise ForbiddenError("This API token is read-only.")
-    assert viewer.user_id is not None
-    return viewer.user_id
 
 
 async def _signed_in(

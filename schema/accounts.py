@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -11,25 +10,10 @@ import strawberry
 from schema import refs
 from schema.enums import TokenScope
 from schema.node import Node, to_global_id
+from schema.user_errors import UserError
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
-
-
-@strawberry.enum(description="Why a mutation did not do what was asked.")
-class UserErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    EMAIL_TAKEN = "EMAIL_TAKEN"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    THROTTLED = "THROTTLED"
-    NOT_FOUND = "NOT_FOUND"
-
-
-@strawberry.type(description="A problem with a mutation's input; nothing was changed.")
-class UserError:
-    code: UserErrorCode
-    field: list[str] | None = strawberry.field(description="Path of the input field at fault.")
-    message: str
 
 
 @strawberry.type(description="A personal API token (its secret is shown only when created).")

@@ -17,10 +17,22 @@ from schema.projects import Project
 from schema.query import Query
 from schema.users import User
 from schema.workflow_states import WorkflowState
+from schema.workspace_admin import Invitation
 from schema.workspaces import Membership, Workspace
 
 # Every Node type, so `node(id:)` can return each even where no field reaches it directly.
-NODE_TYPES = (User, Workspace, Membership, Project, WorkflowState, Label, Issue, Comment, ApiToken)
+NODE_TYPES = (
+    User,
+    Workspace,
+    Membership,
+    Project,
+    WorkflowState,
+    Label,
+    Issue,
+    Comment,
+    ApiToken,
+    Invitation,
+)
 
 
 def build_schema(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import accounts
+from resolvers import accounts, workspace_admin
 from resolvers.context import Info
 from schema.accounts import (
     ApiTokenCreateInput,
@@ -19,6 +19,20 @@ from schema.accounts import (
     PasswordChangePayload,
     SignUpInput,
     TokenRefreshInput,
+)
+from schema.workspace_admin import (
+    InvitationAcceptInput,
+    MemberInviteInput,
+    MemberInvitePayload,
+    MemberRemoveInput,
+    MemberRemovePayload,
+    MembershipPayload,
+    MemberUpdateRoleInput,
+    WorkspaceCreateInput,
+    WorkspaceLeaveInput,
+    WorkspaceLeavePayload,
+    WorkspacePayload,
+    WorkspaceUpdateInput,
 )
 
 
@@ -67,3 +81,49 @@ class Mutation:
         self, info: Info, input: ApiTokenRevokeInput
     ) -> ApiTokenRevokePayload:
         return await accounts.api_token_revoke(info.context, input.id)
+
+    @strawberry.mutation(description="Create a workspace; you become its OWNER.")
+    async def workspace_create(self, info: Info, input: WorkspaceCreateInput) -> WorkspacePayload:
+        return await workspace_admin.workspace_create(info.context, input.slug, input.name)
+
+    @strawberry.mutation(description="Rename a workspace (ADMIN+) or change its slug (OWNER).")
+    async def workspace_update(self, info: Info, input: WorkspaceUpdateInput) -> WorkspacePayload:
+        return await workspace_admin.workspace_update(
+            info.context, input.id, input.name, input.slug
+        )
+
+    @strawberry.mutation(
+        description="Invite someone by email (ADMIN+; only an OWNER invites owners). The "
+        "payload's token is what the invitee passes to `invitationAccept`; it expires in 7 days."
+    )
+    async def member_invite(self, info: Info, input: MemberInviteInput) -> MemberInvitePayload:
+        return await workspace_admin.member_invite(
+            info.context, input.workspace_id, input.email, input.role
+        )
+
+    @strawberry.mutation(description="Join the workspace an invitation to your email is for.")
+    async def invitation_accept(
+        self, info: Info, input: InvitationAcceptInput
+    ) -> MembershipPayload:
+        return await workspace_admin.invitation_accept(info.context, input.token)
+
+    @strawberry.mutation(
+        description="Change a member's role (ADMIN+; only an OWNER gives or takes OWNER). "
+        "A workspace always keeps one OWNER."
+    )
+    async def member_update_role(
+        self, info: Info, input: MemberUpdateRoleInput
+    ) -> MembershipPayload:
+        return await workspace_admin.member_update_role(
+            info.context, input.membership_id, input.role
+        )
+
+    @strawberry.mutation(description="Remove a member (ADMIN+; only an OWNER removes owners).")
+    async def member_remove(self, info: Info, input: MemberRemoveInput) -> MemberRemovePayload:
+        return await workspace_admin.member_remove(info.context, input.membership_id)
+
+    @strawberry.mutation(description="Leave a workspace (its last OWNER cannot).")
+    async def workspace_leave(
+        self, info: Info, input: WorkspaceLeaveInput
+    ) -> WorkspaceLeavePayload:
+        return await workspace_admin.workspace_leave(info.context, input.workspace_id)

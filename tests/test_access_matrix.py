@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from auth.tokens import API_TOKEN_PREFIX, AccessTokenIssuer, new_secret, secret_hash
 from schema.build import build_schema
+from schema.node import to_global_id
 from tests.conftest import ADMIN, GUEST, MEMBER, OWNER, STRANGER, TEST_JWT_SECRET
 
 ACTORS = ("anonymous", "stranger", "guest", "member", "admin", "owner", "revoked", "expired")
@@ -33,7 +34,7 @@ Check = Callable[[str, httpx.Response], None]
 class Row:
     document: str
     check: Check
-    variables: dict[str, Any] | None = None
+    variables: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]] | None = None
 
 
 def refused_credentials(actor: str, response: httpx.Response) -> bool:
@@ -116,6 +117,30 @@ def signed_in_only(field: str, *, errors: tuple[str, ...] = ()) -> Check:
     return check
 
 
+def by_actor(field: str, outcomes: dict[str, str]) -> Check:
+    """What each signed-in actor gets: a GraphQL error code (upper case, as `NOT_FOUND`), or
+    `payload` / `payload:CODE` for a payload (with that payload error)."""
+
+    def check(actor: str, response: httpx.Response) -> None:
+        if refused_credentials(actor, response):
+            return
+        expected = "UNAUTHENTICATED" if actor == "anonymous" else outcomes[actor]
+        if expected.startswith("payload"):
+            wanted = expected.partition(":")[2]
+            payload = data_of(response, field)
+            assert [e["code"] for e in payload["errors"]] == ([wanted] if wanted else []), (
+                actor,
+                payload,
+            )
+        else:
+            assert response.json()["data"] is None, (actor, response.json())
+            assert error_code(response) == expected, (actor, response.json())
+
+    return check
+
+
+MANAGERS_ONLY = {"stranger": "NOT_FOUND", "guest": "FORBIDDEN", "member": "FORBIDDEN"}
+
 MATRIX: dict[str, Row] = {
     "Query.viewer": Row("{ viewer { email } }", check_viewer),
     "Query.workspace": Row('{ workspace(slug: "acme") { slug } }', visible_to_members("workspace")),
@@ -153,6 +178,59 @@ MATRIX: dict[str, Row] = {
     "Mutation.apiTokenCreate": Row(
         """mutation { apiTokenCreate(input: {name: "", scope: READ}) { errors { code } } }""",
         signed_in_only("apiTokenCreate", errors=("INVALID_INPUT",)),
+    ),
+    "Mutation.workspaceCreate": Row(
+        'mutation { workspaceCreate(input: {slug: "Not OK!", name: "n"}) { errors { code } } }',
+        signed_in_only("workspaceCreate", errors=("INVALID_INPUT",)),
+    ),
+    "Mutation.workspaceUpdate": Row(
+        'mutation ($id: ID!) { workspaceUpdate(input: {id: $id, name: ""}) { errors { code } } }',
+        by_actor(
+            "workspaceUpdate",
+            {**MANAGERS_ONLY, "admin": "payload:INVALID_INPUT", "owner": "payload:INVALID_INPUT"},
+        ),
+        {"id": ACME},
+    ),
+    "Mutation.memberInvite": Row(
+        """mutation ($id: ID!) { memberInvite(input: {workspaceId: $id, email: "x", role: MEMBER})
+            { errors { code } } }""",
+        by_actor(
+            "memberInvite",
+            {**MANAGERS_ONLY, "admin": "payload:INVALID_INPUT", "owner": "payload:INVALID_INPUT"},
+        ),
+        {"id": ACME},
+    ),
+    "Mutation.invitationAccept": Row(
+        'mutation { invitationAccept(input: {token: "bli_unknown"}) { errors { code } } }',
+        signed_in_only("invitationAccept", errors=("NOT_FOUND",)),
+    ),
+    "Mutation.memberUpdateRole": Row(
+        """mutation ($id: ID!) { memberUpdateRole(input: {membershipId: $id, role: OWNER})
+            { errors { code } } }""",
+        # The owner's own OWNER membership: only an owner may touch it (a no-op here).
+        by_actor("memberUpdateRole", {**MANAGERS_ONLY, "admin": "FORBIDDEN", "owner": "payload"}),
+        lambda ids: {"id": ids["owner_membership"]},
+    ),
+    "Mutation.memberRemove": Row(
+        "mutation ($id: ID!) { memberRemove(input: {membershipId: $id}) { errors { code } } }",
+        by_actor(
+            "memberRemove", {**MANAGERS_ONLY, "admin": "FORBIDDEN", "owner": "payload:LAST_OWNER"}
+        ),
+        lambda ids: {"id": ids["owner_membership"]},
+    ),
+    "Mutation.workspaceLeave": Row(
+        "mutation ($id: ID!) { workspaceLeave(input: {workspaceId: $id}) { errors { code } } }",
+        by_actor(
+            "workspaceLeave",
+            {
+                "stranger": "NOT_FOUND",
+                "guest": "payload",
+                "member": "payload",
+                "admin": "payload",
+                "owner": "payload:LAST_OWNER",
+            },
+        ),
+        {"id": ACME},
     ),
     "Mutation.apiTokenRevoke": Row(
         'mutation { apiTokenRevoke(input: {id: "QXBpVG9rZW46OTk5"}) { errors { code } } }',
@@ -202,6 +280,19 @@ async def credentials(connection) -> dict[str, str | None]:
 
 
 @pytest.fixture
+async def lookups(connection) -> dict[str, str]:
+    """Global ids the rows point at."""
+    owner_membership = await connection.scalar(
+        text(
+            "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id "
+            "WHERE u.email = :e AND m.workspace_id = 1"
+        ),
+        {"e": OWNER},
+    )
+    return {"owner_membership": to_global_id("Membership", owner_membership)}
+
+
+@pytest.fixture
 async def production_client(make_client) -> AsyncIterator[httpx.AsyncClient]:
     async with make_client(BACKLOG_ENV="production") as client:
         yield client
@@ -209,11 +300,12 @@ async def production_client(make_client) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("field", sorted(MATRIX))
-async def test_access(production_client, credentials, field, actor):
+async def test_access(production_client, credentials, lookups, field, actor):
     row = MATRIX[field]
     token = credentials[actor]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    variables = row.variables(lookups) if callable(row.variables) else row.variables
     response = await production_client.post(
-        "/graphql", json={"query": row.document, "variables": row.variables}, headers=headers
+        "/graphql", json={"query": row.document, "variables": variables}, headers=headers
     )
     row.check(actor, response)

@@ -1,0 +1,183 @@
+"""The statements behind workspaces, invitations and memberships (built once; values are
+parameters)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from db import models
+from db.queries import memberships, users, workflow_states, workspaces
+
+if TYPE_CHECKING:
+    from sqlalchemy import Delete, Insert, Select, Update
+
+invitations = models.Invitation.__table__
+
+
+def _param(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+@cache
+def insert_workspace() -> Insert:
+    """Returns no row when the slug is taken."""
+    return (
+        postgresql.insert(workspaces)
+        .values(slug=_param("slug", workspaces.c.slug), name=_param("name", workspaces.c.name))
+        .on_conflict_do_nothing(index_elements=[workspaces.c.slug])
+        .returning(*workspaces.c)
+    )
+
+
+@cache
+def insert_workflow_states() -> Insert:
+    """A new workspace's board: parameters `names`, `types` and `positions`, in step."""
+    rows = select(
+        bindparam("workspace_id", BigInteger),
+        func.unnest(bindparam("names", type_=ARRAY(workflow_states.c.name.type))),
+        func.unnest(bindparam("types", type_=ARRAY(workflow_states.c.type.type))),
+        func.unnest(bindparam("positions", type_=ARRAY(workflow_states.c.position.type))),
+    )
+    return insert(workflow_states).from_select(["workspace_id", "name", "type", "position"], rows)
+
+
+@cache
+def update_workspace() -> Update:
+    """Parameters `workspace_id`, `name`, `slug` (a null keeps the current value)."""
+    return (
+        update(workspaces)
+        .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+        .values(
+            name=func.coalesce(_param("name", workspaces.c.name), workspaces.c.name),
+            slug=func.coalesce(_param("slug", workspaces.c.slug), workspaces.c.slug),
+        )
+        .returning(*workspaces.c)
+    )
+
+
+@cache
+def slug_taken() -> Select[Any]:
+    return select(workspaces.c.id).where(
+        workspaces.c.slug == _param("slug", workspaces.c.slug),
+        workspaces.c.id != bindparam("workspace_id", BigInteger),
+    )
+
+
+@cache
+def lock_workspace() -> Select[Any]:
+    """Serializes the membership changes of one workspace, so that two concurrent demotions
+    cannot both see "another owner remains"."""
+    return (
+        select(workspaces.c.id)
+        .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+        .with_for_update()
+    )
+
+
+@cache
+def owner_count() -> Select[Any]:
+    return select(func.count()).where(
+        memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
+        memberships.c.role == models.Role.OWNER,
+    )
+
+
+@cache
+def insert_membership() -> Insert:
+    """Returns no row when the user is already a member."""
+    return (
+        postgresql.insert(memberships)
+        .values(
+            workspace_id=bindparam("workspace_id", BigInteger),
+            user_id=bindparam("user_id", BigInteger),
+            role=_param("role", memberships.c.role),
+        )
+        .on_conflict_do_nothing(index_elements=[memberships.c.workspace_id, memberships.c.user_id])
+        .returning(*memberships.c)
+    )
+
+
+@cache
+def membership_by_id() -> Select[Any]:
+    return select(*memberships.c).where(memberships.c.id == bindparam("membership_id", BigInteger))
+
+
+@cache
+def membership_of_user() -> Select[Any]:
+    return select(*memberships.c).where(
+        memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
+        memberships.c.user_id == bindparam("user_id", BigInteger),
+    )
+
+
+@cache
+def set_role() -> Update:
+    return (
+        update(memberships)
+        .where(memberships.c.id == bindparam("membership_id", BigInteger))
+        .values(role=_param("role", memberships.c.role))
+        .returning(*memberships.c)
+    )
+
+
+@cache
+def delete_membership() -> Delete:
+    return (
+        delete(memberships)
+        .where(memberships.c.id == bindparam("membership_id", BigInteger))
+        .returning(*memberships.c)
+    )
+
+
+@cache
+def member_with_email() -> Select[Any]:
+    return (
+        select(memberships.c.id)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(
+            memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
+            func.lower(users.c.email) == _param("email", users.c.email),
+        )
+    )
+
+
+@cache
+def insert_invitation() -> Insert:
+    return (
+        insert(invitations)
+        .values(
+            workspace_id=bindparam("workspace_id", BigInteger),
+            email=_param("email", invitations.c.email),
+            role=_param("role", invitations.c.role),
+            token_hash=_param("token_hash", invitations.c.token_hash),
+            invited_by=bindparam("invited_by", BigInteger),
+            expires_at=_param("expires_at", invitations.c.expires_at),
+        )
+        .returning(*invitations.c)
+    )
+
+
+@cache
+def accept_invitation() -> Update:
+    """Marks a live invitation for `email` accepted, atomically; no row for anything else."""
+    return (
+        update(invitations)
+        .where(
+            invitations.c.token_hash == _param("token_hash", invitations.c.token_hash),
+            func.lower(invitations.c.email) == _param("email", invitations.c.email),
+            invitations.c.accepted_at.is_(None),
+            invitations.c.expires_at > func.now(),
+        )
+        .values(accepted_at=func.now())
+        .returning(*invitations.c)
+    )
+
+
+@cache
+def user_email() -> Select[Any]:
+    return select(users.c.email).where(users.c.id == bindparam("user_id", BigInteger))

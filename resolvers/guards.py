@@ -1,0 +1,34 @@
+"""Checks every mutation starts with, turned into the GraphQL errors clients act on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from auth import policies
+from resolvers.errors import ForbiddenError, NotFoundError, UnauthenticatedError
+from schema.node import from_global_id
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+
+def require_writer(context: Context) -> int:
+    """The signed-in viewer's user id, if their credential may write."""
+    viewer = context.viewer
+    if not viewer.is_authenticated:
+        raise UnauthenticatedError("Sign in first.")
+    if not policies.can_write(viewer):
+        raise ForbiddenError("This API token is read-only.")
+    assert viewer.user_id is not None
+    return viewer.user_id
+
+
+def visible_workspace_id(context: Context, global_id: str) -> int:
+    """The workspace's key, if the viewer belongs to it; otherwise exactly what a workspace
+    that does not exist gets."""
+    decoded = from_global_id(global_id)
+    if decoded is None or decoded[0] != "Workspace":
+        raise NotFoundError("Workspace not found.")
+    if context.viewer.role_in(decoded[1]) is None:
+        raise NotFoundError("Workspace not found.")
+    return decoded[1]

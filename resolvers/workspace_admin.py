@@ -1,0 +1,269 @@
+"""Workspaces, invitations and memberships: authorize → validate → write → commit → map.
+
+A workspace the viewer does not belong to, and a membership in one, are NOT_FOUND exactly like
+ones that do not exist. A visible one the viewer's role may not change is FORBIDDEN. Role changes
+take a lock on the workspace row first, so a workspace always keeps at least one OWNER even when
+two owners demote each other at the same moment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from auth import policies, tokens
+from db import membership_writes as writes
+from db.loaders import Loaders
+from db.models import Role, WorkflowStateType
+from resolvers.errors import ForbiddenError, NotFoundError
+from resolvers.guards import require_writer, visible_workspace_id
+from schema import workspaces as workspace_types
+from schema.node import from_global_id, to_global_id
+from schema.user_errors import UserErrorCode, user_error
+from schema.workspace_admin import (
+    Invitation,
+    MemberInvitePayload,
+    MemberRemovePayload,
+    MembershipPayload,
+    WorkspaceLeavePayload,
+    WorkspacePayload,
+)
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 200
+INVITATION_DAYS = 7
+INVITATION_PREFIX = "bli_"
+DEFAULT_BOARD = (
+    ("Backlog", WorkflowStateType.BACKLOG),
+    ("Todo", WorkflowStateType.UNSTARTED),
+    ("In Progress", WorkflowStateType.STARTED),
+    ("Done", WorkflowStateType.COMPLETED),
+    ("Canceled", WorkflowStateType.CANCELED),
+)
+LAST_OWNER = "A workspace keeps at least one owner: make someone else an owner first."
+
+
+async def workspace_create(context: Context, slug: str, name: str) -> WorkspacePayload:
+    """The creator becomes its OWNER; the board starts with the usual five states."""
+    user_id = require_writer(context)
+    slug, name = slug.strip(), name.strip()
+    errors = _workspace_fields(slug, name)
+    if errors:
+        return WorkspacePayload(errors=errors)
+    db = context.db
+    row = await db.fetch_one(writes.insert_workspace(), {"slug": slug, "name": name})
+    if row is None:
+        return WorkspacePayload(
+            errors=[user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug")]
+        )
+    await db.fetch_all(
+        writes.insert_membership(), {"workspace_id": row.id, "user_id": user_id, "role": Role.OWNER}
+    )
+    await db.fetch_all(
+        writes.insert_workflow_states(),
+        {
+            "workspace_id": row.id,
+            "names": [name for name, _ in DEFAULT_BOARD],
+            "types": [kind for _, kind in DEFAULT_BOARD],
+            "positions": list(range(len(DEFAULT_BOARD))),
+        },
+    )
+    await db.commit()
+    _rescope(context, {**context.viewer.roles, row.id: Role.OWNER})
+    return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
+
+
+async def workspace_update(
+    context: Context, workspace_id: str, name: str | None, slug: str | None
+) -> WorkspacePayload:
+    require_writer(context)
+    pk = visible_workspace_id(context, workspace_id)
+    viewer = context.viewer
+    if not policies.can_update_workspace(viewer, pk) or (
+        slug is not None and not policies.can_change_workspace_slug(viewer, pk)
+    ):
+        raise ForbiddenError("Your role in this workspace may not change that.")
+    name = name.strip() if name is not None else None
+    slug = slug.strip() if slug is not None else None
+    errors = _workspace_fields(slug, name)
+    if slug is not None and not errors:
+        taken = await context.db.fetch_one(writes.slug_taken(), {"slug": slug, "workspace_id": pk})
+        if taken is not None:
+            errors.append(user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug"))
+    if errors:
+        return WorkspacePayload(errors=errors)
+    row = await context.db.fetch_one(
+        writes.update_workspace(), {"workspace_id": pk, "name": name, "slug": slug}
+    )
+    await context.db.commit()
+    return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
+
+
+async def member_invite(
+    context: Context, workspace_id: str, email: str, role: Role
+) -> MemberInvitePayload:
+    user_id = require_writer(context)
+    pk = visible_workspace_id(context, workspace_id)
+    if not policies.can_give_role(context.viewer, pk, None, role):
+        raise ForbiddenError("Your role in this workspace may not invite with that role.")
+    email = email.strip()
+    if len(email) > 320 or not EMAIL.match(email):
+        return MemberInvitePayload(
+            errors=[user_error(UserErrorCode.INVALID_INPUT, "Not an email address.", "email")]
+        )
+    db = context.db
+    member = await db.fetch_one(
+        writes.member_with_email(), {"workspace_id": pk, "email": email.lower()}
+    )
+    if member is not None:
+        return MemberInvitePayload(
+            errors=[user_error(UserErrorCode.ALREADY_MEMBER, "Already a member.", "email")]
+        )
+    secret = tokens.new_secret(INVITATION_PREFIX)
+    row = await db.fetch_one(
+        writes.insert_invitation(),
+        {
+            "workspace_id": pk,
+            "email": email,
+            "role": role,
+            "token_hash": tokens.secret_hash(secret),
+            "invited_by": user_id,
+            "expires_at": datetime.now(UTC) + timedelta(days=INVITATION_DAYS),
+        },
+    )
+    await db.commit()
+    return MemberInvitePayload(invitation=Invitation.from_row(row), token=secret)
+
+
+async def invitation_accept(context: Context, token: str) -> MembershipPayload:
+    """Only the invited email's account may accept; any other token is simply not found."""
+    user_id = require_writer(context)
+    db = context.db
+    email = await db.scalar(writes.user_email(), {"user_id": user_id})
+    invitation = await db.fetch_one(
+        writes.accept_invitation(),
+        {"token_hash": tokens.secret_hash(token), "email": (email or "").lower()},
+    )
+    if invitation is None:
+        return MembershipPayload(
+            errors=[user_error(UserErrorCode.NOT_FOUND, "No such invitation.", "token")]
+        )
+    row = await db.fetch_one(
+        writes.insert_membership(),
+        {"workspace_id": invitation.workspace_id, "user_id": user_id, "role": invitation.role},
+    )
+    if row is None:
+        return MembershipPayload(
+            errors=[user_error(UserErrorCode.ALREADY_MEMBER, "Already a member.", "token")]
+        )
+    await db.commit()
+    _rescope(context, {**context.viewer.roles, row.workspace_id: row.role})
+    return MembershipPayload(membership=workspace_types.Membership.from_row(row))
+
+
+async def member_update_role(context: Context, membership_id: str, role: Role) -> MembershipPayload:
+    require_writer(context)
+    membership = await _locked_membership(context, membership_id)
+    if not policies.can_give_role(context.viewer, membership.workspace_id, membership.role, role):
+        raise ForbiddenError("Your role in this workspace may not give or take that role.")
+    if (
+        membership.role is Role.OWNER
+        and role is not Role.OWNER
+        and await _last_owner(context, membership.workspace_id)
+    ):
+        return MembershipPayload(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
+    row = await context.db.fetch_one(
+        writes.set_role(), {"membership_id": membership.id, "role": role}
+    )
+    await context.db.commit()
+    return MembershipPayload(membership=workspace_types.Membership.from_row(row))
+
+
+async def member_remove(context: Context, membership_id: str) -> MemberRemovePayload:
+    require_writer(context)
+    membership = await _locked_membership(context, membership_id)
+    if not policies.can_give_role(context.viewer, membership.workspace_id, membership.role, None):
+        raise ForbiddenError("Your role in this workspace may not remove that member.")
+    if membership.role is Role.OWNER and await _last_owner(context, membership.workspace_id):
+        return MemberRemovePayload(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
+    await _delete(context, membership)
+    return MemberRemovePayload(removed_membership_id=to_global_id("Membership", membership.id))
+
+
+async def workspace_leave(context: Context, workspace_id: str) -> WorkspaceLeavePayload:
+    user_id = require_writer(context)
+    pk = visible_workspace_id(context, workspace_id)
+    await context.db.fetch_all(writes.lock_workspace(), {"workspace_id": pk})
+    membership = await context.db.fetch_one(
+        writes.membership_of_user(), {"workspace_id": pk, "user_id": user_id}
+    )
+    if membership is None:
+        raise NotFoundError("Workspace not found.")
+    if membership.role is Role.OWNER and await _last_owner(context, pk):
+        return WorkspaceLeavePayload(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
+    await _delete(context, membership)
+    return WorkspaceLeavePayload()
+
+
+async def _locked_membership(context: Context, global_id: str) -> Any:
+    """The membership, read again under its workspace's lock (held until commit), so the role
+    checks below see what concurrent changes committed; NOT_FOUND outside the viewer's scope."""
+    decoded = from_global_id(global_id)
+    membership_pk = decoded[1] if decoded is not None and decoded[0] == "Membership" else None
+    row = None
+    if membership_pk is not None:
+        row = await context.db.fetch_one(
+            writes.membership_by_id(), {"membership_id": membership_pk}
+        )
+    if row is None or context.viewer.role_in(row.workspace_id) is None:
+        raise NotFoundError("Membership not found.")
+    await context.db.fetch_all(writes.lock_workspace(), {"workspace_id": row.workspace_id})
+    row = await context.db.fetch_one(writes.membership_by_id(), {"membership_id": membership_pk})
+    if row is None:
+        raise NotFoundError("Membership not found.")
+    return row
+
+
+async def _last_owner(context: Context, workspace_id: int) -> bool:
+    """Whether the workspace has a single owner (call with its lock held)."""
+    owners = await context.db.scalar(writes.owner_count(), {"workspace_id": workspace_id})
+    return owners <= 1
+
+
+async def _delete(context: Context, membership: Any) -> None:
+    await context.db.fetch_all(writes.delete_membership(), {"membership_id": membership.id})
+    await context.db.commit()
+    if membership.user_id == context.viewer.user_id:
+        roles = dict(context.viewer.roles)
+        roles.pop(membership.workspace_id, None)
+        _rescope(context, roles)
+
+
+def _workspace_fields(slug: str | None, name: str | None) -> list[Any]:
+    errors = []
+    if slug is not None and not SLUG.match(slug):
+        errors.append(
+            user_error(
+                UserErrorCode.INVALID_INPUT,
+                "Use 2 to 64 of a-z, 0-9 and '-', starting with a letter or digit.",
+                "slug",
+            )
+        )
+    if name is not None and not 0 < len(name) <= MAX_NAME:
+        errors.append(
+            user_error(UserErrorCode.INVALID_INPUT, f"Use 1 to {MAX_NAME} characters.", "name")
+        )
+    return errors
+
+
+def _rescope(context: Context, roles: dict[int, Role]) -> None:
+    """After a committed change of the viewer's own memberships, the rest of the response
+    (the payload's nested fields) reads with the new scope."""
+    context.viewer = dataclasses.replace(context.viewer, roles=roles)
+    context.loaders = Loaders(context.db, context.viewer, batch=context.settings.loaders_enabled)

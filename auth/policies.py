@@ -47,6 +47,10 @@ def can_change_workspace_slug(viewer: Viewer, workspace_id: int) -> bool:
     return can_write(viewer) and viewer.role_in(workspace_id) is Role.OWNER
 
 
+def can_delete_workspace(viewer: Viewer, workspace_id: int) -> bool:
+    return can_write(viewer) and viewer.role_in(workspace_id) is Role.OWNER
+
+
 def can_give_role(
     viewer: Viewer, workspace_id: int, current: Role | None, new: Role | None
 ) -> bool:

@@ -181,3 +181,13 @@ def accept_invitation() -> Update:
 @cache
 def user_email() -> Select[Any]:
     return select(users.c.email).where(users.c.id == bindparam("user_id", BigInteger))
+
+
+@cache
+def delete_workspace() -> Delete:
+    """Everything in it goes too (every table's foreign key cascades from workspaces)."""
+    return (
+        delete(workspaces)
+        .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+        .returning(workspaces.c.id)
+    )

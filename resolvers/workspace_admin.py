@@ -27,6 +27,7 @@ from schema.workspace_admin import (
     MemberInvitePayload,
     MemberRemovePayload,
     MembershipPayload,
+    WorkspaceDeletePayload,
     WorkspaceLeavePayload,
     WorkspacePayload,
 )
@@ -103,6 +104,20 @@ async def workspace_update(
     )
     await context.db.commit()
     return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
+
+
+async def workspace_delete(context: Context, workspace_id: str) -> WorkspaceDeletePayload:
+    """Owners only; its projects, issues, comments, labels and memberships go with it."""
+    require_writer(context)
+    pk = visible_workspace_id(context, workspace_id)
+    if not policies.can_delete_workspace(context.viewer, pk):
+        raise ForbiddenError("Only an owner may delete the workspace.")
+    await context.db.fetch_all(writes.delete_workspace(), {"workspace_id": pk})
+    await context.db.commit()
+    roles = dict(context.viewer.roles)
+    roles.pop(pk, None)
+    _rescope(context, roles)
+    return WorkspaceDeletePayload(deleted_workspace_id=workspace_id)
 
 
 async def member_invite(

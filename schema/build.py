@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from execution.engine import LevelExecutionContext
@@ -35,6 +37,13 @@ NODE_TYPES = (
 )
 
 
+class BacklogSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Logged once, by `server.errors.ClientErrors`: unexpected errors only, with their
+        traceback and path. Strawberry's default would log every error with an excerpt of the
+        document, and a document may hold a password or a token."""
+
+
 def build_schema(
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     *,
@@ -42,7 +51,7 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema; `level_executor=False` runs queries with graphql-core's own executor (the
     reference the tests compare with, and a bench baseline)."""
-    return strawberry.Schema(
+    return BacklogSchema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,

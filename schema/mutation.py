@@ -29,6 +29,8 @@ from schema.workspace_admin import (
     MembershipPayload,
     MemberUpdateRoleInput,
     WorkspaceCreateInput,
+    WorkspaceDeleteInput,
+    WorkspaceDeletePayload,
     WorkspaceLeaveInput,
     WorkspaceLeavePayload,
     WorkspacePayload,
@@ -91,6 +93,14 @@ class Mutation:
         return await workspace_admin.workspace_update(
             info.context, input.id, input.name, input.slug
         )
+
+    @strawberry.mutation(
+        description="Delete a workspace and everything in it (OWNER only). Cannot be undone."
+    )
+    async def workspace_delete(
+        self, info: Info, input: WorkspaceDeleteInput
+    ) -> WorkspaceDeletePayload:
+        return await workspace_admin.workspace_delete(info.context, input.id)
 
     @strawberry.mutation(
         description="Invite someone by email (ADMIN+; only an OWNER invites owners). The "

@@ -52,6 +52,11 @@ class WorkspaceUpdateInput:
 
 
 @strawberry.input
+class WorkspaceDeleteInput:
+    id: strawberry.ID
+
+
+@strawberry.input
 class MemberInviteInput:
     workspace_id: strawberry.ID
     email: str
@@ -109,4 +114,10 @@ class MemberRemovePayload:
 
 @strawberry.type
 class WorkspaceLeavePayload:
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class WorkspaceDeletePayload:
+    deleted_workspace_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -191,6 +191,11 @@ MATRIX: dict[str, Row] = {
         ),
         {"id": ACME},
     ),
+    "Mutation.workspaceDelete": Row(
+        # An id of no workspace: no caller learns more than "not found".
+        'mutation { workspaceDelete(input: {id: "V29ya3NwYWNlOjk5OQ"}) { errors { code } } }',
+        by_actor("workspaceDelete", {actor: "NOT_FOUND" for actor in EMAILS}),
+    ),
     "Mutation.memberInvite": Row(
         """mutation ($id: ID!) { memberInvite(input: {workspaceId: $id, email: "x", role: MEMBER})
             { errors { code } } }""",

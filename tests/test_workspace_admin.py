@@ -222,3 +222,20 @@ async def test_membership_ids_of_other_workspaces_are_not_found_and_change_nothi
         {"e": MEMBER},
     )
     assert role == "MEMBER"
+
+
+DELETE = """mutation ($id: ID!) { workspaceDelete(input: {id: $id}) { deletedWorkspaceId } }"""
+
+
+async def test_only_an_owner_deletes_a_workspace_and_everything_in_it_goes(gql_as, connection):
+    assert code_of(await gql_as(ADMIN)(DELETE, {"id": ACME})) == "FORBIDDEN"
+    assert code_of(await gql_as(STRANGER)(DELETE, {"id": ACME})) == "NOT_FOUND"
+
+    deleted = payload(await gql_as(OWNER)(DELETE, {"id": ACME}), "workspaceDelete")
+    assert deleted == {"deletedWorkspaceId": ACME}
+    for table in ("issues", "comments", "projects", "memberships", "labels"):
+        left = await connection.scalar(text(f"SELECT count(*) FROM {table} WHERE workspace_id = 1"))
+        assert left == 0, table
+    assert (await gql_as(OWNER)('{ workspace(slug: "acme") { slug } }'))["data"][
+        "workspace"
+    ] is None

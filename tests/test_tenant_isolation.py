@@ -1,0 +1,81 @@
+"""Cross-tenant probes beyond `node`: nested paths through a shared user, filters naming another
+workspace's objects, and what the server log keeps of a request's secrets.
+
+The demo owner belongs to acme (OWNER) and to globex (MEMBER); Olga belongs to globex only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+
+from schema.node import to_global_id
+from tests.conftest import OWNER, STRANGER
+
+
+async def test_a_shared_user_shows_a_stranger_only_their_common_workspace(gql_as, connection):
+    demo = await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": OWNER})
+    query = """query ($id: ID!) { node(id: $id) { ... on User {
+        assignedIssues(first: 100) { totalCount nodes { identifier workspace { slug } } } } } }"""
+
+    seen = (await gql_as(STRANGER)(query, {"id": to_global_id("User", demo)}))["data"]["node"]
+    everything = (await gql_as(OWNER)(query, {"id": to_global_id("User", demo)}))["data"]["node"]
+
+    slugs = {issue["workspace"]["slug"] for issue in seen["assignedIssues"]["nodes"]}
+    assert slugs <= {"globex"}
+    own = {issue["workspace"]["slug"] for issue in everything["assignedIssues"]["nodes"]}
+    assert "acme" in own  # the probe is meaningful: there are acme issues to leak
+    globex_total = await connection.scalar(
+        text(
+            "SELECT count(*) FROM issues "
+            "WHERE assignee_id = :u AND workspace_id = 2 AND archived_at IS NULL"
+        ),
+        {"u": demo},
+    )
+    assert seen["assignedIssues"]["totalCount"] == globex_total
+
+
+async def test_filters_naming_another_workspaces_objects_match_nothing(gql_as, connection):
+    acme_label = await connection.scalar(
+        text("SELECT id FROM labels WHERE workspace_id = 1 LIMIT 1")
+    )
+    acme_project = await connection.scalar(
+        text("SELECT id FROM projects WHERE workspace_id = 1 LIMIT 1")
+    )
+    acme_state = await connection.scalar(
+        text("SELECT id FROM workflow_states WHERE workspace_id = 1 LIMIT 1")
+    )
+    query = """query ($filter: IssueFilter!) { workspace(slug: "globex") {
+        issues(filter: $filter) { totalCount nodes { identifier } } } }"""
+
+    for condition in (
+        {"label": [to_global_id("Label", acme_label)]},
+        {"project": [to_global_id("Project", acme_project)]},
+        {"state": [to_global_id("WorkflowState", acme_state)]},
+    ):
+        body = await gql_as(STRANGER)(query, {"filter": condition})
+        assert body["data"]["workspace"]["issues"] == {"totalCount": 0, "nodes": []}, condition
+
+
+async def test_a_stranger_cannot_list_another_workspaces_issues_through_its_project(
+    gql_as, connection
+):
+    acme_project = await connection.scalar(
+        text("SELECT id FROM projects WHERE workspace_id = 1 LIMIT 1")
+    )
+    body = await gql_as(STRANGER)(
+        "query ($id: ID!) { node(id: $id) { ... on Project { issues { totalCount } } } }",
+        {"id": to_global_id("Project", acme_project)},
+    )
+    assert body == {"data": {"node": None}}
+
+
+async def test_secrets_in_a_document_never_reach_the_log(gql_as, caplog):
+    caplog.set_level(logging.DEBUG)
+    body = await gql_as(OWNER)(
+        'mutation { tokenRefresh(input: {refreshToken: "blr_do-not-log-me"}) { accessToken } }'
+    )
+
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "do-not-log-me" not in caplog.text

@@ -32,15 +32,15 @@ async def viewer_by_api_token(db: RequestDatabase, secret: str) -> Viewer | None
     )
     if row is None:
         return None
-    return _viewer(row, can_write=row.scope is models.TokenScope.READ_WRITE)
+    return _viewer(row, can_write=row.scope is models.TokenScope.READ_WRITE, via_api_token=True)
 
 
-def _viewer(row: Any, *, can_write: bool = True) -> Viewer:
+def _viewer(row: Any, *, can_write: bool = True, via_api_token: bool = False) -> Viewer:
     roles = {
         workspace_id: models.Role(role)
         for workspace_id, role in zip(row.workspace_ids, row.roles, strict=True)
     }
-    return Viewer(user_id=row.id, roles=roles, can_write=can_write)
+    return Viewer(user_id=row.id, roles=roles, can_write=can_write, via_api_token=via_api_token)
 
 
 async def viewer_for_bearer(db: RequestDatabase, token: str, issuer: AccessTokenIssuer) -> Viewer:

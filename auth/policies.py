@@ -27,8 +27,9 @@ def can_write(viewer: Viewer) -> bool:
 
 
 def can_manage_credentials(viewer: Viewer, user_id: int) -> bool:
-    """Tokens and passwords are their owner's alone; no workspace role reaches them."""
-    return viewer.user_id is not None and viewer.user_id == user_id
+    """Tokens and passwords are their owner's alone, in a signed-in session (not through an API
+    token); no workspace role reaches them."""
+    return viewer.user_id is not None and viewer.user_id == user_id and not viewer.via_api_token
 
 
 # Workspace administration. The contract, as the README's role matrix states it:
@@ -60,3 +61,7 @@ def can_give_role(
     if not can_write(viewer) or role not in _MANAGERS:
         return False
     return role is Role.OWNER or Role.OWNER not in (current, new)
+
+
+def can_see_api_tokens(viewer: Viewer, user_id: int) -> bool:
+    return viewer.user_id is not None and viewer.user_id == user_id

@@ -22,6 +22,7 @@ class Viewer:
     roles: Mapping[int, Role] = field(default_factory=dict)
     can_write: bool = True
     """False for a read-only API token: it may query, never mutate."""
+    via_api_token: bool = False
 
     @classmethod
     def anonymous(cls) -> Viewer:

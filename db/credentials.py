@@ -5,7 +5,18 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
 from db.queries import USER_COLUMNS, api_tokens, refresh_tokens, sign_in_failures, users
@@ -198,4 +209,35 @@ def api_tokens_of_user() -> Select[Any]:
             api_tokens.c.revoked_at.is_(None),
         )
         .order_by(api_tokens.c.created_at.desc(), api_tokens.c.id.desc())
+    )
+
+
+@cache
+def lock_sign_in() -> Select[Any]:
+    """Serializes sign-ins per email and per client address until commit, so a burst cannot
+    read the same failure count and all get a password check (email first, then address:
+    always the same order, so two of them never wait on each other)."""
+    email_key = func.hashtextextended("sign-in email:" + _param("email", users.c.email), 0)
+    address_key = func.hashtextextended(
+        "sign-in address:" + _param("client_address", sign_in_failures.c.client_address), 0
+    )
+    return select(func.pg_advisory_xact_lock(email_key), func.pg_advisory_xact_lock(address_key))
+
+
+@cache
+def lock_user_credentials() -> Select[Any]:
+    """Serializes every change to one user's refresh tokens (refresh, sign-out, password
+    change) until commit: a revocation then sees the token a concurrent refresh just made."""
+    # The inner CAST types the parameter for asyncpg (a bare one in `|| CAST(.. AS VARCHAR)`
+    # would be taken for text).
+    key = func.hashtextextended(
+        "credentials of user:" + cast(cast(bindparam("user_id", BigInteger), BigInteger), String), 0
+    )
+    return select(func.pg_advisory_xact_lock(key))
+
+
+@cache
+def refresh_token_owner() -> Select[Any]:
+    return select(refresh_tokens.c.user_id).where(
+        refresh_tokens.c.token_hash == _param("token_hash", refresh_tokens.c.token_hash)
     )

@@ -75,7 +75,8 @@ def lock_workspace() -> Select[Any]:
     return (
         select(workspaces.c.id)
         .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
-        .with_for_update()
+        # NO KEY: inserts of issues and comments (which take KEY SHARE) are not blocked.
+        .with_for_update(key_share=True)
     )
 
 
@@ -163,22 +164,6 @@ def insert_invitation() -> Insert:
 
 
 @cache
-def accept_invitation() -> Update:
-    """Marks a live invitation for `email` accepted, atomically; no row for anything else."""
-    return (
-        update(invitations)
-        .where(
-            invitations.c.token_hash == _param("token_hash", invitations.c.token_hash),
-            func.lower(invitations.c.email) == _param("email", invitations.c.email),
-            invitations.c.accepted_at.is_(None),
-            invitations.c.expires_at > func.now(),
-        )
-        .values(accepted_at=func.now())
-        .returning(*invitations.c)
-    )
-
-
-@cache
 def user_email() -> Select[Any]:
     return select(users.c.email).where(users.c.id == bindparam("user_id", BigInteger))
 
@@ -190,4 +175,42 @@ def delete_workspace() -> Delete:
         delete(workspaces)
         .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
         .returning(workspaces.c.id)
+    )
+
+
+@cache
+def role_of_user() -> Select[Any]:
+    return select(memberships.c.role).where(
+        memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
+        memberships.c.user_id == bindparam("user_id", BigInteger),
+    )
+
+
+@cache
+def invitation_to_accept() -> Select[Any]:
+    """A live invitation for `email`, with its inviter's role in the workspace today."""
+    inviter = memberships.alias("inviter")
+    return (
+        select(*invitations.c, inviter.c.role.label("inviter_role"))
+        .outerjoin(
+            inviter,
+            (inviter.c.workspace_id == invitations.c.workspace_id)
+            & (inviter.c.user_id == invitations.c.invited_by),
+        )
+        .where(
+            invitations.c.token_hash == _param("token_hash", invitations.c.token_hash),
+            func.lower(invitations.c.email) == _param("email", invitations.c.email),
+            invitations.c.accepted_at.is_(None),
+            invitations.c.expires_at > func.now(),
+        )
+        .with_for_update(of=invitations)
+    )
+
+
+@cache
+def mark_invitation_accepted() -> Update:
+    return (
+        update(invitations)
+        .where(invitations.c.id == bindparam("invitation_id", BigInteger))
+        .values(accepted_at=func.now())
     )

@@ -241,6 +241,12 @@ class RequestDatabase:
                 self._transaction,
                 self._owns_connection,
             ) = await self._database._open(snapshot=self._snapshot)
+        elif self._transaction is None:
+            # After a commit the request goes on in a new transaction (the next mutation of a
+            # document, a payload's nested fields): never in autocommit, where a failure would
+            # leave half its writes behind and a row lock would end with its statement.
+            self._transaction = self._driver.transaction()
+            await self._transaction.start()
         return self._driver
 
     async def fetch_all(

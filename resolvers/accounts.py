@@ -4,6 +4,7 @@ the payload types. Input problems come back as `UserError`s in the payload, with
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from auth import passwords, policies, tokens
 from db import credentials
 from resolvers.errors import UnauthenticatedError
-from resolvers.guards import require_writer
+from resolvers.guards import require_credential_owner
 from schema import users as user_types
 from schema.accounts import (
     ApiToken,
@@ -49,7 +50,7 @@ async def sign_up(context: Context, email: str, password: str, name: str) -> Aut
         )
     if errors:
         return AuthPayload(errors=errors)
-    password_hash = passwords.hash_password(password)
+    password_hash = await asyncio.to_thread(passwords.hash_password, password)
     row = await context.db.fetch_one(
         credentials.insert_user(), {"email": email, "name": name, "password_hash": password_hash}
     )
@@ -65,6 +66,8 @@ async def log_in(context: Context, email: str, password: str) -> AuthPayload:
     email = email.strip().lower()
     address = context.client_address
     since = datetime.now(UTC) - timedelta(minutes=settings.sign_in_throttle_minutes)
+    # Held until this request commits: the count below cannot go stale during the check.
+    await db.fetch_all(credentials.lock_sign_in(), {"email": email, "client_address": address})
     recent = await db.fetch_one(
         credentials.recent_failures(),
         {"email": email, "client_address": address, "since": since},
@@ -78,7 +81,8 @@ async def log_in(context: Context, email: str, password: str) -> AuthPayload:
             errors=[user_error(UserErrorCode.THROTTLED, "Too many failed sign-ins; try later.")]
         )
     user = await db.fetch_one(credentials.user_by_email(), {"email": email})
-    if not passwords.verify_password(user.password_hash if user else None, password):
+    known_hash = user.password_hash if user else None
+    if not await asyncio.to_thread(passwords.verify_password, known_hash, password):
         await db.fetch_all(
             credentials.insert_failure(), {"email": email, "client_address": address}
         )
@@ -95,12 +99,15 @@ async def token_refresh(context: Context, refresh_token: str) -> AuthPayload:
     (RFC 9700), and the revocation is committed even though this request fails."""
     db = context.db
     token_hash = tokens.secret_hash(refresh_token)
+    owner = await db.scalar(credentials.refresh_token_owner(), {"token_hash": token_hash})
+    if owner is None:
+        raise UnauthenticatedError(INVALID_REFRESH)
+    await db.fetch_all(credentials.lock_user_credentials(), {"user_id": owner})
     used = await db.fetch_one(credentials.use_refresh_token(), {"token_hash": token_hash})
     if used is None:
         known = await db.fetch_one(credentials.refresh_token_family(), {"token_hash": token_hash})
-        if known is not None:
-            await db.fetch_all(credentials.revoke_family(), {"family_id": known.family_id})
-            await db.commit()
+        await db.fetch_all(credentials.revoke_family(), {"family_id": known.family_id})
+        await db.commit()
         raise UnauthenticatedError(INVALID_REFRESH)
     return await _signed_in(context, used.user_id, family_id=used.family_id)
 
@@ -112,6 +119,8 @@ async def log_out(context: Context, refresh_token: str) -> LogOutPayload:
         credentials.refresh_token_family(), {"token_hash": tokens.secret_hash(refresh_token)}
     )
     if known is not None:
+        # After any refresh of this user in flight, so the token it makes is revoked too.
+        await db.fetch_all(credentials.lock_user_credentials(), {"user_id": known.user_id})
         await db.fetch_all(credentials.revoke_family(), {"family_id": known.family_id})
         await db.commit()
     return LogOutPayload()
@@ -121,10 +130,12 @@ async def password_change(
     context: Context, current_password: str, new_password: str
 ) -> PasswordChangePayload:
     """Also signs out every session (refresh token) of the account."""
-    user_id = require_writer(context)
+    user_id = require_credential_owner(context)
     db = context.db
+    await db.fetch_all(credentials.lock_user_credentials(), {"user_id": user_id})
     row = await db.fetch_one(credentials.user_password(), {"user_id": user_id})
-    if row is None or not passwords.verify_password(row.password_hash, current_password):
+    current_hash = row.password_hash if row else None
+    if not await asyncio.to_thread(passwords.verify_password, current_hash, current_password):
         return PasswordChangePayload(
             errors=[
                 user_error(
@@ -138,10 +149,8 @@ async def password_change(
         return PasswordChangePayload(
             errors=[user_error(UserErrorCode.INVALID_INPUT, problem, "newPassword")]
         )
-    await db.fetch_all(
-        credentials.set_password(),
-        {"user_id": user_id, "password_hash": passwords.hash_password(new_password)},
-    )
+    new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
+    await db.fetch_all(credentials.set_password(), {"user_id": user_id, "password_hash": new_hash})
     await db.fetch_all(credentials.revoke_user_refresh_tokens(), {"user_id": user_id})
     await db.commit()
     return PasswordChangePayload()
@@ -150,7 +159,7 @@ async def password_change(
 async def api_token_create(
     context: Context, name: str, scope: TokenScope, expires_at: datetime | None
 ) -> ApiTokenCreatePayload:
-    user_id = require_writer(context)
+    user_id = require_credential_owner(context)
     name = name.strip()
     if not 0 < len(name) <= MAX_TOKEN_NAME:
         return ApiTokenCreatePayload(
@@ -186,7 +195,7 @@ async def api_token_create(
 
 
 async def api_token_revoke(context: Context, token_id: str) -> ApiTokenRevokePayload:
-    user_id = require_writer(context)
+    user_id = require_credential_owner(context)
     decoded = from_global_id(token_id)
     row = None
     if decoded is not None and decoded[0] == "ApiToken":
@@ -203,7 +212,7 @@ async def api_token_revoke(context: Context, token_id: str) -> ApiTokenRevokePay
 
 async def api_tokens_of(context: Context, user_id: int) -> list[ApiToken] | None:
     """A user's live tokens: only for that user themself (null for anyone else)."""
-    if not policies.can_manage_credentials(context.viewer, user_id):
+    if not policies.can_see_api_tokens(context.viewer, user_id):
         return None
     rows = await context.db.fetch_all(credentials.api_tokens_of_user(), {"user_id": user_id})
     return [ApiToken.from_row(row) for row in rows]

@@ -23,6 +23,15 @@ def require_writer(context: Context) -> int:
     return viewer.user_id
 
 
+def require_credential_owner(context: Context) -> int:
+    """Passwords and tokens are managed in a signed-in session only: an API token may not mint
+    tokens (it could outlive its own expiry or revocation) nor change the password."""
+    user_id = require_writer(context)
+    if not policies.can_manage_credentials(context.viewer, user_id):
+        raise ForbiddenError("Manage passwords and tokens from a signed-in session.")
+    return user_id
+
+
 def visible_workspace_id(context: Context, global_id: str) -> int:
     """The workspace's key, if the viewer belongs to it; otherwise exactly what a workspace
     that does not exist gets."""

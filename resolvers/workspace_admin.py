@@ -13,6 +13,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
+
 from auth import policies, tokens
 from db import membership_writes as writes
 from db.loaders import Loaders
@@ -33,6 +35,7 @@ from schema.workspace_admin import (
 )
 
 if TYPE_CHECKING:
+    from auth.viewer import Viewer
     from resolvers.context import Context
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -85,7 +88,7 @@ async def workspace_update(
 ) -> WorkspacePayload:
     require_writer(context)
     pk = visible_workspace_id(context, workspace_id)
-    viewer = context.viewer
+    viewer = await _locked_actor(context, pk)
     if not policies.can_update_workspace(viewer, pk) or (
         slug is not None and not policies.can_change_workspace_slug(viewer, pk)
     ):
@@ -99,9 +102,14 @@ async def workspace_update(
             errors.append(user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug"))
     if errors:
         return WorkspacePayload(errors=errors)
-    row = await context.db.fetch_one(
-        writes.update_workspace(), {"workspace_id": pk, "name": name, "slug": slug}
-    )
+    try:
+        row = await context.db.fetch_one(
+            writes.update_workspace(), {"workspace_id": pk, "name": name, "slug": slug}
+        )
+    except asyncpg.UniqueViolationError:  # taken by a concurrent rename since the check
+        return WorkspacePayload(
+            errors=[user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug")]
+        )
     await context.db.commit()
     return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
 
@@ -110,7 +118,7 @@ async def workspace_delete(context: Context, workspace_id: str) -> WorkspaceDele
     """Owners only; its projects, issues, comments, labels and memberships go with it."""
     require_writer(context)
     pk = visible_workspace_id(context, workspace_id)
-    if not policies.can_delete_workspace(context.viewer, pk):
+    if not policies.can_delete_workspace(await _locked_actor(context, pk), pk):
         raise ForbiddenError("Only an owner may delete the workspace.")
     await context.db.fetch_all(writes.delete_workspace(), {"workspace_id": pk})
     await context.db.commit()
@@ -125,7 +133,7 @@ async def member_invite(
 ) -> MemberInvitePayload:
     user_id = require_writer(context)
     pk = visible_workspace_id(context, workspace_id)
-    if not policies.can_give_role(context.viewer, pk, None, role):
+    if not policies.can_give_role(await _locked_actor(context, pk), pk, None, role):
         raise ForbiddenError("Your role in this workspace may not invite with that role.")
     email = email.strip()
     if len(email) > 320 or not EMAIL.match(email):
@@ -162,13 +170,16 @@ async def invitation_accept(context: Context, token: str) -> MembershipPayload:
     db = context.db
     email = await db.scalar(writes.user_email(), {"user_id": user_id})
     invitation = await db.fetch_one(
-        writes.accept_invitation(),
+        writes.invitation_to_accept(),
         {"token_hash": tokens.secret_hash(token), "email": (email or "").lower()},
     )
-    if invitation is None:
+    # An invitation is only as good as its inviter's authority today: one from a member since
+    # removed, or demoted below the role it grants, is void.
+    if invitation is None or not _may_have_granted(invitation.inviter_role, invitation.role):
         return MembershipPayload(
             errors=[user_error(UserErrorCode.NOT_FOUND, "No such invitation.", "token")]
         )
+    await db.fetch_all(writes.mark_invitation_accepted(), {"invitation_id": invitation.id})
     row = await db.fetch_one(
         writes.insert_membership(),
         {"workspace_id": invitation.workspace_id, "user_id": user_id, "role": invitation.role},
@@ -184,8 +195,8 @@ async def invitation_accept(context: Context, token: str) -> MembershipPayload:
 
 async def member_update_role(context: Context, membership_id: str, role: Role) -> MembershipPayload:
     require_writer(context)
-    membership = await _locked_membership(context, membership_id)
-    if not policies.can_give_role(context.viewer, membership.workspace_id, membership.role, role):
+    membership, actor = await _locked_membership(context, membership_id)
+    if not policies.can_give_role(actor, membership.workspace_id, membership.role, role):
         raise ForbiddenError("Your role in this workspace may not give or take that role.")
     if (
         membership.role is Role.OWNER
@@ -202,8 +213,8 @@ async def member_update_role(context: Context, membership_id: str, role: Role) -
 
 async def member_remove(context: Context, membership_id: str) -> MemberRemovePayload:
     require_writer(context)
-    membership = await _locked_membership(context, membership_id)
-    if not policies.can_give_role(context.viewer, membership.workspace_id, membership.role, None):
+    membership, actor = await _locked_membership(context, membership_id)
+    if not policies.can_give_role(actor, membership.workspace_id, membership.role, None):
         raise ForbiddenError("Your role in this workspace may not remove that member.")
     if membership.role is Role.OWNER and await _last_owner(context, membership.workspace_id):
         return MemberRemovePayload(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
@@ -226,9 +237,10 @@ async def workspace_leave(context: Context, workspace_id: str) -> WorkspaceLeave
     return WorkspaceLeavePayload()
 
 
-async def _locked_membership(context: Context, global_id: str) -> Any:
-    """The membership, read again under its workspace's lock (held until commit), so the role
-    checks below see what concurrent changes committed; NOT_FOUND outside the viewer's scope."""
+async def _locked_membership(context: Context, global_id: str) -> tuple[Any, Viewer]:
+    """The membership and the acting viewer, both read again under the workspace's lock (held
+    until commit), so the role checks see what concurrent changes committed; NOT_FOUND outside
+    the viewer's scope."""
     decoded = from_global_id(global_id)
     membership_pk = decoded[1] if decoded is not None and decoded[0] == "Membership" else None
     row = None
@@ -238,11 +250,30 @@ async def _locked_membership(context: Context, global_id: str) -> Any:
         )
     if row is None or context.viewer.role_in(row.workspace_id) is None:
         raise NotFoundError("Membership not found.")
-    await context.db.fetch_all(writes.lock_workspace(), {"workspace_id": row.workspace_id})
+    actor = await _locked_actor(context, row.workspace_id)
     row = await context.db.fetch_one(writes.membership_by_id(), {"membership_id": membership_pk})
     if row is None:
         raise NotFoundError("Membership not found.")
-    return row
+    return row, actor
+
+
+async def _locked_actor(context: Context, workspace_id: int) -> Viewer:
+    """Locks the workspace's membership changes until commit, and returns the viewer with
+    their role in it as it is now (a request in flight may carry a role since taken away)."""
+    db, viewer = context.db, context.viewer
+    await db.fetch_all(writes.lock_workspace(), {"workspace_id": workspace_id})
+    role = await db.scalar(
+        writes.role_of_user(), {"workspace_id": workspace_id, "user_id": viewer.user_id}
+    )
+    if role is None:
+        raise NotFoundError("Workspace not found.")
+    return dataclasses.replace(viewer, roles={**viewer.roles, workspace_id: role})
+
+
+def _may_have_granted(inviter_role: Role | None, role: Role) -> bool:
+    if inviter_role not in (Role.OWNER, Role.ADMIN):
+        return False
+    return inviter_role is Role.OWNER or role is not Role.OWNER
 
 
 async def _last_owner(context: Context, workspace_id: int) -> bool:

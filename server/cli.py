@@ -85,6 +85,9 @@ def _print_demo_sign_in() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if not Settings().database_url:
+        # The embedded database is for trying Backlog out: development mode, the demo viewer.
+        os.environ.setdefault("BACKLOG_ENV", "development")
     settings = Settings()
     url, embedded = _database_url(settings)
     asyncio.run(_migrate(url))

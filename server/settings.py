@@ -23,7 +23,9 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql://user:password@host:port/db; unset = embedded PostgreSQL.",
     )
-    backlog_env: Environment = Environment.DEVELOPMENT
+    # Production unless asked: a deployment that forgets the variable must not serve every
+    # anonymous request as the demo owner. `backlog serve` on the embedded database asks.
+    backlog_env: Environment = Environment.PRODUCTION
     data_dir: Path = Field(
         default=PROJECT_ROOT / ".backlog",
         alias="BACKLOG_DATA_DIR",

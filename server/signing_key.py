@@ -40,8 +40,10 @@ def _development_secret(path: Path) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    draft.write_text(secrets.token_urlsafe(48))
-    draft.chmod(0o600)
+    # Created owner-only, never readable by others for a moment.
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(48))
     with contextlib.suppress(FileExistsError):
         os.link(draft, path)
     draft.unlink()

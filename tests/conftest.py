@@ -117,6 +117,7 @@ def make_client(
 ) -> Callable[..., httpx.AsyncClient]:
     def make(viewer: str = OWNER, **settings: Any) -> httpx.AsyncClient:
         settings.setdefault("BACKLOG_JWT_SECRET", TEST_JWT_SECRET)
+        settings.setdefault("BACKLOG_ENV", "development")
         config = Settings(database_url=seeded_database_url, BACKLOG_DEMO_VIEWER=viewer, **settings)
         app = create_app(config, database=Database.sharing(connection))
         transport = httpx.ASGITransport(app=app)

@@ -444,3 +444,14 @@ async def test_concurrent_refreshes_of_one_token_cannot_both_succeed(engine):
             await cleanup.commit()
         finally:
             await cleanup.close()
+
+
+async def test_an_api_token_cannot_mint_tokens_or_change_the_password(api, session):
+    token = (await create_token(api, session))["secret"]
+
+    minted = await api(
+        TOKEN_CREATE, {"input": {"name": "forever", "scope": "READ_WRITE"}}, token=token
+    )
+    assert minted.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    changed = await api(PASSWORD_CHANGE, {"current": DEMO_PASSWORD, "new": PASSWORD}, token=token)
+    assert changed.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -239,3 +239,19 @@ async def test_only_an_owner_deletes_a_workspace_and_everything_in_it_goes(gql_a
     assert (await gql_as(OWNER)('{ workspace(slug: "acme") { slug } }'))["data"][
         "workspace"
     ] is None
+
+
+async def test_an_invitation_from_a_removed_inviter_is_void(gql_as, connection):
+    invited = payload(
+        await gql_as(ADMIN)(INVITE, {"id": ACME, "email": "late@example.com", "role": "ADMIN"}),
+        "memberInvite",
+    )
+    payload(
+        await gql_as(OWNER)(REMOVE, {"id": await membership_of(connection, ADMIN)}), "memberRemove"
+    )
+    payload(await gql_as(OWNER)(SIGN_UP, {"email": "late@example.com"}), "signUp")
+
+    accepted = payload(
+        await gql_as("late@example.com")(ACCEPT, {"token": invited["token"]}), "invitationAccept"
+    )
+    assert accepted["errors"] == [{"code": "NOT_FOUND"}]

@@ -19,21 +19,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from db.queries import USER_COLUMNS, api_tokens, refresh_tokens, sign_in_failures, users
+from db.queries import (
+    USER_COLUMNS,
+    api_tokens,
+    refresh_tokens,
+    sign_in_failures,
+    typed_param,
+    users,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Delete, Insert, Select, Update
-
-
-def _param(name: str, column: Any) -> Any:
-    return bindparam(name, type_=column.type)
 
 
 @cache
 def user_by_email() -> Select[Any]:
     """Parameter `email`, lower-cased."""
     return select(users.c.id, users.c.password_hash).where(
-        func.lower(users.c.email) == _param("email", users.c.email)
+        func.lower(users.c.email) == typed_param("email", users.c.email)
     )
 
 
@@ -48,9 +51,9 @@ def insert_user() -> Insert:
     return (
         postgresql.insert(users)
         .values(
-            email=_param("email", users.c.email),
-            name=_param("name", users.c.name),
-            password_hash=_param("password_hash", users.c.password_hash),
+            email=typed_param("email", users.c.email),
+            name=typed_param("name", users.c.name),
+            password_hash=typed_param("password_hash", users.c.password_hash),
         )
         .on_conflict_do_nothing(index_elements=[func.lower(users.c.email)])
         .returning(users.c.id)
@@ -67,7 +70,7 @@ def set_password() -> Update:
     return (
         update(users)
         .where(users.c.id == bindparam("user_id", BigInteger))
-        .values(password_hash=_param("password_hash", users.c.password_hash))
+        .values(password_hash=typed_param("password_hash", users.c.password_hash))
     )
 
 
@@ -75,8 +78,8 @@ def set_password() -> Update:
 def recent_failures() -> Select[Any]:
     """Failed sign-ins since `since` for the email and for the client address."""
     since = bindparam("since", type_=DateTime(timezone=True))
-    email = _param("email", sign_in_failures.c.email)
-    address = _param("client_address", sign_in_failures.c.client_address)
+    email = typed_param("email", sign_in_failures.c.email)
+    address = typed_param("client_address", sign_in_failures.c.client_address)
     recent = sign_in_failures.c.failed_at > since
     return select(
         func.count().filter(sign_in_failures.c.email == email).label("for_email"),
@@ -89,15 +92,15 @@ def recent_failures() -> Select[Any]:
 @cache
 def insert_failure() -> Insert:
     return insert(sign_in_failures).values(
-        email=_param("email", sign_in_failures.c.email),
-        client_address=_param("client_address", sign_in_failures.c.client_address),
+        email=typed_param("email", sign_in_failures.c.email),
+        client_address=typed_param("client_address", sign_in_failures.c.client_address),
     )
 
 
 @cache
 def forget_failures() -> Delete:
     return delete(sign_in_failures).where(
-        sign_in_failures.c.email == _param("email", sign_in_failures.c.email)
+        sign_in_failures.c.email == typed_param("email", sign_in_failures.c.email)
     )
 
 
@@ -105,9 +108,9 @@ def forget_failures() -> Delete:
 def insert_refresh_token() -> Insert:
     return insert(refresh_tokens).values(
         user_id=bindparam("user_id", BigInteger),
-        family_id=_param("family_id", refresh_tokens.c.family_id),
-        token_hash=_param("token_hash", refresh_tokens.c.token_hash),
-        expires_at=_param("expires_at", refresh_tokens.c.expires_at),
+        family_id=typed_param("family_id", refresh_tokens.c.family_id),
+        token_hash=typed_param("token_hash", refresh_tokens.c.token_hash),
+        expires_at=typed_param("expires_at", refresh_tokens.c.expires_at),
     )
 
 
@@ -117,7 +120,7 @@ def use_refresh_token() -> Update:
     return (
         update(refresh_tokens)
         .where(
-            refresh_tokens.c.token_hash == _param("token_hash", refresh_tokens.c.token_hash),
+            refresh_tokens.c.token_hash == typed_param("token_hash", refresh_tokens.c.token_hash),
             refresh_tokens.c.used_at.is_(None),
             refresh_tokens.c.revoked_at.is_(None),
             refresh_tokens.c.expires_at > func.now(),
@@ -130,7 +133,7 @@ def use_refresh_token() -> Update:
 @cache
 def refresh_token_family() -> Select[Any]:
     return select(refresh_tokens.c.family_id, refresh_tokens.c.user_id).where(
-        refresh_tokens.c.token_hash == _param("token_hash", refresh_tokens.c.token_hash)
+        refresh_tokens.c.token_hash == typed_param("token_hash", refresh_tokens.c.token_hash)
     )
 
 
@@ -139,7 +142,7 @@ def revoke_family() -> Update:
     return (
         update(refresh_tokens)
         .where(
-            refresh_tokens.c.family_id == _param("family_id", refresh_tokens.c.family_id),
+            refresh_tokens.c.family_id == typed_param("family_id", refresh_tokens.c.family_id),
             refresh_tokens.c.revoked_at.is_(None),
         )
         .values(revoked_at=func.now())
@@ -175,10 +178,10 @@ def insert_api_token() -> Insert:
         insert(api_tokens)
         .values(
             user_id=bindparam("user_id", BigInteger),
-            name=_param("name", api_tokens.c.name),
-            scope=_param("scope", api_tokens.c.scope),
-            token_hash=_param("token_hash", api_tokens.c.token_hash),
-            expires_at=_param("expires_at", api_tokens.c.expires_at),
+            name=typed_param("name", api_tokens.c.name),
+            scope=typed_param("scope", api_tokens.c.scope),
+            token_hash=typed_param("token_hash", api_tokens.c.token_hash),
+            expires_at=typed_param("expires_at", api_tokens.c.expires_at),
         )
         .returning(*API_TOKEN_COLUMNS)
     )
@@ -217,9 +220,9 @@ def lock_sign_in() -> Select[Any]:
     """Serializes sign-ins per email and per client address until commit, so a burst cannot
     read the same failure count and all get a password check (email first, then address:
     always the same order, so two of them never wait on each other)."""
-    email_key = func.hashtextextended("sign-in email:" + _param("email", users.c.email), 0)
+    email_key = func.hashtextextended("sign-in email:" + typed_param("email", users.c.email), 0)
     address_key = func.hashtextextended(
-        "sign-in address:" + _param("client_address", sign_in_failures.c.client_address), 0
+        "sign-in address:" + typed_param("client_address", sign_in_failures.c.client_address), 0
     )
     return select(func.pg_advisory_xact_lock(email_key), func.pg_advisory_xact_lock(address_key))
 
@@ -239,5 +242,5 @@ def lock_user_credentials() -> Select[Any]:
 @cache
 def refresh_token_owner() -> Select[Any]:
     return select(refresh_tokens.c.user_id).where(
-        refresh_tokens.c.token_hash == _param("token_hash", refresh_tokens.c.token_hash)
+        refresh_tokens.c.token_hash == typed_param("token_hash", refresh_tokens.c.token_hash)
     )

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import models
-from db.queries import memberships, users, workflow_states, workspaces
+from db.queries import memberships, typed_param, users, workflow_states, workspaces
 
 if TYPE_CHECKING:
     from sqlalchemy import Delete, Insert, Select, Update
@@ -19,16 +19,14 @@ if TYPE_CHECKING:
 invitations = models.Invitation.__table__
 
 
-def _param(name: str, column: Any) -> Any:
-    return bindparam(name, type_=column.type)
-
-
 @cache
 def insert_workspace() -> Insert:
     """Returns no row when the slug is taken."""
     return (
         postgresql.insert(workspaces)
-        .values(slug=_param("slug", workspaces.c.slug), name=_param("name", workspaces.c.name))
+        .values(
+            slug=typed_param("slug", workspaces.c.slug), name=typed_param("name", workspaces.c.name)
+        )
         .on_conflict_do_nothing(index_elements=[workspaces.c.slug])
         .returning(*workspaces.c)
     )
@@ -53,8 +51,8 @@ def update_workspace() -> Update:
         update(workspaces)
         .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
         .values(
-            name=func.coalesce(_param("name", workspaces.c.name), workspaces.c.name),
-            slug=func.coalesce(_param("slug", workspaces.c.slug), workspaces.c.slug),
+            name=func.coalesce(typed_param("name", workspaces.c.name), workspaces.c.name),
+            slug=func.coalesce(typed_param("slug", workspaces.c.slug), workspaces.c.slug),
         )
         .returning(*workspaces.c)
     )
@@ -63,7 +61,7 @@ def update_workspace() -> Update:
 @cache
 def slug_taken() -> Select[Any]:
     return select(workspaces.c.id).where(
-        workspaces.c.slug == _param("slug", workspaces.c.slug),
+        workspaces.c.slug == typed_param("slug", workspaces.c.slug),
         workspaces.c.id != bindparam("workspace_id", BigInteger),
     )
 
@@ -96,7 +94,7 @@ def insert_membership() -> Insert:
         .values(
             workspace_id=bindparam("workspace_id", BigInteger),
             user_id=bindparam("user_id", BigInteger),
-            role=_param("role", memberships.c.role),
+            role=typed_param("role", memberships.c.role),
         )
         .on_conflict_do_nothing(index_elements=[memberships.c.workspace_id, memberships.c.user_id])
         .returning(*memberships.c)
@@ -121,7 +119,7 @@ def set_role() -> Update:
     return (
         update(memberships)
         .where(memberships.c.id == bindparam("membership_id", BigInteger))
-        .values(role=_param("role", memberships.c.role))
+        .values(role=typed_param("role", memberships.c.role))
         .returning(*memberships.c)
     )
 
@@ -142,7 +140,7 @@ def member_with_email() -> Select[Any]:
         .join(users, users.c.id == memberships.c.user_id)
         .where(
             memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
-            func.lower(users.c.email) == _param("email", users.c.email),
+            func.lower(users.c.email) == typed_param("email", users.c.email),
         )
     )
 
@@ -153,11 +151,11 @@ def insert_invitation() -> Insert:
         insert(invitations)
         .values(
             workspace_id=bindparam("workspace_id", BigInteger),
-            email=_param("email", invitations.c.email),
-            role=_param("role", invitations.c.role),
-            token_hash=_param("token_hash", invitations.c.token_hash),
+            email=typed_param("email", invitations.c.email),
+            role=typed_param("role", invitations.c.role),
+            token_hash=typed_param("token_hash", invitations.c.token_hash),
             invited_by=bindparam("invited_by", BigInteger),
-            expires_at=_param("expires_at", invitations.c.expires_at),
+            expires_at=typed_param("expires_at", invitations.c.expires_at),
         )
         .returning(*invitations.c)
     )
@@ -198,8 +196,8 @@ def invitation_to_accept() -> Select[Any]:
             & (inviter.c.user_id == invitations.c.invited_by),
         )
         .where(
-            invitations.c.token_hash == _param("token_hash", invitations.c.token_hash),
-            func.lower(invitations.c.email) == _param("email", invitations.c.email),
+            invitations.c.token_hash == typed_param("token_hash", invitations.c.token_hash),
+            func.lower(invitations.c.email) == typed_param("email", invitations.c.email),
             invitations.c.accepted_at.is_(None),
             invitations.c.expires_at > func.now(),
         )

@@ -46,6 +46,11 @@ SCOPE_WORKSPACES = bindparam("scope_workspace_ids", type_=ARRAY(BigInteger))
 SCOPE_VIEWER = bindparam("scope_viewer_id", type_=BigInteger)
 
 
+def typed_param(name: str, column: Any) -> Any:
+    """A named bind parameter of `column`'s type (for statement templates built once)."""
+    return bindparam(name, type_=column.type)
+
+
 def scope_params(viewer: Viewer) -> dict[str, Any]:
     """Values of the scope parameters for `viewer`; every scoped statement needs them."""
     return {

@@ -100,3 +100,34 @@ def users_at(attribute: str) -> Callable[[Sequence[Any], Context], Awaitable[lis
         )
 
     return users
+
+
+def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]:
+    """The batch resolver of each parent's filtered, ordered issues: `relation` names the
+    `Loaders` attribute, `name` the field (for messages)."""
+
+    async def issues(
+        parents: Sequence[Any],
+        context: Context,
+        filter: Any = None,
+        order_by: Any = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> list[Any]:
+        from schema.issues import issue_connections
+
+        return await issue_connections(
+            getattr(context.loaders, relation),
+            name,
+            [parent.pk for parent in parents],
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    return issues

@@ -10,7 +10,13 @@ import strawberry
 from db import queries
 from execution.batching import batched, resolve_one
 from resolvers.context import Context, Info
-from resolvers.relations import connections_of, related_nodes, users_at, workspaces_of
+from resolvers.relations import (
+    connections_of,
+    issue_lists,
+    related_nodes,
+    users_at,
+    workspaces_of,
+)
 from schema import comments as comment_types
 from schema import labels as label_types
 from schema import orderings, refs
@@ -153,27 +159,7 @@ async def _parents(issues: list[Issue], context: Context) -> list[Any]:
     )
 
 
-async def _children(
-    issues: list[Issue],
-    context: Context,
-    filter: IssueFilter | None = None,
-    order_by: list[IssueOrder] | None = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> list[Connection[Issue]]:
-    return await issue_connections(
-        context.loaders.children_of_issue,
-        "children",
-        [i.pk for i in issues],
-        filter=filter,
-        order_by=order_by,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+_children = issue_lists("children_of_issue", "children")
 
 
 async def _labels(

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from execution.batching import batched, resolve_one
-from resolvers.context import Context, Info
-from resolvers.relations import users_at, workspaces_of
-from schema import issues as issue_types
+from resolvers.context import Info
+from resolvers.relations import issue_lists, users_at, workspaces_of
 from schema import refs
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
@@ -22,27 +21,7 @@ if TYPE_CHECKING:
 _leads = users_at("lead_id")
 
 
-async def _issues(
-    projects: list[Project],
-    context: Context,
-    filter: refs.IssueFilter | None = None,
-    order_by: list[refs.IssueOrder] | None = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> list[Any]:
-    return await issue_types.issue_connections(
-        context.loaders.issues_of_project,
-        "issues",
-        [p.pk for p in projects],
-        filter=filter,
-        order_by=order_by,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+_issues = issue_lists("issues_of_project", "issues")
 
 
 @strawberry.type(description="A group of issues sharing a key, such as `ENG`.")

@@ -9,8 +9,8 @@ import strawberry
 
 from execution.batching import batched, resolve_one
 from resolvers import accounts
-from resolvers.context import Context, Info
-from schema import issues as issue_types
+from resolvers.context import Info
+from resolvers.relations import issue_lists
 from schema import refs
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
@@ -19,27 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
 
 
-async def _assigned_issues(
-    users: list[User],
-    context: Context,
-    filter: refs.IssueFilter | None = None,
-    order_by: list[refs.IssueOrder] | None = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> list[Any]:
-    return await issue_types.issue_connections(
-        context.loaders.issues_assigned_to_user,
-        "assignedIssues",
-        [u.pk for u in users],
-        filter=filter,
-        order_by=order_by,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+_assigned_issues = issue_lists("issues_assigned_to_user", "assignedIssues")
 
 
 @strawberry.type(description="A person with an account.")

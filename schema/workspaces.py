@@ -11,7 +11,7 @@ import strawberry
 from execution.batching import batched, resolve_one
 from resolvers.context import Context, Info
 from resolvers.errors import BadUserInputError, NotFoundError
-from resolvers.relations import connections_of, users_at, workspaces_of
+from resolvers.relations import connections_of, issue_lists, users_at, workspaces_of
 from schema import issues as issue_types
 from schema import labels as label_types
 from schema import orderings, refs
@@ -71,27 +71,7 @@ _workflow_states = _paged(
 )
 
 
-async def _issues(
-    workspaces: list[Workspace],
-    context: Context,
-    filter: refs.IssueFilter | None = None,
-    order_by: list[refs.IssueOrder] | None = None,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> list[Any]:
-    return await issue_types.issue_connections(
-        context.loaders.issues_of_workspace,
-        "issues",
-        [w.pk for w in workspaces],
-        filter=filter,
-        order_by=order_by,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+_issues = issue_lists("issues_of_workspace", "issues")
 
 
 @strawberry.type(description="A team's space: its members, projects, labels and workflow.")

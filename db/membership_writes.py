@@ -212,3 +212,36 @@ def mark_invitation_accepted() -> Update:
         .where(invitations.c.id == bindparam("invitation_id", BigInteger))
         .values(accepted_at=func.now())
     )
+
+
+INVITATION_COLUMNS = tuple(
+    invitations.c[name]
+    for name in ("id", "workspace_id", "email", "role", "created_at", "expires_at", "accepted_at")
+)
+
+
+@cache
+def pending_invitations() -> Select[Any]:
+    """A workspace's invitations not yet accepted nor expired, newest first."""
+    return (
+        select(*INVITATION_COLUMNS)
+        .where(
+            invitations.c.workspace_id == bindparam("workspace_id", BigInteger),
+            invitations.c.accepted_at.is_(None),
+            invitations.c.expires_at > func.now(),
+        )
+        .order_by(invitations.c.created_at.desc(), invitations.c.id.desc())
+    )
+
+
+@cache
+def invitation_by_id() -> Select[Any]:
+    return select(*INVITATION_COLUMNS).where(
+        invitations.c.id == bindparam("invitation_id", BigInteger),
+        invitations.c.accepted_at.is_(None),
+    )
+
+
+@cache
+def delete_invitation() -> Delete:
+    return delete(invitations).where(invitations.c.id == bindparam("invitation_id", BigInteger))

@@ -26,6 +26,7 @@ from schema.node import from_global_id, to_global_id
 from schema.user_errors import UserErrorCode, user_error
 from schema.workspace_admin import (
     Invitation,
+    InvitationRevokePayload,
     MemberInvitePayload,
     MemberRemovePayload,
     MembershipPayload,
@@ -162,6 +163,32 @@ async def member_invite(
     )
     await db.commit()
     return MemberInvitePayload(invitation=Invitation.from_row(row), token=secret)
+
+
+async def invitation_revoke(context: Context, invitation_id: str) -> InvitationRevokePayload:
+    """Whoever may invite with the invitation's role may revoke it; others get NOT_FOUND for
+    invitations of workspaces they are not in."""
+    require_writer(context)
+    decoded = from_global_id(invitation_id)
+    row = None
+    if decoded is not None and decoded[0] == "Invitation":
+        row = await context.db.fetch_one(writes.invitation_by_id(), {"invitation_id": decoded[1]})
+    if row is None or context.viewer.role_in(row.workspace_id) is None:
+        raise NotFoundError("Invitation not found.")
+    actor = await _locked_actor(context, row.workspace_id)
+    if not policies.can_give_role(actor, row.workspace_id, None, row.role):
+        raise ForbiddenError("Your role in this workspace may not revoke that invitation.")
+    await context.db.fetch_all(writes.delete_invitation(), {"invitation_id": row.id})
+    await context.db.commit()
+    return InvitationRevokePayload(revoked_invitation_id=invitation_id)
+
+
+async def pending_invitations(context: Context, workspace_id: int) -> list[Invitation] | None:
+    """For those who may invite (ADMIN+); null for anyone else."""
+    if not policies.can_give_role(context.viewer, workspace_id, None, Role.MEMBER):
+        return None
+    rows = await context.db.fetch_all(writes.pending_invitations(), {"workspace_id": workspace_id})
+    return [Invitation.from_row(row) for row in rows]
 
 
 async def invitation_accept(context: Context, token: str) -> MembershipPayload:

@@ -22,6 +22,8 @@ from schema.accounts import (
 )
 from schema.workspace_admin import (
     InvitationAcceptInput,
+    InvitationRevokeInput,
+    InvitationRevokePayload,
     MemberInviteInput,
     MemberInvitePayload,
     MemberRemoveInput,
@@ -116,6 +118,14 @@ class Mutation:
         self, info: Info, input: InvitationAcceptInput
     ) -> MembershipPayload:
         return await workspace_admin.invitation_accept(info.context, input.token)
+
+    @strawberry.mutation(
+        description="Withdraw a pending invitation (whoever may invite with its role)."
+    )
+    async def invitation_revoke(
+        self, info: Info, input: InvitationRevokeInput
+    ) -> InvitationRevokePayload:
+        return await workspace_admin.invitation_revoke(info.context, input.id)
 
     @strawberry.mutation(
         description="Change a member's role (ADMIN+; only an OWNER gives or takes OWNER). "

@@ -8,6 +8,7 @@ from strawberry.types.lazy_type import LazyType
 
 ApiToken = LazyType("ApiToken", "schema.accounts")
 Comment = LazyType("Comment", "schema.comments")
+Invitation = LazyType("Invitation", "schema.workspace_admin")
 Issue = LazyType("Issue", "schema.issues")
 IssueFilter = LazyType("IssueFilter", "schema.issues")
 IssueOrder = LazyType("IssueOrder", "schema.issues")

@@ -69,6 +69,11 @@ class InvitationAcceptInput:
 
 
 @strawberry.input
+class InvitationRevokeInput:
+    id: strawberry.ID
+
+
+@strawberry.input
 class MemberUpdateRoleInput:
     membership_id: strawberry.ID
     role: Role
@@ -120,4 +125,10 @@ class WorkspaceLeavePayload:
 @strawberry.type
 class WorkspaceDeletePayload:
     deleted_workspace_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class InvitationRevokePayload:
+    revoked_invitation_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from execution.batching import batched, resolve_one
+from resolvers import workspace_admin
 from resolvers.context import Context, Info
 from resolvers.errors import BadUserInputError, NotFoundError
 from resolvers.relations import connections_of, issue_lists, users_at, workspaces_of
@@ -90,6 +91,13 @@ class Workspace(Node):
             name=row.name,
             created_at=row.created_at,
         )
+
+    @strawberry.field(
+        description="Invitations not yet accepted nor expired, newest first; null unless you "
+        "may invite (ADMIN+)."
+    )
+    async def invitations(self, info: Info) -> list[refs.Invitation] | None:
+        return await workspace_admin.pending_invitations(info.context, self.pk)
 
     @strawberry.field(description="Your role here.")
     def viewer_role(self, info: Info) -> Role | None:

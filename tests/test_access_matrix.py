@@ -209,6 +209,10 @@ MATRIX: dict[str, Row] = {
         'mutation { invitationAccept(input: {token: "bli_unknown"}) { errors { code } } }',
         signed_in_only("invitationAccept", errors=("NOT_FOUND",)),
     ),
+    "Mutation.invitationRevoke": Row(
+        'mutation { invitationRevoke(input: {id: "SW52aXRhdGlvbjo5OTk"}) { revokedInvitationId } }',
+        by_actor("invitationRevoke", {actor: "NOT_FOUND" for actor in EMAILS}),
+    ),
     "Mutation.memberUpdateRole": Row(
         """mutation ($id: ID!) { memberUpdateRole(input: {membershipId: $id, role: OWNER})
             { errors { code } } }""",

@@ -255,3 +255,34 @@ async def test_an_invitation_from_a_removed_inviter_is_void(gql_as, connection):
         await gql_as("late@example.com")(ACCEPT, {"token": invited["token"]}), "invitationAccept"
     )
     assert accepted["errors"] == [{"code": "NOT_FOUND"}]
+
+
+PENDING = '{ workspace(slug: "acme") { invitations { email role } } }'
+REVOKE_INVITATION = """mutation ($id: ID!) { invitationRevoke(input: {id: $id}) {
+  revokedInvitationId } }"""
+
+
+async def test_pending_invitations_are_listed_for_inviters_and_can_be_revoked(gql_as):
+    invited = payload(
+        await gql_as(ADMIN)(INVITE, {"id": ACME, "email": "pending@example.com", "role": "GUEST"}),
+        "memberInvite",
+    )
+    listed = (await gql_as(ADMIN)(PENDING))["data"]["workspace"]["invitations"]
+    assert {"email": "pending@example.com", "role": "GUEST"} in listed
+    assert (await gql_as(MEMBER)(PENDING))["data"]["workspace"]["invitations"] is None
+
+    invitation_id = (
+        await gql_as(ADMIN)('{ workspace(slug: "acme") { invitations { id email } } }')
+    )["data"]["workspace"]["invitations"][0]["id"]
+    assert code_of(await gql_as(MEMBER)(REVOKE_INVITATION, {"id": invitation_id})) == "FORBIDDEN"
+    assert code_of(await gql_as(STRANGER)(REVOKE_INVITATION, {"id": invitation_id})) == "NOT_FOUND"
+    revoked = payload(
+        await gql_as(ADMIN)(REVOKE_INVITATION, {"id": invitation_id}), "invitationRevoke"
+    )
+    assert revoked == {"revokedInvitationId": invitation_id}
+
+    payload(await gql_as(OWNER)(SIGN_UP, {"email": "pending@example.com"}), "signUp")
+    accepted = payload(
+        await gql_as("pending@example.com")(ACCEPT, {"token": invited["token"]}), "invitationAccept"
+    )
+    assert accepted["errors"] == [{"code": "NOT_FOUND"}]

@@ -244,3 +244,16 @@ def refresh_token_owner() -> Select[Any]:
     return select(refresh_tokens.c.user_id).where(
         refresh_tokens.c.token_hash == typed_param("token_hash", refresh_tokens.c.token_hash)
     )
+
+
+@cache
+def forget_old_failures() -> Delete:
+    """Failures of this email or address that no longer count (older than `since`)."""
+    return delete(sign_in_failures).where(
+        sign_in_failures.c.failed_at <= bindparam("since", type_=DateTime(timezone=True)),
+        (sign_in_failures.c.email == typed_param("email", sign_in_failures.c.email))
+        | (
+            sign_in_failures.c.client_address
+            == typed_param("client_address", sign_in_failures.c.client_address)
+        ),
+    )

@@ -83,9 +83,10 @@ async def log_in(context: Context, email: str, password: str) -> AuthPayload:
     user = await db.fetch_one(credentials.user_by_email(), {"email": email})
     known_hash = user.password_hash if user else None
     if not await asyncio.to_thread(passwords.verify_password, known_hash, password):
-        await db.fetch_all(
-            credentials.insert_failure(), {"email": email, "client_address": address}
-        )
+        failure = {"email": email, "client_address": address}
+        await db.fetch_all(credentials.insert_failure(), failure)
+        # The table keeps only what still counts: each failure sweeps its own email and address.
+        await db.fetch_all(credentials.forget_old_failures(), {**failure, "since": since})
         await db.commit()
         return AuthPayload(
             errors=[user_error(UserErrorCode.INVALID_CREDENTIALS, WRONG_CREDENTIALS)]

@@ -455,3 +455,19 @@ async def test_an_api_token_cannot_mint_tokens_or_change_the_password(api, sessi
     assert minted.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     changed = await api(PASSWORD_CHANGE, {"current": DEMO_PASSWORD, "new": PASSWORD}, token=token)
     assert changed.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_failures_older_than_the_window_are_swept_and_no_longer_count(api, connection):
+    await connection.execute(
+        text(
+            "INSERT INTO sign_in_failures (email, client_address, failed_at) "
+            "SELECT 'demo@backlog.dev', 'elsewhere', now() - interval '1 hour' "
+            "FROM generate_series(1, 5)"
+        )
+    )
+    failed = await log_in(api, "demo@backlog.dev", "wrong")
+    assert failed["errors"][0]["code"] == "INVALID_CREDENTIALS"  # old failures do not count
+    left = await connection.scalar(
+        text("SELECT count(*) FROM sign_in_failures WHERE email = 'demo@backlog.dev'")
+    )
+    assert left == 1

@@ -131,3 +131,33 @@ def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]
         )
 
     return issues
+
+
+def paged_lists(
+    relation: str, name: str, ordering: Ordering, to_node: Callable[[], Callable[[Any], Any]]
+) -> Callable[..., Awaitable[list[Any]]]:
+    """The batch resolver of each parent's plainly paged list: `relation` names the `Loaders`
+    attribute, `name` the field; `to_node()` gives the row mapper (looked up late, as the
+    schema modules import one another)."""
+
+    async def pages(
+        parents: Sequence[Any],
+        context: Context,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> list[Any]:
+        return await connections_of(
+            [parent.pk for parent in parents],
+            getattr(context.loaders, relation),
+            name,
+            ordering,
+            to_node(),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    return pages

@@ -13,6 +13,7 @@ from resolvers.context import Context, Info
 from resolvers.relations import (
     connections_of,
     issue_lists,
+    paged_lists,
     related_nodes,
     users_at,
     workspaces_of,
@@ -162,46 +163,12 @@ async def _parents(issues: list[Issue], context: Context) -> list[Any]:
 _children = issue_lists("children_of_issue", "children")
 
 
-async def _labels(
-    issues: list[Issue],
-    context: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> list[Any]:
-    return await connections_of(
-        [i.pk for i in issues],
-        context.loaders.labels_of_issue,
-        "labels",
-        orderings.LABELS,
-        label_types.Label.from_row,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
-
-
-async def _comments(
-    issues: list[Issue],
-    context: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> list[Any]:
-    return await connections_of(
-        [i.pk for i in issues],
-        context.loaders.comments_of_issue,
-        "comments",
-        orderings.COMMENTS,
-        comment_types.Comment.from_row,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+_labels = paged_lists(
+    "labels_of_issue", "labels", orderings.LABELS, lambda: label_types.Label.from_row
+)
+_comments = paged_lists(
+    "comments_of_issue", "comments", orderings.COMMENTS, lambda: comment_types.Comment.from_row
+)
 
 
 @strawberry.type(description="A unit of work, identified like `ENG-42` within its workspace.")

@@ -12,7 +12,7 @@ from execution.batching import batched, resolve_one
 from resolvers import workspace_admin
 from resolvers.context import Context, Info
 from resolvers.errors import BadUserInputError, NotFoundError
-from resolvers.relations import connections_of, issue_lists, users_at, workspaces_of
+from resolvers.relations import issue_lists, paged_lists, users_at, workspaces_of
 from schema import issues as issue_types
 from schema import labels as label_types
 from schema import orderings, refs
@@ -29,44 +29,18 @@ IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
 MAX_ISSUE_NUMBER = 2**31 - 1
 
 
-def _paged(name: str, relation: str, ordering: Any, to_node: Any) -> Any:
-    """A batch resolver of a workspace's plainly paged list (`to_node` is looked up late)."""
-
-    async def pages(
-        workspaces: list[Workspace],
-        context: Context,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> list[Any]:
-        return await connections_of(
-            [w.pk for w in workspaces],
-            getattr(context.loaders, relation),
-            name,
-            ordering,
-            to_node(),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    return pages
-
-
-_projects = _paged(
-    "projects", "projects_of_workspace", orderings.PROJECTS, lambda: project_types.Project.from_row
+_projects = paged_lists(
+    "projects_of_workspace", "projects", orderings.PROJECTS, lambda: project_types.Project.from_row
 )
-_members = _paged(
-    "members", "memberships_of_workspace", orderings.MEMBERSHIPS, lambda: Membership.from_row
+_members = paged_lists(
+    "memberships_of_workspace", "members", orderings.MEMBERSHIPS, lambda: Membership.from_row
 )
-_labels = _paged(
-    "labels", "labels_of_workspace", orderings.LABELS, lambda: label_types.Label.from_row
+_labels = paged_lists(
+    "labels_of_workspace", "labels", orderings.LABELS, lambda: label_types.Label.from_row
 )
-_workflow_states = _paged(
-    "workflowStates",
+_workflow_states = paged_lists(
     "workflow_states_of_workspace",
+    "workflowStates",
     orderings.WORKFLOW_STATES,
     lambda: state_types.WorkflowState.from_row,
 )

@@ -14,9 +14,11 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -26,7 +28,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -74,6 +78,15 @@ class Priority(enum.Enum):
 
 def _pg_enum(enum_class: type[enum.Enum], name: str) -> Enum:
     return Enum(enum_class, name=name, values_callable=lambda members: [m.value for m in members])
+
+
+NEW_POSITION = "extract(epoch from clock_timestamp())"
+SEARCH_CONFIGURATION = "english"
+ISSUE_SEARCH_VECTOR = (
+    f"setweight(to_tsvector('{SEARCH_CONFIGURATION}'::regconfig, title), 'A') || "
+    f"setweight(to_tsvector('{SEARCH_CONFIGURATION}'::regconfig, description), 'B')"
+)
+COMMENT_SEARCH_VECTOR = f"to_tsvector('{SEARCH_CONFIGURATION}'::regconfig, body)"
 
 
 def _created_at() -> Mapped[datetime]:
@@ -173,6 +186,7 @@ class Label(Base):
     )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     color: Mapped[str] = mapped_column(String(7), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("workspace_id", "name"),
@@ -211,6 +225,13 @@ class Issue(Base):
     )
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    # Manual order (drag and drop): a move sets a value between its new neighbours', so it
+    # writes one row. New issues go last (the clock only grows).
+    position: Mapped[float] = mapped_column(
+        Float, nullable=False, server_default=text(NEW_POSITION)
+    )
+    # Maintained by PostgreSQL; titles weigh more than descriptions in search ranking.
+    search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(ISSUE_SEARCH_VECTOR))
 
     __table_args__ = (
         UniqueConstraint("project_id", "number"),
@@ -239,6 +260,7 @@ class Issue(Base):
         Index("ix_issues_project_id_created_at_id", "project_id", "created_at", "id"),
         Index("ix_issues_state_id_workspace_id", "state_id", "workspace_id"),
         Index("ix_issues_parent_id_workspace_id", "parent_id", "workspace_id"),
+        Index("ix_issues_search_vector", "search_vector", postgresql_using="gin"),
     )
 
 
@@ -274,6 +296,7 @@ class Comment(Base):
     created_at: Mapped[datetime] = _created_at()
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(COMMENT_SEARCH_VECTOR))
 
     __table_args__ = (
         ForeignKeyConstraint(
@@ -282,6 +305,7 @@ class Comment(Base):
         # Comments are listed oldest first per issue.
         Index("ix_comments_issue_id_created_at_id", "issue_id", "created_at", "id"),
         Index("ix_comments_workspace_id", "workspace_id"),
+        Index("ix_comments_search_vector", "search_vector", postgresql_using="gin"),
     )
 
 
@@ -357,3 +381,54 @@ class Invitation(Base):
     created_at: Mapped[datetime] = _created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Activity(Base):
+    """The activity log: one row per change (who, when, which field, from, to).
+
+    It is the single ordered stream of everything that happens, which live subscriptions and
+    webhooks read by `id`: ids are handed out in commit order (see `db.activity`), so a reader
+    that has seen id N never later finds a smaller one. Rows outlive their subject (a deleted
+    issue keeps its history until the workspace goes), so subjects are plain ids, not keys.
+    """
+
+    __tablename__ = "activity"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    subject_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    subject_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    issue_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    field: Mapped[str | None] = mapped_column(String(64))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        Index("ix_activity_workspace_id_id", "workspace_id", "id"),
+        Index("ix_activity_issue_id_id", "issue_id", "id"),
+    )
+
+
+class IdempotencyKey(Base):
+    """A client's key for one create or update, kept 24 hours: a retry with the same key gets
+    the first attempt's result instead of doing the work again."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

@@ -37,7 +37,16 @@ refresh_tokens = models.RefreshToken.__table__
 sign_in_failures = models.SignInFailure.__table__
 
 USER_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
-ISSUE_COLUMNS = (*issues.c, projects.c.key.label("project_key"))
+activity = models.Activity.__table__
+
+
+def _readable_columns(table: Any) -> tuple[Any, ...]:
+    """Every column but the search vector, which only search reads (and it is large)."""
+    return tuple(column for column in table.c if column.key != "search_vector")
+
+
+ISSUE_COLUMNS = (*_readable_columns(issues), projects.c.key.label("project_key"))
+COMMENT_COLUMNS = _readable_columns(comments)
 
 
 # The viewer's scope travels as two bind parameters, so each SELECT below is built once per
@@ -79,7 +88,7 @@ def visible_workspaces() -> Select[Any]:
 
 
 def _in_workspaces(table: Any) -> Select[Any]:
-    return select(*table.c).where(in_scope(table.c.workspace_id))
+    return select(*_readable_columns(table)).where(in_scope(table.c.workspace_id))
 
 
 @cache

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import Float, Numeric, event
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -150,9 +150,7 @@ class _Compiled:
     def __init__(self, compiled: Any, dialect: Any) -> None:
         self.compiled = compiled
         columns = compiled._result_columns
-        self.processors = [
-            column.type._cached_result_processor(dialect, None) for column in columns
-        ]
+        self.processors = [_result_processor(column.type, dialect) for column in columns]
         if not any(self.processors):
             self.processors = None
         self.row_type = (
@@ -160,6 +158,14 @@ class _Compiled:
             if columns
             else None
         )
+
+
+def _result_processor(column_type: Any, dialect: Any) -> Any:
+    # asyncpg already returns floats and Decimals as their columns declare; SQLAlchemy's numeric
+    # processors only convert by the wire type, which a statement compiled ahead has not seen.
+    if isinstance(column_type, Numeric | Float):
+        return None
+    return column_type._cached_result_processor(dialect, None)
 
 
 class CompiledStatements:

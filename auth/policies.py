@@ -65,3 +65,43 @@ def can_give_role(
 
 def can_see_api_tokens(viewer: Viewer, user_id: int) -> bool:
     return viewer.user_id is not None and viewer.user_id == user_id
+
+
+# The tracker. Projects, labels and workflow states shape everyone's work: ADMIN+. Issues are
+# everyone's daily work: MEMBER+. Guests read and comment.
+
+_CONTRIBUTORS = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
+
+
+def can_manage_workflow(viewer: Viewer, workspace_id: int) -> bool:
+    """Create, change, archive, delete and reorder projects, labels and workflow states."""
+    return can_write(viewer) and viewer.role_in(workspace_id) in _MANAGERS
+
+
+def can_edit_issues(viewer: Viewer, workspace_id: int) -> bool:
+    """Create, update, archive and unarchive issues."""
+    return can_write(viewer) and viewer.role_in(workspace_id) in _CONTRIBUTORS
+
+
+def can_delete_issue(viewer: Viewer, workspace_id: int, creator_id: int | None) -> bool:
+    """Deleting loses history that archiving keeps: the issue's creator, or ADMIN+."""
+    role = viewer.role_in(workspace_id)
+    if not can_write(viewer) or role not in _CONTRIBUTORS:
+        return False
+    return role in _MANAGERS or (creator_id is not None and creator_id == viewer.user_id)
+
+
+def can_comment(viewer: Viewer, workspace_id: int) -> bool:
+    return can_write(viewer) and viewer.role_in(workspace_id) is not None
+
+
+def can_edit_comment(viewer: Viewer, workspace_id: int, author_id: int | None) -> bool:
+    """Words are their author's: nobody edits someone else's comment."""
+    return can_comment(viewer, workspace_id) and author_id == viewer.user_id
+
+
+def can_delete_comment(viewer: Viewer, workspace_id: int, author_id: int | None) -> bool:
+    """Its author, or ADMIN+ (moderation)."""
+    return can_edit_comment(viewer, workspace_id, author_id) or (
+        can_write(viewer) and viewer.role_in(workspace_id) in _MANAGERS
+    )

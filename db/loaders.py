@@ -16,7 +16,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db import queries
+from db import queries, search
 from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
 
 if TYPE_CHECKING:
@@ -241,6 +241,22 @@ class Loaders:
         return self._rows(queries.visible_comments(), queries.comments.c.id)
 
     @cached_property
+    def activity_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(queries.visible_activity(), queries.activity.c.id)
+
+    @cached_property
+    def history_of_issue(self) -> RelationLoader:
+        return self._relation(
+            "history of issue", queries.visible_activity, queries.activity.c.issue_id
+        )
+
+    @cached_property
+    def activity_of_workspace(self) -> RelationLoader:
+        return self._relation(
+            "activity of workspace", queries.visible_activity, queries.activity.c.workspace_id
+        )
+
+    @cached_property
     def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
         return self._rows(queries.visible_workspaces(), queries.workspaces.c.slug)
 
@@ -337,3 +353,69 @@ class Loaders:
             return [found.get(key) for key in keys]
 
         return DataLoader(load, batch=batch, cache=batch)
+
+    def _rows_of(
+        self, query: Select[Any], key: ColumnElement[Any], order_by: Sequence[ColumnElement[Any]]
+    ) -> DataLoader[int, list[Row[Any]]]:
+        """A loader of every row whose `key` is the given one (a workspace's workflow states),
+        in `order_by`: one `WHERE key = ANY($1)` per batch, for short unpaged lists."""
+        statement = shaped(
+            ("rows of", query, key, tuple(order_by)),
+            lambda: query.where(key == any_(bindparam("keys", type_=ARRAY(key.type)))).order_by(
+                *order_by
+            ),
+        )
+        db, scope = self._db, self._scope
+
+        async def load(keys: Sequence[int]) -> list[list[Row[Any]]]:
+            grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+            for row in await db.fetch_all(statement, {**scope, "keys": list(keys)}):
+                grouped[getattr(row, key.key)].append(row)
+            return [grouped.get(k, []) for k in keys]
+
+        return DataLoader(load, batch=self._batch, cache=self._batch)
+
+    @cached_property
+    def search_results_of_workspace(self) -> RelationLoader:
+        """Issues matching a search (`filter` is a `db.search.SearchSpec`), best first."""
+        return RelationLoader(
+            self._db,
+            "search results of workspace",
+            search.ranked_issues,
+            queries.issues.c.workspace_id,
+            self._scope,
+            filtered=True,
+            count_query=search.matching_issues,
+            batch=self._batch,
+        )
+
+    @cached_property
+    def search_snippets(self) -> DataLoader[search.SnippetKey, str | None]:
+        db, scope = self._db, self._scope
+
+        async def load(keys: Sequence[search.SnippetKey]) -> list[str | None]:
+            return await search.load_snippets(db, scope, keys)
+
+        return DataLoader(load, batch=self._batch, cache=self._batch)
+
+    @cached_property
+    def workflow_states_by_workspace_id(self) -> DataLoader[int, list[Row[Any]]]:
+        """All of each workspace's workflow states, in board order."""
+        states = queries.workflow_states
+        return self._rows_of(
+            queries.visible_workflow_states(),
+            states.c.workspace_id,
+            (states.c.position, states.c.id),
+        )
+
+    @cached_property
+    def projects_by_workspace_id(self) -> DataLoader[int, list[Row[Any]]]:
+        """All of each workspace's projects, by key."""
+        projects = queries.projects
+        return self._rows_of(
+            queries.visible_projects(), projects.c.workspace_id, (projects.c.key, projects.c.id)
+        )
+
+    @cached_property
+    def issues_of_state(self) -> RelationLoader:
+        return self._issue_relation("issues of state", queries.issues.c.state_id)

@@ -258,6 +258,10 @@ class Issue(Base):
         # `first` index entries instead of sorting the whole workspace.
         Index("ix_issues_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
         Index("ix_issues_project_id_created_at_id", "project_id", "created_at", "id"),
+        # Common orders of a workspace's issues (orderBy PRIORITY, UPDATED_AT, POSITION).
+        Index("ix_issues_workspace_id_priority_id", "workspace_id", "priority", "id"),
+        Index("ix_issues_workspace_id_updated_at_id", "workspace_id", "updated_at", "id"),
+        Index("ix_issues_workspace_id_position_id", "workspace_id", "position", "id"),
         Index("ix_issues_state_id_workspace_id", "state_id", "workspace_id"),
         Index("ix_issues_parent_id_workspace_id", "parent_id", "workspace_id"),
         Index("ix_issues_search_vector", "search_vector", postgresql_using="gin"),

@@ -2,7 +2,9 @@
 
 A cursor is the opaque encoding of the sort-key values of a row (its last key is always the
 primary key), so pages stay stable while rows are inserted before them, and `after`/`before`
-become index range conditions rather than OFFSETs.
+become index range conditions rather than OFFSETs. A nullable key sorts its nulls last in either
+direction; a cursor may then hold a null, and which of its values are null is part of the
+statement's shape, so each condition stays exact (and sargable) without `IS NOT DISTINCT FROM`.
 
 Nested connections (the top 5 comments of each of 50 issues) are fetched for all parents at once
 with `row_number() OVER (PARTITION BY parent ORDER BY keys)`: one statement per batch, no
@@ -14,14 +16,27 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, and_, any_, bindparam, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    any_,
+    bindparam,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.util import LRUCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -37,12 +52,17 @@ class InvalidCursorError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SortKey:
-    """One ordering column; `label` is the name it carries in the selected row."""
+    """One ordering column; `label` is the name it carries in the selected row.
+
+    A `nullable` key puts its nulls last whichever the direction (what people expect of "due
+    date, soonest first" and of "latest first" alike).
+    """
 
     label: str
     column: ColumnElement[Any]
     python_type: type
     descending: bool = False
+    nullable: bool = False
 
 
 Ordering = tuple[SortKey, ...]
@@ -106,6 +126,8 @@ def _jsonable(value: Any) -> Any:
 
 def _parse(value: Any, key: SortKey) -> Any:
     if value is None:
+        if not key.nullable:
+            raise ValueError(value)
         return None
     python_type = key.python_type
     if python_type is datetime:
@@ -120,6 +142,12 @@ def _parse(value: Any, key: SortKey) -> Any:
         if not -(2**bits) <= value < 2**bits:
             raise ValueError(value)
         return value
+    if python_type is float:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise TypeError(value)
+        if not math.isfinite(value):
+            raise ValueError(value)
+        return float(value)
     if python_type is str:
         if not isinstance(value, str):
             raise TypeError(value)
@@ -133,38 +161,76 @@ def among(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]
     return column == any_(literal(list(ids), ARRAY(BigInteger)))
 
 
-def _beyond(ordering: Ordering, *, after: bool) -> ColumnElement[bool]:
+def _beyond(ordering: Ordering, nulls: tuple[bool, ...], *, after: bool) -> ColumnElement[bool]:
     """Rows strictly after (or before) the cursor in `ordering`, for any mix of directions.
 
-    The cursor's values are the parameters `after_0`, `after_1`, ... (or `before_*`).
+    The cursor's values are the parameters `after_0`, `after_1`, ... (or `before_*`); `nulls`
+    tells which of them are null (those have no parameter). Nulls sort last on every nullable
+    key, so past a null there is nothing on that key, and before it every non-null value.
     """
     prefix = "after" if after else "before"
     values = [
         bindparam(f"{prefix}_{index}", type_=key.column.type) for index, key in enumerate(ordering)
     ]
+    if len(set(key.descending for key in ordering)) == 1 and not any(
+        key.nullable for key in ordering
+    ):
+        # One direction, no nulls: a row comparison, which PostgreSQL turns into an index range
+        # (`(created_at, id) < ($1, $2)`) instead of a filter over the list's start.
+        columns, cursor = tuple_(*(k.column for k in ordering)), tuple_(*values)
+        return columns < cursor if ordering[0].descending == after else columns > cursor
     alternatives = []
-    for index, key in enumerate(ordering):
-        equal_prefix = [k.column == v for k, v in zip(ordering[:index], values, strict=False)]
-        greater = (
-            (key.column < values[index])
-            if key.descending == after
-            else (key.column > values[index])
-        )
-        alternatives.append(and_(*equal_prefix, greater))
-    return or_(*alternatives)
+    equal_prefix: list[ColumnElement[bool]] = []
+    for key, value, is_null in zip(ordering, values, nulls, strict=True):
+        greater = key.descending != after  # rows beyond the cursor hold greater values
+        if not key.nullable:
+            alternatives.append(
+                and_(*equal_prefix, key.column > value if greater else key.column < value)
+            )
+            equal_prefix.append(key.column == value)
+        elif is_null:
+            if not after:
+                alternatives.append(and_(*equal_prefix, key.column.is_not(None)))
+            equal_prefix.append(key.column.is_(None))
+        else:
+            beyond = key.column > value if greater else key.column < value
+            alternatives.append(
+                and_(*equal_prefix, or_(beyond, key.column.is_(None)) if after else beyond)
+            )
+            equal_prefix.append(key.column == value)
+    if not ordering[0].nullable:
+        # A bound on the first key alone, implied by the alternatives: the index range to scan.
+        first = ordering[0]
+        greater = first.descending != after
+        alternatives = [
+            and_(
+                first.column >= values[0] if greater else first.column <= values[0],
+                or_(*alternatives),
+            )
+        ]
+    return or_(*alternatives) if alternatives else false()
 
 
 def _order_by(ordering: Ordering, *, forward: bool) -> list[ColumnElement[Any]]:
-    return [
-        key.column.desc() if key.descending == forward else key.column.asc() for key in ordering
-    ]
+    """ORDER BY for `ordering`, or its exact reverse (nulls first then) to page backwards."""
+    clauses = []
+    for key in ordering:
+        clause = key.column.desc() if key.descending == forward else key.column.asc()
+        if key.nullable:
+            clause = clause.nulls_last() if forward else clause.nulls_first()
+        clauses.append(clause)
+    return clauses
+
+
+def _nulls(values: tuple[Any, ...] | None) -> tuple[bool, ...] | None:
+    return None if values is None else tuple(value is None for value in values)
 
 
 def _windowed(query: Select[Any], ordering: Ordering, args: PageArgs) -> Select[Any]:
     if args.after is not None:
-        query = query.where(_beyond(ordering, after=True))
+        query = query.where(_beyond(ordering, _nulls(args.after) or (), after=True))
     if args.before is not None:
-        query = query.where(_beyond(ordering, after=False))
+        query = query.where(_beyond(ordering, _nulls(args.before) or (), after=False))
     return query
 
 
@@ -172,7 +238,8 @@ def _page_params(args: PageArgs) -> dict[str, Any]:
     params: dict[str, Any] = {"page_size": args.limit + 1}
     for prefix, values in (("after", args.after), ("before", args.before)):
         for index, value in enumerate(values or ()):
-            params[f"{prefix}_{index}"] = value
+            if value is not None:
+                params[f"{prefix}_{index}"] = value
     return params
 
 
@@ -189,9 +256,12 @@ def _page(rows: Sequence[Row[Any]], args: PageArgs, *, counted: bool = False) ->
     )
 
 
-# Statements built once per shape (list, ordering, direction, cursors, filter shape). Shapes are
-# finite: they come from the schema's fields and enums, never from values.
-_SHAPED: dict[Hashable, Any] = {}
+# Statements built once per shape (list, ordering, direction, cursors, filter shape), never per
+# value: values are always bind parameters, so each shape is also one prepared statement. Filter
+# shapes come from client documents (and/or trees), so the cache is bounded, least recently used
+# out; a statement dropped here is only rebuilt, at the cost of building it.
+SHAPED_STATEMENTS = 2000
+_SHAPED: LRUCache[Hashable, Any] = LRUCache(SHAPED_STATEMENTS)
 
 
 def shaped(key: Hashable, build: Callable[[], Any]) -> Any:
@@ -201,8 +271,8 @@ def shaped(key: Hashable, build: Callable[[], Any]) -> Any:
     return statement
 
 
-def _shape(args: PageArgs) -> tuple[bool, bool, bool]:
-    return (args.forward, args.after is not None, args.before is not None)
+def _shape(args: PageArgs) -> Hashable:
+    return (args.forward, _nulls(args.after), _nulls(args.before))
 
 
 async def fetch_pages_per_parent(
@@ -296,3 +366,7 @@ async def count_per_parent(
 
 
 _BATCH_PARENTS = bindparam("batch_parents", type_=ARRAY(BigInteger))
+BATCH_PARENTS = _BATCH_PARENTS
+"""The parents of the batch (`batch_parents`), bound by every statement of
+`fetch_pages_per_parent` and `count_per_parent`: a list's query may narrow its own subqueries
+with it (search ranks only the matches of the workspaces asked for)."""

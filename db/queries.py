@@ -7,8 +7,6 @@ decided by `auth.policies.readable_workspace_ids`, applied here in SQL (through 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +125,11 @@ def countable_issues() -> Select[Any]:
 
 
 @cache
+def visible_activity() -> Select[Any]:
+    return _in_workspaces(activity)
+
+
+@cache
 def visible_comments() -> Select[Any]:
     return _in_workspaces(comments)
 
@@ -183,92 +186,3 @@ def viewer_identity_by_api_token() -> Select[Any]:
             (api_tokens.c.expires_at.is_(None)) | (api_tokens.c.expires_at > func.now()),
         )
     )
-
-
-@dataclass(frozen=True, slots=True)
-class IssueFilter:
-    """A hashable issue filter, so equal filters from different fields batch together."""
-
-    state_ids: tuple[int, ...] | None = None
-    state_types: tuple[models.WorkflowStateType, ...] | None = None
-    priorities: tuple[models.Priority, ...] | None = None
-    assignee_ids: tuple[int, ...] | None = None
-    unassigned: bool | None = None
-    project_ids: tuple[int, ...] | None = None
-    label_ids: tuple[int, ...] | None = None
-    due_before: date | None = None
-    include_archived: bool = False
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        """Which conditions apply: filters of one shape share one statement."""
-        return (
-            self.include_archived,
-            self.state_ids is not None,
-            self.state_types is not None,
-            self.priorities is not None,
-            self.assignee_ids is not None,
-            self.unassigned,
-            self.project_ids is not None,
-            self.label_ids is not None,
-            self.due_before is not None,
-        )
-
-    def params(self) -> dict[str, Any]:
-        values = {
-            "filter_state_ids": self.state_ids,
-            "filter_state_types": self.state_types,
-            "filter_priorities": self.priorities,
-            "filter_assignee_ids": self.assignee_ids or (),
-            "filter_project_ids": self.project_ids,
-            "filter_label_ids": self.label_ids,
-            "filter_due_before": self.due_before,
-        }
-        return {
-            name: list(value) if isinstance(value, tuple) else value
-            for name, value in values.items()
-            if value is not None
-        }
-
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        """The conditions of this filter's shape, with its values as `filter_*` parameters."""
-        if not self.include_archived:
-            query = query.where(issues.c.archived_at.is_(None))
-        if self.state_ids is not None:
-            query = query.where(_any(issues.c.state_id, "filter_state_ids"))
-        if self.state_types is not None:
-            query = query.where(
-                issues.c.state_id.in_(
-                    select(workflow_states.c.id).where(
-                        _any(workflow_states.c.type, "filter_state_types")
-                    )
-                )
-            )
-        if self.priorities is not None:
-            query = query.where(_any(issues.c.priority, "filter_priorities"))
-        if self.assignee_ids is not None or self.unassigned:
-            assigned = _any(issues.c.assignee_id, "filter_assignee_ids")
-            query = query.where(
-                assigned | issues.c.assignee_id.is_(None) if self.unassigned else assigned
-            )
-        elif self.unassigned is False:
-            query = query.where(issues.c.assignee_id.is_not(None))
-        if self.project_ids is not None:
-            query = query.where(_any(issues.c.project_id, "filter_project_ids"))
-        if self.label_ids is not None:
-            query = query.where(
-                exists().where(
-                    issue_labels.c.issue_id == issues.c.id,
-                    _any(issue_labels.c.label_id, "filter_label_ids"),
-                )
-            )
-        if self.due_before is not None:
-            query = query.where(
-                issues.c.due_date < bindparam("filter_due_before", type_=issues.c.due_date.type)
-            )
-        return query
-
-
-def _any(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-    """`column = ANY($n)` with the array in parameter `name`."""
-    return column == any_(bindparam(name, type_=ARRAY(column.type)))

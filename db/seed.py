@@ -319,14 +319,14 @@ def _build(plan: SeedPlan) -> _Rows:
                 )
             )
 
-    label_cols = ("id", "workspace_id", "name", "color")
+    label_cols = ("id", "workspace_id", "name", "color", "position")
     labels: dict[int, list[int]] = {}
     for workspace, how_many in ((acme, plan.labels), (globex, 3)):
-        for name in LABEL_NAMES[:how_many]:
+        for position, name in enumerate(LABEL_NAMES[:how_many]):
             count = len(rows.tables.get("labels", ((), []))[1])
             color = f"#{rng.randrange(0x1000000):06x}"
             labels.setdefault(workspace, []).append(
-                rows.add("labels", label_cols, (count + 1, workspace, name, color))
+                rows.add("labels", label_cols, (count + 1, workspace, name, color, position))
             )
 
     project_cols = ("id", "workspace_id", "key", "name", "description", "lead_id", "created_at")

@@ -293,6 +293,13 @@ class RequestDatabase:
                 transaction, self._transaction = self._transaction, None
                 await transaction.commit()
 
+    async def rollback(self) -> None:
+        """Undo everything since the last commit; the next statement starts a new transaction."""
+        async with self.lock:
+            if self._transaction is not None:
+                transaction, self._transaction = self._transaction, None
+                await transaction.rollback()
+
     async def close(self) -> None:
         """Release the connection, rolling back whatever was not committed."""
         async with self.lock:

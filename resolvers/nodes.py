@@ -7,6 +7,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from resolvers.errors import BadUserInputError
+from schema.activity import ActivityEntry
 from schema.comments import Comment
 from schema.issues import Issue
 from schema.labels import Label
@@ -35,6 +36,7 @@ NODE_TYPES: dict[str, tuple[Callable[[Loaders], DataLoader[int, Any]], Callable[
     "Label": (lambda loaders: loaders.label_by_id, Label.from_row),
     "Issue": (lambda loaders: loaders.issue_by_id, Issue.from_row),
     "Comment": (lambda loaders: loaders.comment_by_id, Comment.from_row),
+    "ActivityEntry": (lambda loaders: loaders.activity_by_id, ActivityEntry.from_row),
 }
 
 

@@ -116,7 +116,7 @@ def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]
         last: int | None = None,
         before: str | None = None,
     ) -> list[Any]:
-        from schema.issues import issue_connections
+        from schema.issue_filters import issue_connections
 
         return await issue_connections(
             getattr(context.loaders, relation),

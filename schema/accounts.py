@@ -19,11 +19,15 @@ if TYPE_CHECKING:
 @strawberry.type(description="A personal API token (its secret is shown only when created).")
 class ApiToken(Node):
     pk: strawberry.Private[int]
-    name: str
-    scope: TokenScope
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
+    name: str = strawberry.field(description="Its owner's label for it, to tell tokens apart.")
+    scope: TokenScope = strawberry.field(description="What requests made with it may do.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops working; null if it never expires."
+    )
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked, from then on refused; null while it is not."
+    )
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ApiToken:
@@ -38,56 +42,69 @@ class ApiToken(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new account.")
 class SignUpInput:
-    email: str
+    email: str = strawberry.field(
+        description="What you sign in with; one account per email address."
+    )
     password: str = strawberry.field(description="At least 10 characters.")
-    name: str
+    name: str = strawberry.field(description="How others see you: 1 to 200 characters.")
 
 
-@strawberry.input
+@strawberry.input(description="The credentials of an account.")
 class LogInInput:
-    email: str
-    password: str
+    email: str = strawberry.field(description="The email the account was created with.")
+    password: str = strawberry.field(description="The account's password.")
 
 
-@strawberry.input
+@strawberry.input(description="The refresh token to exchange.")
 class TokenRefreshInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(
+        description="The latest `refreshToken` of the session; each works once."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The session to end.")
 class LogOutInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(
+        description="A refresh token of the session: every token of that session stops working."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Your password now, and the one to replace it.")
 class PasswordChangeInput:
-    current_password: str
-    new_password: str
+    current_password: str = strawberry.field(description="Your password now, to confirm it is you.")
+    new_password: str = strawberry.field(description="10 to 256 characters.")
 
 
-@strawberry.input
+@strawberry.input(description="A new personal API token.")
 class ApiTokenCreateInput:
-    name: str
-    scope: TokenScope
+    name: str = strawberry.field(description="To tell your tokens apart: 1 to 100 characters.")
+    scope: TokenScope = strawberry.field(
+        description="What it may do: READ for whatever only needs to read."
+    )
     expires_at: datetime | None = strawberry.field(
         default=None, description="When it stops working; never, if omitted."
     )
 
 
-@strawberry.input
+@strawberry.input(description="The API token to revoke.")
 class ApiTokenRevokeInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="One of the tokens in your `apiTokens`.")
 
 
 @strawberry.type(description="A signed-in session: a short-lived access token and its refresh.")
 class AuthPayload:
-    viewer: refs.User | None = None
+    viewer: refs.User | None = strawberry.field(
+        default=None, description="The signed-in user; null when `errors` is not empty."
+    )
     access_token: str | None = strawberry.field(
         default=None, description="Send as `Authorization: Bearer <accessToken>`."
     )
-    access_token_expires_at: datetime | None = None
+    access_token_expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When `accessToken` stops working: use `refreshToken` for a new one before.",
+    )
     refresh_token: str | None = strawberry.field(
         default=None,
         description="Exchange with `tokenRefresh` for a new pair; each works once.",
@@ -95,26 +112,37 @@ class AuthPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(
+    description="The end of a session. It has no errors: an unknown token has no session "
+    "left to end."
+)
 class LogOutPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(
+    description="Whether the password was changed (if `errors` is empty; every session was "
+    "then signed out)."
+)
 class PasswordChangePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="The new API token with its secret, or why none was created.")
 class ApiTokenCreatePayload:
-    api_token: ApiToken | None = None
+    api_token: ApiToken | None = strawberry.field(
+        default=None, description="The token created; null when `errors` is not empty."
+    )
     secret: str | None = strawberry.field(
         default=None, description="The token itself, shown this once and never again."
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="The revoked API token, or why it could not be revoked.")
 class ApiTokenRevokePayload:
-    api_token: ApiToken | None = None
+    api_token: ApiToken | None = strawberry.field(
+        default=None,
+        description="The token, now with its `revokedAt`; null when `errors` is not empty.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)

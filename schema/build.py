@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 
 from execution.engine import LevelExecutionContext
@@ -15,6 +15,7 @@ from schema.comments import Comment
 from schema.issues import Issue
 from schema.labels import Label
 from schema.mutation import Mutation
+from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from schema.projects import Project
 from schema.query import Query
 from schema.users import User
@@ -37,7 +38,46 @@ NODE_TYPES = (
 )
 
 
+# Arguments that mean the same on every field that takes them: described here once, for every
+# field whose code gives no description of its own.
+ARGUMENT_DESCRIPTIONS = {
+    "first": f"Return at most this many items from the start (at most {MAX_PAGE_SIZE}; "
+    f"{DEFAULT_PAGE_SIZE} by default).",
+    "after": "Return items after this cursor (an `endCursor` or edge `cursor` of the same list "
+    "and ordering).",
+    "last": f"Return at most this many items from the end instead (at most {MAX_PAGE_SIZE}; "
+    "not together with `first`).",
+    "before": "Return items before this cursor (a `startCursor` or edge `cursor` of the same "
+    "list and ordering).",
+    "input": "The mutation's arguments.",
+    # Every issue list's:
+    "filter": "Only the issues that match; archived ones are left out unless it has "
+    "`includeArchived`.",
+    "orderBy": "Keys to order by, the first one first; newest first if null.",
+}
+# The `errors` field of every mutation payload (a type named `...Payload`).
+PAYLOAD_ERRORS_DESCRIPTION = "Why nothing was changed; empty when the mutation succeeded."
+
+
+def describe_uniform_items(schema: GraphQLSchema) -> None:
+    """Fill the descriptions of `ARGUMENT_DESCRIPTIONS`' arguments and of payloads' `errors`
+    where the code gave none. Both the SDL printer and introspection read these objects."""
+    for type_name, graphql_type in schema.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        for field_name, field in graphql_type.fields.items():
+            if type_name.endswith("Payload") and field_name == "errors":
+                field.description = field.description or PAYLOAD_ERRORS_DESCRIPTION
+            for argument_name, argument in field.args.items():
+                if not argument.description:
+                    argument.description = ARGUMENT_DESCRIPTIONS.get(argument_name)
+
+
 class BacklogSchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        describe_uniform_items(self._schema)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Logged once, by `server.errors.ClientErrors`: unexpected errors only, with their
         traceback and path. Strawberry's default would log every error with an excerpt of the

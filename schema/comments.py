@@ -36,9 +36,14 @@ class Comment(Node):
     issue_id: strawberry.Private[int]
     author_id: strawberry.Private[int | None]
     body: str = strawberry.field(description="Markdown.")
-    created_at: datetime
-    edited_at: datetime | None
-    version: int
+    created_at: datetime = strawberry.field(description="When it was posted.")
+    edited_at: datetime | None = strawberry.field(
+        description="When its body was last changed; null if it never was."
+    )
+    version: int = strawberry.field(
+        description="1 when posted, plus one per edit: give it as `expectedVersion` to "
+        "`commentUpdate` so a concurrent edit is not overwritten."
+    )
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Comment:
@@ -59,6 +64,6 @@ class Comment(Node):
     async def author(self, info: Info) -> refs.User | None:
         return await resolve_one(_authors, self, info)
 
-    @strawberry.field(metadata=batched(_issues))
+    @strawberry.field(description="The issue it is on.", metadata=batched(_issues))
     async def issue(self, info: Info) -> refs.Issue:
         return await resolve_one(_issues, self, info)

@@ -3,30 +3,98 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
 
 from db import models
 
-Role = strawberry.enum(models.Role, description="A member's role in a workspace.")
-WorkflowStateType = strawberry.enum(
-    models.WorkflowStateType, description="The category of a workflow state."
+EnumType = TypeVar("EnumType", bound=type[Enum])
+
+
+def database_enum(cls: EnumType, description: str, values: dict[str, str]) -> EnumType:
+    """`strawberry.enum` for an enum of `db.models`, with a description for each member.
+
+    Its members' values are the database column's, so they cannot be `strawberry.enum_value`s:
+    the descriptions are given by member name instead, and must cover every member.
+    """
+    graphql_enum = strawberry.enum(cls, description=description)
+    definition = graphql_enum.__strawberry_definition__  # type: ignore[attr-defined]
+    if missing := {value.name for value in definition.values} - values.keys():
+        raise ValueError(f"{cls.__name__}: no description for {sorted(missing)}")
+    for value in definition.values:
+        value.description = values[value.name]
+    return graphql_enum
+
+
+Role = database_enum(
+    models.Role,
+    "A member's role in a workspace; each role may do everything the roles below it may.",
+    {
+        "OWNER": "Also changes the workspace's slug, deletes it, and gives, takes or removes the "
+        "OWNER role. A workspace always keeps at least one.",
+        "ADMIN": "Also manages members (other than owners) and invitations, projects, labels, "
+        "workflow states and the workspace's name, and deletes anyone's issues and comments.",
+        "MEMBER": "Also creates, changes and archives issues, and deletes those they created.",
+        "GUEST": "Reads everything in the workspace, and comments.",
+    },
 )
-Priority = strawberry.enum(models.Priority, description="How urgent an issue is.")
-TokenScope = strawberry.enum(
+WorkflowStateType = database_enum(
+    models.WorkflowStateType,
+    "The category of a workflow state: what being in it says about an issue's progress.",
+    {
+        "BACKLOG": "Not planned yet.",
+        "UNSTARTED": "Planned, not started (such as Todo). A new issue without a state goes to "
+        "the leftmost BACKLOG or UNSTARTED state.",
+        "STARTED": "Being worked on (such as In Progress or In Review).",
+        "COMPLETED": "Done.",
+        "CANCELED": "Closed without being done (won't do, duplicate).",
+    },
+)
+Priority = database_enum(
+    models.Priority,
+    "How urgent an issue is, from URGENT to NONE.",
+    {
+        "URGENT": "Needs attention now.",
+        "HIGH": "Next, before anything of MEDIUM or LOW priority.",
+        "MEDIUM": "In the normal course of work.",
+        "LOW": "When there is time.",
+        "NONE": "No priority given (the default); sorts after LOW.",
+    },
+)
+TokenScope = database_enum(
     models.TokenScope,
-    description="What a personal API token may do: READ (queries only) or READ_WRITE.",
+    "What a personal API token may do: READ (queries only) or READ_WRITE.",
+    {
+        "READ": "Queries only: every mutation is refused.",
+        "READ_WRITE": "Queries and mutations, with its owner's roles; passwords and API tokens "
+        "are still managed only in a signed-in session.",
+    },
 )
 
 
 @strawberry.enum(description="Sort direction.")
 class OrderDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
+    ASC = strawberry.enum_value("ASC", description="Ascending: smallest, earliest, A first.")
+    DESC = strawberry.enum_value("DESC", description="Descending: largest, latest, Z first.")
 
 
-@strawberry.enum(description="What issues can be ordered by.")
+@strawberry.enum(
+    description="What issues can be ordered by. Ties are broken by the issue's creation "
+    "sequence, in the direction of the last key."
+)
 class IssueOrderField(Enum):
-    CREATED_AT = "CREATED_AT"
-    UPDATED_AT = "UPDATED_AT"
-    PRIORITY = "PRIORITY"
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="When the issue was created.")
+    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="When the issue last changed.")
+    PRIORITY = strawberry.enum_value(
+        "PRIORITY", description="Priority; ascending is the most urgent first, NONE last."
+    )
+    DUE_DATE = strawberry.enum_value(
+        "DUE_DATE", description="Due date; ascending is the soonest first. Undated issues last."
+    )
+    ESTIMATE = strawberry.enum_value(
+        "ESTIMATE", description="Estimate; unestimated issues come last either way."
+    )
+    POSITION = strawberry.enum_value(
+        "POSITION", description="The manual order (drag and drop); ascending is top first."
+    )

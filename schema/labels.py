@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 class Label(Node):
     pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
-    name: str
+    name: str = strawberry.field(description="Unique in the workspace.")
     color: str = strawberry.field(description="Hex colour, e.g. `#e11d48`.")
+    position: int = strawberry.field(description="Place in the workspace's order of labels.")
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Label:
@@ -31,8 +32,9 @@ class Label(Node):
             workspace_id=row.workspace_id,
             name=row.name,
             color=row.color,
+            position=row.position,
         )
 
-    @strawberry.field(metadata=batched(workspaces_of))
+    @strawberry.field(description="The workspace it belongs to.", metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> refs.Workspace:
         return await resolve_one(workspaces_of, self, info)

@@ -20,6 +20,7 @@ from schema.accounts import (
     SignUpInput,
     TokenRefreshInput,
 )
+from schema.tracker_mutation import TrackerMutation
 from schema.workspace_admin import (
     InvitationAcceptInput,
     InvitationRevokeInput,
@@ -40,8 +41,11 @@ from schema.workspace_admin import (
 )
 
 
-@strawberry.type
-class Mutation:
+@strawberry.type(
+    description="What can be changed. Each mutation is one transaction: it returns the object "
+    "it changed, or `errors` saying why nothing was changed."
+)
+class Mutation(TrackerMutation):
     @strawberry.mutation(description="Create an account and sign in.")
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
         return await accounts.sign_up(info.context, input.email, input.password, input.name)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from db import models, queries
 from db.pagination import Ordering, SortKey
 from schema.enums import IssueOrderField, OrderDirection
 
 _issues = queries.issues
+# Field: (row label, column, Python type). A nullable column's nulls sort last either way.
 ISSUE_ORDER_KEYS = {
     IssueOrderField.CREATED_AT: ("created_at", _issues.c.created_at, datetime),
     IssueOrderField.UPDATED_AT: ("updated_at", _issues.c.updated_at, datetime),
     IssueOrderField.PRIORITY: ("priority", _issues.c.priority, models.Priority),
+    IssueOrderField.DUE_DATE: ("due_date", _issues.c.due_date, date),
+    IssueOrderField.ESTIMATE: ("estimate", _issues.c.estimate, int),
+    IssueOrderField.POSITION: ("position", _issues.c.position, float),
 }
 
 PROJECTS: Ordering = (
@@ -21,6 +25,7 @@ PROJECTS: Ordering = (
 )
 MEMBERSHIPS: Ordering = (SortKey("id", queries.memberships.c.id, int),)
 LABELS: Ordering = (
+    SortKey("position", queries.labels.c.position, int),
     SortKey("name", queries.labels.c.name, str),
     SortKey("id", queries.labels.c.id, int),
 )
@@ -28,6 +33,8 @@ WORKFLOW_STATES: Ordering = (
     SortKey("position", queries.workflow_states.c.position, int),
     SortKey("id", queries.workflow_states.c.id, int),
 )
+ACTIVITY: Ordering = (SortKey("id", queries.activity.c.id, int),)
+"""The stream's order: ids grow in commit order (see db/activity.py)."""
 COMMENTS: Ordering = (
     SortKey("created_at", queries.comments.c.created_at, datetime),
     SortKey("id", queries.comments.c.id, int),
@@ -49,6 +56,14 @@ def issue_ordering(orders: list[tuple[IssueOrderField, OrderDirection]]) -> Orde
             continue
         seen.add(field)
         label, column, python_type = ISSUE_ORDER_KEYS[field]
-        keys.append(SortKey(label, column, python_type, direction is OrderDirection.DESC))
+        keys.append(
+            SortKey(
+                label,
+                column,
+                python_type,
+                descending=direction is OrderDirection.DESC,
+                nullable=bool(column.nullable),
+            )
+        )
     keys.append(SortKey("id", _issues.c.id, int, keys[-1].descending))
     return tuple(keys)

@@ -28,17 +28,23 @@ MAX_PAGE_SIZE = 100
 
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
+    has_next_page: bool = strawberry.field(
+        description="Whether items follow this page: fetch them with `after: endCursor`. "
+        "When paging backwards (`last`), true if `before` was given."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Whether items precede this page: fetch them with `before: startCursor`. "
+        "When paging forwards, true if `after` was given."
+    )
     first_row: strawberry.Private[Any]
     last_row: strawberry.Private[Any]
     ordering: strawberry.Private[Ordering]
 
-    @strawberry.field
+    @strawberry.field(description="The cursor of the page's first item; null if it is empty.")
     def start_cursor(self) -> str | None:
         return None if self.first_row is None else encode_cursor(self.first_row, self.ordering)
 
-    @strawberry.field
+    @strawberry.field(description="The cursor of the page's last item; null if it is empty.")
     def end_cursor(self) -> str | None:
         return None if self.last_row is None else encode_cursor(self.last_row, self.ordering)
 
@@ -48,11 +54,14 @@ class Edge(Generic[NodeType]):
     row: strawberry.Private[Any]
     ordering: strawberry.Private[Ordering]
 
-    @strawberry.field
+    @strawberry.field(
+        description="Where the item sits in the list: pass it as `after` or `before` to page "
+        "from here (with the same arguments otherwise)."
+    )
     def cursor(self) -> str:
         return encode_cursor(self.row, self.ordering)
 
-    node: NodeType
+    node: NodeType = strawberry.field(description="The item.")
 
 
 def total_counts(connections: list[Connection[Any]], context: Context) -> Awaitable[list[int]]:
@@ -61,9 +70,15 @@ def total_counts(connections: list[Connection[Any]], context: Context) -> Awaita
 
 @strawberry.type(description="A page of a list, with the means to fetch the next one.")
 class Connection(Generic[NodeType]):
-    edges: list[Edge[NodeType]]
-    nodes: list[NodeType]
-    page_info: PageInfo
+    edges: list[Edge[NodeType]] = strawberry.field(
+        description="The page's items, each with its cursor."
+    )
+    nodes: list[NodeType] = strawberry.field(
+        description="The page's items, in the order of `edges`, for when no cursor is needed."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more items either side, and the cursors to fetch them."
+    )
     count_loader: strawberry.Private[DataLoader[Any, int]]
     count_key: strawberry.Private[Hashable]
 

@@ -30,10 +30,12 @@ class Project(Node):
     workspace_id: strawberry.Private[int]
     lead_id: strawberry.Private[int | None]
     key: str = strawberry.field(description="Prefix of its issues' identifiers.")
-    name: str
+    name: str = strawberry.field(description="What people see: 1 to 200 characters.")
     description: str = strawberry.field(description="Markdown.")
-    created_at: datetime
-    archived_at: datetime | None
+    created_at: datetime = strawberry.field(description="When it was created.")
+    archived_at: datetime | None = strawberry.field(
+        description="When it was archived (no new issues can be added); null while it is active."
+    )
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Project:
@@ -49,15 +51,22 @@ class Project(Node):
             archived_at=row.archived_at,
         )
 
-    @strawberry.field(metadata=batched(workspaces_of))
+    @strawberry.field(description="The workspace it belongs to.", metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> refs.Workspace:
         return await resolve_one(workspaces_of, self, info)
 
-    @strawberry.field(metadata=batched(_leads))
+    @strawberry.field(
+        description="The member who leads it; null if nobody does, or if you can no longer see "
+        "their account.",
+        metadata=batched(_leads),
+    )
     async def lead(self, info: Info) -> refs.User | None:
         return await resolve_one(_leads, self, info)
 
-    @strawberry.field(metadata=batched(_issues))
+    @strawberry.field(
+        description="The project's issues, newest first unless `orderBy` says otherwise.",
+        metadata=batched(_issues),
+    )
     async def issues(
         self,
         info: Info,

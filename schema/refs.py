@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from strawberry.types.lazy_type import LazyType
 
+ActivityEntry = LazyType("ActivityEntry", "schema.activity")
 ApiToken = LazyType("ApiToken", "schema.accounts")
 Comment = LazyType("Comment", "schema.comments")
 Invitation = LazyType("Invitation", "schema.workspace_admin")
 Issue = LazyType("Issue", "schema.issues")
-IssueFilter = LazyType("IssueFilter", "schema.issues")
-IssueOrder = LazyType("IssueOrder", "schema.issues")
+IssueFilter = LazyType("IssueFilter", "schema.issue_filters")
+IssueOrder = LazyType("IssueOrder", "schema.issue_filters")
 Label = LazyType("Label", "schema.labels")
 Membership = LazyType("Membership", "schema.workspaces")
 Project = LazyType("Project", "schema.projects")

@@ -25,9 +25,11 @@ _assigned_issues = issue_lists("issues_assigned_to_user", "assignedIssues")
 @strawberry.type(description="A person with an account.")
 class User(Node):
     pk: strawberry.Private[int]
-    name: str
-    email: str
-    created_at: datetime
+    name: str = strawberry.field(description="What others see them as.")
+    email: str = strawberry.field(
+        description="What they sign in with; shown to those who share a workspace with them."
+    )
+    created_at: datetime = strawberry.field(description="When they signed up.")
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> User:

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 class WorkflowState(Node):
     pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
-    name: str
-    type: WorkflowStateType
+    name: str = strawberry.field(description="Unique in the workspace, such as In Review.")
+    type: WorkflowStateType = strawberry.field(
+        description="What being in this state says about an issue's progress."
+    )
     position: int = strawberry.field(description="Order on the board, left to right.")
 
     @classmethod
@@ -36,6 +38,6 @@ class WorkflowState(Node):
             position=row.position,
         )
 
-    @strawberry.field(metadata=batched(workspaces_of))
+    @strawberry.field(description="The workspace it belongs to.", metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> refs.Workspace:
         return await resolve_one(workspaces_of, self, info)

@@ -19,11 +19,17 @@ if TYPE_CHECKING:
 @strawberry.type(description="An invitation to join a workspace (its token is shown once).")
 class Invitation(Node):
     pk: strawberry.Private[int]
-    email: str
-    role: Role
-    created_at: datetime
-    expires_at: datetime
-    accepted_at: datetime | None
+    email: str = strawberry.field(
+        description="Who it is for: only the account with this email can accept it."
+    )
+    role: Role = strawberry.field(description="The role the invitee gets by accepting.")
+    created_at: datetime = strawberry.field(description="When it was sent.")
+    expires_at: datetime = strawberry.field(
+        description="When it stops working, 7 days after it was sent."
+    )
+    accepted_at: datetime | None = strawberry.field(
+        description="When it was accepted; null while it is pending."
+    )
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Invitation:
@@ -38,66 +44,90 @@ class Invitation(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(
+    description="A new workspace. You become its OWNER; its board starts with Backlog, Todo, "
+    "In Progress, Done and Canceled."
+)
 class WorkspaceCreateInput:
     slug: str = strawberry.field(description="2 to 64 of a-z, 0-9 and `-`, starting alphanumeric.")
-    name: str
+    name: str = strawberry.field(description="What people see: 1 to 200 characters.")
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a workspace: only the fields given are changed.")
 class WorkspaceUpdateInput:
-    id: strawberry.ID
-    name: str | None = None
+    id: strawberry.ID = strawberry.field(description="The workspace to change.")
+    name: str | None = strawberry.field(
+        default=None, description="What people see: 1 to 200 characters."
+    )
     slug: str | None = strawberry.field(default=None, description="Owners only.")
 
 
-@strawberry.input
+@strawberry.input(description="The workspace to delete, with everything in it.")
 class WorkspaceDeleteInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The workspace to delete.")
 
 
-@strawberry.input
+@strawberry.input(description="Whom to invite to a workspace, and with which role.")
 class MemberInviteInput:
-    workspace_id: strawberry.ID
-    email: str
-    role: Role = Role.MEMBER  # type: ignore[attr-defined]
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace to invite to.")
+    email: str = strawberry.field(
+        description="Who it is for: only the account with this email can accept it."
+    )
+    role: Role = strawberry.field(
+        default=Role.MEMBER,  # type: ignore[attr-defined]
+        description="The role the invitee gets by accepting (only an OWNER invites owners).",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The invitation to accept.")
 class InvitationAcceptInput:
-    token: str
+    token: str = strawberry.field(
+        description="The `token` that `memberInvite` returned to the inviter, who passed it on."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The pending invitation to withdraw.")
 class InvitationRevokeInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="One of the workspace's `invitations`; its token stops working."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A member's new role.")
 class MemberUpdateRoleInput:
-    membership_id: strawberry.ID
-    role: Role
+    membership_id: strawberry.ID = strawberry.field(
+        description="The member's `Membership` (not their `User`)."
+    )
+    role: Role = strawberry.field(description="The role they will have from now on.")
 
 
-@strawberry.input
+@strawberry.input(description="The member to remove from a workspace.")
 class MemberRemoveInput:
-    membership_id: strawberry.ID
+    membership_id: strawberry.ID = strawberry.field(
+        description="The member's `Membership` (not their `User`)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The workspace to leave.")
 class WorkspaceLeaveInput:
-    workspace_id: strawberry.ID
+    workspace_id: strawberry.ID = strawberry.field(
+        description="A workspace you belong to; you lose access to it at once."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The workspace a mutation created or changed, or why it could not.")
 class WorkspacePayload:
-    workspace: refs.Workspace | None = None
+    workspace: refs.Workspace | None = strawberry.field(
+        default=None, description="The workspace as it is now; null when `errors` is not empty."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="The invitation made, with its token, or why none was.")
 class MemberInvitePayload:
-    invitation: Invitation | None = None
+    invitation: Invitation | None = strawberry.field(
+        default=None, description="The pending invitation; null when `errors` is not empty."
+    )
     token: str | None = strawberry.field(
         default=None,
         description="Give it to the invitee, who passes it to `invitationAccept`; shown once.",
@@ -105,30 +135,44 @@ class MemberInvitePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="The membership a mutation created or changed, or why it could not.")
 class MembershipPayload:
-    membership: refs.Membership | None = None
+    membership: refs.Membership | None = strawberry.field(
+        default=None, description="The membership as it is now; null when `errors` is not empty."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="The membership removed, or why it was not.")
 class MemberRemovePayload:
-    removed_membership_id: strawberry.ID | None = None
+    removed_membership_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the membership, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="Whether you left the workspace: you did if `errors` is empty.")
 class WorkspaceLeavePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="The workspace deleted, or why it was not.")
 class WorkspaceDeletePayload:
-    deleted_workspace_id: strawberry.ID | None = None
+    deleted_workspace_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the workspace, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
+@strawberry.type(description="The invitation withdrawn, or why it was not.")
 class InvitationRevokePayload:
-    revoked_invitation_id: strawberry.ID | None = None
+    revoked_invitation_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the invitation, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -13,14 +13,17 @@ from resolvers import workspace_admin
 from resolvers.context import Context, Info
 from resolvers.errors import BadUserInputError, NotFoundError
 from resolvers.relations import issue_lists, paged_lists, users_at, workspaces_of
+from schema import activity as activity_types
 from schema import issues as issue_types
 from schema import labels as label_types
 from schema import orderings, refs
 from schema import projects as project_types
 from schema import workflow_states as state_types
+from schema.board import IssueGroup, IssueGrouping, issue_groups
 from schema.enums import Role
 from schema.node import Node, to_global_id
 from schema.pagination import Connection
+from schema.search import SearchResult, search_results
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -38,6 +41,12 @@ _members = paged_lists(
 _labels = paged_lists(
     "labels_of_workspace", "labels", orderings.LABELS, lambda: label_types.Label.from_row
 )
+_activity = paged_lists(
+    "activity_of_workspace",
+    "activity",
+    orderings.ACTIVITY,
+    lambda: activity_types.ActivityEntry.from_row,
+)
 _workflow_states = paged_lists(
     "workflow_states_of_workspace",
     "workflowStates",
@@ -53,8 +62,8 @@ _issues = issue_lists("issues_of_workspace", "issues")
 class Workspace(Node):
     pk: strawberry.Private[int]
     slug: str = strawberry.field(description="URL-safe unique name, e.g. `acme`.")
-    name: str
-    created_at: datetime
+    name: str = strawberry.field(description="Display name, 1 to 200 characters.")
+    created_at: datetime = strawberry.field(description="When it was created.")
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Workspace:
@@ -103,7 +112,10 @@ class Workspace(Node):
             _members, self, info, first=first, after=after, last=last, before=before
         )
 
-    @strawberry.field(description="Labels, by name.", metadata=batched(_labels))
+    @strawberry.field(
+        description="Labels, in the workspace's order (see `labelReorder`).",
+        metadata=batched(_labels),
+    )
     async def labels(
         self,
         info: Info,
@@ -157,8 +169,109 @@ class Workspace(Node):
             before=before,
         )
 
+    @strawberry.field(
+        description="Full-text search of the issues' titles and descriptions and of their "
+        "comments, best match first; each issue appears once, ranked by its best match.",
+        metadata=batched(search_results),
+    )
+    async def search(
+        self,
+        info: Info,
+        query: Annotated[
+            str,
+            strawberry.argument(
+                description="What to look for, as typed in a search box: words (all must "
+                'match, in any form: `crash` finds "crashes"), `"an exact phrase"`, `or`, '
+                "`-excluded`. At most 256 characters; a blank query is an error."
+            ),
+        ],
+        include_archived: Annotated[
+            bool, strawberry.argument(description="Also search archived issues.")
+        ] = False,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Results from the start: 50 unless given, at most 100."
+            ),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Results after this cursor.")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="Results from the end, at most 100.")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="Results before this cursor.")
+        ] = None,
+    ) -> Connection[SearchResult]:
+        return await resolve_one(
+            search_results,
+            self,
+            info,
+            query=query,
+            include_archived=include_archived,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(
+        description="The board view: the issues matching `filter`, grouped by workflow state "
+        "(or project), each group with its count and its first page, in one request.",
+        metadata=batched(issue_groups),
+    )
+    async def issue_groups(
+        self,
+        info: Info,
+        by: Annotated[
+            IssueGrouping, strawberry.argument(description="What to group by.")
+        ] = IssueGrouping.STATE,
+        filter: Annotated[
+            refs.IssueFilter | None,
+            strawberry.argument(description="Which issues the groups hold and count."),
+        ] = None,
+        order_by: Annotated[
+            list[refs.IssueOrder] | None,
+            strawberry.argument(description="Order within each group; newest first if null."),
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Issues per group (50 unless given, at most 100)."),
+        ] = None,
+    ) -> list[IssueGroup]:
+        return await resolve_one(
+            issue_groups, self, info, by=by, filter=filter, order_by=order_by, first=first
+        )
+
+    @strawberry.field(
+        description="Every change in the workspace, oldest first: the ordered stream that "
+        "integrations read by paging `after` the last entry they saw (`last: n` for the latest).",
+        metadata=batched(_activity),
+    )
+    async def activity(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[refs.ActivityEntry]:
+        return await resolve_one(
+            _activity, self, info, first=first, after=after, last=last, before=before
+        )
+
     @strawberry.field(description="The issue with this identifier, e.g. `ENG-42`.")
-    async def issue(self, info: Info, identifier: str) -> refs.Issue | None:
+    async def issue(
+        self,
+        info: Info,
+        identifier: Annotated[
+            str,
+            strawberry.argument(
+                description="Project key, dash, number; the key in any case (`eng-42`)."
+            ),
+        ],
+    ) -> refs.Issue | None:
         match = IDENTIFIER.match(identifier.strip())
         if match is None:
             raise BadUserInputError(
@@ -183,8 +296,8 @@ class Membership(Node):
     pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
     user_id: strawberry.Private[int]
-    role: Role
-    created_at: datetime
+    role: Role = strawberry.field(description="What the member may do (see `Role`).")
+    created_at: datetime = strawberry.field(description="When they joined.")
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Membership:
@@ -197,10 +310,10 @@ class Membership(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field(metadata=batched(_member_users))
+    @strawberry.field(description="The member.", metadata=batched(_member_users))
     async def user(self, info: Info) -> refs.User:
         return await resolve_one(_member_users, self, info)
 
-    @strawberry.field(metadata=batched(workspaces_of))
+    @strawberry.field(description="The workspace they belong to.", metadata=batched(workspaces_of))
     async def workspace(self, info: Info) -> Workspace:
         return await resolve_one(workspaces_of, self, info)

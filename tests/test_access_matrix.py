@@ -141,6 +141,43 @@ def by_actor(field: str, outcomes: dict[str, str]) -> Check:
 
 MANAGERS_ONLY = {"stranger": "NOT_FOUND", "guest": "FORBIDDEN", "member": "FORBIDDEN"}
 
+MANAGERS_INVALID = {
+    **MANAGERS_ONLY,
+    "admin": "payload:INVALID_INPUT",
+    "owner": "payload:INVALID_INPUT",
+}
+CONTRIBUTORS_INVALID = {
+    "stranger": "NOT_FOUND",
+    "guest": "FORBIDDEN",
+    "member": "payload:INVALID_INPUT",
+    "admin": "payload:INVALID_INPUT",
+    "owner": "payload:INVALID_INPUT",
+}
+CONTRIBUTORS_OK = {
+    "stranger": "NOT_FOUND",
+    "guest": "FORBIDDEN",
+    "member": "payload",
+    "admin": "payload",
+    "owner": "payload",
+}
+MANAGERS_OK = {**MANAGERS_ONLY, "admin": "payload", "owner": "payload"}
+
+
+def tracker(mutation: str, input: str, outcomes: dict[str, str], **lookups: str) -> Row:
+    """A row for a tracker mutation: `input` is GraphQL input text that may name the
+    variables `$a`, `$b` (IDs, taken from the `lookups` fixture by the names given)."""
+    declared = ", ".join(f"${name}: ID!" for name in lookups)
+    document = (
+        f"mutation{f'({declared})' if declared else ''} {{ {mutation}(input: {input}) "
+        "{ errors { code } } }"
+    )
+    return Row(
+        document,
+        by_actor(mutation, outcomes),
+        lambda ids: {name: ids[key] for name, key in lookups.items()},
+    )
+
+
 MATRIX: dict[str, Row] = {
     "Query.viewer": Row("{ viewer { email } }", check_viewer),
     "Query.workspace": Row('{ workspace(slug: "acme") { slug } }', visible_to_members("workspace")),
@@ -241,6 +278,86 @@ MATRIX: dict[str, Row] = {
         ),
         {"id": ACME},
     ),
+    "Mutation.projectCreate": tracker(
+        "projectCreate", '{workspaceId: $w, key: "1x", name: "n"}', MANAGERS_INVALID, w="acme"
+    ),
+    "Mutation.projectUpdate": tracker(
+        "projectUpdate", '{id: $p, name: ""}', MANAGERS_INVALID, p="project"
+    ),
+    "Mutation.projectArchive": tracker("projectArchive", "{id: $p}", MANAGERS_OK, p="project"),
+    "Mutation.projectUnarchive": tracker("projectUnarchive", "{id: $p}", MANAGERS_OK, p="project"),
+    "Mutation.issueCreate": tracker(
+        "issueCreate", '{projectId: $p, title: ""}', CONTRIBUTORS_INVALID, p="project"
+    ),
+    "Mutation.issueUpdate": tracker(
+        "issueUpdate", '{id: $i, title: ""}', CONTRIBUTORS_INVALID, i="issue"
+    ),
+    "Mutation.issueBatchUpdate": tracker(
+        "issueBatchUpdate",
+        "{ids: [$i], changes: {priority: LOW}}",
+        # The batch names its issues in the payload: one the caller cannot see is NOT_FOUND there.
+        {**CONTRIBUTORS_OK, "stranger": "payload:NOT_FOUND"},
+        i="issue",
+    ),
+    "Mutation.issueArchive": tracker("issueArchive", "{id: $i}", CONTRIBUTORS_OK, i="issue"),
+    "Mutation.issueUnarchive": tracker("issueUnarchive", "{id: $i}", CONTRIBUTORS_OK, i="issue"),
+    "Mutation.issueDelete": tracker(
+        "issueDelete",
+        "{id: $i}",
+        # The issue's creator (the owner here) or ADMIN+.
+        {**MANAGERS_OK, "member": "FORBIDDEN"},
+        i="issue",
+    ),
+    "Mutation.commentCreate": tracker(
+        "commentCreate",
+        '{issueId: $i, body: ""}',
+        {**CONTRIBUTORS_INVALID, "guest": "payload:INVALID_INPUT"},
+        i="issue",
+    ),
+    "Mutation.commentUpdate": tracker(
+        "commentUpdate",
+        '{id: $c, body: ""}',
+        # The member's own comment: only its author edits it.
+        {
+            "stranger": "NOT_FOUND",
+            "guest": "FORBIDDEN",
+            "member": "payload:INVALID_INPUT",
+            "admin": "FORBIDDEN",
+            "owner": "FORBIDDEN",
+        },
+        c="member_comment",
+    ),
+    "Mutation.commentDelete": tracker(
+        "commentDelete", "{id: $c}", {**CONTRIBUTORS_OK}, c="member_comment"
+    ),
+    "Mutation.labelCreate": tracker(
+        "labelCreate", '{workspaceId: $w, name: "", color: "#000000"}', MANAGERS_INVALID, w="acme"
+    ),
+    "Mutation.labelUpdate": tracker(
+        "labelUpdate", '{id: $l, name: ""}', MANAGERS_INVALID, l="label"
+    ),
+    "Mutation.labelDelete": tracker("labelDelete", "{id: $l}", MANAGERS_OK, l="label"),
+    "Mutation.labelReorder": tracker(
+        "labelReorder", "{workspaceId: $w, labelIds: []}", MANAGERS_INVALID, w="acme"
+    ),
+    "Mutation.workflowStateCreate": tracker(
+        "workflowStateCreate",
+        '{workspaceId: $w, name: "", type: STARTED}',
+        MANAGERS_INVALID,
+        w="acme",
+    ),
+    "Mutation.workflowStateUpdate": tracker(
+        "workflowStateUpdate", '{id: $s, name: ""}', MANAGERS_INVALID, s="state"
+    ),
+    "Mutation.workflowStateDelete": tracker(
+        "workflowStateDelete",
+        "{id: $s}",
+        {**MANAGERS_ONLY, "admin": "payload:STATE_IN_USE", "owner": "payload:STATE_IN_USE"},
+        s="state",
+    ),
+    "Mutation.workflowStateReorder": tracker(
+        "workflowStateReorder", "{workspaceId: $w, stateIds: []}", MANAGERS_INVALID, w="acme"
+    ),
     "Mutation.apiTokenRevoke": Row(
         'mutation { apiTokenRevoke(input: {id: "QXBpVG9rZW46OTk5"}) { errors { code } } }',
         signed_in_only("apiTokenRevoke", errors=("NOT_FOUND",)),
@@ -298,7 +415,29 @@ async def lookups(connection) -> dict[str, str]:
         ),
         {"e": OWNER},
     )
-    return {"owner_membership": to_global_id("Membership", owner_membership)}
+    owner = await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": OWNER})
+    member = await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": MEMBER})
+    # Issue 1 is the owner's; the member has a comment on it.
+    await connection.execute(text("UPDATE issues SET creator_id = :o WHERE id = 1"), {"o": owner})
+    comment = await connection.scalar(
+        text(
+            "INSERT INTO comments (workspace_id, issue_id, author_id, body) "
+            "VALUES (1, 1, :m, 'mine') RETURNING id"
+        ),
+        {"m": member},
+    )
+    project = await connection.scalar(text("SELECT project_id FROM issues WHERE id = 1"))
+    state = await connection.scalar(text("SELECT state_id FROM issues WHERE id = 1"))
+    label = await connection.scalar(text("SELECT min(id) FROM labels WHERE workspace_id = 1"))
+    return {
+        "owner_membership": to_global_id("Membership", owner_membership),
+        "acme": ACME,
+        "issue": ACME_ISSUE,
+        "project": to_global_id("Project", project),
+        "state": to_global_id("WorkflowState", state),
+        "label": to_global_id("Label", label),
+        "member_comment": to_global_id("Comment", comment),
+    }
 
 
 @pytest.fixture

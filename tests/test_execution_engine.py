@@ -46,7 +46,7 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
                                                            b: comments(last: 2) { nodes { body } } } }
             second: issues(first: 3, orderBy: [{field: DUE_DATE, direction: DESC}]) {
                 nodes { identifier } pageInfo { hasNextPage endCursor } }
-            urgent: issues(first: 5, filter: {priority: [URGENT, HIGH]}) { totalCount nodes { priority } } } }""",
+            urgent: issues(first: 5, filter: {priority: {in: [URGENT, HIGH]}}) { totalCount nodes { priority } } } }""",
         {},
     ),
     "skip and include from variables": (
@@ -129,6 +129,22 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
     "backward pagination": (
         """{ workspace(slug: "acme") { issues(last: 4, before: null) { edges { cursor node { identifier } }
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }""",
+        {},
+    ),
+    "search, ranked with snippets and comments": (
+        """{ acme: workspace(slug: "acme") { search(query: "login or crash", first: 12) {
+              totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
+                rank snippet issue { identifier state { name } } comment { body author { name } } } } } }
+            globex: workspace(slug: "globex") { search(query: "login") { totalCount nodes { issue { identifier } } } }
+            blank: workspace(slug: "acme") { slug search(query: "  ") { totalCount } } }""",
+        {},
+    ),
+    "board view": (
+        """{ workspace(slug: "acme") {
+            issueGroups(first: 3, filter: {priority: {in: [URGENT, HIGH]}}) { state { name position }
+              totalCount issues { totalCount nodes { identifier priority assignee { name } } } }
+            byProject: issueGroups(by: PROJECT, first: 2) { project { key } totalCount
+              issues { nodes { identifier } } } } }""",
         {},
     ),
 }

@@ -151,7 +151,7 @@ EMPTY_PAGE_INFO = {
 
 async def test_a_filter_matching_nothing_gives_an_empty_connection(gql):
     page = await issue_page(
-        gql, first=10, filter={"priority": ["URGENT"], "dueBefore": "1900-01-01"}
+        gql, first=10, filter={"priority": {"eq": "URGENT"}, "dueDate": {"lt": "1900-01-01"}}
     )
 
     assert page == {"totalCount": 0, "edges": [], "nodes": [], "pageInfo": EMPTY_PAGE_INFO}
@@ -161,7 +161,7 @@ async def test_a_project_without_urgent_issues_gives_an_empty_connection(gql):
     body = await gql(
         """
         { workspace(slug: "acme") { projects(first: 10) { nodes {
-            id key urgent: issues(filter: {priority: [URGENT]}) { totalCount }
+            id key urgent: issues(filter: {priority: {eq: URGENT}}) { totalCount }
         } } } }
         """
     )
@@ -170,7 +170,9 @@ async def test_a_project_without_urgent_issues_gives_an_empty_connection(gql):
     if not quiet:
         pytest.skip("every acme project has an urgent issue in this seed")
 
-    page = await issue_page(gql, filter={"priority": ["URGENT"], "project": [quiet[0]["id"]]})
+    page = await issue_page(
+        gql, filter={"priority": {"eq": "URGENT"}, "project": {"id": {"eq": quiet[0]["id"]}}}
+    )
 
     assert page == {"totalCount": 0, "edges": [], "nodes": [], "pageInfo": EMPTY_PAGE_INFO}
 

@@ -37,25 +37,50 @@ async def test_a_shared_user_shows_a_stranger_only_their_common_workspace(gql_as
 
 
 async def test_filters_naming_another_workspaces_objects_match_nothing(gql_as, connection):
-    acme_label = await connection.scalar(
-        text("SELECT id FROM labels WHERE workspace_id = 1 LIMIT 1")
-    )
-    acme_project = await connection.scalar(
-        text("SELECT id FROM projects WHERE workspace_id = 1 LIMIT 1")
-    )
-    acme_state = await connection.scalar(
-        text("SELECT id FROM workflow_states WHERE workspace_id = 1 LIMIT 1")
-    )
+    async def acme(table: str) -> str:
+        return await connection.scalar(
+            text(f"SELECT id FROM {table} WHERE workspace_id = 1 ORDER BY id LIMIT 1")
+        )
+
+    label = to_global_id("Label", await acme("labels"))
+    project = to_global_id("Project", await acme("projects"))
+    state = to_global_id("WorkflowState", await acme("workflow_states"))
+    issue = to_global_id("Issue", await acme("issues"))
     query = """query ($filter: IssueFilter!) { workspace(slug: "globex") {
         issues(filter: $filter) { totalCount nodes { identifier } } } }"""
 
     for condition in (
-        {"label": [to_global_id("Label", acme_label)]},
-        {"project": [to_global_id("Project", acme_project)]},
-        {"state": [to_global_id("WorkflowState", acme_state)]},
+        {"labels": {"some": {"id": {"eq": label}}}},
+        {"labels": {"some": {"id": {"in": [label]}}}},
+        {"project": {"id": {"eq": project}}},
+        {"project": {"id": {"in": [project]}}},
+        {"state": {"id": {"eq": state}}},
+        {"id": {"eq": issue}},
+        {"parent": {"id": {"in": [issue]}}},
+        {"or": [{"project": {"id": {"eq": project}}}, {"state": {"id": {"eq": state}}}]},
+        # An ID of another type than the field's names nothing either.
+        {"project": {"id": {"eq": state}}},
+        {"labels": {"some": {"id": {"eq": project}}}},
     ):
         body = await gql_as(STRANGER)(query, {"filter": condition})
         assert body["data"]["workspace"]["issues"] == {"totalCount": 0, "nodes": []}, condition
+
+
+async def test_excluding_another_workspaces_objects_excludes_nothing(gql_as, connection):
+    acme_project = await connection.scalar(
+        text("SELECT id FROM projects WHERE workspace_id = 1 LIMIT 1")
+    )
+    query = """query ($filter: IssueFilter) { workspace(slug: "globex") {
+        issues(filter: $filter) { totalCount } } }"""
+    everything = await gql_as(STRANGER)(query, {"filter": None})
+
+    body = await gql_as(STRANGER)(
+        query, {"filter": {"project": {"id": {"neq": to_global_id("Project", acme_project)}}}}
+    )
+
+    total = everything["data"]["workspace"]["issues"]["totalCount"]
+    assert total > 0
+    assert body["data"]["workspace"]["issues"]["totalCount"] == total
 
 
 async def test_a_stranger_cannot_list_another_workspaces_issues_through_its_project(

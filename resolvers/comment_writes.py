@@ -1,0 +1,120 @@
+"""Comment mutations: anyone in the workspace comments; authors edit; authors or admins delete."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from auth import policies
+from db import queries
+from db import tracker_writes as writes
+from db.activity import Change
+from resolvers.errors import ForbiddenError, NotFoundError
+from resolvers.inputs import body_errors, conflict, target_pk
+from resolvers.mutations import Done, Journal, Returns, perform
+from schema.comment_mutations import CommentDeletePayload, CommentPayload
+from schema.comments import Comment
+from schema.node import to_global_id
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from resolvers.context import Context
+    from schema.comment_mutations import (
+        CommentCreateInput,
+        CommentDeleteInput,
+        CommentUpdateInput,
+    )
+
+
+COMMENT = Returns(CommentPayload, "comment", "comment_by_id", Comment.from_row)
+DELETED = Returns(CommentDeletePayload)
+
+
+async def _locked_comment(context: Context, global_id: str) -> Any:
+    row = await context.db.fetch_one(
+        writes.lock_comment(),
+        {**queries.scope_params(context.viewer), "target_id": target_pk(global_id, "Comment")},
+    )
+    if row is None:
+        raise NotFoundError("Comment not found.")
+    return row
+
+
+async def comment_create(context: Context, input: CommentCreateInput) -> CommentPayload:
+    async def run(journal: Journal) -> Done[CommentPayload]:
+        issue = await context.loaders.issue_by_id.load(target_pk(input.issue_id, "Issue"))
+        if issue is None:
+            raise NotFoundError("Issue not found.")
+        if not policies.can_comment(context.viewer, issue.workspace_id):
+            raise ForbiddenError("You may not comment here.")
+        errors = body_errors(input.body, "body", required=True)
+        if errors:
+            return Done(CommentPayload(errors=errors))
+        row = await context.db.fetch_one(
+            writes.insert_comment(),
+            {
+                "workspace_id": issue.workspace_id,
+                "issue_id": issue.id,
+                "author_id": journal.actor_id,
+                "body": input.body,
+            },
+        )
+        journal.record(Change(issue.workspace_id, "Comment", row.id, "CREATED", issue_id=issue.id))
+        return Done(CommentPayload(comment=Comment.from_row(row)), (row.id,))
+
+    return await perform(context, "commentCreate", input, COMMENT, run)
+
+
+async def comment_update(context: Context, input: CommentUpdateInput) -> CommentPayload:
+    async def run(journal: Journal) -> Done[CommentPayload]:
+        current = await _locked_comment(context, input.id)
+        if not policies.can_edit_comment(context.viewer, current.workspace_id, current.author_id):
+            raise ForbiddenError("Only its author may edit a comment.")
+        if input.expected_version is not None and input.expected_version != current.version:
+            return Done(
+                CommentPayload(
+                    comment=Comment.from_row(current),
+                    errors=[conflict("comment", input.expected_version, current.version)],
+                )
+            )
+        errors = body_errors(input.body, "body", required=True)
+        if errors:
+            return Done(CommentPayload(errors=errors))
+        if input.body == current.body:
+            return Done(CommentPayload(comment=Comment.from_row(current)), (current.id,))
+        row = await context.db.fetch_one(
+            writes.edit_comment(), {"target_id": current.id, "body": input.body}
+        )
+        journal.record(
+            Change(
+                current.workspace_id,
+                "Comment",
+                current.id,
+                "UPDATED",
+                issue_id=current.issue_id,
+                field="body",
+            )
+        )
+        return Done(CommentPayload(comment=Comment.from_row(row)), (row.id,))
+
+    return await perform(context, "commentUpdate", input, COMMENT, run)
+
+
+async def comment_delete(context: Context, input: CommentDeleteInput) -> CommentDeletePayload:
+    async def run(journal: Journal) -> Done[CommentDeletePayload]:
+        current = await _locked_comment(context, input.id)
+        if not policies.can_delete_comment(context.viewer, current.workspace_id, current.author_id):
+            raise ForbiddenError("Only its author or an admin may delete a comment.")
+        await context.db.fetch_all(writes.delete_comment(), {"target_id": current.id})
+        journal.record(
+            Change(
+                current.workspace_id,
+                "Comment",
+                current.id,
+                "DELETED",
+                issue_id=current.issue_id,
+            )
+        )
+        return Done(CommentDeletePayload(deleted_comment_id=to_global_id("Comment", current.id)))
+
+    return await perform(context, "commentDelete", input, DELETED, run)

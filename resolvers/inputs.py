@@ -1,0 +1,104 @@
+"""Checks of mutation input shared by every tracker mutation: text limits and global IDs.
+
+Each check returns `UserError`s (nothing raised), so one response can name every problem.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from resolvers.errors import NotFoundError
+from schema.node import from_global_id
+from schema.user_errors import UserError, UserErrorCode, user_error
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+MAX_TITLE = 255
+MAX_NAME = 100
+MAX_BODY_BYTES = 64 * 1024
+"""Descriptions and comments: 64 KiB of UTF-8."""
+
+
+def title_errors(title: str, *field: str) -> list[UserError]:
+    if not title.strip():
+        return [user_error(UserErrorCode.INVALID_INPUT, "A title cannot be blank.", *field)]
+    if len(title) > MAX_TITLE:
+        return [
+            user_error(
+                UserErrorCode.INVALID_INPUT,
+                f"A title is at most {MAX_TITLE} characters ({len(title)} given).",
+                *field,
+            )
+        ]
+    return []
+
+
+def name_errors(name: str, *field: str, limit: int = MAX_NAME) -> list[UserError]:
+    if not name.strip():
+        return [user_error(UserErrorCode.INVALID_INPUT, "A name cannot be blank.", *field)]
+    if len(name) > limit:
+        return [
+            user_error(
+                UserErrorCode.INVALID_INPUT, f"A name is at most {limit} characters.", *field
+            )
+        ]
+    return []
+
+
+def body_errors(body: str, *field: str, required: bool = False) -> list[UserError]:
+    if required and not body.strip():
+        return [user_error(UserErrorCode.INVALID_INPUT, "A comment cannot be blank.", *field)]
+    size = len(body.encode())
+    if size > MAX_BODY_BYTES:
+        return [
+            user_error(
+                UserErrorCode.INVALID_INPUT,
+                f"Text is at most {MAX_BODY_BYTES} bytes of UTF-8 ({size} given).",
+                *field,
+            )
+        ]
+    return []
+
+
+def target_pk(global_id: str, type_name: str) -> int:
+    """The key of the object a mutation acts on; an ID of anything else is simply not found."""
+    decoded = from_global_id(global_id)
+    if decoded is None or decoded[0] != type_name:
+        raise NotFoundError(f"{_spaced(type_name)} not found.")
+    return decoded[1]
+
+
+def reference_pks(
+    global_ids: Sequence[str], type_name: str, *field: str
+) -> tuple[list[int], list[UserError]]:
+    """Keys of IDs an input points at; an ID of another type is a NOT_FOUND input error."""
+    keys, errors = [], []
+    for index, global_id in enumerate(global_ids):
+        decoded = from_global_id(global_id)
+        if decoded is None or decoded[0] != type_name:
+            errors.append(not_found(type_name, *field, str(index)))
+        else:
+            keys.append(decoded[1])
+    return keys, errors
+
+
+def not_found(type_name: str, *field: str) -> UserError:
+    """A referenced object that does not exist, or not in this workspace (the same answer)."""
+    return user_error(
+        UserErrorCode.NOT_FOUND, f"{_spaced(type_name)} not found in this workspace.", *field
+    )
+
+
+def conflict(noun: str, expected: int, current: int) -> UserError:
+    """`expectedVersion` is not the object's version: someone changed it since."""
+    return user_error(
+        UserErrorCode.CONFLICT,
+        f"The {noun} changed since version {expected}: it is at version {current}. "
+        "Nothing was written.",
+        "expectedVersion",
+    )
+
+
+def _spaced(type_name: str) -> str:
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in type_name).strip().capitalize()

@@ -1,0 +1,161 @@
+"""The life of every tracker mutation: authorize → claim the idempotency key → validate and
+write → append the activity → commit, as one transaction.
+
+A mutation's own code (`run`) decides and writes; it never commits. Whatever it returns with
+payload errors, and whatever it raises, is rolled back here, so a refused or failed mutation
+changes nothing, even in a document that runs several mutations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import strawberry
+
+from db import activity, idempotency
+from db.loaders import Loaders
+from resolvers.guards import require_writer
+from schema.user_errors import UserError, UserErrorCode, user_error
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from db.activity import Change
+    from resolvers.context import Context
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+class Payload(Protocol):
+    errors: list[UserError]
+
+
+PayloadType = TypeVar("PayloadType", bound=Payload)
+
+
+@dataclass(slots=True)
+class Journal:
+    """What a mutation changed, for the activity log; appended when the mutation commits."""
+
+    actor_id: int
+    changes: list[Change] = field(default_factory=list)
+
+    def record(self, change: Change) -> None:
+        self.changes.append(change)
+
+
+@dataclass(frozen=True, slots=True)
+class Done(Generic[PayloadType]):
+    """A mutation's outcome: its payload, and the ids a retry rebuilds that payload from."""
+
+    payload: PayloadType
+    result_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Returns(Generic[PayloadType]):
+    """A mutation's payload type, and how a retry rebuilds it from the ids the first attempt
+    stored: the payload's `field` gets the `node` of each id, read by `loader` (a `Loaders`
+    attribute), as the objects are now."""
+
+    payload: Callable[..., PayloadType]
+    field: str | None = None
+    loader: str | None = None
+    node: Callable[[Any], Any] | None = None
+    many: bool = False
+
+    def refused(self, errors: list[UserError]) -> PayloadType:
+        return self.payload(errors=errors)
+
+    async def replayed(self, context: Context, ids: tuple[int, ...]) -> PayloadType:
+        assert self.field is not None and self.loader is not None and self.node is not None
+        rows = await getattr(context.loaders, self.loader).load_many(list(ids))
+        nodes = [self.node(row) for row in rows if row is not None]
+        value = nodes if self.many else (nodes[0] if nodes else None)
+        return self.payload(**{self.field: value})
+
+
+async def perform(
+    context: Context,
+    operation: str,
+    input: Any,
+    returns: Returns[PayloadType],
+    run: Callable[[Journal], Awaitable[Done[PayloadType]]],
+) -> PayloadType:
+    """Run one mutation as one transaction; `input.idempotency_key` (if any) makes it safe to
+    retry: the same key and input within 24 hours replays the result, without doing the work
+    again; the same key with another input is refused."""
+    actor_id = require_writer(context)
+    db = context.db
+    key = getattr(input, "idempotency_key", None)
+    if key is not None and returns.loader is not None:
+        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+            return returns.refused(
+                [
+                    user_error(
+                        UserErrorCode.INVALID_INPUT,
+                        f"An idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} characters.",
+                        "idempotencyKey",
+                    )
+                ]
+            )
+        request_hash = fingerprint(input)
+        previous = await idempotency.claim(db, actor_id, key, operation, request_hash)
+        if previous is not None:
+            await db.rollback()
+            if (previous.operation, previous.request_hash) != (operation, request_hash):
+                return returns.refused(
+                    [
+                        user_error(
+                            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+                            "This idempotency key was used for a different request.",
+                            "idempotencyKey",
+                        )
+                    ]
+                )
+            return await returns.replayed(context, tuple(previous.result.get("ids", ())))
+    journal = Journal(actor_id)
+    try:
+        done = await run(journal)
+        if done.payload.errors:
+            await db.rollback()
+            return done.payload
+        if key is not None:
+            await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
+        await activity.append(db, actor_id, journal.changes)
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
+    # Loaders may hold rows read before the change; the payload's fields must see it.
+    context.loaders = Loaders(db, context.viewer, batch=context.settings.loaders_enabled)
+    return done.payload
+
+
+def fingerprint(input: Any) -> str:
+    """SHA-256 of the input's canonical JSON, without its idempotency key."""
+    return hashlib.sha256(
+        json.dumps(_canonical(input), sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _canonical(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name != "idempotency_key" and getattr(value, f.name) is not strawberry.UNSET
+        }
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,211 @@
+"""`ActivityEntry`: one change in the activity log (who, when, which field, from, to)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
+from resolvers.relations import related_nodes, users_at, workspaces_of
+from schema import refs
+from schema.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Row
+
+
+@strawberry.enum(description="What happened to the subject of an activity entry.")
+class ActivityAction(Enum):
+    CREATED = strawberry.enum_value(
+        "CREATED", description="The subject was created (an issue, comment, project or label...)."
+    )
+    UPDATED = strawberry.enum_value("UPDATED", description="One field changed: see `field`.")
+    ARCHIVED = strawberry.enum_value(
+        "ARCHIVED",
+        description="An issue or project was archived: kept, with its `archivedAt` set.",
+    )
+    UNARCHIVED = strawberry.enum_value(
+        "UNARCHIVED", description="An archived issue or project was brought back."
+    )
+    DELETED = strawberry.enum_value(
+        "DELETED",
+        description="The subject was deleted: `subject` is null from then on, and its earlier "
+        "entries stay.",
+    )
+    REORDERED = strawberry.enum_value(
+        "REORDERED", description="A workspace's labels or states were put in a new order."
+    )
+
+
+# Fields whose values are IDs, and the type they name.
+_REFERENCES = {
+    "state": "WorkflowState",
+    "assignee": "User",
+    "parent": "Issue",
+    "project": "Project",
+    "labels": "Label",
+    "lead": "User",
+    "states": "WorkflowState",
+}
+
+
+def _value(field: str | None, value: str | None) -> str | None:
+    """References are stored as keys and shown as global IDs (lists comma-separated)."""
+    if value is None or field not in _REFERENCES:
+        return value
+    type_name = _REFERENCES[field]
+    return ",".join(to_global_id(type_name, int(key)) for key in value.split(",") if key)
+
+
+async def nodes_by_reference(
+    references: Sequence[tuple[str, int] | None], context: Context
+) -> list[Any]:
+    """The node each (type, key) names, through the scoped loaders; null if gone or unseen."""
+    from resolvers.nodes import NODE_TYPES
+
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for reference in references:
+        if reference is not None and reference[0] in NODE_TYPES:
+            by_type[reference[0]].append(reference[1])
+    found: dict[tuple[str, int], Any] = {}
+    for type_name, keys in by_type.items():
+        loader, to_node = NODE_TYPES[type_name]
+        nodes = await related_nodes(loader(context.loaders), keys, to_node)
+        found.update(((type_name, key), node) for key, node in zip(keys, nodes, strict=True))
+    return [found.get(reference) if reference is not None else None for reference in references]
+
+
+async def _subjects(entries: list[ActivityEntry], context: Context) -> list[Any]:
+    return await nodes_by_reference([(e.subject_type, e.subject_id) for e in entries], context)
+
+
+def _referenced(entries: list[ActivityEntry], values: str) -> list[tuple[str, int] | None]:
+    references: list[tuple[str, int] | None] = []
+    for entry in entries:
+        value = getattr(entry, values)
+        type_name = _REFERENCES.get(entry.field or "")
+        single = value is not None and type_name is not None and "," not in value
+        references.append((type_name, int(value)) if single else None)  # type: ignore[arg-type]
+    return references
+
+
+async def _from_nodes(entries: list[ActivityEntry], context: Context) -> list[Any]:
+    return await nodes_by_reference(_referenced(entries, "stored_from"), context)
+
+
+async def _to_nodes(entries: list[ActivityEntry], context: Context) -> list[Any]:
+    return await nodes_by_reference(_referenced(entries, "stored_to"), context)
+
+
+async def _issues(entries: list[ActivityEntry], context: Context) -> list[Any]:
+    from schema.issues import Issue
+
+    return await related_nodes(
+        context.loaders.issue_by_id, [e.issue_id for e in entries], Issue.from_row
+    )
+
+
+_actors = users_at("actor_id")
+
+
+@strawberry.type(
+    description="One change, in the workspace's single ordered stream of changes: entries are "
+    "numbered in the order their changes were committed, so reading `after` the last one seen "
+    "never misses one."
+)
+class ActivityEntry(Node):
+    pk: strawberry.Private[int]
+    workspace_id: strawberry.Private[int]
+    actor_id: strawberry.Private[int | None]
+    issue_id: strawberry.Private[int | None]
+    subject_type: str = strawberry.field(
+        description="The type of the object changed: Issue, Comment, Project, Label, "
+        "WorkflowState or Workspace."
+    )
+    subject_id: strawberry.Private[int]
+    stored_from: strawberry.Private[str | None]
+    stored_to: strawberry.Private[str | None]
+    action: ActivityAction = strawberry.field(description="What happened to `subject`.")
+    field: str | None = strawberry.field(
+        description="For UPDATED: the field that changed, named as in the API (`state`, "
+        "`assignee`, `labels`, `dueDate`...). For REORDERED: `labels` or `states`."
+    )
+    from_value: str | None = strawberry.field(
+        description="The value before: text, a number, an enum name, an ISO date, or the ID of "
+        "the object referred to (for `labels`, the label removed). Null for descriptions and "
+        "comment bodies, whose text is not copied into the log."
+    )
+    to_value: str | None = strawberry.field(
+        description="The value after, as `fromValue` (for `labels`, the label added)."
+    )
+    created_at: datetime = strawberry.field(
+        description="When the change was made: the start of its transaction, so the entries of "
+        "one mutation share it."
+    )
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> ActivityEntry:
+        return cls(
+            id=to_global_id("ActivityEntry", row.id),
+            pk=row.id,
+            workspace_id=row.workspace_id,
+            actor_id=row.actor_id,
+            issue_id=row.issue_id,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            stored_from=row.from_value,
+            stored_to=row.to_value,
+            action=ActivityAction(row.action),
+            field=row.field,
+            from_value=_value(row.field, row.from_value),
+            to_value=_value(row.field, row.to_value),
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(
+        description="Who made the change; null once their account is gone.",
+        metadata=batched(_actors),
+    )
+    async def actor(self, info: Info) -> refs.User | None:
+        return await resolve_one(_actors, self, info)
+
+    @strawberry.field(
+        description="The object changed, as it is now; null once deleted.",
+        metadata=batched(_subjects),
+    )
+    async def subject(self, info: Info) -> Node | None:
+        return await resolve_one(_subjects, self, info)
+
+    @strawberry.field(
+        description="The issue the change belongs to (an issue's or its comment's change).",
+        metadata=batched(_issues),
+    )
+    async def issue(self, info: Info) -> refs.Issue | None:
+        return await resolve_one(_issues, self, info)
+
+    @strawberry.field(
+        description="The object `fromValue` refers to, if it is a reference and still exists.",
+        metadata=batched(_from_nodes),
+    )
+    async def from_node(self, info: Info) -> Node | None:
+        return await resolve_one(_from_nodes, self, info)
+
+    @strawberry.field(
+        description="The object `toValue` refers to, if it is a reference and still exists.",
+        metadata=batched(_to_nodes),
+    )
+    async def to_node(self, info: Info) -> Node | None:
+        return await resolve_one(_to_nodes, self, info)
+
+    @strawberry.field(
+        description="The workspace whose stream the entry is in.", metadata=batched(workspaces_of)
+    )
+    async def workspace(self, info: Info) -> refs.Workspace:
+        return await resolve_one(workspaces_of, self, info)

@@ -1,0 +1,158 @@
+"""The board view: a workspace's issues grouped by workflow state (or project), in one request.
+
+`Workspace.issueGroups` costs a fixed number of statements whatever the number of groups and
+their page size: one for the groups (every state of the workspace), one for all the groups'
+first pages (`row_number()` per state) and, when asked, one for all their counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from db.loaders import CountKey, PageKey
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
+from schema import orderings, refs
+from schema import projects as project_types
+from schema import workflow_states as state_types
+from schema.issue_filters import filter_spec
+from schema.issues import Issue
+from schema.pagination import Connection, connection_from_page, page_args
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from db.issue_filters import IssueFilter as IssueFilterSpec
+    from db.pagination import Ordering, PageArgs
+    from schema.issue_filters import IssueFilter, IssueOrder
+
+
+@strawberry.enum(description="What `issueGroups` groups a workspace's issues by.")
+class IssueGrouping(Enum):
+    STATE = strawberry.enum_value(
+        "STATE", description="One group per workflow state, in board order, empty ones too."
+    )
+    PROJECT = strawberry.enum_value(
+        "PROJECT", description="One group per project, by key, empty ones too."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Grouping:
+    groups: str
+    """The `Loaders` attribute giving each workspace's groups (rows, in order)."""
+    issues: str
+    """The `Loaders` relation of each group's issues, keyed by the group's id."""
+
+
+_GROUPINGS = {
+    IssueGrouping.STATE: _Grouping("workflow_states_by_workspace_id", "issues_of_state"),
+    IssueGrouping.PROJECT: _Grouping("projects_by_workspace_id", "issues_of_project"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What every group of one `issueGroups` field shares: its issues' filter, order and page."""
+
+    relation: str
+    ordering: Ordering
+    args: PageArgs
+    filter: IssueFilterSpec
+
+
+async def issue_groups(
+    workspaces: Sequence[Any],
+    context: Context,
+    by: IssueGrouping = IssueGrouping.STATE,
+    filter: IssueFilter | None = None,
+    order_by: list[IssueOrder] | None = None,
+    first: int | None = None,
+) -> list[list[IssueGroup]]:
+    """The batch resolver of `Workspace.issueGroups`: the groups of every workspace of a level
+    in one statement; their issues and counts are fetched only if asked, one statement each."""
+    grouping = _GROUPINGS[by]
+    ordering = orderings.issue_ordering([(o.field, o.direction) for o in order_by or ()])
+    args = page_args("issueGroups", ordering, first=first, after=None, last=None, before=None)
+    page = _Page(grouping.issues, ordering, args, filter_spec(filter))
+    rows_per_workspace = await getattr(context.loaders, grouping.groups).load_many(
+        [workspace.pk for workspace in workspaces]
+    )
+    return [[IssueGroup.from_row(by, row, page) for row in rows] for rows in rows_per_workspace]
+
+
+def _relation(group: IssueGroup, context: Context) -> Any:
+    return getattr(context.loaders, group.page.relation)
+
+
+async def _issue_pages(groups: list[IssueGroup], context: Context) -> list[Connection[Issue]]:
+    pages = await asyncio.gather(
+        *(
+            _relation(g, context).pages.load(
+                PageKey(g.pk, g.page.ordering, g.page.args, g.page.filter)
+            )
+            for g in groups
+        )
+    )
+    return [
+        connection_from_page(
+            page,
+            g.page.ordering,
+            Issue.from_row,
+            _relation(g, context).counts,
+            CountKey(g.pk, g.page.filter),
+        )
+        for g, page in zip(groups, pages, strict=True)
+    ]
+
+
+async def _total_counts(groups: list[IssueGroup], context: Context) -> list[int]:
+    return list(
+        await asyncio.gather(
+            *(_relation(g, context).counts.load(CountKey(g.pk, g.page.filter)) for g in groups)
+        )
+    )
+
+
+@strawberry.type(
+    description="One column of a board: the issues sharing a workflow state (or a project) "
+    "that match the filter, counted, with their first page."
+)
+class IssueGroup:
+    pk: strawberry.Private[int]
+    page: strawberry.Private[_Page]
+    state: refs.WorkflowState | None = strawberry.field(
+        description="The group's workflow state, when grouped `by: STATE`; null otherwise."
+    )
+    project: refs.Project | None = strawberry.field(
+        description="The group's project, when grouped `by: PROJECT`; null otherwise."
+    )
+
+    @classmethod
+    def from_row(cls, by: IssueGrouping, row: Any, page: _Page) -> IssueGroup:
+        if by is IssueGrouping.STATE:
+            return cls(
+                pk=row.id, page=page, state=state_types.WorkflowState.from_row(row), project=None
+            )
+        return cls(pk=row.id, page=page, state=None, project=project_types.Project.from_row(row))
+
+    @strawberry.field(
+        description="How many issues of the group match the filter, across all pages.",
+        metadata=batched(_total_counts),
+    )
+    async def total_count(self, info: Info) -> int:
+        return await resolve_one(_total_counts, self, info)
+
+    @strawberry.field(
+        description="The group's first page of issues, filtered and ordered as asked. To load "
+        "more of one group, pass `pageInfo.endCursor` as `after` to `Workspace.issues` with "
+        "the same filter and order, narrowed to the group's state (or project).",
+        metadata=batched(_issue_pages),
+    )
+    async def issues(self, info: Info) -> Connection[refs.Issue]:
+        return await resolve_one(_issue_pages, self, info)

@@ -1,0 +1,501 @@
+"""The `filter:` and `orderBy:` inputs of issue lists, and the batch resolution of those lists.
+
+A filter is Linear-style: per-field comparators (`{priority: {lte: HIGH}}`), relations
+(`{assignee: {isMe: true}}`, `{labels: {some: {name: {eq: "Bug"}}}}`) and `and`/`or`/`not`.
+`filter_spec` turns one into a hashable `db.issue_filters.IssueFilter`, refusing with
+BAD_USER_INPUT what it cannot mean or what would cost too much:
+
+    >>> spec = filter_spec(IssueFilter(priority=PriorityComparator(lte=Priority.HIGH)))
+    >>> spec.params()
+    {'filter_0': <Priority.HIGH: 'HIGH'>}
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from db import issue_filters as spec
+from resolvers.errors import BadUserInputError
+from resolvers.relations import connections_of
+from schema import orderings
+from schema.enums import IssueOrderField, OrderDirection, Priority, WorkflowStateType
+from schema.node import from_global_id
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from db.loaders import RelationLoader
+    from schema.issues import Issue
+    from schema.pagination import Connection
+
+MAX_FILTER_DEPTH = 5
+"""How deeply `and`/`or`/`not` may nest: the outermost filter is level 1."""
+MAX_FILTER_CONDITIONS = 50
+"""How many conditions one filter may hold: each comparator operator, each label quantifier and
+each nested filter counts one."""
+MAX_FILTER_VALUES = 100
+"""How many values one `in`/`nin` list may hold (as `nodes(ids:)` takes at most 100 IDs)."""
+
+
+def _operator(description: str, *, name: str | None = None) -> Any:
+    return strawberry.field(default=None, name=name, description=description)
+
+
+_EQ = "Equal to this value."
+_NEQ = "Not equal to this value (a null value is not equal to anything, so it matches)."
+_IN = f"Equal to one of these values (at most {MAX_FILTER_VALUES}; an empty list matches nothing)."
+_NIN = f"Equal to none of these values (at most {MAX_FILTER_VALUES}; null values match)."
+_LT, _GT = "Less than this value.", "Greater than this value."
+_LTE, _GTE = "Less than or equal to this value.", "Greater than or equal to this value."
+_NULL = "true: the value is null (not set); false: it is set."
+
+
+@strawberry.input(
+    description="Compares an ID. An ID of another type, or of an object you cannot see, "
+    "matches nothing."
+)
+class IDComparator:
+    eq: strawberry.ID | None = _operator(_EQ)
+    neq: strawberry.ID | None = _operator(_NEQ)
+    in_: list[strawberry.ID] | None = _operator(_IN, name="in")
+    nin: list[strawberry.ID] | None = _operator(_NIN)
+
+
+@strawberry.input(
+    description="Compares a text. `contains` and `startsWith` take the text literally "
+    "(`%` and `_` are not wildcards)."
+)
+class StringComparator:
+    eq: str | None = _operator(_EQ)
+    neq: str | None = _operator(_NEQ)
+    in_: list[str] | None = _operator(_IN, name="in")
+    nin: list[str] | None = _operator(_NIN)
+    eq_ignore_case: str | None = _operator("Equal to this text, ignoring case.")
+    contains: str | None = _operator("Contains this text (case-sensitive).")
+    contains_ignore_case: str | None = _operator("Contains this text, ignoring case.")
+    starts_with: str | None = _operator("Starts with this text (case-sensitive).")
+
+
+@strawberry.input(description="Compares a whole number that is always set.")
+class NumberComparator:
+    eq: int | None = _operator(_EQ)
+    neq: int | None = _operator(_NEQ)
+    in_: list[int] | None = _operator(_IN, name="in")
+    nin: list[int] | None = _operator(_NIN)
+    lt: int | None = _operator(_LT)
+    gt: int | None = _operator(_GT)
+    lte: int | None = _operator(_LTE)
+    gte: int | None = _operator(_GTE)
+
+
+@strawberry.input(
+    description="Compares a whole number that may be unset; an unset value satisfies only "
+    "`neq`, `nin` and `null: true`."
+)
+class NullableNumberComparator(NumberComparator):
+    null: bool | None = _operator(_NULL)
+
+
+@strawberry.input(
+    description="Compares a calendar date that may be unset; an unset value satisfies only "
+    "`neq` and `null: true`."
+)
+class NullableDateComparator:
+    eq: date | None = _operator(_EQ)
+    neq: date | None = _operator(_NEQ)
+    lt: date | None = _operator("Before this date.")
+    gt: date | None = _operator("After this date.")
+    lte: date | None = _operator("On or before this date.")
+    gte: date | None = _operator("On or after this date.")
+    null: bool | None = _operator(_NULL)
+
+
+@strawberry.input(
+    description="Compares a point in time that is always set. A value without a time zone "
+    "is taken as UTC."
+)
+class DateTimeComparator:
+    eq: datetime | None = _operator(_EQ)
+    neq: datetime | None = _operator(_NEQ)
+    lt: datetime | None = _operator("Earlier than this time.")
+    gt: datetime | None = _operator("Later than this time.")
+    lte: datetime | None = _operator("At or earlier than this time.")
+    gte: datetime | None = _operator("At or later than this time.")
+
+
+@strawberry.input(
+    description="Compares a point in time that may be unset; an unset value satisfies only "
+    "`neq` and `null: true`."
+)
+class NullableDateTimeComparator(DateTimeComparator):
+    null: bool | None = _operator(_NULL)
+
+
+@strawberry.input(
+    description="Compares a priority. Priorities are ordered from the most urgent: URGENT < "
+    "HIGH < MEDIUM < LOW < NONE, so `lte: HIGH` means HIGH or URGENT."
+)
+class PriorityComparator:
+    eq: Priority | None = _operator(_EQ)
+    neq: Priority | None = _operator(_NEQ)
+    in_: list[Priority] | None = _operator(_IN, name="in")
+    nin: list[Priority] | None = _operator(_NIN)
+    lt: Priority | None = _operator("More urgent than this priority.")
+    gt: Priority | None = _operator("Less urgent than this priority.")
+    lte: Priority | None = _operator("This priority or a more urgent one.")
+    gte: Priority | None = _operator("This priority or a less urgent one.")
+
+
+@strawberry.input(description="Compares the type of a workflow state.")
+class WorkflowStateTypeComparator:
+    eq: WorkflowStateType | None = _operator(_EQ)
+    neq: WorkflowStateType | None = _operator(_NEQ)
+    in_: list[WorkflowStateType] | None = _operator(_IN, name="in")
+    nin: list[WorkflowStateType] | None = _operator(_NIN)
+
+
+@strawberry.input(description="Conditions on an issue's workflow state; all given must hold.")
+class WorkflowStateFilter:
+    id: IDComparator | None = _operator("The state itself.")
+    type: WorkflowStateTypeComparator | None = _operator(
+        "The state's type (BACKLOG, STARTED, ...)."
+    )
+    name: StringComparator | None = _operator("The state's name.")
+
+
+@strawberry.input(
+    description="Conditions on a user an issue may lack (its assignee or creator); all "
+    "given must hold."
+)
+class NullableUserFilter:
+    id: IDComparator | None = _operator("The user.")
+    is_me: bool | None = _operator(
+        "true: the user is you; false: anyone else, or nobody. Anonymous requests have no "
+        "`me`: true matches nothing."
+    )
+    null: bool | None = _operator("true: there is no such user (unassigned); false: there is.")
+
+
+@strawberry.input(description="Conditions on an issue's project.")
+class ProjectFilter:
+    id: IDComparator | None = _operator("The project.")
+
+
+@strawberry.input(
+    description="Conditions on the issue an issue is a sub-issue of; all given must hold."
+)
+class ParentIssueFilter:
+    id: IDComparator | None = _operator("The parent issue.")
+    null: bool | None = _operator("true: a top-level issue (no parent); false: a sub-issue.")
+
+
+@strawberry.input(description="Conditions on one label; all given must hold.")
+class LabelFilter:
+    id: IDComparator | None = _operator("The label.")
+    name: StringComparator | None = _operator("The label's name.")
+
+
+@strawberry.input(
+    description="Conditions on the set of an issue's labels; all given must hold. An empty "
+    "`LabelFilter` matches any label: `{some: {}}` means labelled, `{none: {}}` unlabelled."
+)
+class LabelCollectionFilter:
+    some: LabelFilter | None = _operator("At least one label matches.")
+    none: LabelFilter | None = _operator("No label matches.")
+    every: LabelFilter | None = _operator("Every label matches (true of an issue without labels).")
+
+
+@strawberry.input(
+    description="Narrows a list of issues; all given conditions must hold. Archived issues "
+    "are left out unless `includeArchived` is true or the filter compares `archivedAt`. "
+    f"`and`/`or`/`not` nest at most {MAX_FILTER_DEPTH} levels deep, and a filter holds at "
+    f"most {MAX_FILTER_CONDITIONS} conditions (each operator, label quantifier and nested "
+    "filter counts one)."
+)
+class IssueFilter:
+    id: IDComparator | None = _operator("The issue itself.")
+    number: NumberComparator | None = _operator("The number within its project (42 of ENG-42).")
+    title: StringComparator | None = _operator("The title.")
+    priority: PriorityComparator | None = _operator("The priority.")
+    estimate: NullableNumberComparator | None = _operator("The estimate, in points.")
+    due_date: NullableDateComparator | None = _operator("The due date.")
+    created_at: DateTimeComparator | None = _operator("When the issue was created.")
+    updated_at: DateTimeComparator | None = _operator("When the issue last changed.")
+    archived_at: NullableDateTimeComparator | None = _operator(
+        "When the issue was archived (null: not archived). Comparing it includes archived "
+        "issues: `{archivedAt: {null: false}}` lists only those."
+    )
+    state: WorkflowStateFilter | None = _operator("The workflow state.")
+    assignee: NullableUserFilter | None = _operator(
+        "Who it is assigned to: `{isMe: true}` for your issues, `{null: true}` for unassigned."
+    )
+    creator: NullableUserFilter | None = _operator(
+        "Who created it (null once that user is deleted)."
+    )
+    project: ProjectFilter | None = _operator("The project.")
+    parent: ParentIssueFilter | None = _operator("The issue this one is a sub-issue of.")
+    labels: LabelCollectionFilter | None = _operator("The labels.")
+    include_archived: bool = strawberry.field(
+        default=False,
+        description="Include archived issues (left out by default). Only on the outermost filter.",
+    )
+    and_: list[IssueFilter] | None = _operator(
+        "Every one of these filters holds (an empty list: always).", name="and"
+    )
+    or_: list[IssueFilter] | None = _operator(
+        "At least one of these filters holds (an empty list: never).", name="or"
+    )
+    not_: IssueFilter | None = _operator("This filter does not hold.", name="not")
+
+
+@strawberry.input(description="One key to order issues by.")
+class IssueOrder:
+    field: IssueOrderField = strawberry.field(description="What to order by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC,
+        description="Ascending (the default) or descending. Unset values (a due date, an "
+        "estimate) come last either way.",
+    )
+
+
+# (Python attribute, operator) of every comparator input, in the order conditions are built.
+_OPERATORS: tuple[tuple[str, spec.Operator], ...] = (
+    ("eq", "eq"),
+    ("neq", "neq"),
+    ("in_", "in"),
+    ("nin", "nin"),
+    ("lt", "lt"),
+    ("gt", "gt"),
+    ("lte", "lte"),
+    ("gte", "gte"),
+    ("null", "null"),
+    ("eq_ignore_case", "eqIgnoreCase"),
+    ("contains", "contains"),
+    ("contains_ignore_case", "containsIgnoreCase"),
+    ("starts_with", "startsWith"),
+)
+_LABEL_QUANTIFIERS = ("some", "none", "every")
+
+
+def _text(value: str) -> str:
+    if "\x00" in value:
+        raise BadUserInputError("A filter's text cannot contain the NUL character.")
+    return value
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+class _FilterBuilder:
+    """Turns one `IssueFilter` input into conditions, counting them against the limits."""
+
+    def __init__(self) -> None:
+        self._conditions = 0
+
+    def _count(self, how_many: int = 1) -> None:
+        self._conditions += how_many
+        if self._conditions > MAX_FILTER_CONDITIONS:
+            raise BadUserInputError(
+                f"The issue filter holds more than {MAX_FILTER_CONDITIONS} conditions.",
+                argument="filter",
+                limit=MAX_FILTER_CONDITIONS,
+            )
+
+    def compare(
+        self, field: str, comparator: Any, convert: Callable[[Any], Any] = _as_is
+    ) -> list[spec.Condition]:
+        """One condition per operator given in `comparator` (all of them must hold)."""
+        if comparator is None:
+            return []
+        conditions: list[spec.Condition] = []
+        for attribute, operator in _OPERATORS:
+            value = getattr(comparator, attribute, None)
+            if value is None:
+                continue
+            self._count()
+            if operator in ("in", "nin"):
+                if len(value) > MAX_FILTER_VALUES:
+                    raise BadUserInputError(
+                        f"`{operator}` takes at most {MAX_FILTER_VALUES} values.",
+                        argument="filter",
+                        limit=MAX_FILTER_VALUES,
+                    )
+                value = tuple(dict.fromkeys(convert(item) for item in value))
+            elif operator != "null":
+                value = convert(value)
+            conditions.append(spec.Comparison(field, operator, value))
+        return conditions
+
+    def compare_ids(self, field: str, comparator: IDComparator | None, type_name: str) -> Any:
+        """ID comparisons, always as `in`/`nin` of primary keys: an ID of another type is then
+        one fewer key, and the statement's shape does not depend on which IDs were valid."""
+        if comparator is None:
+            return []
+
+        def keys(ids: list[strawberry.ID]) -> tuple[int, ...]:
+            if len(ids) > MAX_FILTER_VALUES:
+                raise BadUserInputError(
+                    f"`in` and `nin` take at most {MAX_FILTER_VALUES} IDs.",
+                    argument="filter",
+                    limit=MAX_FILTER_VALUES,
+                )
+            found = []
+            for global_id in ids:
+                decoded = from_global_id(global_id)
+                if decoded is None:
+                    raise BadUserInputError(f"`{global_id}` is not an ID.", argument="filter")
+                if decoded[0] == type_name:
+                    found.append(decoded[1])
+            return tuple(sorted(set(found)))
+
+        conditions: list[spec.Condition] = []
+        for operator, wanted in (
+            ("in", None if comparator.eq is None else [comparator.eq]),
+            ("nin", None if comparator.neq is None else [comparator.neq]),
+            ("in", comparator.in_),
+            ("nin", comparator.nin),
+        ):
+            if wanted is not None:
+                self._count()
+                conditions.append(spec.Comparison(field, operator, keys(wanted)))
+        return conditions
+
+    def user(self, field: str, user: NullableUserFilter | None) -> list[spec.Condition]:
+        if user is None:
+            return []
+        conditions = self.compare_ids(field, user.id, "User")
+        if user.is_me is not None:
+            self._count()
+            me = spec.Comparison(field, "me")
+            conditions.append(me if user.is_me else spec.Not(me))
+        if user.null is not None:
+            self._count()
+            conditions.append(spec.Comparison(field, "null", user.null))
+        return conditions
+
+    def labels(self, collection: LabelCollectionFilter | None) -> list[spec.Condition]:
+        if collection is None:
+            return []
+        conditions: list[spec.Condition] = []
+        for quantifier in _LABEL_QUANTIFIERS:
+            label: LabelFilter | None = getattr(collection, quantifier)
+            if label is None:
+                continue
+            self._count()
+            matches = [
+                *self.compare_ids("id", label.id, "Label"),
+                *self.compare("name", label.name, _text),
+            ]
+            conditions.append(spec.LabelsMatch(quantifier, _all(matches)))  # type: ignore[arg-type]
+        return conditions
+
+    def state(self, state: WorkflowStateFilter | None) -> list[spec.Condition]:
+        if state is None:
+            return []
+        of_state = [
+            *self.compare("type", state.type),
+            *self.compare("name", state.name, _text),
+        ]
+        return [
+            *self.compare_ids("state_id", state.id, "WorkflowState"),
+            *([spec.StateMatches(_all(of_state))] if of_state else []),
+        ]
+
+    def issue(self, issue_filter: IssueFilter, depth: int = 1) -> list[spec.Condition]:
+        if depth > MAX_FILTER_DEPTH:
+            raise BadUserInputError(
+                f"The issue filter nests `and`/`or`/`not` more than {MAX_FILTER_DEPTH} "
+                "levels deep.",
+                argument="filter",
+                limit=MAX_FILTER_DEPTH,
+            )
+        if depth > 1 and issue_filter.include_archived:
+            raise BadUserInputError(
+                "`includeArchived` applies to the whole list: give it on the outermost filter.",
+                argument="filter",
+            )
+        f = issue_filter
+        conditions = [
+            *self.compare_ids("id", f.id, "Issue"),
+            *self.compare("number", f.number),
+            *self.compare("title", f.title, _text),
+            *self.compare("priority", f.priority),
+            *self.compare("estimate", f.estimate),
+            *self.compare("due_date", f.due_date),
+            *self.compare("created_at", f.created_at),
+            *self.compare("updated_at", f.updated_at),
+            *self.compare("archived_at", f.archived_at),
+            *self.state(f.state),
+            *self.user("assignee_id", f.assignee),
+            *self.user("creator_id", f.creator),
+            *self.compare_ids("project_id", f.project.id if f.project else None, "Project"),
+            *self.compare_ids("parent_id", f.parent.id if f.parent else None, "Issue"),
+            *self.labels(f.labels),
+        ]
+        if f.parent is not None and f.parent.null is not None:
+            self._count()
+            conditions.append(spec.Comparison("parent_id", "null", f.parent.null))
+        if f.and_ is not None:
+            conditions.append(spec.AllOf(tuple(self._nested(f.and_, depth))))
+        if f.or_ is not None:
+            conditions.append(spec.AnyOf(tuple(self._nested(f.or_, depth))))
+        if f.not_ is not None:
+            conditions.append(spec.Not(self._nested([f.not_], depth)[0]))
+        return conditions
+
+    def _nested(self, filters: list[IssueFilter], depth: int) -> list[spec.Condition]:
+        self._count(len(filters))
+        return [_all(self.issue(nested, depth + 1)) for nested in filters]
+
+
+def _all(conditions: list[spec.Condition]) -> spec.Condition:
+    return conditions[0] if len(conditions) == 1 else spec.AllOf(tuple(conditions))
+
+
+def filter_spec(issue_filter: IssueFilter | None) -> spec.IssueFilter:
+    """The SQL-side filter of an `IssueFilter` input (None: archived issues left out).
+
+    Raises BadUserInputError for an undecodable ID, a NUL in a text, or a filter beyond the
+    limits (`MAX_FILTER_DEPTH`, `MAX_FILTER_CONDITIONS`, `MAX_FILTER_VALUES`).
+    """
+    if issue_filter is None:
+        return spec.NO_FILTER
+    conditions = _FilterBuilder().issue(issue_filter)
+    return spec.IssueFilter(
+        _all(conditions) if conditions else None,
+        include_archived=issue_filter.include_archived,
+    )
+
+
+async def issue_connections(
+    relation: RelationLoader,
+    name: str,
+    parent_ids: Sequence[int],
+    *,
+    filter: IssueFilter | None,
+    order_by: list[IssueOrder] | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> list[Connection[Issue]]:
+    """One page of each parent's issues (`relation` names the list, `name` the field)."""
+    from schema.issues import Issue
+
+    ordering = orderings.issue_ordering([(o.field, o.direction) for o in order_by or ()])
+    return await connections_of(
+        parent_ids,
+        relation,
+        name,
+        ordering,
+        Issue.from_row,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        filter=filter_spec(filter),
+    )

@@ -1,0 +1,104 @@
+"""The `SearchResult` type: an issue found by `Workspace.search`, ranked and excerpted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from db.search import SnippetKey, search_ordering
+from execution.batching import batched, resolve_one
+from resolvers.context import Context, Info
+from resolvers.relations import connections_of, related_nodes
+from resolvers.search import search_spec, snippet_html
+from schema import comments as comment_types
+from schema import refs
+from schema.issues import Issue
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Row
+
+    from schema.pagination import Connection
+
+
+async def search_results(
+    workspaces: Sequence[Any],
+    context: Context,
+    query: str,
+    include_archived: bool = False,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> list[Connection[SearchResult]]:
+    """The batch resolver of `Workspace.search`: one statement for every workspace of a level."""
+    spec = search_spec(query, include_archived=include_archived)
+    return await connections_of(
+        [workspace.pk for workspace in workspaces],
+        context.loaders.search_results_of_workspace,
+        "search",
+        search_ordering(),
+        lambda row: SearchResult.from_row(row, spec.query),
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        filter=spec,
+    )
+
+
+async def _snippets(results: list[SearchResult], context: Context) -> list[str | None]:
+    headlines = await context.loaders.search_snippets.load_many(
+        [SnippetKey(r.query, r.issue.pk, r.comment_id) for r in results]
+    )
+    return [snippet_html(h) if h is not None else None for h in headlines]
+
+
+async def _comments(results: list[SearchResult], context: Context) -> list[Any]:
+    return await related_nodes(
+        context.loaders.comment_by_id,
+        [r.comment_id for r in results],
+        comment_types.Comment.from_row,
+    )
+
+
+@strawberry.type(description="An issue matching a search: how well it matched, and where.")
+class SearchResult:
+    query: strawberry.Private[str]
+    comment_id: strawberry.Private[int | None]
+    issue: Issue = strawberry.field(description="The matching issue.")
+    rank: float = strawberry.field(
+        description="Relevance: higher is better. The same words weigh most in an issue's "
+        "title, less in its description and least in a comment; more of them, and closer "
+        "together, rank higher. Comparable only within one search."
+    )
+
+    @classmethod
+    def from_row(cls, row: Row[Any], query: str) -> SearchResult:
+        return cls(
+            query=query,
+            comment_id=row.matched_comment_id,
+            issue=Issue.from_row(row),
+            # The database ranks in single precision: 1.4, not 1.399999976158142 (the cursor
+            # keeps the exact value). Rounding keeps the order.
+            rank=float(f"{row.search_rank:.6g}"),
+        )
+
+    @strawberry.field(
+        description="An excerpt of the best-matching text (the title, the description or "
+        "the comment), safe to insert as HTML: the text is escaped and each matching word is "
+        "wrapped in `<mark>`…`</mark>`. Fragments of a long text are joined by ` … `.",
+        metadata=batched(_snippets),
+    )
+    async def snippet(self, info: Info) -> str | None:
+        return await resolve_one(_snippets, self, info)
+
+    @strawberry.field(
+        description="The comment that matched best, when the issue ranks by one of its "
+        "comments rather than by its own title or description; null otherwise.",
+        metadata=batched(_comments),
+    )
+    async def comment(self, info: Info) -> refs.Comment | None:
+        return await resolve_one(_comments, self, info)

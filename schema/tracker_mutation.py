@@ -1,0 +1,160 @@
+"""The tracker's mutations (projects, issues, comments, labels, workflow states), each one
+transaction; part of the root `Mutation` type."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import comment_writes, issue_writes, workflow_writes
+from resolvers.context import Info
+from schema.comment_mutations import (
+    CommentCreateInput,
+    CommentDeleteInput,
+    CommentDeletePayload,
+    CommentPayload,
+    CommentUpdateInput,
+)
+from schema.issue_mutations import (
+    IssueArchiveInput,
+    IssueBatchPayload,
+    IssueBatchUpdateInput,
+    IssueCreateInput,
+    IssueDeleteInput,
+    IssueDeletePayload,
+    IssuePayload,
+    IssueUpdateInput,
+)
+from schema.workflow_mutations import (
+    LabelCreateInput,
+    LabelDeleteInput,
+    LabelDeletePayload,
+    LabelPayload,
+    LabelReorderInput,
+    LabelReorderPayload,
+    LabelUpdateInput,
+    ProjectArchiveInput,
+    ProjectCreateInput,
+    ProjectPayload,
+    ProjectUpdateInput,
+    WorkflowStateCreateInput,
+    WorkflowStateDeleteInput,
+    WorkflowStateDeletePayload,
+    WorkflowStatePayload,
+    WorkflowStateReorderInput,
+    WorkflowStateReorderPayload,
+    WorkflowStateUpdateInput,
+)
+
+
+@strawberry.type
+class TrackerMutation:
+    @strawberry.mutation(description="Create a project (ADMIN+).")
+    async def project_create(self, info: Info, input: ProjectCreateInput) -> ProjectPayload:
+        return await workflow_writes.project_create(info.context, input)
+
+    @strawberry.mutation(description="Rename a project, or change its description or lead.")
+    async def project_update(self, info: Info, input: ProjectUpdateInput) -> ProjectPayload:
+        return await workflow_writes.project_update(info.context, input)
+
+    @strawberry.mutation(
+        description="Archive a project (ADMIN+): its issues stay; no new ones can be added."
+    )
+    async def project_archive(self, info: Info, input: ProjectArchiveInput) -> ProjectPayload:
+        return await workflow_writes.project_set_archived(info.context, input, archived=True)
+
+    @strawberry.mutation(description="Bring an archived project back (ADMIN+).")
+    async def project_unarchive(self, info: Info, input: ProjectArchiveInput) -> ProjectPayload:
+        return await workflow_writes.project_set_archived(info.context, input, archived=False)
+
+    @strawberry.mutation(
+        description="Create an issue (MEMBER+). It takes its project's next number, without "
+        "gaps or duplicates however many are created at once."
+    )
+    async def issue_create(self, info: Info, input: IssueCreateInput) -> IssuePayload:
+        return await issue_writes.issue_create(info.context, input)
+
+    @strawberry.mutation(
+        description="Change an issue (MEMBER+): only the fields given, so concurrent changes "
+        "to other fields are kept. With `expectedVersion`, a concurrent change is a CONFLICT."
+    )
+    async def issue_update(self, info: Info, input: IssueUpdateInput) -> IssuePayload:
+        return await issue_writes.issue_update(info.context, input)
+
+    @strawberry.mutation(
+        description="Apply the same changes to up to 50 issues in one transaction: all or none."
+    )
+    async def issue_batch_update(
+        self, info: Info, input: IssueBatchUpdateInput
+    ) -> IssueBatchPayload:
+        return await issue_writes.issue_batch_update(info.context, input)
+
+    @strawberry.mutation(
+        description="Archive an issue (MEMBER+): it leaves lists unless `includeArchived`."
+    )
+    async def issue_archive(self, info: Info, input: IssueArchiveInput) -> IssuePayload:
+        return await issue_writes.issue_set_archived(info.context, input, archived=True)
+
+    @strawberry.mutation(description="Bring an archived issue back (MEMBER+).")
+    async def issue_unarchive(self, info: Info, input: IssueArchiveInput) -> IssuePayload:
+        return await issue_writes.issue_set_archived(info.context, input, archived=False)
+
+    @strawberry.mutation(
+        description="Delete an issue with its comments (its creator, or ADMIN+); sub-issues "
+        "become top-level. Its history stays in the workspace's activity."
+    )
+    async def issue_delete(self, info: Info, input: IssueDeleteInput) -> IssueDeletePayload:
+        return await issue_writes.issue_delete(info.context, input)
+
+    @strawberry.mutation(description="Comment on an issue (any member, GUEST included).")
+    async def comment_create(self, info: Info, input: CommentCreateInput) -> CommentPayload:
+        return await comment_writes.comment_create(info.context, input)
+
+    @strawberry.mutation(description="Edit your own comment.")
+    async def comment_update(self, info: Info, input: CommentUpdateInput) -> CommentPayload:
+        return await comment_writes.comment_update(info.context, input)
+
+    @strawberry.mutation(description="Delete a comment (its author, or ADMIN+).")
+    async def comment_delete(self, info: Info, input: CommentDeleteInput) -> CommentDeletePayload:
+        return await comment_writes.comment_delete(info.context, input)
+
+    @strawberry.mutation(description="Create a label (ADMIN+).")
+    async def label_create(self, info: Info, input: LabelCreateInput) -> LabelPayload:
+        return await workflow_writes.label_create(info.context, input)
+
+    @strawberry.mutation(description="Rename or recolour a label (ADMIN+).")
+    async def label_update(self, info: Info, input: LabelUpdateInput) -> LabelPayload:
+        return await workflow_writes.label_update(info.context, input)
+
+    @strawberry.mutation(description="Delete a label (ADMIN+); issues lose it.")
+    async def label_delete(self, info: Info, input: LabelDeleteInput) -> LabelDeletePayload:
+        return await workflow_writes.label_delete(info.context, input)
+
+    @strawberry.mutation(description="Put a workspace's labels in a new order (ADMIN+).")
+    async def label_reorder(self, info: Info, input: LabelReorderInput) -> LabelReorderPayload:
+        return await workflow_writes.label_reorder(info.context, input)
+
+    @strawberry.mutation(description="Add a workflow state, rightmost on the board (ADMIN+).")
+    async def workflow_state_create(
+        self, info: Info, input: WorkflowStateCreateInput
+    ) -> WorkflowStatePayload:
+        return await workflow_writes.workflow_state_create(info.context, input)
+
+    @strawberry.mutation(description="Rename a workflow state or change its type (ADMIN+).")
+    async def workflow_state_update(
+        self, info: Info, input: WorkflowStateUpdateInput
+    ) -> WorkflowStatePayload:
+        return await workflow_writes.workflow_state_update(info.context, input)
+
+    @strawberry.mutation(
+        description="Delete a workflow state (ADMIN+), moving its issues to another state."
+    )
+    async def workflow_state_delete(
+        self, info: Info, input: WorkflowStateDeleteInput
+    ) -> WorkflowStateDeletePayload:
+        return await workflow_writes.workflow_state_delete(info.context, input)
+
+    @strawberry.mutation(description="Put a workspace's board columns in a new order (ADMIN+).")
+    async def workflow_state_reorder(
+        self, info: Info, input: WorkflowStateReorderInput
+    ) -> WorkflowStateReorderPayload:
+        return await workflow_writes.workflow_state_reorder(info.context, input)

@@ -1,9 +1,10 @@
 """`python -m bench`: Backlog against PostGraphile, an N+1 baseline, graphql-core's executor and
 a raw-SQL floor, each a real server process loaded with wrk on the same seeded PostgreSQL.
 
-Before anything is measured, every server's answer to every workload is checked (data, no
-errors, the same rows as Backlog's), and the floor is checked to send exactly Backlog's SQL.
-Results go to bench/results/ (JSON with every figure, and a chart).
+Before anything is measured, every server's answer to every document of the chosen workloads is
+checked (data, no errors, the same rows as Backlog's), and the floor is checked to send exactly
+Backlog's SQL. What the write workloads write is undone after each of their runs. Results go to
+bench/results/ (JSON with every figure, and a chart).
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print("Checking every answer and the floor's SQL in process ...", flush=True)
             reference = asyncio.run(in_process_reference(db.url, options, db.targets, notes))
-            for (server, workload), statements in sorted(reference.statements.items()):
-                print(f"   {server:<14} {workload:<7} {len(statements)} statements", flush=True)
+            for (server, document), statements in sorted(reference.statements.items()):
+                print(f"   {server:<14} {document:<11} {len(statements)} statements", flush=True)
             measured = run_matrix(options, db, reference, cli, notes)
             compare_statement_sources(measured, reference, notes)
     except (CheckError, servers.ServerError) as error:
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERRUPTED
 
     elapsed = time.monotonic() - began
-    found = report.print_report(measured.runs, notes)
+    found = report.print_report(measured.runs, notes, options.not_comparable())
     host["load_average_end"] = os.getloadavg()
     record = _record(options, stamp, elapsed, host, db, measured, reference, notes)
     _write_results(options, stamp, record, measured)
@@ -147,8 +148,8 @@ def _record(
         "servers_started": measured.started,
         "statements": measured.statements,
         "in_process_statements": {
-            f"{server}/{workload}": len(found_statements)
-            for (server, workload), found_statements in reference.statements.items()
+            f"{server}/{document}": len(found_statements)
+            for (server, document), found_statements in reference.statements.items()
         },
         "notes": notes,
     }
@@ -159,7 +160,7 @@ def _write_results(
 ) -> None:
     results = options.results_dir
     json_path = results / f"{stamp}.json"
-    report.write_json(json_path, record, measured.runs)
+    report.write_json(json_path, record, measured.runs, options.not_comparable())
     report.copy_as(json_path, results / "latest.json")
     chart = results / "latest.png"
     base = (options.workers[0], options.concurrency[0])

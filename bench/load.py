@@ -3,6 +3,13 @@
 wrk is driven by a generated Lua script so that one run can mix several request bodies
 (e.g. reads and writes), count GraphQL-level errors that arrive with status 200, and hand
 every figure back as JSON instead of us scraping wrk's human-oriented text output.
+
+A body may be a template, so that each request of a write workload does new work: `@SEQ@` is
+replaced by a number unique within the run, `@SEQ:a|b|c@` by one of the choices picked by that
+number. `fill` does the same in Python, for requests sent outside wrk.
+
+    >>> fill(b'{"title": "Edit @SEQ@", "priority": "@SEQ:HIGH|LOW@"}', 7)
+    b'{"title": "Edit 7", "priority": "LOW"}'
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import ipaddress
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 WRK_INSTALL_HINT = "install it with `sudo apt-get install wrk` (Debian/Ubuntu package `wrk`)"
+
+SEQUENCE = re.compile(rb"@SEQ(?::([^@]*))?@")
 
 # Slack on top of duration + timeout before we give up on a wrk process that hangs: wrk only
 # stops after its in-flight requests finish or time out.
@@ -42,7 +52,9 @@ class LoadResult:
     write_errors: int
     timeout_errors: int
     non_2xx: int
-    graphql_errors: int  # responses whose body contains `"errors"`, whatever their status
+    # Responses whose body has a non-empty `"errors"` list anywhere, whatever their status:
+    # GraphQL's own errors, or a mutation payload's typed errors (`"errors":[]` is success).
+    graphql_errors: int
     failed_responses: int  # responses that are non-2xx or carry `"errors"`, each counted once
     connections: int
     threads: int
@@ -152,6 +164,19 @@ def run_wrk(
         return _parse_result(json.loads(out.read_text()), len(weighted), concurrency)
 
 
+def fill(body: bytes, seq: int) -> bytes:
+    """`body` with its `@SEQ@` and `@SEQ:a|b@` tokens filled in for the request numbered `seq`,
+    exactly as the wrk script fills them."""
+
+    def token(match: re.Match[bytes]) -> bytes:
+        if match.group(1) is None:
+            return str(seq).encode()
+        choices = match.group(1).split(b"|")
+        return choices[seq % len(choices)]
+
+    return SEQUENCE.sub(token, body)
+
+
 def _normalise_bodies(bodies: list[tuple[float, bytes]] | bytes) -> list[tuple[float, bytes]]:
     weighted = [(1.0, bodies)] if isinstance(bodies, bytes | bytearray) else list(bodies)
     if not weighted:
@@ -234,7 +259,9 @@ end
 
 -- thread state
 local requests = {}
+local templates = {}
 local state = 1
+local counter = 0
 non_2xx = 0
 graphql_errors = 0
 failed_responses = 0
@@ -248,21 +275,43 @@ end
 
 function init(args)
   for i, path in ipairs(body_files) do
-    requests[i] = wrk.format(nil, nil, nil, read_file(path))
+    local body = read_file(path)
+    if string.find(body, "@SEQ", 1, true) then
+      templates[i] = body  -- filled per request, see fill()
+    else
+      requests[i] = wrk.format(nil, nil, nil, body)
+    end
     _G["sent_" .. i] = 0
   end
   -- Park-Miller: products stay below 2^53 so the sequence is exact in LuaJIT doubles
   state = (thread_id * 48271) % 2147483647
 end
 
+-- As bench/load.py's fill(): @SEQ@ is a number unique in the run (threads never share one),
+-- @SEQ:a|b|c@ the choice that number picks.
+function fill(template)
+  counter = counter + 1
+  local seq = counter * 1000 + (thread_id or 0)
+  local body = string.gsub(template, "@SEQ:([^@]*)@", function(choices)
+    local options = {}
+    for option in string.gmatch(choices, "[^|]+") do table.insert(options, option) end
+    return options[(seq % #options) + 1]
+  end)
+  body = string.gsub(body, "@SEQ@", tostring(seq))
+  return body
+end
+
 function request()
   local i = 1
-  if #requests > 1 then
+  if #bounds > 1 then
     state = (state * 16807) % 2147483647
     local r = state / 2147483647
     while r >= bounds[i] and i < #bounds do i = i + 1 end
   end
   _G["sent_" .. i] = _G["sent_" .. i] + 1
+  if templates[i] then
+    return wrk.format(nil, nil, nil, fill(templates[i]))
+  end
   return requests[i]
 end
 
@@ -272,7 +321,8 @@ function response(status, headers, body)
     non_2xx = non_2xx + 1
     bad = true
   end
-  if body and string.find(body, '"errors"', 1, true) then
+  -- a non-empty errors list: GraphQL's, or a mutation payload's (an empty one is success)
+  if body and string.find(body, '"errors"%s*:%s*%[%s*[^%]%s]') then
     graphql_errors = graphql_errors + 1
     bad = true
   end

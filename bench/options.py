@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import servers
-from bench.workloads import COMING, DEFAULT_WORKLOADS, WORKLOADS
+from bench.workloads import DEFAULT_WORKLOADS, WORKLOADS
 from server.settings import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "bench"
@@ -22,7 +22,11 @@ FULL_MATRIX = ("backlog", "postgraphile")
 
 def build_parser(description: str | None) -> argparse.ArgumentParser:
     workloads = "\n".join(f"  {name:<12} {w.help}" for name, w in WORKLOADS.items())
-    coming = "\n".join(f"  {name:<12} {what}" for name, what in COMING.items())
+    lacking = "\n".join(
+        f"  {server} x {name}: {why}"
+        for name, w in WORKLOADS.items()
+        for server, why in w.not_for.items()
+    )
     server_help = "\n".join(f"  {name:<14} {s.help}" for name, s in servers.SERVERS.items())
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -30,12 +34,14 @@ def build_parser(description: str | None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             f"servers:\n{server_help}\n\nworkloads:\n{workloads}\n\n"
-            f"coming with the tracker API (not runnable yet):\n{coming}\n\n"
+            f"no equivalent (n/a in the report, not run):\n{lacking}\n\n"
             "Every server runs at the first --workers and --concurrency value; backlog and\n"
             "postgraphile also at every other combination. Each measured run follows a\n"
             "warm-up run whose figures are discarded. The database is the embedded\n"
             "PostgreSQL in --data-dir, or DATABASE_URL when set; it is migrated, and seeded\n"
-            "only when empty. A missed target is a FAIL line in the report, not a failed run.\n"
+            "only when empty; what the write workloads change is undone after each of their\n"
+            "runs (bench/baseline.py). A missed target is a FAIL line in the report, not a\n"
+            "failed run.\n"
             "Exit status: 0 when everything was measured, 1 when requests failed during a\n"
             "run, 2 when a check stops the run, 130 when interrupted."
         ),
@@ -101,17 +107,33 @@ class Options:
     results_dir: Path
     quick: bool
 
+    def workloads_for(self, server: str) -> tuple[str, ...]:
+        """The chosen workloads that `server` has an equivalent of."""
+        return tuple(name for name in self.workloads if WORKLOADS[name].runs_on(server))
+
+    def not_comparable(self) -> dict[tuple[str, str], str]:
+        """(server, workload) -> why that server does not run that chosen workload."""
+        return {
+            (server, name): WORKLOADS[name].not_for[server]
+            for name in self.workloads
+            for server in self.servers
+            if not WORKLOADS[name].runs_on(server)
+        }
+
     def plan(self) -> list[tuple[str, int, tuple[int, ...]]]:
-        """(server, workers, concurrencies) per server start, in run order."""
+        """(server, workers, concurrencies) per server start, in run order; a server with
+        nothing to run is not started."""
         planned = []
         for name in self.servers:
+            if not self.workloads_for(name):
+                continue
             full = name in FULL_MATRIX
             for workers in self.workers if full else self.workers[:1]:
                 planned.append((name, workers, self.concurrency if full else self.concurrency[:1]))
         return planned
 
     def runs(self) -> int:
-        return sum(len(c) for _, _, c in self.plan()) * len(self.workloads)
+        return sum(len(c) * len(self.workloads_for(name)) for name, _, c in self.plan())
 
 
 def parse_options(argv: Sequence[str] | None, description: str | None) -> Options:
@@ -132,8 +154,6 @@ def parse_options(argv: Sequence[str] | None, description: str | None) -> Option
     def names(value: str, known: dict[str, Any], what: str) -> tuple[str, ...]:
         found = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
         unknown = [name for name in found if name not in known]
-        if what == "workloads" and any(name in COMING for name in unknown):
-            parser.error(f"{', '.join(unknown)}: coming with the tracker API, not runnable yet")
         if unknown or not found:
             parser.error(f"--{what}: choose among {', '.join(known)}")
         return found

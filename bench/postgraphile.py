@@ -4,7 +4,7 @@
     process = start(cli, database_url, port=5001, workers=2)
     try:
         wait_until_ready(5001, timeout=60)
-        ...  # POST LIST_VIEW / DETAIL_VIEW with variables(workload, issue_pk)
+        ...  # POST LIST_VIEW / DETAIL_VIEW / BOARD_VIEW with variables(workload, issue_pk)
     finally:
         stop(process)
 
@@ -33,6 +33,7 @@ POSTGRAPHILE_VERSION = "4.14.1"
 
 LIST = "list"
 DETAIL = "detail"
+BOARD = "board"
 # The workspace the list view reads, as Backlog's ListView document names it.
 WORKSPACE_SLUG = "acme"
 
@@ -64,7 +65,7 @@ _started: dict[int, tuple[subprocess.Popen[bytes], Path, int]] = {}
 # Names follow PostGraphile's inflection of our schema. Every foreign key to a workspace-scoped
 # table is composite (`(project_id, workspace_id)` and so on, see db/models.py), so relations are
 # named `...ByProjectIdAndWorkspaceId` rather than `...ByProjectId`. Orders and the archived
-# filter copy Backlog's defaults (schema/orderings.py, db/queries.py IssueFilter): issues newest
+# filter copy Backlog's defaults (schema/orderings.py, db/issue_filters.py): issues newest
 # first without archived ones, comments oldest first. `identifier` is Backlog's `KEY-number`, so
 # the project key and the number are fetched. Labels come through the issue_labels join table,
 # ordered by its primary key (label id), not by label name as Backlog does: v4 cannot order by a
@@ -144,17 +145,49 @@ query DetailView($id: BigInt!) {
 }
 """
 
-DOCUMENTS = {LIST: LIST_VIEW, DETAIL: DETAIL_VIEW}
+# Backlog's `issueGroups(by: STATE, first: 20)`: every state of the workspace in board order
+# (position, then id), each with its live issues' count and its 20 newest; the label caveat of
+# LIST_VIEW holds (a card shows at most 5 labels, an issue has at most 4).
+BOARD_VIEW = """\
+query BoardView($slug: String!) {
+  workspaceBySlug(slug: $slug) {
+    workflowStatesByWorkspaceIdList(orderBy: [POSITION_ASC, ID_ASC]) {
+      name
+      type
+      issuesByStateIdAndWorkspaceId(
+        first: 20
+        orderBy: [CREATED_AT_DESC, ID_DESC]
+        condition: {archivedAt: null}
+      ) {
+        totalCount
+        nodes {
+          id
+          number
+          title
+          priority
+          projectByProjectIdAndWorkspaceId { key }
+          userByAssigneeId { name }
+          issueLabelsByIssueIdAndWorkspaceIdList(first: 5, orderBy: PRIMARY_KEY_ASC) {
+            labelByLabelIdAndWorkspaceId { name color }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+DOCUMENTS = {LIST: LIST_VIEW, DETAIL: DETAIL_VIEW, BOARD: BOARD_VIEW}
 
 
 def variables(workload: str, issue_pk: int) -> dict[str, Any]:
     """The variables of `DOCUMENTS[workload]`; `issue_pk` is the issue's database id."""
-    if workload == LIST:
+    if workload in (LIST, BOARD):
         return {"slug": WORKSPACE_SLUG}
     if workload == DETAIL:
         # BigInt is a string scalar in PostGraphile (a JSON number loses precision past 2**53).
         return {"id": str(issue_pk)}
-    raise ValueError(f"unknown workload {workload!r}; expected {LIST!r} or {DETAIL!r}")
+    raise ValueError(f"unknown workload {workload!r}; expected one of {', '.join(DOCUMENTS)}")
 
 
 def install(folder: Path) -> Path:
@@ -236,7 +269,8 @@ def start(cli: Path, database_url: str, *, port: int, workers: int) -> subproces
         # Both connections (for totalCount) and plain lists, as the documents above use.
         "--simple-collections",
         "both",
-        # The workloads only read; fewer types make a smaller schema to build and validate.
+        # Its workloads only read (bench/workloads.py says why the writes have no equivalent
+        # here); fewer types make a smaller schema to build and validate.
         "--disable-default-mutations",
     ]
     if workers > 1:

@@ -43,6 +43,10 @@ class Run:
     db_cpu_ms_per_request: float | None  # None: the database's processes are not visible
     peak_rss_mb: float
     statements_per_operation: float | None = None  # None: not measurable for this server
+    # Write workloads: the rows the run wrote (bench/baseline.py Written), and the mean number
+    # of the database's connections per state during it (bench/dbwaits.py).
+    written: dict[str, int] | None = None
+    db_waits: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str, int, int]:
@@ -101,9 +105,14 @@ def ratios(runs: Sequence[Run]) -> list[dict[str, Any]]:
     return rows
 
 
-def targets(runs: Sequence[Run]) -> list[Target]:
+# (server, workload) -> why that server has no equivalent of that workload: its "n/a".
+NotComparable = dict[tuple[str, str], str]
+
+
+def targets(runs: Sequence[Run], not_comparable: NotComparable | None = None) -> list[Target]:
     """The performance targets, one line per combination where both servers ran."""
     by_key = _index(runs)
+    lacking = not_comparable or {}
     found: list[Target] = []
 
     def against(
@@ -123,7 +132,8 @@ def targets(runs: Sequence[Run]) -> list[Target]:
         ]
         measured = [(run, peer) for run, peer in pairs if peer is not None]
         if not measured:
-            found.append(Target(name, None, threshold, None, "not measured in this run"))
+            why = lacking.get((other, workload), "not measured in this run")
+            found.append(Target(name, None, threshold, None, why))
         for run, peer in measured:
             value = figure(run, peer)
             where = f"workers={run.workers} c={run.concurrency}"
@@ -171,7 +181,7 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 def _times(value: float | None) -> str:
     if value is None:
-        return "—"
+        return "n/a"
     return "∞" if math.isinf(value) else f"{value:.2f}x"
 
 
@@ -246,18 +256,62 @@ def target_table(found: Sequence[Target]) -> str:
     return _table(("target", "wanted", "measured", "verdict", ""), rows, right_from=99)
 
 
-def print_report(runs: Sequence[Run], notes: Sequence[str]) -> list[Target]:
+def writes_table(runs: Sequence[Run]) -> str:
+    """The runs that wrote: rows written per request, and what the database's connections
+    were doing (mean number in each state, bench/dbwaits.py)."""
+    headers = (
+        "server", "workload", "workers", "conc", "req/s", "p99 ms", "issues+/req",
+        "activity/req", "busy", "running", "stream lock", "row locks", "I/O", "in app",
+    )  # fmt: skip
+    rows = []
+    for r in runs:
+        if r.written is None:
+            continue
+        waits = r.db_waits or {}
+        per_request = max(r.requests, 1)
+        rows.append(
+            (
+                r.server,
+                r.workload,
+                str(r.workers),
+                str(r.concurrency),
+                _fmt(r.requests_per_s),
+                _fmt(r.p99_ms, 2),
+                _fmt(r.written["issues_created"] / per_request, 2),
+                _fmt(r.written["activity_appended"] / per_request, 2),
+                *(
+                    _fmt(waits.get(state), 1)
+                    for state in ("busy", "running", "stream_lock", "row_locks", "io", "in_app")
+                ),
+            )
+        )
+    return _table(headers, rows, right_from=2)
+
+
+def print_report(
+    runs: Sequence[Run], notes: Sequence[str], not_comparable: NotComparable | None = None
+) -> list[Target]:
     ratio_rows = ratios(runs)
-    found = targets(runs)
+    found = targets(runs, not_comparable)
     print()
     print("Raw figures. CPU per request: the server's whole process tree, and every PostgreSQL")
     print("process. Peak RSS: the server's tree, highest since it started (summed over its")
     print("processes). SQL/op: statements per operation, transaction control excluded.")
     print(raw_table(runs))
+    if any(run.written is not None for run in runs):
+        print()
+        print("Writes. Rows written per completed request (issues created, activity log entries;")
+        print("requests still in flight when wrk stopped add a little), and the database's")
+        print("connections (mean number): in a transaction, running, waiting for the activity")
+        print("log's advisory lock, for row locks, for I/O (WAL), or for the server (in app).")
+        print(writes_table(runs))
     if ratio_rows:
         print()
-        print("Backlog ÷ others (req/s: > 1 means Backlog serves more; p99: < 1 means faster)")
+        print("Backlog ÷ others (req/s: > 1 means Backlog serves more; p99: < 1 means faster;")
+        print("n/a: the peer did not run it)")
         print(ratio_table(ratio_rows))
+    for (server, workload), why in (not_comparable or {}).items():
+        print(f"n/a: {server} x {workload}: {why}")
     print()
     print("Targets")
     print(target_table(found))
@@ -323,12 +377,22 @@ def machine() -> dict[str, Any]:
 # -- files ----------------------------------------------------------------------------------
 
 
-def write_json(path: Path, record: dict[str, Any], runs: Sequence[Run]) -> None:
+def write_json(
+    path: Path,
+    record: dict[str, Any],
+    runs: Sequence[Run],
+    not_comparable: NotComparable | None = None,
+) -> None:
+    lacking = not_comparable or {}
     full = {
         **record,
         "runs": [asdict(run) for run in runs],
         "ratios": ratios(runs),
-        "targets": [asdict(t) | {"verdict": t.verdict} for t in targets(runs)],
+        "targets": [asdict(t) | {"verdict": t.verdict} for t in targets(runs, lacking)],
+        "not_comparable": [
+            {"server": server, "workload": workload, "why": why}
+            for (server, workload), why in lacking.items()
+        ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_finite(full), indent=2, default=str) + "\n")

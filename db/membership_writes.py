@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import models
-from db.queries import memberships, typed_param, users, workflow_states, workspaces
+from db.queries import activity, memberships, typed_param, users, workflow_states, workspaces
 
 if TYPE_CHECKING:
     from sqlalchemy import Delete, Insert, Select, Update
@@ -168,11 +168,17 @@ def user_email() -> Select[Any]:
 
 @cache
 def delete_workspace() -> Delete:
-    """Everything in it goes too (every table's foreign key cascades from workspaces)."""
+    """Everything in it goes too: every table's foreign key cascades from workspaces, and the
+    activity log (which has none, see `models.Activity`) goes first, in the same statement."""
+    workspace_id = bindparam("workspace_id", BigInteger)
+    activity_gone = (
+        delete(activity).where(activity.c.workspace_id == workspace_id).cte("activity_gone")
+    )
     return (
         delete(workspaces)
-        .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+        .where(workspaces.c.id == workspace_id)
         .returning(workspaces.c.id)
+        .add_cte(activity_gone)
     )
 
 

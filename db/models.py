@@ -394,17 +394,16 @@ class Activity(Base):
     webhooks read by `id`: ids are handed out in commit order (see `db.activity`), so a reader
     that has seen id N never later finds a smaller one. Rows outlive their subject (a deleted
     issue keeps its history until the workspace goes), so subjects are plain ids, not keys.
+    Workspace and actor are plain ids too: a foreign key check would take a lock on their rows
+    while the stream's lock is held, and one workspace's deletion would then stall every
+    workspace's writes. `workspaceDelete` deletes the workspace's entries itself.
     """
 
     __tablename__ = "activity"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    )
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    workspace_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
     subject_type: Mapped[str] = mapped_column(String(32), nullable=False)
     subject_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     issue_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -94,10 +94,13 @@ def lock_issues() -> Select[Any]:
 @cache
 def take_issue_number() -> Update:
     """The project's next number; the row lock serializes concurrent creates, and a rolled-back
-    create gives its number back, so numbers have neither gaps nor duplicates."""
+    create gives its number back, so numbers have neither gaps nor duplicates. No row when the
+    project is archived (checked under the lock: an archive in flight is waited for)."""
     return (
         update(projects)
-        .where(projects.c.id == bindparam("project_id", BigInteger))
+        .where(
+            projects.c.id == bindparam("project_id", BigInteger), projects.c.archived_at.is_(None)
+        )
         .values(last_issue_number=projects.c.last_issue_number + 1)
         .returning(projects.c.last_issue_number)
     )
@@ -127,13 +130,15 @@ def insert_issue() -> Insert:
 
 
 @cache
-def delete_issue() -> Delete:
-    return delete(issues).where(issues.c.id == TARGET)
+def lock_issue_for_delete() -> Select[Any]:
+    """FOR UPDATE, not NO KEY: it waits for writes in flight that point at the issue (a comment
+    being added, a sub-issue being attached), which then find it gone."""
+    return visible_issues().where(issues.c.id == TARGET).with_for_update(of=issues)
 
 
 @cache
-def children_of() -> Select[Any]:
-    return select(issues.c.id).where(issues.c.parent_id == TARGET)
+def delete_issue() -> Delete:
+    return delete(issues).where(issues.c.id == TARGET)
 
 
 @cache
@@ -305,12 +310,12 @@ def insert_project() -> Insert:
     )
 
 
-def _lock_in_scope(table: Table) -> Select[Any]:
+def _lock_in_scope(table: Table, *, for_delete: bool = False) -> Select[Any]:
     return (
         select(*table.c)
         .where(table.c.id == TARGET, in_scope(table.c.workspace_id))
-        # NO KEY: issues being created or changed meanwhile may still point at the row.
-        .with_for_update(key_share=True)
+        # NO KEY for changes: issues being created or changed meanwhile may still point at it.
+        .with_for_update(key_share=not for_delete)
     )
 
 
@@ -322,6 +327,18 @@ def lock_label() -> Select[Any]:
 @cache
 def lock_state() -> Select[Any]:
     return _lock_in_scope(workflow_states)
+
+
+@cache
+def lock_label_for_delete() -> Select[Any]:
+    """FOR UPDATE: waits for the issues being given the label in flight, so none is missed."""
+    return _lock_in_scope(labels, for_delete=True)
+
+
+@cache
+def lock_state_for_delete() -> Select[Any]:
+    """FOR UPDATE: waits for the issues being moved into the state in flight."""
+    return _lock_in_scope(workflow_states, for_delete=True)
 
 
 def _next_position(table: Table) -> Any:
@@ -427,6 +444,21 @@ def move_issues_between_states() -> Update:
 
 
 @cache
+def lock_issues_with_label() -> Select[Any]:
+    """The issues carrying a label being deleted, locked in id order like every batch."""
+    return (
+        select(issues.c.id)
+        .where(
+            exists().where(
+                issue_labels.c.issue_id == issues.c.id, issue_labels.c.label_id == TARGET
+            )
+        )
+        .order_by(issues.c.id)
+        .with_for_update(key_share=True)
+    )
+
+
+@cache
 def detach_label() -> Delete:
     """Takes a label being deleted off every issue; returns them for the log."""
     return (
@@ -437,10 +469,49 @@ def detach_label() -> Delete:
 
 
 @cache
+def bump_versions() -> Update:
+    """Issues changed by a change to something else (a label deleted): version + 1."""
+    return (
+        update(issues)
+        .where(issues.c.id == func.any(_ids("issue_ids")))
+        .values(version=issues.c.version + 1, updated_at=func.now())
+    )
+
+
+@cache
+def lock_issues_in_state() -> Select[Any]:
+    """The issues of a state being deleted, locked in id order like every batch."""
+    return (
+        select(issues.c.id)
+        .where(issues.c.state_id == TARGET)
+        .order_by(issues.c.id)
+        .with_for_update(key_share=True)
+    )
+
+
+@cache
+def lock_children() -> Select[Any]:
+    return (
+        select(issues.c.id)
+        .where(issues.c.parent_id == TARGET)
+        .order_by(issues.c.id)
+        .with_for_update(key_share=True)
+    )
+
+
+@cache
+def detach_children() -> Update:
+    """The sub-issues of an issue being deleted become top-level; returns them for the log."""
+    return (
+        update(issues)
+        .where(issues.c.parent_id == TARGET)
+        .values(parent_id=None, version=issues.c.version + 1, updated_at=func.now())
+        .returning(issues.c.id)
+    )
+
+
+@cache
 def state_has_issues() -> Select[Any]:
     return select(exists().where(issues.c.state_id == TARGET))
 
 
-@cache
-def state_count() -> Select[Any]:
-    return select(func.count()).where(workflow_states.c.workspace_id == WORKSPACE)

@@ -20,7 +20,28 @@ MAX_BODY_BYTES = 64 * 1024
 """Descriptions and comments: 64 KiB of UTF-8."""
 
 
+def unstorable_text(value: str) -> str | None:
+    """Why PostgreSQL could not store `value` as text (None if it can): it holds no NUL
+    character, and JSON's escapes can smuggle in lone UTF-16 surrogates, which are not text."""
+    if "\x00" in value:
+        return "cannot contain the NUL character"
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return "is not valid Unicode text"
+    return None
+
+
+def text_errors(value: str, *field: str) -> list[UserError]:
+    problem = unstorable_text(value)
+    if problem is None:
+        return []
+    return [user_error(UserErrorCode.INVALID_INPUT, f"The text {problem}.", *field)]
+
+
 def title_errors(title: str, *field: str) -> list[UserError]:
+    if text_errors(title):
+        return text_errors(title, *field)
     if not title.strip():
         return [user_error(UserErrorCode.INVALID_INPUT, "A title cannot be blank.", *field)]
     if len(title) > MAX_TITLE:
@@ -35,6 +56,8 @@ def title_errors(title: str, *field: str) -> list[UserError]:
 
 
 def name_errors(name: str, *field: str, limit: int = MAX_NAME) -> list[UserError]:
+    if text_errors(name):
+        return text_errors(name, *field)
     if not name.strip():
         return [user_error(UserErrorCode.INVALID_INPUT, "A name cannot be blank.", *field)]
     if len(name) > limit:
@@ -47,6 +70,8 @@ def name_errors(name: str, *field: str, limit: int = MAX_NAME) -> list[UserError
 
 
 def body_errors(body: str, *field: str, required: bool = False) -> list[UserError]:
+    if text_errors(body):
+        return text_errors(body, *field)
     if required and not body.strip():
         return [user_error(UserErrorCode.INVALID_INPUT, "A comment cannot be blank.", *field)]
     size = len(body.encode())
@@ -73,14 +98,23 @@ def reference_pks(
     global_ids: Sequence[str], type_name: str, *field: str
 ) -> tuple[list[int], list[UserError]]:
     """Keys of IDs an input points at; an ID of another type is a NOT_FOUND input error."""
-    keys, errors = [], []
+    positions, errors = indexed_pks(global_ids, type_name, *field)
+    return [key for _, key in positions], errors
+
+
+def indexed_pks(
+    global_ids: Sequence[str], type_name: str, *field: str
+) -> tuple[list[tuple[int, int]], list[UserError]]:
+    """(index in the input, key) of each ID of `type_name`; the others are NOT_FOUND errors
+    at their index."""
+    positions, errors = [], []
     for index, global_id in enumerate(global_ids):
         decoded = from_global_id(global_id)
         if decoded is None or decoded[0] != type_name:
             errors.append(not_found(type_name, *field, str(index)))
         else:
-            keys.append(decoded[1])
-    return keys, errors
+            positions.append((index, decoded[1]))
+    return positions, errors
 
 
 def not_found(type_name: str, *field: str) -> UserError:

@@ -24,6 +24,7 @@ from resolvers.errors import ForbiddenError, NotFoundError
 from resolvers.inputs import (
     body_errors,
     conflict,
+    indexed_pks,
     not_found,
     reference_pks,
     target_pk,
@@ -98,6 +99,8 @@ class IssueChanges:
     remove_label_ids: list[int] = field(default_factory=list)
     project_key: str | None = None
     """The key of the project moved to (from the reference check)."""
+    label_positions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    """For each label list given: (index in the input, key), to name a bad one's index."""
 
 
 def _path(prefix: tuple[str, ...], name: str) -> tuple[str, ...]:
@@ -143,9 +146,10 @@ def parse_changes(
                     user_error(UserErrorCode.INVALID_INPUT, "Cannot be null.", *_path(prefix, name))
                 )
             continue
-        keys, bad = reference_pks(ids, "Label", *_path(prefix, name))
+        positions, bad = indexed_pks(ids, "Label", *_path(prefix, name))
         errors += bad
-        setattr(changes, name, list(dict.fromkeys(keys)))
+        changes.label_positions[name] = positions
+        setattr(changes, name, list(dict.fromkeys(key for _, key in positions)))
     if changes.label_ids is not None and (changes.add_label_ids or changes.remove_label_ids):
         errors.append(
             user_error(
@@ -189,16 +193,10 @@ async def check_references(
         if row is None:
             errors.append(not_found("Project", *_path(prefix, "project_id")))
         elif row.archived_at is not None:
-            errors.append(
-                user_error(
-                    UserErrorCode.ARCHIVED,
-                    "The project is archived.",
-                    *_path(prefix, "project_id"),
-                )
-            )
+            errors.append(archived_project(*_path(prefix, "project_id")))
         else:
             changes.project_key = row.key
-    for name in ("label_ids", "add_label_ids", "remove_label_ids"):
+    for name, positions in changes.label_positions.items():
         wanted = getattr(changes, name) or []
         if not wanted:
             continue
@@ -208,10 +206,14 @@ async def check_references(
         }
         errors += [
             not_found("Label", *_path(prefix, name), str(index))
-            for index, key in enumerate(wanted)
+            for index, key in positions
             if key not in found
         ]
     return errors
+
+
+def archived_project(*field: str) -> UserError:
+    return user_error(UserErrorCode.ARCHIVED, "The project is archived.", *field)
 
 
 def _issue_row(row: Any, project_key: str) -> Any:
@@ -235,9 +237,11 @@ async def apply_changes(
         for column, value in changes.values.items()
         if value != getattr(current, column)
     }
+    if "parent_id" in changes.values:
+        # Before any project row lock (a move), in every path: one order, no deadlock.
+        await db.fetch_all(writes.lock_issue_tree(), {"workspace_id": workspace_id})
     parent = values.get("parent_id")
     if parent is not None:
-        await db.fetch_all(writes.lock_issue_tree(), {"workspace_id": workspace_id})
         cycle = await db.scalar(
             writes.ancestors_include(), {"parent_id": parent, "issue_id": issue_id}
         )
@@ -254,6 +258,8 @@ async def apply_changes(
         values["number"] = await db.scalar(
             writes.take_issue_number(), {"project_id": values["project_id"]}
         )
+        if values["number"] is None:
+            return current, [archived_project(*_path(prefix, "project_id"))]
         project_key = changes.project_key or project_key
     label_changes = await _change_labels(context, current, changes)
     if values or label_changes:
@@ -344,9 +350,7 @@ async def issue_create(context: Context, input: IssueCreateInput) -> IssuePayloa
         _require_editor(context, workspace_id)
         changes, errors = parse_changes(input, creating=True)
         if project.archived_at is not None:
-            errors.append(
-                user_error(UserErrorCode.ARCHIVED, "The project is archived.", "projectId")
-            )
+            errors.append(archived_project("projectId"))
         changes.values.pop("project_id", None)
         errors += await check_references(context, workspace_id, changes)
         if errors:
@@ -357,6 +361,8 @@ async def issue_create(context: Context, input: IssueCreateInput) -> IssuePayloa
             writes.default_state(), {"workspace_id": workspace_id}
         )
         number = await db.scalar(writes.take_issue_number(), {"project_id": project.id})
+        if number is None:  # archived since it was read
+            return Done(IssuePayload(errors=[archived_project("projectId")]))
         row = await db.fetch_one(
             writes.insert_issue(),
             {
@@ -493,14 +499,18 @@ async def issue_delete(context: Context, input: IssueDeleteInput) -> IssueDelete
 
     async def run(journal: Journal) -> Done[IssueDeletePayload]:
         pk = target_pk(input.id, "Issue")
-        current = (await _locked(context, [pk])).get(pk)
+        db = context.db
+        current = await db.fetch_one(
+            writes.lock_issue_for_delete(),
+            {**queries.scope_params(context.viewer), "target_id": pk},
+        )
         if current is None:
             raise NotFoundError("Issue not found.")
         workspace_id = current.workspace_id
         if not policies.can_delete_issue(context.viewer, workspace_id, current.creator_id):
             raise ForbiddenError("Only the issue's creator or an admin may delete it.")
-        db = context.db
-        children = await db.fetch_all(writes.children_of(), {"target_id": pk})
+        await db.fetch_all(writes.lock_children(), {"target_id": pk})
+        children = await db.fetch_all(writes.detach_children(), {"target_id": pk})
         await db.fetch_all(writes.delete_issue(), {"target_id": pk})
         for child in children:
             journal.record(

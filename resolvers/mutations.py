@@ -16,11 +16,13 @@ from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+import asyncpg
 import strawberry
 
 from db import activity, idempotency
 from db.loaders import Loaders
 from resolvers.guards import require_writer
+from resolvers.inputs import unstorable_text
 from schema.user_errors import UserError, UserErrorCode, user_error
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from resolvers.context import Context
 
 MAX_IDEMPOTENCY_KEY = 255
+DEADLOCK_RETRIES = 2
 
 
 class Payload(Protocol):
@@ -77,7 +80,17 @@ class Returns(Generic[PayloadType]):
         assert self.field is not None and self.loader is not None and self.node is not None
         rows = await getattr(context.loaders, self.loader).load_many(list(ids))
         nodes = [self.node(row) for row in rows if row is not None]
-        value = nodes if self.many else (nodes[0] if nodes else None)
+        if ids and not nodes:
+            return self.refused(
+                [
+                    user_error(
+                        UserErrorCode.NOT_FOUND,
+                        "What the first attempt with this key made is gone (or no longer "
+                        "visible to you).",
+                    )
+                ]
+            )
+        value = nodes if self.many else nodes[0]
         return self.payload(**{self.field: value})
 
 
@@ -92,19 +105,59 @@ async def perform(
     retry: the same key and input within 24 hours replays the result, without doing the work
     again; the same key with another input is refused."""
     actor_id = require_writer(context)
+    key = getattr(input, "idempotency_key", None) if returns.loader is not None else None
+    if key is not None and (not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or unstorable_text(key)):
+        return returns.refused(
+            [
+                user_error(
+                    UserErrorCode.INVALID_INPUT,
+                    f"An idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} characters of text.",
+                    "idempotencyKey",
+                )
+            ]
+        )
     db = context.db
-    key = getattr(input, "idempotency_key", None)
-    if key is not None and returns.loader is not None:
-        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-            return returns.refused(
+    for attempt in range(1 + DEADLOCK_RETRIES):
+        try:
+            payload = await _attempt(context, operation, input, returns, run, actor_id, key)
+        except asyncpg.DeadlockDetectedError:
+            # PostgreSQL rolled one side back; nothing of this attempt stayed, so run it again.
+            await db.rollback()
+            if attempt == DEADLOCK_RETRIES:
+                raise
+            continue
+        except asyncpg.ForeignKeyViolationError:
+            # A state, label, issue... this change points at was deleted by a transaction that
+            # committed after our checks read it.
+            await db.rollback()
+            payload = returns.refused(
                 [
                     user_error(
-                        UserErrorCode.INVALID_INPUT,
-                        f"An idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} characters.",
-                        "idempotencyKey",
+                        UserErrorCode.NOT_FOUND,
+                        "Something this change refers to was deleted meanwhile.",
                     )
                 ]
             )
+        except BaseException:
+            await db.rollback()
+            raise
+        break
+    # Loaders may hold rows read before the change (or before a rollback): start afresh.
+    context.loaders = Loaders(db, context.viewer, batch=context.settings.loaders_enabled)
+    return payload
+
+
+async def _attempt(
+    context: Context,
+    operation: str,
+    input: Any,
+    returns: Returns[PayloadType],
+    run: Callable[[Journal], Awaitable[Done[PayloadType]]],
+    actor_id: int,
+    key: str | None,
+) -> PayloadType:
+    db = context.db
+    if key is not None:
         request_hash = fingerprint(input)
         previous = await idempotency.claim(db, actor_id, key, operation, request_hash)
         if previous is not None:
@@ -121,20 +174,14 @@ async def perform(
                 )
             return await returns.replayed(context, tuple(previous.result.get("ids", ())))
     journal = Journal(actor_id)
-    try:
-        done = await run(journal)
-        if done.payload.errors:
-            await db.rollback()
-            return done.payload
-        if key is not None:
-            await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
-        await activity.append(db, actor_id, journal.changes)
-        await db.commit()
-    except BaseException:
+    done = await run(journal)
+    if done.payload.errors:
         await db.rollback()
-        raise
-    # Loaders may hold rows read before the change; the payload's fields must see it.
-    context.loaders = Loaders(db, context.viewer, batch=context.settings.loaders_enabled)
+        return done.payload
+    if key is not None:
+        await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
+    await activity.append(db, actor_id, journal.changes)
+    await db.commit()
     return done.payload
 
 

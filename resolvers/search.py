@@ -6,6 +6,7 @@ import html
 
 from db.search import HIGHLIGHT_START, HIGHLIGHT_STOP, MAX_QUERY_LENGTH, SearchSpec
 from resolvers.errors import BadUserInputError
+from resolvers.inputs import unstorable_text
 
 
 def search_spec(query: str, *, include_archived: bool) -> SearchSpec:
@@ -16,6 +17,9 @@ def search_spec(query: str, *, include_archived: bool) -> SearchSpec:
     """
     # NUL cannot be sent to PostgreSQL in text; other whitespace means nothing to the parser.
     words = " ".join(query.replace("\x00", " ").split())
+    problem = unstorable_text(words)
+    if problem is not None:
+        raise BadUserInputError(f"A search {problem}.", argument="query")
     if not words:
         raise BadUserInputError("Type something to search for.", argument="query")
     if len(words) > MAX_QUERY_LENGTH:

@@ -304,9 +304,13 @@ async def label_update(context: Context, input: LabelUpdateInput) -> LabelPayloa
 
 async def label_delete(context: Context, input: LabelDeleteInput) -> LabelDeletePayload:
     async def run(journal: Journal) -> Done[LabelDeletePayload]:
-        current = await _locked(context, writes.lock_label(), input.id, "Label")
+        current = await _locked(context, writes.lock_label_for_delete(), input.id, "Label")
         db = context.db
+        await db.fetch_all(writes.lock_issues_with_label(), {"target_id": current.id})
         detached = await db.fetch_all(writes.detach_label(), {"target_id": current.id})
+        await db.fetch_all(
+            writes.bump_versions(), {"issue_ids": [row.issue_id for row in detached]}
+        )
         await db.fetch_all(writes.delete_row(queries.labels), {"target_id": current.id})
         for row in detached:
             journal.record(
@@ -362,8 +366,8 @@ async def _reorder(
             workspace_id,
             "REORDERED",
             field=field.removesuffix("Ids") + "s",
-            from_value=",".join(str(row.id) for row in rows),
-            to_value=",".join(str(key) for key in keys),
+            from_value=",".join(str(row.id) for row in rows) or None,
+            to_value=",".join(str(key) for key in keys) or None,
         )
     )
     ordered = await db.fetch_all(
@@ -461,10 +465,15 @@ async def workflow_state_delete(
     the last state cannot go (new issues need one)."""
 
     async def run(journal: Journal) -> Done[WorkflowStateDeletePayload]:
-        current = await _locked(context, writes.lock_state(), input.id, "WorkflowState")
+        current = await _locked(
+            context, writes.lock_state_for_delete(), input.id, "WorkflowState"
+        )
         db, workspace_id = context.db, current.workspace_id
         params = {"workspace_id": workspace_id, "target_id": current.id}
-        if await db.scalar(writes.state_count(), params) <= 1:
+        # Every state of the workspace, locked: two deletes at once cannot both see "another
+        # state remains".
+        states = await db.fetch_all(writes.ids_in_order(queries.workflow_states), params)
+        if len(states) <= 1:
             return Done(
                 WorkflowStateDeletePayload(
                     errors=[
@@ -503,6 +512,7 @@ async def workflow_state_delete(
                     )
                 )
         else:
+            await db.fetch_all(writes.lock_issues_in_state(), params)
             moved = await db.fetch_all(
                 writes.move_issues_between_states(), {**params, "new_state_id": target}
             )

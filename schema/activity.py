@@ -61,7 +61,8 @@ def _value(field: str | None, value: str | None) -> str | None:
     if value is None or field not in _REFERENCES:
         return value
     type_name = _REFERENCES[field]
-    return ",".join(to_global_id(type_name, int(key)) for key in value.split(",") if key)
+    keys = [key for key in value.split(",") if key.isdigit()]
+    return ",".join(to_global_id(type_name, int(key)) for key in keys) or None
 
 
 async def nodes_by_reference(
@@ -91,7 +92,7 @@ def _referenced(entries: list[ActivityEntry], values: str) -> list[tuple[str, in
     for entry in entries:
         value = getattr(entry, values)
         type_name = _REFERENCES.get(entry.field or "")
-        single = value is not None and type_name is not None and "," not in value
+        single = type_name is not None and value is not None and value.isdigit()
         references.append((type_name, int(value)) if single else None)  # type: ignore[arg-type]
     return references
 

@@ -12,13 +12,14 @@ BAD_USER_INPUT what it cannot mean or what would cost too much:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 
 from db import issue_filters as spec
 from resolvers.errors import BadUserInputError
+from resolvers.inputs import unstorable_text
 from resolvers.relations import connections_of
 from schema import orderings
 from schema.enums import IssueOrderField, OrderDirection, Priority, WorkflowStateType
@@ -281,9 +282,15 @@ _LABEL_QUANTIFIERS = ("some", "none", "every")
 
 
 def _text(value: str) -> str:
-    if "\x00" in value:
-        raise BadUserInputError("A filter's text cannot contain the NUL character.")
+    problem = unstorable_text(value)
+    if problem is not None:
+        raise BadUserInputError(f"A filter's text {problem}.", argument="filter")
     return value
+
+
+def _utc(value: datetime) -> datetime:
+    """A time without an offset is UTC, whatever the server process's time zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _as_is(value: Any) -> Any:
@@ -426,9 +433,9 @@ class _FilterBuilder:
             *self.compare("priority", f.priority),
             *self.compare("estimate", f.estimate),
             *self.compare("due_date", f.due_date),
-            *self.compare("created_at", f.created_at),
-            *self.compare("updated_at", f.updated_at),
-            *self.compare("archived_at", f.archived_at),
+            *self.compare("created_at", f.created_at, _utc),
+            *self.compare("updated_at", f.updated_at, _utc),
+            *self.compare("archived_at", f.archived_at, _utc),
             *self.state(f.state),
             *self.user("assignee_id", f.assignee),
             *self.user("creator_id", f.creator),

@@ -43,35 +43,37 @@ from schema.workspace_admin import (
 
 @strawberry.type(
     description="What can be changed. Each mutation is one transaction: it returns the object "
-    "it changed, or `errors` saying why nothing was changed."
+    "it changed, or `errors` saying why nothing was changed. Every field is nullable: when one "
+    "mutation of a document fails with a GraphQL error (its field is null), the results of "
+    "those that ran before it still come back."
 )
 class Mutation(TrackerMutation):
     @strawberry.mutation(description="Create an account and sign in.")
-    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload | None:
         return await accounts.sign_up(info.context, input.email, input.password, input.name)
 
     @strawberry.mutation(
         description="Sign in with email and password. Failures do not tell whether the email "
         "has an account, and repeated failures are throttled per account and per address."
     )
-    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
+    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload | None:
         return await accounts.log_in(info.context, input.email, input.password)
 
     @strawberry.mutation(
         description="Exchange a refresh token for a new access token and refresh token. "
         "A refresh token works once; using one twice signs out its whole session."
     )
-    async def token_refresh(self, info: Info, input: TokenRefreshInput) -> AuthPayload:
+    async def token_refresh(self, info: Info, input: TokenRefreshInput) -> AuthPayload | None:
         return await accounts.token_refresh(info.context, input.refresh_token)
 
     @strawberry.mutation(description="End the session a refresh token belongs to.")
-    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload:
+    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload | None:
         return await accounts.log_out(info.context, input.refresh_token)
 
     @strawberry.mutation(description="Change your password; every session is signed out.")
     async def password_change(
         self, info: Info, input: PasswordChangeInput
-    ) -> PasswordChangePayload:
+    ) -> PasswordChangePayload | None:
         return await accounts.password_change(
             info.context, input.current_password, input.new_password
         )
@@ -79,7 +81,7 @@ class Mutation(TrackerMutation):
     @strawberry.mutation(description="Create a personal API token for scripts and apps.")
     async def api_token_create(
         self, info: Info, input: ApiTokenCreateInput
-    ) -> ApiTokenCreatePayload:
+    ) -> ApiTokenCreatePayload | None:
         return await accounts.api_token_create(
             info.context, input.name, input.scope, input.expires_at
         )
@@ -87,15 +89,19 @@ class Mutation(TrackerMutation):
     @strawberry.mutation(description="Revoke one of your personal API tokens.")
     async def api_token_revoke(
         self, info: Info, input: ApiTokenRevokeInput
-    ) -> ApiTokenRevokePayload:
+    ) -> ApiTokenRevokePayload | None:
         return await accounts.api_token_revoke(info.context, input.id)
 
     @strawberry.mutation(description="Create a workspace; you become its OWNER.")
-    async def workspace_create(self, info: Info, input: WorkspaceCreateInput) -> WorkspacePayload:
+    async def workspace_create(
+        self, info: Info, input: WorkspaceCreateInput
+    ) -> WorkspacePayload | None:
         return await workspace_admin.workspace_create(info.context, input.slug, input.name)
 
     @strawberry.mutation(description="Rename a workspace (ADMIN+) or change its slug (OWNER).")
-    async def workspace_update(self, info: Info, input: WorkspaceUpdateInput) -> WorkspacePayload:
+    async def workspace_update(
+        self, info: Info, input: WorkspaceUpdateInput
+    ) -> WorkspacePayload | None:
         return await workspace_admin.workspace_update(
             info.context, input.id, input.name, input.slug
         )
@@ -105,14 +111,16 @@ class Mutation(TrackerMutation):
     )
     async def workspace_delete(
         self, info: Info, input: WorkspaceDeleteInput
-    ) -> WorkspaceDeletePayload:
+    ) -> WorkspaceDeletePayload | None:
         return await workspace_admin.workspace_delete(info.context, input.id)
 
     @strawberry.mutation(
         description="Invite someone by email (ADMIN+; only an OWNER invites owners). The "
         "payload's token is what the invitee passes to `invitationAccept`; it expires in 7 days."
     )
-    async def member_invite(self, info: Info, input: MemberInviteInput) -> MemberInvitePayload:
+    async def member_invite(
+        self, info: Info, input: MemberInviteInput
+    ) -> MemberInvitePayload | None:
         return await workspace_admin.member_invite(
             info.context, input.workspace_id, input.email, input.role
         )
@@ -120,7 +128,7 @@ class Mutation(TrackerMutation):
     @strawberry.mutation(description="Join the workspace an invitation to your email is for.")
     async def invitation_accept(
         self, info: Info, input: InvitationAcceptInput
-    ) -> MembershipPayload:
+    ) -> MembershipPayload | None:
         return await workspace_admin.invitation_accept(info.context, input.token)
 
     @strawberry.mutation(
@@ -128,7 +136,7 @@ class Mutation(TrackerMutation):
     )
     async def invitation_revoke(
         self, info: Info, input: InvitationRevokeInput
-    ) -> InvitationRevokePayload:
+    ) -> InvitationRevokePayload | None:
         return await workspace_admin.invitation_revoke(info.context, input.id)
 
     @strawberry.mutation(
@@ -137,17 +145,19 @@ class Mutation(TrackerMutation):
     )
     async def member_update_role(
         self, info: Info, input: MemberUpdateRoleInput
-    ) -> MembershipPayload:
+    ) -> MembershipPayload | None:
         return await workspace_admin.member_update_role(
             info.context, input.membership_id, input.role
         )
 
     @strawberry.mutation(description="Remove a member (ADMIN+; only an OWNER removes owners).")
-    async def member_remove(self, info: Info, input: MemberRemoveInput) -> MemberRemovePayload:
+    async def member_remove(
+        self, info: Info, input: MemberRemoveInput
+    ) -> MemberRemovePayload | None:
         return await workspace_admin.member_remove(info.context, input.membership_id)
 
     @strawberry.mutation(description="Leave a workspace (its last OWNER cannot).")
     async def workspace_leave(
         self, info: Info, input: WorkspaceLeaveInput
-    ) -> WorkspaceLeavePayload:
+    ) -> WorkspaceLeavePayload | None:
         return await workspace_admin.workspace_leave(info.context, input.workspace_id)

@@ -30,4 +30,8 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
         return None
     if not type_name or not 0 < number <= MAX_BIGINT or str(number) != pk:
         return None
+    # One spelling per object: base64 decoding skips stray characters, so without this two
+    # strings would name it (and a retry spelling it otherwise would look like another input).
+    if to_global_id(type_name, number) != global_id:
+        return None
     return type_name, number

@@ -49,35 +49,39 @@ from schema.workflow_mutations import (
 @strawberry.type
 class TrackerMutation:
     @strawberry.mutation(description="Create a project (ADMIN+).")
-    async def project_create(self, info: Info, input: ProjectCreateInput) -> ProjectPayload:
+    async def project_create(self, info: Info, input: ProjectCreateInput) -> ProjectPayload | None:
         return await workflow_writes.project_create(info.context, input)
 
     @strawberry.mutation(description="Rename a project, or change its description or lead.")
-    async def project_update(self, info: Info, input: ProjectUpdateInput) -> ProjectPayload:
+    async def project_update(self, info: Info, input: ProjectUpdateInput) -> ProjectPayload | None:
         return await workflow_writes.project_update(info.context, input)
 
     @strawberry.mutation(
         description="Archive a project (ADMIN+): its issues stay; no new ones can be added."
     )
-    async def project_archive(self, info: Info, input: ProjectArchiveInput) -> ProjectPayload:
+    async def project_archive(
+        self, info: Info, input: ProjectArchiveInput
+    ) -> ProjectPayload | None:
         return await workflow_writes.project_set_archived(info.context, input, archived=True)
 
     @strawberry.mutation(description="Bring an archived project back (ADMIN+).")
-    async def project_unarchive(self, info: Info, input: ProjectArchiveInput) -> ProjectPayload:
+    async def project_unarchive(
+        self, info: Info, input: ProjectArchiveInput
+    ) -> ProjectPayload | None:
         return await workflow_writes.project_set_archived(info.context, input, archived=False)
 
     @strawberry.mutation(
         description="Create an issue (MEMBER+). It takes its project's next number, without "
         "gaps or duplicates however many are created at once."
     )
-    async def issue_create(self, info: Info, input: IssueCreateInput) -> IssuePayload:
+    async def issue_create(self, info: Info, input: IssueCreateInput) -> IssuePayload | None:
         return await issue_writes.issue_create(info.context, input)
 
     @strawberry.mutation(
         description="Change an issue (MEMBER+): only the fields given, so concurrent changes "
         "to other fields are kept. With `expectedVersion`, a concurrent change is a CONFLICT."
     )
-    async def issue_update(self, info: Info, input: IssueUpdateInput) -> IssuePayload:
+    async def issue_update(self, info: Info, input: IssueUpdateInput) -> IssuePayload | None:
         return await issue_writes.issue_update(info.context, input)
 
     @strawberry.mutation(
@@ -85,64 +89,68 @@ class TrackerMutation:
     )
     async def issue_batch_update(
         self, info: Info, input: IssueBatchUpdateInput
-    ) -> IssueBatchPayload:
+    ) -> IssueBatchPayload | None:
         return await issue_writes.issue_batch_update(info.context, input)
 
     @strawberry.mutation(
         description="Archive an issue (MEMBER+): it leaves lists unless `includeArchived`."
     )
-    async def issue_archive(self, info: Info, input: IssueArchiveInput) -> IssuePayload:
+    async def issue_archive(self, info: Info, input: IssueArchiveInput) -> IssuePayload | None:
         return await issue_writes.issue_set_archived(info.context, input, archived=True)
 
     @strawberry.mutation(description="Bring an archived issue back (MEMBER+).")
-    async def issue_unarchive(self, info: Info, input: IssueArchiveInput) -> IssuePayload:
+    async def issue_unarchive(self, info: Info, input: IssueArchiveInput) -> IssuePayload | None:
         return await issue_writes.issue_set_archived(info.context, input, archived=False)
 
     @strawberry.mutation(
         description="Delete an issue with its comments (its creator, or ADMIN+); sub-issues "
         "become top-level. Its history stays in the workspace's activity."
     )
-    async def issue_delete(self, info: Info, input: IssueDeleteInput) -> IssueDeletePayload:
+    async def issue_delete(self, info: Info, input: IssueDeleteInput) -> IssueDeletePayload | None:
         return await issue_writes.issue_delete(info.context, input)
 
     @strawberry.mutation(description="Comment on an issue (any member, GUEST included).")
-    async def comment_create(self, info: Info, input: CommentCreateInput) -> CommentPayload:
+    async def comment_create(self, info: Info, input: CommentCreateInput) -> CommentPayload | None:
         return await comment_writes.comment_create(info.context, input)
 
     @strawberry.mutation(description="Edit your own comment.")
-    async def comment_update(self, info: Info, input: CommentUpdateInput) -> CommentPayload:
+    async def comment_update(self, info: Info, input: CommentUpdateInput) -> CommentPayload | None:
         return await comment_writes.comment_update(info.context, input)
 
     @strawberry.mutation(description="Delete a comment (its author, or ADMIN+).")
-    async def comment_delete(self, info: Info, input: CommentDeleteInput) -> CommentDeletePayload:
+    async def comment_delete(
+        self, info: Info, input: CommentDeleteInput
+    ) -> CommentDeletePayload | None:
         return await comment_writes.comment_delete(info.context, input)
 
     @strawberry.mutation(description="Create a label (ADMIN+).")
-    async def label_create(self, info: Info, input: LabelCreateInput) -> LabelPayload:
+    async def label_create(self, info: Info, input: LabelCreateInput) -> LabelPayload | None:
         return await workflow_writes.label_create(info.context, input)
 
     @strawberry.mutation(description="Rename or recolour a label (ADMIN+).")
-    async def label_update(self, info: Info, input: LabelUpdateInput) -> LabelPayload:
+    async def label_update(self, info: Info, input: LabelUpdateInput) -> LabelPayload | None:
         return await workflow_writes.label_update(info.context, input)
 
     @strawberry.mutation(description="Delete a label (ADMIN+); issues lose it.")
-    async def label_delete(self, info: Info, input: LabelDeleteInput) -> LabelDeletePayload:
+    async def label_delete(self, info: Info, input: LabelDeleteInput) -> LabelDeletePayload | None:
         return await workflow_writes.label_delete(info.context, input)
 
     @strawberry.mutation(description="Put a workspace's labels in a new order (ADMIN+).")
-    async def label_reorder(self, info: Info, input: LabelReorderInput) -> LabelReorderPayload:
+    async def label_reorder(
+        self, info: Info, input: LabelReorderInput
+    ) -> LabelReorderPayload | None:
         return await workflow_writes.label_reorder(info.context, input)
 
     @strawberry.mutation(description="Add a workflow state, rightmost on the board (ADMIN+).")
     async def workflow_state_create(
         self, info: Info, input: WorkflowStateCreateInput
-    ) -> WorkflowStatePayload:
+    ) -> WorkflowStatePayload | None:
         return await workflow_writes.workflow_state_create(info.context, input)
 
     @strawberry.mutation(description="Rename a workflow state or change its type (ADMIN+).")
     async def workflow_state_update(
         self, info: Info, input: WorkflowStateUpdateInput
-    ) -> WorkflowStatePayload:
+    ) -> WorkflowStatePayload | None:
         return await workflow_writes.workflow_state_update(info.context, input)
 
     @strawberry.mutation(
@@ -150,11 +158,11 @@ class TrackerMutation:
     )
     async def workflow_state_delete(
         self, info: Info, input: WorkflowStateDeleteInput
-    ) -> WorkflowStateDeletePayload:
+    ) -> WorkflowStateDeletePayload | None:
         return await workflow_writes.workflow_state_delete(info.context, input)
 
     @strawberry.mutation(description="Put a workspace's board columns in a new order (ADMIN+).")
     async def workflow_state_reorder(
         self, info: Info, input: WorkflowStateReorderInput
-    ) -> WorkflowStateReorderPayload:
+    ) -> WorkflowStateReorderPayload | None:
         return await workflow_writes.workflow_state_reorder(info.context, input)

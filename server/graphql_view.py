@@ -19,8 +19,10 @@ from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
 from db.loaders import Loaders
 from resolvers.context import Context
+from server import request_text
 from server.graphiql import graphiql_page
 from server.operation_kind import reads_only
+from server.request_text import holds_unstorable_text
 from server.signing_key import access_token_issuer
 
 if TYPE_CHECKING:
@@ -56,6 +58,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         # Read (and size-check) the body before any database work, so an oversized or broken
         # upload costs no connection; Starlette caches it for Strawberry's parser.
         body = await request.body()  # type: ignore[union-attr]
+        if holds_unstorable_text(body, request.url.query):
+            # A request error (the document never runs): 400 where the client takes the
+            # GraphQL-over-HTTP media type, 200 for plain JSON, as for validation errors.
+            status = 400 if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "") else 200
+            return _refused(request, status, request_text.MESSAGE, "BAD_USER_INPUT")
         database: Database = request.app.state.database
         snapshot = reads_only(request, body, max_tokens=self.settings.max_tokens)  # type: ignore[arg-type]
         db = database.request_handle(snapshot=snapshot)
@@ -140,17 +147,27 @@ UNAUTHENTICATED_MESSAGE = "The access token is invalid, expired or revoked."
 def _unauthenticated(request: Request) -> Response:
     """401 with a GraphQL error body: bad credentials are refused before execution, and the
     same answer is given whatever was wrong with them."""
-    body = {
-        "errors": [{"message": UNAUTHENTICATED_MESSAGE, "extensions": {"code": "UNAUTHENTICATED"}}]
-    }
+    return _refused(
+        request,
+        401,
+        UNAUTHENTICATED_MESSAGE,
+        "UNAUTHENTICATED",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _refused(
+    request: Request,
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A request refused before execution, with a GraphQL error body."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     media_type = (
         GRAPHQL_RESPONSE_JSON
         if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
         else "application/json"
     )
-    return Response(
-        orjson.dumps(body),
-        status_code=401,
-        media_type=media_type,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-    )
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.migrate import upgrade_to_head
 from db.seed import SCALES, seed
 from db.session import Database, StatementCounter, create_engine
+from schema.node import to_global_id
 from server.app import create_app
 from server.settings import Settings
 
@@ -161,3 +162,71 @@ async def gql_as(
     yield as_viewer
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def race(engine, seeded_database_url) -> AsyncIterator[dict[str, Any]]:
+    """A committed workspace (the demo owner is its OWNER) with one state and one project."""
+    database = Database(engine)
+    setup = database.request_handle()
+    try:
+        workspace = await setup.scalar(
+            text("INSERT INTO workspaces (slug, name) VALUES ('race-test', 'Race') RETURNING id")
+        )
+        await setup.fetch_all(
+            text(
+                "INSERT INTO memberships (workspace_id, user_id, role) "
+                "SELECT :w, id, 'OWNER' FROM users WHERE email = :e"
+            ).bindparams(w=workspace, e=OWNER)
+        )
+        await setup.fetch_all(
+            text(
+                "INSERT INTO workflow_states (workspace_id, name, type, position) "
+                "VALUES (:w, 'Todo', 'UNSTARTED', 0)"
+            ).bindparams(w=workspace)
+        )
+        project = await setup.scalar(
+            text(
+                "INSERT INTO projects (workspace_id, key, name) VALUES (:w, 'RACE', 'Race') "
+                "RETURNING id"
+            ).bindparams(w=workspace)
+        )
+        await setup.commit()
+    finally:
+        await setup.close()
+    settings = Settings(
+        database_url=seeded_database_url,
+        BACKLOG_ENV="development",
+        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
+        BACKLOG_DEMO_VIEWER=OWNER,
+    )
+    app = create_app(settings, database=database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://backlog.test"
+    ) as client:
+        yield {
+            "client": client,
+            "database": database,
+            "project": to_global_id("Project", project),
+            "workspace": workspace,
+        }
+    cleanup = database.request_handle()
+    try:
+        await cleanup.fetch_all(
+            text(
+                "DELETE FROM activity WHERE workspace_id IN "
+                "(SELECT id FROM workspaces WHERE slug = 'race-test')"
+            )
+        )
+        await cleanup.fetch_all(text("DELETE FROM workspaces WHERE slug = 'race-test'"))
+        await cleanup.fetch_all(text("DELETE FROM idempotency_keys WHERE key LIKE 'race-%'"))
+        await cleanup.commit()
+    finally:
+        await cleanup.close()
+
+
+async def post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]

@@ -149,3 +149,22 @@ async def test_a_batch_retry_replays_every_issue(gql, connection):
     retry = await gql(batch, variables)
     assert retry["data"] == first["data"]
     assert [i["version"] for i in retry["data"]["issueBatchUpdate"]["issues"]] == [2, 2]
+
+
+async def test_a_retry_after_the_result_is_gone_says_so(gql, connection):
+    variables = {
+        "input": {
+            "projectId": await project_id(connection),
+            "title": "short-lived",
+            "idempotencyKey": "gone",
+        }
+    }
+    first = await gql(CREATE, variables)
+    issue = first["data"]["issueCreate"]["issue"]["id"]
+    await gql(
+        "mutation ($id: ID!) { issueDelete(input: {id: $id}) { errors { code } } }", {"id": issue}
+    )
+    retry = await gql(CREATE, variables)
+    assert retry["data"]["issueCreate"]["issue"] is None
+    assert [e["code"] for e in retry["data"]["issueCreate"]["errors"]] == ["NOT_FOUND"]
+    assert await count(connection, "short-lived") == 0

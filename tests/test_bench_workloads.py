@@ -1,0 +1,218 @@
+"""The benchmark's workloads, request templates and report, without a database.
+
+The bench itself (`python3 dev.py bench`) checks every server's answers against a seeded
+database; these pin what it relies on: each workload's operations and peers line up, template
+bodies are filled the same way by Python and by wrk's Lua, a mutation payload's typed errors
+count as errors, and a peer without an equivalent is reported as n/a.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+import pytest
+
+from bench import floor, report
+from bench.load import fill, run_wrk
+from bench.options import parse_options
+from bench.workloads import (
+    DEFAULT_WORKLOADS,
+    DOCUMENTS,
+    MIXED,
+    WORKLOADS,
+    CheckError,
+    Targets,
+    check_answer,
+    checked_operations,
+    document_shares,
+    writes,
+)
+
+TARGETS = Targets(
+    workspace_slug="acme",
+    detail_issue_pk=61,
+    updated_issues=tuple((pk, f"Fix login sync {pk}") for pk in range(1, 101)),
+    state_pks=(1, 2, 3, 4, 5, 6),
+    create_project_pk=21,
+    create_label_pk=31,
+    create_assignee_pk=1,
+)
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_a_peer_runs_a_workload_exactly_when_every_operation_has_its_body(name):
+    workload = WORKLOADS[name]
+    operations = [operation for _, operation in workload.operations(TARGETS)]
+
+    assert operations and all(weight > 0 for weight, _ in workload.operations(TARGETS))
+    assert all(operation.document in DOCUMENTS for operation in operations)
+    with_postgraphile = [op for op in operations if op.postgraphile is not None]
+    with_floor = [op for op in operations if op.floor_path is not None and op.floor is not None]
+    assert workload.runs_on("postgraphile") == (with_postgraphile == operations)
+    assert workload.runs_on("floor") == (with_floor == operations)
+    for operation in with_postgraphile:
+        assert DOCUMENTS[operation.document].summarize_postgraphile is not None
+    for operation in with_floor:
+        assert operation.floor_path == f"/{operation.document}"
+        assert operation.document in floor.VIEWS
+
+
+def test_mixed_is_ninety_percent_reads_and_checks_every_document():
+    shares = document_shares("mixed", TARGETS)
+
+    reads = sum(share for name, share in shares.items() if not DOCUMENTS[name].writes)
+    assert reads == pytest.approx(0.9)
+    assert shares == pytest.approx({name: share / 100 for name, share in MIXED})
+    assert [op.document for op in checked_operations("mixed", TARGETS)] == [n for n, _ in MIXED]
+    assert writes("mixed", TARGETS) and not writes("board", TARGETS)
+
+
+def test_issue_update_spreads_over_issues_and_always_changes_the_title():
+    operations = WORKLOADS["issueUpdate"].operations(TARGETS)
+    inputs = [op.backlog["variables"]["input"] for _, op in operations]
+
+    assert len({item["id"] for item in inputs}) == len(TARGETS.updated_issues)
+    assert all("@SEQ@" in item["title"] for item in inputs)
+    assert {frozenset(item) - {"id", "title"} for item in inputs} == {
+        frozenset(),
+        frozenset({"priority"}),
+        frozenset({"stateId"}),
+    }
+    assert [op.document for op in checked_operations("issueUpdate", TARGETS)] == ["issueUpdate"]
+
+
+def test_templates_fill_a_number_and_pick_choices_by_it():
+    body = orjson.dumps({"title": "T #@SEQ@", "priority": "@SEQ:URGENT|HIGH|LOW@"})
+
+    assert orjson.loads(fill(body, 4)) == {"title": "T #4", "priority": "HIGH"}
+    assert orjson.loads(fill(body, 6)) == {"title": "T #6", "priority": "URGENT"}
+    assert fill(b'{"plain": 1}', 9) == b'{"plain": 1}'
+
+
+def test_a_mutation_payloads_typed_errors_fail_the_answer_check():
+    ok = {"data": {"issueUpdate": {"issue": {"id": "x"}, "errors": []}}}
+    refused = {"data": {"issueUpdate": {"issue": None, "errors": [{"code": "NOT_FOUND"}]}}}
+
+    assert check_answer("backlog", "issueUpdate", 200, ok) is ok
+    with pytest.raises(CheckError, match="refusal"):
+        check_answer("backlog", "issueUpdate", 200, refused)
+
+
+def test_servers_without_an_equivalent_are_not_started_and_are_reported_na():
+    options = parse_options(["--workloads", "search,issueCreate", "--quick"], None)
+
+    assert [server for server, _, _ in options.plan()] == [
+        "backlog",
+        "backlog-plain",
+        "n+1",
+        "floor",
+    ]
+    assert options.workloads_for("floor") == ("search",)
+    assert options.runs() == 3 * 2 + 1
+    assert set(options.not_comparable()) == {
+        ("postgraphile", "search"),
+        ("postgraphile", "issueCreate"),
+        ("floor", "issueCreate"),
+    }
+    assert set(DEFAULT_WORKLOADS) <= set(WORKLOADS)
+
+
+def _run(server: str, workload: str, rps: float, **extra: Any) -> report.Run:
+    return report.Run(
+        server=server, workload=workload, workers=1, concurrency=16, duration_s=10.0,
+        requests=int(rps * 10), requests_per_s=rps, p50_ms=10.0, p95_ms=20.0, p99_ms=30.0,
+        errors=0, error_detail={}, server_cpu_ms_per_request=5.0, db_cpu_ms_per_request=2.0,
+        peak_rss_mb=100.0, **extra,
+    )  # fmt: skip
+
+
+def test_the_report_says_na_with_the_reason_for_a_missing_peer(capsys):
+    written = {"issues_created": 0, "activity_appended": 1500, "issues_updated": 80}
+    waits = {"busy": 9.5, "running": 1.0, "stream_lock": 6.0, "row_locks": 0.5, "io": 0.5}
+    runs = [
+        _run("backlog", "search", 50.0),
+        _run("floor", "search", 80.0),
+        _run("backlog", "issueUpdate", 100.0, written=written, db_waits=waits),
+    ]
+    lacking = {("postgraphile", "search"): "no search", ("postgraphile", "issueUpdate"): "no"}
+
+    found = report.print_report(runs, [], lacking)
+    out = capsys.readouterr().out
+
+    search = next(t for t in found if t.name == "search p99 vs PostGraphile")
+    assert (search.verdict, search.detail) == ("n/a", "no search")
+    assert "n/a: postgraphile x search: no search" in out
+    search_row = next(line for line in out.splitlines() if line.startswith("search "))
+    assert search_row.split()[3:6] == ["n/a", "n/a", "n/a"]  # ÷PG req/s, ÷PG p99, ÷N+1
+    assert "0.62x" in search_row  # ÷floor
+    update_row = next(line for line in out.splitlines() if "issueUpdate" in line and "1.50" in line)
+    assert update_row.split()[-6:] == ["9.5", "1.0", "6.0", "0.5", "0.5", "n/a"]
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers like a GraphQL server: a payload with typed errors when the body asks for them."""
+
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append(body)
+        errors = [{"code": "CONFLICT"}] if body["fail"] else []
+        answer = orjson.dumps({"data": {"issueUpdate": {"issue": None, "errors": errors}}})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _load_echo(bodies: list[tuple[float, bytes]]) -> Any:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Echo.received = []
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/graphql"
+        return run_wrk(url, bodies, concurrency=2, duration_s=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+
+
+@needs_wrk
+def test_wrk_spreads_requests_over_template_bodies():
+    bodies = [(1.0, orjson.dumps({"title": f"{i} @SEQ@", "fail": False})) for i in range(4)]
+
+    result = _load_echo(bodies)
+
+    assert all(sent > result.requests / 10 for sent in result.sent_per_body)
+    assert result.graphql_errors == 0
+
+
+@needs_wrk
+def test_wrk_fills_templates_per_request_and_counts_only_non_empty_errors():
+    good = orjson.dumps({"title": "T @SEQ@", "pick": "@SEQ:a|b@", "fail": False})
+    bad = orjson.dumps({"title": "plain", "pick": "-", "fail": True})
+
+    result = _load_echo([(3.0, good), (1.0, bad)])
+
+    filled = [body for body in _Echo.received if not body["fail"]]
+    assert result.requests > 10 and filled
+    assert len({body["title"] for body in filled}) == len(filled)  # a new number every time
+    for body in filled:
+        seq = int(body["title"].removeprefix("T "))
+        assert body["pick"] == "ab"[seq % 2]
+    failed = len(_Echo.received) - len(filled)
+    # wrk may leave requests unanswered at the end; every answered failing one is counted.
+    assert 0 < result.graphql_errors == result.failed_responses <= failed
+    assert result.graphql_errors >= result.requests - len(filled) - 2

@@ -262,7 +262,8 @@ class Issue(Base):
         Index("ix_issues_workspace_id_priority_id", "workspace_id", "priority", "id"),
         Index("ix_issues_workspace_id_updated_at_id", "workspace_id", "updated_at", "id"),
         Index("ix_issues_workspace_id_position_id", "workspace_id", "position", "id"),
-        Index("ix_issues_state_id_workspace_id", "state_id", "workspace_id"),
+        # A board column: a state's newest issues (and the state's foreign key).
+        Index("ix_issues_state_id_created_at_id", "state_id", "created_at", "id"),
         Index("ix_issues_parent_id_workspace_id", "parent_id", "workspace_id"),
         Index("ix_issues_search_vector", "search_vector", postgresql_using="gin"),
     )

@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -314,17 +315,24 @@ async def fetch_pages_per_parent(
         return {parent_ids[0]: _page(rows, args, counted=counted)}
 
     def ranked() -> Select[Any]:
-        rank = func.row_number().over(
-            partition_by=parent, order_by=_order_by(ordering, forward=args.forward)
-        )
-        inner = _windowed(query().where(parent == any_(_BATCH_PARENTS)), ordering, args)
+        # One LATERAL page per parent: each walks the parent's index in the list's order and
+        # stops after a page, where ranking every row of every parent would read them all (a
+        # board's columns are whole thousands of issues each).
+        parents = select(func.unnest(_BATCH_PARENTS).label("id")).subquery("batch_parents")
+        order = _order_by(ordering, forward=args.forward)
+        inner = _windowed(query().where(parent == parents.c.id), ordering, args)
         if counted:
-            inner = inner.add_columns(func.count().over(partition_by=parent).label("batch_total"))
-        pages = inner.add_columns(rank.label("page_rank")).subquery()
+            inner = inner.add_columns(func.count().over().label("batch_total"))
+        page = (
+            inner.add_columns(func.row_number().over(order_by=order).label("page_rank"))
+            .order_by(*order)
+            .limit(bindparam("page_size"))
+            .lateral("page")
+        )
         return (
-            select(pages)
-            .where(pages.c.page_rank <= bindparam("page_size"))
-            .order_by(pages.c.batch_parent, pages.c.page_rank)
+            select(page)
+            .select_from(parents.join(page, true()))
+            .order_by(page.c.batch_parent, page.c.page_rank)
         )
 
     statement = shaped(("pages", shape, ordering, _shape(args), counted), ranked)

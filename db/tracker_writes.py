@@ -108,10 +108,13 @@ def take_issue_number() -> Update:
 
 @cache
 def insert_issue() -> Insert:
+    """Takes the project's next number (`take_issue_number`) and inserts the issue with it, in
+    one statement: the project's row lock, which orders concurrent creates, is taken as late as
+    can be. No row when the project is archived."""
+    number = take_issue_number().cte("taken")
     fields = (
         "workspace_id",
         "project_id",
-        "number",
         "title",
         "description",
         "state_id",
@@ -122,11 +125,16 @@ def insert_issue() -> Insert:
         "estimate",
         "due_date",
     )
-    return (
-        insert(issues)
-        .values({name: typed_param(name, issues.c[name]) for name in fields})
-        .returning(*ISSUE_WRITE_COLUMNS)
+    values = select(
+        *(
+            bindparam("project_id", BigInteger)
+            if name == "project_id"
+            else typed_param(name, issues.c[name])
+            for name in fields
+        ),
+        number.c.last_issue_number,
     )
+    return insert(issues).from_select([*fields, "number"], values).returning(*ISSUE_WRITE_COLUMNS)
 
 
 @cache
@@ -513,5 +521,3 @@ def detach_children() -> Update:
 @cache
 def state_has_issues() -> Select[Any]:
     return select(exists().where(issues.c.state_id == TARGET))
-
-

@@ -360,15 +360,11 @@ async def issue_create(context: Context, input: IssueCreateInput) -> IssuePayloa
         state_id = values.get("state_id") or await db.scalar(
             writes.default_state(), {"workspace_id": workspace_id}
         )
-        number = await db.scalar(writes.take_issue_number(), {"project_id": project.id})
-        if number is None:  # archived since it was read
-            return Done(IssuePayload(errors=[archived_project("projectId")]))
         row = await db.fetch_one(
             writes.insert_issue(),
             {
                 "workspace_id": workspace_id,
                 "project_id": project.id,
-                "number": number,
                 "title": values["title"],
                 "description": values.get("description", ""),
                 "state_id": state_id,
@@ -380,6 +376,8 @@ async def issue_create(context: Context, input: IssueCreateInput) -> IssuePayloa
                 "due_date": values.get("due_date"),
             },
         )
+        if row is None:  # the project was archived since it was read
+            return Done(IssuePayload(errors=[archived_project("projectId")]))
         if changes.label_ids:
             await db.fetch_all(
                 writes.add_labels(),

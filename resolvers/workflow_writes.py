@@ -465,9 +465,7 @@ async def workflow_state_delete(
     the last state cannot go (new issues need one)."""
 
     async def run(journal: Journal) -> Done[WorkflowStateDeletePayload]:
-        current = await _locked(
-            context, writes.lock_state_for_delete(), input.id, "WorkflowState"
-        )
+        current = await _locked(context, writes.lock_state_for_delete(), input.id, "WorkflowState")
         db, workspace_id = context.db, current.workspace_id
         params = {"workspace_id": workspace_id, "target_id": current.id}
         # Every state of the workspace, locked: two deletes at once cannot both see "another

@@ -83,8 +83,18 @@ def upgrade() -> None:
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name="fk_activity_actor_id_users", ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name="fk_activity_workspace_id_workspaces",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_activity"),
     )
+    op.create_index("ix_activity_actor_id", "activity", ["actor_id"])
     op.create_index("ix_activity_workspace_id_id", "activity", ["workspace_id", "id"])
     op.create_index("ix_activity_issue_id_id", "activity", ["issue_id", "id"])
 

@@ -186,13 +186,11 @@ def ancestors_include() -> TextClause:
     """Whether `:issue_id` is `:parent_id` or one of its ancestors."""
     return text(
         """
-        WITH RECURSIVE ancestors (id, parent_id, depth) AS (
-            SELECT id, parent_id, 1 FROM issues WHERE id = :parent_id
+        WITH RECURSIVE ancestors (id, parent_id) AS (
+            SELECT id, parent_id FROM issues WHERE id = :parent_id
             UNION ALL
-            SELECT i.id, i.parent_id, a.depth + 1
-            FROM issues i JOIN ancestors a ON i.id = a.parent_id
-            WHERE a.depth < 10000
-        )
+            SELECT i.id, i.parent_id FROM issues i JOIN ancestors a ON i.id = a.parent_id
+        ) CYCLE id SET is_cycle USING path  -- ends even on data that already holds a cycle
         SELECT EXISTS (SELECT 1 FROM ancestors WHERE id = :issue_id) AS cycle
         """
     ).bindparams(bindparam("parent_id", BigInteger), bindparam("issue_id", BigInteger))

@@ -434,6 +434,10 @@ async def issue_batch_update(context: Context, input: IssueBatchUpdateInput) -> 
         pks, errors = reference_pks(input.ids, "Issue", "ids")
         changes, change_errors = parse_changes(input.changes, ("changes",))
         errors += change_errors
+        # Authorized before anything is locked: a caller who may not edit locks nothing.
+        for row in await context.loaders.issue_by_id.load_many(list(dict.fromkeys(pks))):
+            if row is not None:
+                _require_editor(context, row.workspace_id)
         locked = await _locked(context, pks)
         order: list[int] = []
         for index, global_id in enumerate(input.ids):

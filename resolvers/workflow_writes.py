@@ -370,16 +370,13 @@ async def _reorder(
             to_value=",".join(str(key) for key in keys) or None,
         )
     )
-    ordered = await db.fetch_all(
-        queries.visible_labels().where(queries.labels.c.workspace_id == writes.WORKSPACE)
+    # Read after the update, on the same connection: the loaders of this mutation are fresh.
+    loader = (
+        context.loaders.label_by_id
         if table is queries.labels
-        else queries.visible_workflow_states().where(
-            queries.workflow_states.c.workspace_id == writes.WORKSPACE
-        ),
-        {**queries.scope_params(context.viewer), "workspace_id": workspace_id},
+        else context.loaders.workflow_state_by_id
     )
-    position = {key: index for index, key in enumerate(keys)}
-    return sorted(ordered, key=lambda row: position[row.id]), []
+    return list(await loader.load_many(keys)), []
 
 
 async def label_reorder(context: Context, input: LabelReorderInput) -> LabelReorderPayload:

@@ -6,9 +6,9 @@ become index range conditions rather than OFFSETs. A nullable key sorts its null
 direction; a cursor may then hold a null, and which of its values are null is part of the
 statement's shape, so each condition stays exact (and sargable) without `IS NOT DISTINCT FROM`.
 
-Nested connections (the top 5 comments of each of 50 issues) are fetched for all parents at once
-with `row_number() OVER (PARTITION BY parent ORDER BY keys)`: one statement per batch, no
-per-parent query and no fetching everything to slice in Python.
+Nested connections (the top 5 comments of each of 50 issues) are fetched for all parents at once:
+`unnest($parents)` joined LATERAL to each parent's page (`ORDER BY keys LIMIT n`), one statement
+per batch, no per-parent query, and no parent's whole list read or sliced in Python.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `Workspace.issueGroups` costs a fixed number of statements whatever the number of groups and
 their page size: one for the groups (every state of the workspace), one for all the groups'
-first pages (`row_number()` per state) and, when asked, one for all their counts.
+first pages (a LATERAL page per state) and, when asked, one for all their counts.
 """
 
 from __future__ import annotations

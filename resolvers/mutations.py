@@ -121,10 +121,12 @@ async def perform(
         try:
             payload = await _attempt(context, operation, input, returns, run, actor_id, key)
         except asyncpg.DeadlockDetectedError:
-            # PostgreSQL rolled one side back; nothing of this attempt stayed, so run it again.
+            # PostgreSQL rolled one side back; nothing of this attempt stayed, so run it again,
+            # reading afresh.
             await db.rollback()
             if attempt == DEADLOCK_RETRIES:
                 raise
+            context.loaders = _fresh_loaders(context)
             continue
         except asyncpg.ForeignKeyViolationError:
             # A state, label, issue... this change points at was deleted by a transaction that
@@ -143,8 +145,12 @@ async def perform(
             raise
         break
     # Loaders may hold rows read before the change (or before a rollback): start afresh.
-    context.loaders = Loaders(db, context.viewer, batch=context.settings.loaders_enabled)
+    context.loaders = _fresh_loaders(context)
     return payload
+
+
+def _fresh_loaders(context: Context) -> Loaders:
+    return Loaders(context.db, context.viewer, batch=context.settings.loaders_enabled)
 
 
 async def _attempt(

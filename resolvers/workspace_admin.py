@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from auth import policies, tokens
+from db import activity
 from db import membership_writes as writes
+from db.activity import Change
 from db.loaders import Loaders
 from db.models import Role, WorkflowStateType
 from resolvers.errors import ForbiddenError, NotFoundError
@@ -79,7 +81,7 @@ async def workspace_create(context: Context, slug: str, name: str) -> WorkspaceP
             "positions": list(range(len(DEFAULT_BOARD))),
         },
     )
-    await db.commit()
+    await _commit(context, Change(row.id, "Workspace", row.id, "CREATED"))
     _rescope(context, {**context.viewer.roles, row.id: Role.OWNER})
     return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
 
@@ -103,15 +105,27 @@ async def workspace_update(
             errors.append(user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug"))
     if errors:
         return WorkspacePayload(errors=errors)
+    before = await context.loaders.workspace_by_id.load(pk)
     try:
         row = await context.db.fetch_one(
             writes.update_workspace(), {"workspace_id": pk, "name": name, "slug": slug}
         )
     except asyncpg.UniqueViolationError:  # taken by a concurrent rename since the check
+        await context.db.rollback()
         return WorkspacePayload(
             errors=[user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug")]
         )
-    await context.db.commit()
+    await _commit(
+        context,
+        *(
+            Change(pk, "Workspace", pk, "UPDATED", field=field, from_value=old, to_value=new)
+            for field, old, new in (
+                ("name", before.name, row.name),
+                ("slug", before.slug, row.slug),
+            )
+            if old != new
+        ),
+    )
     return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
 
 
@@ -161,7 +175,10 @@ async def member_invite(
             "expires_at": datetime.now(UTC) + timedelta(days=INVITATION_DAYS),
         },
     )
-    await db.commit()
+    # The email is for those who may invite (`workspace.invitations`), not for the whole log.
+    await _commit(
+        context, Change(pk, "Invitation", row.id, "CREATED", field="role", to_value=role.value)
+    )
     return MemberInvitePayload(invitation=Invitation.from_row(row), token=secret)
 
 
@@ -179,7 +196,7 @@ async def invitation_revoke(context: Context, invitation_id: str) -> InvitationR
     if not policies.can_give_role(actor, row.workspace_id, None, row.role):
         raise ForbiddenError("Your role in this workspace may not revoke that invitation.")
     await context.db.fetch_all(writes.delete_invitation(), {"invitation_id": row.id})
-    await context.db.commit()
+    await _commit(context, Change(row.workspace_id, "Invitation", row.id, "DELETED"))
     return InvitationRevokePayload(revoked_invitation_id=invitation_id)
 
 
@@ -212,10 +229,16 @@ async def invitation_accept(context: Context, token: str) -> MembershipPayload:
         {"workspace_id": invitation.workspace_id, "user_id": user_id, "role": invitation.role},
     )
     if row is None:
+        await db.rollback()  # the invitation stays unaccepted
         return MembershipPayload(
             errors=[user_error(UserErrorCode.ALREADY_MEMBER, "Already a member.", "token")]
         )
-    await db.commit()
+    await _commit(
+        context,
+        Change(
+            row.workspace_id, "Membership", row.id, "CREATED", field="role", to_value=row.role.value
+        ),
+    )
     _rescope(context, {**context.viewer.roles, row.workspace_id: row.role})
     return MembershipPayload(membership=workspace_types.Membership.from_row(row))
 
@@ -234,7 +257,24 @@ async def member_update_role(context: Context, membership_id: str, role: Role) -
     row = await context.db.fetch_one(
         writes.set_role(), {"membership_id": membership.id, "role": role}
     )
-    await context.db.commit()
+    await _commit(
+        context,
+        *(
+            [
+                Change(
+                    row.workspace_id,
+                    "Membership",
+                    row.id,
+                    "UPDATED",
+                    field="role",
+                    from_value=membership.role.value,
+                    to_value=row.role.value,
+                )
+            ]
+            if membership.role is not row.role
+            else []
+        ),
+    )
     return MembershipPayload(membership=workspace_types.Membership.from_row(row))
 
 
@@ -309,9 +349,25 @@ async def _last_owner(context: Context, workspace_id: int) -> bool:
     return owners <= 1
 
 
+async def _commit(context: Context, *changes: Change) -> None:
+    """Commit, with the changes appended to the activity log in the same transaction."""
+    await activity.append(context.db, context.viewer.user_id, changes)
+    await context.db.commit()
+
+
 async def _delete(context: Context, membership: Any) -> None:
     await context.db.fetch_all(writes.delete_membership(), {"membership_id": membership.id})
-    await context.db.commit()
+    await _commit(
+        context,
+        Change(
+            membership.workspace_id,
+            "Membership",
+            membership.id,
+            "DELETED",
+            field="role",
+            from_value=membership.role.value,
+        ),
+    )
     if membership.user_id == context.viewer.user_id:
         roles = dict(context.viewer.roles)
         roles.pop(membership.workspace_id, None)

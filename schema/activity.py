@@ -128,7 +128,7 @@ class ActivityEntry(Node):
     issue_id: strawberry.Private[int | None]
     subject_type: str = strawberry.field(
         description="The type of the object changed: Issue, Comment, Project, Label, "
-        "WorkflowState or Workspace."
+        "WorkflowState, Workspace, Membership or Invitation."
     )
     subject_id: strawberry.Private[int]
     stored_from: strawberry.Private[str | None]

@@ -286,3 +286,52 @@ async def test_pending_invitations_are_listed_for_inviters_and_can_be_revoked(gq
         await gql_as("pending@example.com")(ACCEPT, {"token": invited["token"]}), "invitationAccept"
     )
     assert accepted["errors"] == [{"code": "NOT_FOUND"}]
+
+
+async def test_administration_is_in_the_activity_log(gql_as, connection):
+    member = await membership_of(connection, MEMBER)
+    rename = """mutation ($id: ID!) { workspaceUpdate(input: {id: $id, name: "Acme Corp"}) {
+        errors { code } } }"""
+    assert payload(await gql_as(ADMIN)(rename, {"id": ACME}), "workspaceUpdate")["errors"] == []
+    payload(await gql_as(ADMIN)(ROLE, {"id": member, "role": "ADMIN"}), "memberUpdateRole")
+    payload(await gql_as(ADMIN)(REMOVE, {"id": member}), "memberRemove")
+    log = """{ workspace(slug: "acme") { activity(last: 3) { nodes {
+        subjectType action field fromValue toValue actor { email } subject { id } } } } }"""
+    entries = payload(await gql_as(GUEST)(log), "workspace")["activity"]["nodes"]
+    assert [
+        (e["subjectType"], e["action"], e["field"], e["fromValue"], e["toValue"]) for e in entries
+    ] == [
+        ("Workspace", "UPDATED", "name", "Acme Inc.", "Acme Corp"),
+        ("Membership", "UPDATED", "role", "MEMBER", "ADMIN"),
+        ("Membership", "DELETED", "role", "ADMIN", None),
+    ]
+    assert {e["actor"]["email"] for e in entries} == {ADMIN}
+    assert entries[0]["subject"] == {"id": ACME}
+    assert entries[2]["subject"] is None  # the membership is gone
+
+
+async def test_a_refused_accept_leaves_its_invitation_pending_whatever_commits_after_it(
+    gql_as, connection
+):
+    tokens = []
+    for role in ("MEMBER", "GUEST"):
+        invite = {"id": ACME, "email": "twice@example.com", "role": role}
+        tokens.append(payload(await gql_as(ADMIN)(INVITE, invite), "memberInvite")["token"])
+    first, second = tokens
+    payload(await gql_as(OWNER)(SIGN_UP, {"email": "twice@example.com"}), "signUp")
+    invitee = gql_as("twice@example.com")
+    payload(await invitee(ACCEPT, {"token": first}), "invitationAccept")
+    document = """mutation ($token: String!) {
+        accept: invitationAccept(input: {token: $token}) { errors { code } }
+        create: workspaceCreate(input: {slug: "after-accept", name: "Later"}) { errors { code } }
+    }"""
+    body = await invitee(document, {"token": second})
+    assert body["data"]["accept"]["errors"] == [{"code": "ALREADY_MEMBER"}]
+    assert body["data"]["create"]["errors"] == []  # a commit after the refused accept
+    accepted = await connection.scalar(
+        text(
+            "SELECT accepted_at FROM invitations "
+            "WHERE email = 'twice@example.com' AND role = 'GUEST'"
+        )
+    )
+    assert accepted is None

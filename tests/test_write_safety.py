@@ -50,6 +50,19 @@ async def new_issue(race, title, project=None):
     return d["issueCreate"]["issue"]["id"]
 
 
+async def one_after_another(holder, *requests):
+    """Start each request 0.3 s after the one before while `holder` keeps its lock, so every
+    request is in flight; then release it and return their responses."""
+    try:
+        tasks = []
+        for request in requests:
+            tasks.append(asyncio.create_task(request))
+            await asyncio.sleep(0.3)
+    finally:
+        await holder.close()
+    return await asyncio.gather(*tasks)
+
+
 async def hold_stream_lock(db):
     """Holds the activity stream's advisory lock: every mutation then pauses at its last statement
     (the append) with all its row locks held; this only widens windows that exist anyway."""
@@ -247,23 +260,16 @@ async def test_a_state_delete_waits_for_an_issue_moving_into_it(race):
     )[0][0]
     issue = await new_issue(race, "mover")
     holder = await hold_stream_lock(db)
-    try:
-        update = asyncio.create_task(
-            raw(
-                race["client"],
-                GQL_UPDATE,
-                {"input": {"id": issue, "stateId": to_global_id("WorkflowState", doing)}},
-            )
-        )
-        await asyncio.sleep(0.3)
-        delete = asyncio.create_task(
-            raw(race["client"], STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", doing)}})
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    u, d = await asyncio.gather(update, delete)
-    assert "errors" not in u and "errors" not in d, (u, d)  # d: INTERNAL (ForeignKeyViolation)
+    u, d = await one_after_another(
+        holder,
+        raw(
+            race["client"],
+            GQL_UPDATE,
+            {"input": {"id": issue, "stateId": to_global_id("WorkflowState", doing)}},
+        ),
+        raw(race["client"], STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", doing)}}),
+    )
+    assert "errors" not in u and "errors" not in d, (u, d)  # the delete was a ForeignKeyViolation
 
 
 async def test_two_concurrent_state_deletes_keep_one_state(race):
@@ -284,18 +290,11 @@ async def test_two_concurrent_state_deletes_keep_one_state(race):
         )
     )[0][0]
     holder = await hold_stream_lock(db)
-    try:
-        d1 = asyncio.create_task(
-            raw(race["client"], STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", s1)}})
-        )
-        await asyncio.sleep(0.3)
-        d2 = asyncio.create_task(
-            raw(race["client"], STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", s2)}})
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    await asyncio.gather(d1, d2)
+    await one_after_another(
+        holder,
+        raw(race["client"], STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", s1)}}),
+        raw(race["client"], STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", s2)}}),
+    )
     left = (await sql(db, "SELECT count(*) FROM workflow_states WHERE workspace_id = :w", w=ws))[0][
         0
     ]
@@ -305,29 +304,22 @@ async def test_two_concurrent_state_deletes_keep_one_state(race):
 async def test_no_issue_is_created_in_a_project_being_archived(race):
     db = race["database"]
     holder = await hold_stream_lock(db)
-    try:
-        archive = asyncio.create_task(
-            raw(
-                race["client"],
-                (
-                    "mutation ($i: ProjectArchiveInput!) { projectArchive(input: $i) { errors { "
-                    "code } } }"
-                ),
-                {"i": {"id": race["project"]}},
-            )
-        )
-        await asyncio.sleep(0.3)
-        create = asyncio.create_task(
-            raw(
-                race["client"],
-                CREATE,
-                {"input": {"projectId": race["project"], "title": "sneaks in"}},
-            )
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    await asyncio.gather(archive, create)
+    await one_after_another(
+        holder,
+        raw(
+            race["client"],
+            (
+                "mutation ($i: ProjectArchiveInput!) { projectArchive(input: $i) { errors { "
+                "code } } }"
+            ),
+            {"i": {"id": race["project"]}},
+        ),
+        raw(
+            race["client"],
+            CREATE,
+            {"input": {"projectId": race["project"], "title": "sneaks in"}},
+        ),
+    )
     n = (
         await sql(
             db,
@@ -343,29 +335,19 @@ async def test_a_comment_on_an_issue_being_deleted_is_not_found(race):
     db = race["database"]
     issue = await new_issue(race, "doomed")
     holder = await hold_stream_lock(db)
-    try:
-        delete = asyncio.create_task(
-            raw(
-                race["client"],
-                "mutation ($i: IssueDeleteInput!) { issueDelete(input: $i) { errors { code } } }",
-                {"i": {"id": issue}},
-            )
-        )
-        await asyncio.sleep(0.3)
-        comment = asyncio.create_task(
-            raw(
-                race["client"],
-                (
-                    "mutation ($i: CommentCreateInput!) { commentCreate(input: $i) { errors { "
-                    "code } } }"
-                ),
-                {"i": {"issueId": issue, "body": "hello"}},
-            )
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    _, c = await asyncio.gather(delete, comment)
+    _, c = await one_after_another(
+        holder,
+        raw(
+            race["client"],
+            "mutation ($i: IssueDeleteInput!) { issueDelete(input: $i) { errors { code } } }",
+            {"i": {"id": issue}},
+        ),
+        raw(
+            race["client"],
+            ("mutation ($i: CommentCreateInput!) { commentCreate(input: $i) { errors { code } } }"),
+            {"i": {"issueId": issue, "body": "hello"}},
+        ),
+    )
     assert [e["extensions"]["code"] for e in c.get("errors", [])] in ([], ["NOT_FOUND"]), c
 
 
@@ -383,26 +365,19 @@ async def test_a_label_delete_sees_a_concurrent_add_of_it(race):
     )[0][0]
     issue = await new_issue(race, "labelled")
     holder = await hold_stream_lock(db)
-    try:
-        update = asyncio.create_task(
-            raw(
-                race["client"],
-                GQL_UPDATE,
-                {"input": {"id": issue, "addLabelIds": [to_global_id("Label", label)]}},
-            )
-        )
-        await asyncio.sleep(0.3)
-        delete = asyncio.create_task(
-            raw(
-                race["client"],
-                "mutation ($i: LabelDeleteInput!) { labelDelete(input: $i) { errors { code } } }",
-                {"i": {"id": to_global_id("Label", label)}},
-            )
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    await asyncio.gather(update, delete)
+    await one_after_another(
+        holder,
+        raw(
+            race["client"],
+            GQL_UPDATE,
+            {"input": {"id": issue, "addLabelIds": [to_global_id("Label", label)]}},
+        ),
+        raw(
+            race["client"],
+            "mutation ($i: LabelDeleteInput!) { labelDelete(input: $i) { errors { code } } }",
+            {"i": {"id": to_global_id("Label", label)}},
+        ),
+    )
     rows = await sql(
         db,
         "SELECT from_value, to_value FROM activity WHERE workspace_id = :w AND field = 'labels'",
@@ -426,34 +401,27 @@ async def test_a_batch_move_and_a_parent_change_do_not_deadlock(race):
     await post(race["client"], GQL_UPDATE, {"input": {"id": a, "parentId": x}})
     holder = db.request_handle()
     await holder.fetch_all(text("SELECT id FROM projects WHERE id = :q FOR UPDATE").bindparams(q=q))
-    try:
-        batch = asyncio.create_task(
-            raw(
-                race["client"],
-                (
-                    "mutation ($i: IssueBatchUpdateInput!) { issueBatchUpdate(input: $i) { "
-                    "errors { code } } }"
-                ),
-                {
-                    "i": {
-                        "ids": [a, b],
-                        "changes": {"parentId": x, "projectId": to_global_id("Project", q)},
-                    }
-                },
-            )
-        )
-        await asyncio.sleep(0.3)
-        single = asyncio.create_task(
-            raw(
-                race["client"],
-                GQL_UPDATE,
-                {"input": {"id": d, "parentId": x, "projectId": to_global_id("Project", q)}},
-            )
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    r1, r2 = await asyncio.gather(batch, single)
+    r1, r2 = await one_after_another(
+        holder,
+        raw(
+            race["client"],
+            (
+                "mutation ($i: IssueBatchUpdateInput!) { issueBatchUpdate(input: $i) { "
+                "errors { code } } }"
+            ),
+            {
+                "i": {
+                    "ids": [a, b],
+                    "changes": {"parentId": x, "projectId": to_global_id("Project", q)},
+                }
+            },
+        ),
+        raw(
+            race["client"],
+            GQL_UPDATE,
+            {"input": {"id": d, "parentId": x, "projectId": to_global_id("Project", q)}},
+        ),
+    )
     assert "errors" not in r1 and "errors" not in r2, (r1, r2)  # one: DeadlockDetected
 
 
@@ -485,34 +453,27 @@ async def test_a_state_delete_with_move_and_a_batch_do_not_deadlock(race):
     await holder.fetch_all(
         text("SELECT id FROM issues WHERE id = :i FOR UPDATE").bindparams(i=first)
     )
-    try:
-        delete = asyncio.create_task(
-            raw(
-                race["client"],
-                STATE_DELETE,
-                {
-                    "i": {
-                        "id": to_global_id("WorkflowState", s1),
-                        "moveIssuesToId": to_global_id("WorkflowState", s2),
-                    }
-                },
-            )
-        )
-        await asyncio.sleep(0.3)
-        batch = asyncio.create_task(
-            raw(
-                race["client"],
-                (
-                    "mutation ($i: IssueBatchUpdateInput!) { issueBatchUpdate(input: $i) { "
-                    "errors { code } } }"
-                ),
-                {"i": {"ids": [a, b], "changes": {"priority": "HIGH"}}},
-            )
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    d, bt = await asyncio.gather(delete, batch)
+    d, bt = await one_after_another(
+        holder,
+        raw(
+            race["client"],
+            STATE_DELETE,
+            {
+                "i": {
+                    "id": to_global_id("WorkflowState", s1),
+                    "moveIssuesToId": to_global_id("WorkflowState", s2),
+                }
+            },
+        ),
+        raw(
+            race["client"],
+            (
+                "mutation ($i: IssueBatchUpdateInput!) { issueBatchUpdate(input: $i) { "
+                "errors { code } } }"
+            ),
+            {"i": {"ids": [a, b], "changes": {"priority": "HIGH"}}},
+        ),
+    )
     assert "errors" not in d and "errors" not in bt, (d, bt)  # one: DeadlockDetected
 
 
@@ -520,25 +481,18 @@ async def test_a_workspace_delete_and_an_issue_update_in_flight_do_not_deadlock(
     db = race["database"]
     i1 = await new_issue(race, "in-w1")
     holder = await hold_stream_lock(db)
-    try:
-        t2 = asyncio.create_task(
-            raw(race["client"], GQL_UPDATE, {"input": {"id": i1, "title": "edit"}})
-        )
-        await asyncio.sleep(0.3)
-        t1 = asyncio.create_task(
-            raw(
-                race["client"],
-                (
-                    "mutation ($id: ID!) { workspaceDelete(input: {id: $id}) { "
-                    "deletedWorkspaceId errors { code } } }"
-                ),
-                {"id": to_global_id("Workspace", race["workspace"])},
-            )
-        )
-        await asyncio.sleep(0.3)
-    finally:
-        await holder.close()
-    r2, r1 = await asyncio.gather(t2, t1)
+    r2, r1 = await one_after_another(
+        holder,
+        raw(race["client"], GQL_UPDATE, {"input": {"id": i1, "title": "edit"}}),
+        raw(
+            race["client"],
+            (
+                "mutation ($id: ID!) { workspaceDelete(input: {id: $id}) { "
+                "deletedWorkspaceId errors { code } } }"
+            ),
+            {"id": to_global_id("Workspace", race["workspace"])},
+        ),
+    )
     assert "errors" not in r1 and "errors" not in r2, (r1, r2)  # one: DeadlockDetected
 
 

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from auth.tokens import API_TOKEN_PREFIX, InvalidTokenError, secret_hash
 from auth.viewer import Viewer
-from db import models, queries
+from core.enums import Role, TokenScope
+from db import queries
 
 if TYPE_CHECKING:
     from auth.tokens import AccessTokenIssuer
@@ -32,12 +33,12 @@ async def viewer_by_api_token(db: RequestDatabase, secret: str) -> Viewer | None
     )
     if row is None:
         return None
-    return _viewer(row, can_write=row.scope is models.TokenScope.READ_WRITE, via_api_token=True)
+    return _viewer(row, can_write=row.scope is TokenScope.READ_WRITE, via_api_token=True)
 
 
 def _viewer(row: Any, *, can_write: bool = True, via_api_token: bool = False) -> Viewer:
     roles = {
-        workspace_id: models.Role(role)
+        workspace_id: Role(role)
         for workspace_id, role in zip(row.workspace_ids, row.roles, strict=True)
     }
     return Viewer(user_id=row.id, roles=roles, can_write=can_write, via_api_token=via_api_token)

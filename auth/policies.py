@@ -1,24 +1,26 @@
-"""Who may do what. Every path to an object (root fields, `node`, nested fields and connections,
-loaders) asks these functions, so the rules live here and nowhere else.
+"""Who may do what: every authorization decision is a named function here (`can_<verb>_<noun>`),
+and what a viewer may read is `read_scope`, which every SELECT applies in SQL (`db.queries`).
 
-An object the viewer may not read must behave exactly as if it did not exist: callers turn a
-`False` from a `can_read_*` policy into `null` / NOT_FOUND, never into "forbidden".
+An object the viewer may not read behaves exactly as if it did not exist: it is outside the read
+scope, so it comes back `null` / NOT_FOUND, never "forbidden".
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from db.models import Role
+from core.enums import Role
+from db.queries import ReadScope
 
 if TYPE_CHECKING:
     from auth.viewer import Viewer
 
 
-def readable_workspace_ids(viewer: Viewer) -> list[int]:
-    """The scope every loader query is filtered by: every role, GUEST included, reads
-    everything in its workspaces; users are visible to those sharing a workspace with them."""
-    return viewer.workspace_ids
+def read_scope(viewer: Viewer) -> ReadScope:
+    """The scope every read is filtered by, in SQL: every role, GUEST included, reads
+    everything in its workspaces; users are visible to themselves and to those sharing a
+    workspace with them."""
+    return ReadScope(workspace_ids=viewer.workspace_ids, viewer_id=viewer.user_id)
 
 
 def can_write(viewer: Viewer) -> bool:

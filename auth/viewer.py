@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from db.models import Role
+    from core.enums import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth.identity import viewer_by_email
+from auth.policies import read_scope
+from core.ids import from_global_id, to_global_id
 from db import issue_filters
 from db.loaders import CountKey, Loaders, PageKey
 from db.pagination import PageArgs
@@ -32,7 +34,6 @@ from db.search import SnippetKey, search_ordering
 from db.session import Database, RequestDatabase, create_engine
 from resolvers.search import search_spec, snippet_html
 from schema import orderings
-from schema.node import from_global_id, to_global_id
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def _page(first: int) -> PageArgs:
 async def _by_key(
     loader: DataLoader[Any, Row[Any] | None], keys: Sequence[int | None]
 ) -> dict[int, Row[Any] | None]:
-    # resolvers.relations.related_nodes: distinct non-null keys, one load_many.
+    # schema.relations.related_nodes: distinct non-null keys, one load_many.
     wanted = list(dict.fromkeys(key for key in keys if key is not None))
     rows = await loader.load_many(wanted) if wanted else []
     return dict(zip(wanted, rows, strict=True))
@@ -353,7 +354,7 @@ async def respond(
     a request handle the caller closes."""
     # Development mode's authentication in server.graphql_view: the first statement.
     viewer = await viewer_by_email(db, viewer_email)
-    return {"data": await VIEWS[workload](Loaders(db, viewer), variables)}
+    return {"data": await VIEWS[workload](Loaders(db, read_scope(viewer)), variables)}
 
 
 def create_floor_app(settings: Settings | None = None) -> Starlette:

@@ -36,7 +36,7 @@ import orjson
 from sqlalchemy import text
 
 from bench import postgraphile
-from schema.node import to_global_id
+from core.ids import to_global_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -6,7 +6,7 @@ parameters `filter_0`, `filter_1`, ... in the tree's order, filled in by `params
 filters that differ only in values share one SELECT (built once, see `db.pagination.shaped`) and
 one prepared statement, and equal filters batch together in the loaders:
 
-    >>> from db.models import Priority
+    >>> from core.enums import Priority
     >>> spec = IssueFilter(AllOf((Comparison("priority", "in", (Priority.URGENT,)),)))
     >>> spec.params()
     {'filter_0': [<Priority.URGENT: 'URGENT'>]}

@@ -18,13 +18,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import queries, search
 from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
+from db.queries import ReadScope
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
 
     from sqlalchemy import ColumnElement, Row, Select
 
-    from auth.viewer import Viewer
     from db.pagination import Ordering
     from db.session import RequestDatabase
 
@@ -164,21 +164,21 @@ def _rows_by(
 
 
 class Loaders:
-    """Every loader of one request, bound to its database handle and its viewer."""
+    """Every loader of one request, bound to its database handle and its viewer's read scope."""
 
     # Each loader is made on first use: a request touches a handful of them. Their statements
     # are built once per process; the viewer's scope travels as parameters.
 
-    def __init__(self, db: RequestDatabase, viewer: Viewer, *, batch: bool = True) -> None:
+    def __init__(self, db: RequestDatabase, scope: ReadScope, *, batch: bool = True) -> None:
         self._db = db
-        self._viewer = viewer
-        self._scope = queries.scope_params(viewer)
+        self.scope = scope
+        self.scope_params = queries.scope_params(scope)
         self._batch = batch
 
     def _rows(
         self, query: Select[Any], key: ColumnElement[Any]
     ) -> DataLoader[Any, Row[Any] | None]:
-        return _rows_by(self._db, query, key, self._scope, batch=self._batch)
+        return _rows_by(self._db, query, key, self.scope_params, batch=self._batch)
 
     def _relation(
         self,
@@ -189,7 +189,13 @@ class Loaders:
         short: bool = False,
     ) -> RelationLoader:
         return RelationLoader(
-            self._db, name, query, parent, self._scope, counts_with_pages=short, batch=self._batch
+            self._db,
+            name,
+            query,
+            parent,
+            self.scope_params,
+            counts_with_pages=short,
+            batch=self._batch,
         )
 
     def _issue_relation(
@@ -200,7 +206,7 @@ class Loaders:
             name,
             queries.visible_issues,
             parent,
-            self._scope,
+            self.scope_params,
             filtered=True,
             # Counting needs no join to projects (every issue has one): a third of its cost.
             count_query=queries.countable_issues,
@@ -262,7 +268,7 @@ class Loaders:
 
     @cached_property
     def issue_by_identifier(self) -> DataLoader[tuple[int, str, int], Row[Any] | None]:
-        return self._issue_by_identifier(self._db, self._scope, batch=self._batch)
+        return self._issue_by_identifier(self._db, self.scope_params, batch=self._batch)
 
     @cached_property
     def projects_of_workspace(self) -> RelationLoader:
@@ -365,7 +371,7 @@ class Loaders:
                 *order_by
             ),
         )
-        db, scope = self._db, self._scope
+        db, scope = self._db, self.scope_params
 
         async def load(keys: Sequence[int]) -> list[list[Row[Any]]]:
             grouped: dict[int, list[Row[Any]]] = defaultdict(list)
@@ -383,7 +389,7 @@ class Loaders:
             "search results of workspace",
             search.ranked_issues,
             queries.issues.c.workspace_id,
-            self._scope,
+            self.scope_params,
             filtered=True,
             count_query=search.matching_issues,
             batch=self._batch,
@@ -391,7 +397,7 @@ class Loaders:
 
     @cached_property
     def search_snippets(self) -> DataLoader[search.SnippetKey, str | None]:
-        db, scope = self._db, self._scope
+        db, scope = self._db, self.scope_params
 
         async def load(keys: Sequence[search.SnippetKey]) -> list[str | None]:
             return await search.load_snippets(db, scope, keys)

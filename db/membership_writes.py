@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, bindparam, delete, func, insert, select, upda
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from core.enums import Role
 from db import models
 from db.queries import activity, memberships, typed_param, users, workflow_states, workspaces
 
@@ -82,7 +83,7 @@ def lock_workspace() -> Select[Any]:
 def owner_count() -> Select[Any]:
     return select(func.count()).where(
         memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
-        memberships.c.role == models.Role.OWNER,
+        memberships.c.role == Role.OWNER,
     )
 
 

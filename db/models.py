@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.enums import Priority, Role, TokenScope, WorkflowStateType
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -44,36 +46,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class Role(enum.Enum):
-    OWNER = "OWNER"
-    ADMIN = "ADMIN"
-    MEMBER = "MEMBER"
-    GUEST = "GUEST"
-
-
-class WorkflowStateType(enum.Enum):
-    BACKLOG = "BACKLOG"
-    UNSTARTED = "UNSTARTED"
-    STARTED = "STARTED"
-    COMPLETED = "COMPLETED"
-    CANCELED = "CANCELED"
-
-
-class TokenScope(enum.Enum):
-    READ = "READ"
-    READ_WRITE = "READ_WRITE"
-
-
-class Priority(enum.Enum):
-    # Declared most urgent first: PostgreSQL orders enum values by declaration, so ORDER BY
-    # priority is urgent-to-none and an index on it serves that order.
-    URGENT = "URGENT"
-    HIGH = "HIGH"
-    MEDIUM = "MEDIUM"
-    LOW = "LOW"
-    NONE = "NONE"
 
 
 def _pg_enum(enum_class: type[enum.Enum], name: str) -> Enum:

@@ -1,25 +1,23 @@
 """The SELECTs behind every loader, each already scoped to what a viewer may read.
 
 Each function returns a `Select` whose rows carry the labels the GraphQL types read. Scoping is
-decided by `auth.policies.readable_workspace_ids`, applied here in SQL (through the parameters of
-`scope_params`) so that a row the viewer may not see never leaves the database.
+decided by `auth.policies.read_scope` and applied here in SQL (through the parameters of
+`scope_params`), so that a row the viewer may not see never leaves the database.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, any_, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from auth.policies import readable_workspace_ids
 from db import models
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select
-
-    from auth.viewer import Viewer
 
 users = models.User.__table__
 workspaces = models.Workspace.__table__
@@ -58,12 +56,18 @@ def typed_param(name: str, column: Any) -> Any:
     return bindparam(name, type_=column.type)
 
 
-def scope_params(viewer: Viewer) -> dict[str, Any]:
-    """Values of the scope parameters for `viewer`; every scoped statement needs them."""
-    return {
-        "scope_workspace_ids": readable_workspace_ids(viewer),
-        "scope_viewer_id": viewer.user_id,
-    }
+@dataclass(frozen=True, slots=True)
+class ReadScope:
+    """What one viewer may read, as plain values: the workspaces whose rows they see, and their
+    own user id (for the users they see). `auth.policies.read_scope` makes it."""
+
+    workspace_ids: list[int]
+    viewer_id: int | None
+
+
+def scope_params(scope: ReadScope) -> dict[str, Any]:
+    """Values of the scope parameters; every scoped statement needs them."""
+    return {"scope_workspace_ids": scope.workspace_ids, "scope_viewer_id": scope.viewer_id}
 
 
 def in_scope(column: ColumnElement[Any]) -> ColumnElement[bool]:

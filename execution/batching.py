@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from resolvers.context import Context, Info
+from typing import Any, TypeVar
 
 BATCH = "backlog.batch"
 
@@ -33,14 +30,12 @@ def batch_resolver_of(field: Any) -> BatchResolver | None:
     return metadata.get(BATCH)
 
 
-async def resolve_one(resolver: BatchResolver, parent: Any, info: Info, **arguments: Any) -> Any:
+async def resolve_one(resolver: BatchResolver, parent: Any, info: Any, **arguments: Any) -> Any:
     """The field's value for one parent, as plain per-object execution asks for it."""
     return _single(await _awaited(resolver([parent], info.context, **arguments)))
 
 
-def resolve_one_sync(
-    resolver: BatchResolver, parent: Any, context: Context, **arguments: Any
-) -> Any:
+def resolve_one_sync(resolver: BatchResolver, parent: Any, context: Any, **arguments: Any) -> Any:
     return _single(resolver([parent], context, **arguments))
 
 

@@ -7,26 +7,17 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auth import passwords, policies, tokens
+from core.errors import UnauthenticatedError, UserErrorCode, user_error
+from core.ids import from_global_id
 from db import credentials
-from resolvers.errors import UnauthenticatedError
 from resolvers.guards import require_credential_owner
-from schema import users as user_types
-from schema.accounts import (
-    ApiToken,
-    ApiTokenCreatePayload,
-    ApiTokenRevokePayload,
-    AuthPayload,
-    LogOutPayload,
-    PasswordChangePayload,
-)
-from schema.node import from_global_id
-from schema.user_errors import UserErrorCode, user_error
+from resolvers.mutations import Outcome
 
 if TYPE_CHECKING:
-    from db.models import TokenScope
+    from core.enums import TokenScope
     from resolvers.context import Context
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -37,7 +28,7 @@ WRONG_CREDENTIALS = "The email or the password is not right."
 INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
 
 
-async def sign_up(context: Context, email: str, password: str, name: str) -> AuthPayload:
+async def sign_up(context: Context, email: str, password: str, name: str) -> Outcome:
     email, name = email.strip(), name.strip()
     errors = []
     if len(email) > MAX_EMAIL or not EMAIL.match(email):
@@ -49,19 +40,19 @@ async def sign_up(context: Context, email: str, password: str, name: str) -> Aut
             user_error(UserErrorCode.INVALID_INPUT, f"Use 1 to {MAX_NAME} characters.", "name")
         )
     if errors:
-        return AuthPayload(errors=errors)
+        return Outcome(errors=errors)
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     row = await context.db.fetch_one(
         credentials.insert_user(), {"email": email, "name": name, "password_hash": password_hash}
     )
     if row is None:
-        return AuthPayload(
+        return Outcome(
             errors=[user_error(UserErrorCode.EMAIL_TAKEN, "That email has an account.", "email")]
         )
     return await _signed_in(context, row.id)
 
 
-async def log_in(context: Context, email: str, password: str) -> AuthPayload:
+async def log_in(context: Context, email: str, password: str) -> Outcome:
     db, settings = context.db, context.settings
     email = email.strip().lower()
     address = context.client_address
@@ -77,7 +68,7 @@ async def log_in(context: Context, email: str, password: str) -> AuthPayload:
         or recent.for_address >= settings.sign_in_failures_per_address
     ):
         # Said the same way whether or not the email has an account.
-        return AuthPayload(
+        return Outcome(
             errors=[user_error(UserErrorCode.THROTTLED, "Too many failed sign-ins; try later.")]
         )
     user = await db.fetch_one(credentials.user_by_email(), {"email": email})
@@ -88,14 +79,12 @@ async def log_in(context: Context, email: str, password: str) -> AuthPayload:
         # The table keeps only what still counts: each failure sweeps its own email and address.
         await db.fetch_all(credentials.forget_old_failures(), {**failure, "since": since})
         await db.commit()
-        return AuthPayload(
-            errors=[user_error(UserErrorCode.INVALID_CREDENTIALS, WRONG_CREDENTIALS)]
-        )
+        return Outcome(errors=[user_error(UserErrorCode.INVALID_CREDENTIALS, WRONG_CREDENTIALS)])
     await db.fetch_all(credentials.forget_failures(), {"email": email})
     return await _signed_in(context, user.id)
 
 
-async def token_refresh(context: Context, refresh_token: str) -> AuthPayload:
+async def token_refresh(context: Context, refresh_token: str) -> Outcome:
     """Rotates the token. A token used twice means it leaked: its whole family is revoked
     (RFC 9700), and the revocation is committed even though this request fails."""
     db = context.db
@@ -113,7 +102,7 @@ async def token_refresh(context: Context, refresh_token: str) -> AuthPayload:
     return await _signed_in(context, used.user_id, family_id=used.family_id)
 
 
-async def log_out(context: Context, refresh_token: str) -> LogOutPayload:
+async def log_out(context: Context, refresh_token: str) -> Outcome:
     """Ends the session the refresh token belongs to (every token of its family)."""
     db = context.db
     known = await db.fetch_one(
@@ -124,12 +113,10 @@ async def log_out(context: Context, refresh_token: str) -> LogOutPayload:
         await db.fetch_all(credentials.lock_user_credentials(), {"user_id": known.user_id})
         await db.fetch_all(credentials.revoke_family(), {"family_id": known.family_id})
         await db.commit()
-    return LogOutPayload()
+    return Outcome()
 
 
-async def password_change(
-    context: Context, current_password: str, new_password: str
-) -> PasswordChangePayload:
+async def password_change(context: Context, current_password: str, new_password: str) -> Outcome:
     """Also signs out every session (refresh token) of the account."""
     user_id = require_credential_owner(context)
     db = context.db
@@ -137,7 +124,7 @@ async def password_change(
     row = await db.fetch_one(credentials.user_password(), {"user_id": user_id})
     current_hash = row.password_hash if row else None
     if not await asyncio.to_thread(passwords.verify_password, current_hash, current_password):
-        return PasswordChangePayload(
+        return Outcome(
             errors=[
                 user_error(
                     UserErrorCode.INVALID_CREDENTIALS,
@@ -147,23 +134,21 @@ async def password_change(
             ]
         )
     if problem := passwords.password_problem(new_password):
-        return PasswordChangePayload(
-            errors=[user_error(UserErrorCode.INVALID_INPUT, problem, "newPassword")]
-        )
+        return Outcome(errors=[user_error(UserErrorCode.INVALID_INPUT, problem, "newPassword")])
     new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
     await db.fetch_all(credentials.set_password(), {"user_id": user_id, "password_hash": new_hash})
     await db.fetch_all(credentials.revoke_user_refresh_tokens(), {"user_id": user_id})
     await db.commit()
-    return PasswordChangePayload()
+    return Outcome()
 
 
 async def api_token_create(
     context: Context, name: str, scope: TokenScope, expires_at: datetime | None
-) -> ApiTokenCreatePayload:
+) -> Outcome:
     user_id = require_credential_owner(context)
     name = name.strip()
     if not 0 < len(name) <= MAX_TOKEN_NAME:
-        return ApiTokenCreatePayload(
+        return Outcome(
             errors=[
                 user_error(
                     UserErrorCode.INVALID_INPUT, f"Use 1 to {MAX_TOKEN_NAME} characters.", "name"
@@ -171,7 +156,7 @@ async def api_token_create(
             ]
         )
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= datetime.now(UTC)):
-        return ApiTokenCreatePayload(
+        return Outcome(
             errors=[
                 user_error(
                     UserErrorCode.INVALID_INPUT,
@@ -192,10 +177,10 @@ async def api_token_create(
         },
     )
     await context.db.commit()
-    return ApiTokenCreatePayload(api_token=ApiToken.from_row(row), secret=secret)
+    return Outcome(api_token=row, secret=secret)
 
 
-async def api_token_revoke(context: Context, token_id: str) -> ApiTokenRevokePayload:
+async def api_token_revoke(context: Context, token_id: str) -> Outcome:
     user_id = require_credential_owner(context)
     decoded = from_global_id(token_id)
     row = None
@@ -204,24 +189,20 @@ async def api_token_revoke(context: Context, token_id: str) -> ApiTokenRevokePay
             credentials.revoke_api_token(), {"token_id": decoded[1], "user_id": user_id}
         )
     if row is None:
-        return ApiTokenRevokePayload(
-            errors=[user_error(UserErrorCode.NOT_FOUND, "No such API token.", "id")]
-        )
+        return Outcome(errors=[user_error(UserErrorCode.NOT_FOUND, "No such API token.", "id")])
     await context.db.commit()
-    return ApiTokenRevokePayload(api_token=ApiToken.from_row(row))
+    return Outcome(api_token=row)
 
 
-async def api_tokens_of(context: Context, user_id: int) -> list[ApiToken] | None:
+async def api_tokens_of(context: Context, user_id: int) -> list[Any] | None:
     """A user's live tokens: only for that user themself (null for anyone else)."""
     if not policies.can_see_api_tokens(context.viewer, user_id):
         return None
     rows = await context.db.fetch_all(credentials.api_tokens_of_user(), {"user_id": user_id})
-    return [ApiToken.from_row(row) for row in rows]
+    return list(rows)
 
 
-async def _signed_in(
-    context: Context, user_id: int, *, family_id: str | None = None
-) -> AuthPayload:
+async def _signed_in(context: Context, user_id: int, *, family_id: str | None = None) -> Outcome:
     """A new access token and a new refresh token (in `family_id`, or a new family)."""
     settings = context.settings
     refresh = tokens.new_secret(tokens.REFRESH_PREFIX)
@@ -237,8 +218,8 @@ async def _signed_in(
     access, expires = context.access_tokens.issue(user_id)
     user = await context.db.fetch_one(credentials.user_profile(), {"user_id": user_id})
     await context.db.commit()
-    return AuthPayload(
-        viewer=user_types.User.from_row(user),
+    return Outcome(
+        viewer=user,
         access_token=access,
         access_token_expires_at=expires,
         refresh_token=refresh,

@@ -5,43 +5,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from auth import policies
-from db import queries
+from core.errors import ForbiddenError, NotFoundError
+from core.ids import to_global_id
 from db import tracker_writes as writes
 from db.activity import Change
-from resolvers.errors import ForbiddenError, NotFoundError
 from resolvers.inputs import body_errors, conflict, target_pk
-from resolvers.mutations import Done, Journal, Returns, perform
-from schema.comment_mutations import CommentDeletePayload, CommentPayload
-from schema.comments import Comment
-from schema.node import to_global_id
+from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
     from typing import Any
 
     from resolvers.context import Context
-    from schema.comment_mutations import (
-        CommentCreateInput,
-        CommentDeleteInput,
-        CommentUpdateInput,
-    )
 
 
-COMMENT = Returns(CommentPayload, "comment", "comment_by_id", Comment.from_row)
-DELETED = Returns(CommentDeletePayload)
+COMMENT = Returns("comment", "comment_by_id")
+DELETED = Returns()
 
 
 async def _locked_comment(context: Context, global_id: str) -> Any:
     row = await context.db.fetch_one(
         writes.lock_comment(),
-        {**queries.scope_params(context.viewer), "target_id": target_pk(global_id, "Comment")},
+        {**context.loaders.scope_params, "target_id": target_pk(global_id, "Comment")},
     )
     if row is None:
         raise NotFoundError("Comment not found.")
     return row
 
 
-async def comment_create(context: Context, input: CommentCreateInput) -> CommentPayload:
-    async def run(journal: Journal) -> Done[CommentPayload]:
+async def comment_create(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         issue = await context.loaders.issue_by_id.load(target_pk(input.issue_id, "Issue"))
         if issue is None:
             raise NotFoundError("Issue not found.")
@@ -49,7 +41,7 @@ async def comment_create(context: Context, input: CommentCreateInput) -> Comment
             raise ForbiddenError("You may not comment here.")
         errors = body_errors(input.body, "body", required=True)
         if errors:
-            return Done(CommentPayload(errors=errors))
+            return Done(Outcome(errors=errors))
         row = await context.db.fetch_one(
             writes.insert_comment(),
             {
@@ -60,28 +52,28 @@ async def comment_create(context: Context, input: CommentCreateInput) -> Comment
             },
         )
         journal.record(Change(issue.workspace_id, "Comment", row.id, "CREATED", issue_id=issue.id))
-        return Done(CommentPayload(comment=Comment.from_row(row)), (row.id,))
+        return Done(Outcome(comment=row), (row.id,))
 
     return await perform(context, "commentCreate", input, COMMENT, run)
 
 
-async def comment_update(context: Context, input: CommentUpdateInput) -> CommentPayload:
-    async def run(journal: Journal) -> Done[CommentPayload]:
+async def comment_update(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         current = await _locked_comment(context, input.id)
         if not policies.can_edit_comment(context.viewer, current.workspace_id, current.author_id):
             raise ForbiddenError("Only its author may edit a comment.")
         if input.expected_version is not None and input.expected_version != current.version:
             return Done(
-                CommentPayload(
-                    comment=Comment.from_row(current),
+                Outcome(
+                    comment=current,
                     errors=[conflict("comment", input.expected_version, current.version)],
                 )
             )
         errors = body_errors(input.body, "body", required=True)
         if errors:
-            return Done(CommentPayload(errors=errors))
+            return Done(Outcome(errors=errors))
         if input.body == current.body:
-            return Done(CommentPayload(comment=Comment.from_row(current)), (current.id,))
+            return Done(Outcome(comment=current), (current.id,))
         row = await context.db.fetch_one(
             writes.edit_comment(), {"target_id": current.id, "body": input.body}
         )
@@ -95,13 +87,13 @@ async def comment_update(context: Context, input: CommentUpdateInput) -> Comment
                 field="body",
             )
         )
-        return Done(CommentPayload(comment=Comment.from_row(row)), (row.id,))
+        return Done(Outcome(comment=row), (row.id,))
 
     return await perform(context, "commentUpdate", input, COMMENT, run)
 
 
-async def comment_delete(context: Context, input: CommentDeleteInput) -> CommentDeletePayload:
-    async def run(journal: Journal) -> Done[CommentDeletePayload]:
+async def comment_delete(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         current = await _locked_comment(context, input.id)
         if not policies.can_delete_comment(context.viewer, current.workspace_id, current.author_id):
             raise ForbiddenError("Only its author or an admin may delete a comment.")
@@ -115,6 +107,6 @@ async def comment_delete(context: Context, input: CommentDeleteInput) -> Comment
                 issue_id=current.issue_id,
             )
         )
-        return Done(CommentDeletePayload(deleted_comment_id=to_global_id("Comment", current.id)))
+        return Done(Outcome(deleted_comment_id=to_global_id("Comment", current.id)))
 
     return await perform(context, "commentDelete", input, DELETED, run)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from auth import policies
-from resolvers.errors import ForbiddenError, NotFoundError, UnauthenticatedError
-from schema.node import from_global_id
+from core.errors import ForbiddenError, NotFoundError, UnauthenticatedError
+from core.ids import from_global_id
 
 if TYPE_CHECKING:
     from resolvers.context import Context

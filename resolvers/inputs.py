@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resolvers.errors import NotFoundError
-from schema.node import from_global_id
-from schema.user_errors import UserError, UserErrorCode, user_error
+from core.errors import NotFoundError, UserError, UserErrorCode, user_error
+from core.ids import from_global_id
+from core.text import unstorable_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -18,18 +18,6 @@ MAX_TITLE = 255
 MAX_NAME = 100
 MAX_BODY_BYTES = 64 * 1024
 """Descriptions and comments: 64 KiB of UTF-8."""
-
-
-def unstorable_text(value: str) -> str | None:
-    """Why PostgreSQL could not store `value` as text (None if it can): it holds no NUL
-    character, and JSON's escapes can smuggle in lone UTF-16 surrogates, which are not text."""
-    if "\x00" in value:
-        return "cannot contain the NUL character"
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return "is not valid Unicode text"
-    return None
 
 
 def text_errors(value: str, *field: str) -> list[UserError]:

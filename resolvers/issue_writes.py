@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from auth import policies
+from core.enums import Priority
+from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
+from core.ids import to_global_id
 from db import queries
 from db import tracker_writes as writes
 from db.activity import Change, logged
-from db.models import Priority
-from resolvers.errors import ForbiddenError, NotFoundError
 from resolvers.inputs import (
     body_errors,
     conflict,
@@ -30,28 +31,17 @@ from resolvers.inputs import (
     target_pk,
     title_errors,
 )
-from resolvers.mutations import Done, Journal, Returns, perform
-from schema.issue_mutations import IssueBatchPayload, IssueDeletePayload, IssuePayload
-from schema.issues import Issue
-from schema.node import to_global_id
-from schema.user_errors import UserError, UserErrorCode, user_error
+from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from resolvers.context import Context
-    from schema.issue_mutations import (
-        IssueArchiveInput,
-        IssueBatchUpdateInput,
-        IssueCreateInput,
-        IssueDeleteInput,
-        IssueUpdateInput,
-    )
 
 MAX_BATCH = 50
-ISSUE = Returns(IssuePayload, "issue", "issue_by_id", Issue.from_row)
-ISSUES = Returns(IssueBatchPayload, "issues", "issue_by_id", Issue.from_row, many=True)
-DELETED = Returns(IssueDeletePayload)
+ISSUE = Returns("issue", "issue_by_id")
+ISSUES = Returns("issues", "issue_by_id", many=True)
+DELETED = Returns()
 
 # Input field → (column, the type its IDs name, or None for plain values).
 _FIELDS: dict[str, tuple[str, str | None]] = {
@@ -217,7 +207,7 @@ def archived_project(*field: str) -> UserError:
 
 
 def _issue_row(row: Any, project_key: str) -> Any:
-    """An issue row as `Issue.from_row` reads it (write statements return no project key)."""
+    """An issue row as the read model has it (write statements return no project key)."""
     return SimpleNamespace(**row._asdict(), project_key=project_key)
 
 
@@ -328,7 +318,7 @@ async def _change_labels(
 
 async def _locked(context: Context, pks: Sequence[int]) -> dict[int, Any]:
     rows = await context.db.fetch_all(
-        writes.lock_issues(), {**queries.scope_params(context.viewer), "issue_ids": list(pks)}
+        writes.lock_issues(), {**context.loaders.scope_params, "issue_ids": list(pks)}
     )
     return {row.id: row for row in rows}
 
@@ -338,11 +328,11 @@ def _require_editor(context: Context, workspace_id: int) -> None:
         raise ForbiddenError("Your role in this workspace may not change issues.")
 
 
-async def issue_create(context: Context, input: IssueCreateInput) -> IssuePayload:
+async def issue_create(context: Context, input: Any) -> Outcome:
     """The issue takes its project's next number: the project row's lock orders concurrent
     creates, so numbers are unique and, as a failed create rolls back, without gaps."""
 
-    async def run(journal: Journal) -> Done[IssuePayload]:
+    async def run(journal: Journal) -> Done:
         project = await context.loaders.project_by_id.load(target_pk(input.project_id, "Project"))
         if project is None:
             raise NotFoundError("Project not found.")
@@ -354,7 +344,7 @@ async def issue_create(context: Context, input: IssueCreateInput) -> IssuePayloa
         changes.values.pop("project_id", None)
         errors += await check_references(context, workspace_id, changes)
         if errors:
-            return Done(IssuePayload(errors=errors))
+            return Done(Outcome(errors=errors))
         db = context.db
         values = changes.values
         state_id = values.get("state_id") or await db.scalar(
@@ -377,20 +367,20 @@ async def issue_create(context: Context, input: IssueCreateInput) -> IssuePayloa
             },
         )
         if row is None:  # the project was archived since it was read
-            return Done(IssuePayload(errors=[archived_project("projectId")]))
+            return Done(Outcome(errors=[archived_project("projectId")]))
         if changes.label_ids:
             await db.fetch_all(
                 writes.add_labels(),
                 {"target_id": row.id, "workspace_id": workspace_id, "label_ids": changes.label_ids},
             )
         journal.record(Change(workspace_id, "Issue", row.id, "CREATED", issue_id=row.id))
-        return Done(IssuePayload(issue=Issue.from_row(_issue_row(row, project.key))), (row.id,))
+        return Done(Outcome(issue=_issue_row(row, project.key)), (row.id,))
 
     return await perform(context, "issueCreate", input, ISSUE, run)
 
 
-async def issue_update(context: Context, input: IssueUpdateInput) -> IssuePayload:
-    async def run(journal: Journal) -> Done[IssuePayload]:
+async def issue_update(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         pk = target_pk(input.id, "Issue")
         current = (await _locked(context, [pk])).get(pk)
         if current is None:
@@ -398,30 +388,30 @@ async def issue_update(context: Context, input: IssueUpdateInput) -> IssuePayloa
         _require_editor(context, current.workspace_id)
         if input.expected_version is not None and input.expected_version != current.version:
             return Done(
-                IssuePayload(
-                    issue=Issue.from_row(current),
+                Outcome(
+                    issue=current,
                     errors=[conflict("issue", input.expected_version, current.version)],
                 )
             )
         changes, errors = parse_changes(input)
         errors += await check_references(context, current.workspace_id, changes)
         if errors:
-            return Done(IssuePayload(errors=errors))
+            return Done(Outcome(errors=errors))
         row, errors = await apply_changes(context, journal, current, changes)
         if errors:
-            return Done(IssuePayload(errors=errors))
-        return Done(IssuePayload(issue=Issue.from_row(row)), (pk,))
+            return Done(Outcome(errors=errors))
+        return Done(Outcome(issue=row), (pk,))
 
     return await perform(context, "issueUpdate", input, ISSUE, run)
 
 
-async def issue_batch_update(context: Context, input: IssueBatchUpdateInput) -> IssueBatchPayload:
+async def issue_batch_update(context: Context, input: Any) -> Outcome:
     """All or none: any error rolls every issue back."""
 
-    async def run(journal: Journal) -> Done[IssueBatchPayload]:
+    async def run(journal: Journal) -> Done:
         if not 1 <= len(input.ids) <= MAX_BATCH:
             return Done(
-                IssueBatchPayload(
+                Outcome(
                     errors=[
                         user_error(
                             UserErrorCode.TOO_MANY,
@@ -453,29 +443,27 @@ async def issue_batch_update(context: Context, input: IssueBatchUpdateInput) -> 
             if not errors:
                 errors += await check_references(context, workspace_id, changes, ("changes",))
         if errors:
-            return Done(IssueBatchPayload(errors=errors))
+            return Done(Outcome(errors=errors))
         updated = []
         for pk in order:
             row, errors = await apply_changes(context, journal, locked[pk], changes, ("changes",))
             if errors:
-                return Done(IssueBatchPayload(errors=errors))
-            updated.append(Issue.from_row(row))
-        return Done(IssueBatchPayload(issues=updated), tuple(order))
+                return Done(Outcome(errors=errors))
+            updated.append(row)
+        return Done(Outcome(issues=updated), tuple(order))
 
     return await perform(context, "issueBatchUpdate", input, ISSUES, run)
 
 
-async def issue_set_archived(
-    context: Context, input: IssueArchiveInput, *, archived: bool
-) -> IssuePayload:
-    async def run(journal: Journal) -> Done[IssuePayload]:
+async def issue_set_archived(context: Context, input: Any, *, archived: bool) -> Outcome:
+    async def run(journal: Journal) -> Done:
         pk = target_pk(input.id, "Issue")
         current = (await _locked(context, [pk])).get(pk)
         if current is None:
             raise NotFoundError("Issue not found.")
         _require_editor(context, current.workspace_id)
         if (current.archived_at is not None) == archived:
-            return Done(IssuePayload(issue=Issue.from_row(current)), (pk,))
+            return Done(Outcome(issue=current), (pk,))
         row = await context.db.fetch_one(
             writes.update_columns(queries.issues, frozenset({"archived_at"}), versioned=True),
             {"target_id": pk, "new_archived_at": datetime.now(UTC) if archived else None},
@@ -489,22 +477,22 @@ async def issue_set_archived(
                 issue_id=pk,
             )
         )
-        return Done(IssuePayload(issue=Issue.from_row(_issue_row(row, current.project_key))), (pk,))
+        return Done(Outcome(issue=_issue_row(row, current.project_key)), (pk,))
 
     return await perform(
         context, "issueArchive" if archived else "issueUnarchive", input, ISSUE, run
     )
 
 
-async def issue_delete(context: Context, input: IssueDeleteInput) -> IssueDeletePayload:
+async def issue_delete(context: Context, input: Any) -> Outcome:
     """Its comments and labels go with it; its sub-issues become top-level issues."""
 
-    async def run(journal: Journal) -> Done[IssueDeletePayload]:
+    async def run(journal: Journal) -> Done:
         pk = target_pk(input.id, "Issue")
         db = context.db
         current = await db.fetch_one(
             writes.lock_issue_for_delete(),
-            {**queries.scope_params(context.viewer), "target_id": pk},
+            {**context.loaders.scope_params, "target_id": pk},
         )
         if current is None:
             raise NotFoundError("Issue not found.")
@@ -527,6 +515,6 @@ async def issue_delete(context: Context, input: IssueDeleteInput) -> IssueDelete
                 )
             )
         journal.record(Change(workspace_id, "Issue", pk, "DELETED", issue_id=pk))
-        return Done(IssueDeletePayload(deleted_issue_id=to_global_id("Issue", pk)))
+        return Done(Outcome(deleted_issue_id=to_global_id("Issue", pk)))
 
     return await perform(context, "issueDelete", input, DELETED, run)

@@ -14,19 +14,18 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import strawberry
 
+from core.errors import UserError, UserErrorCode, user_error
+from core.text import unstorable_text
 from db import activity, idempotency
-from db.loaders import Loaders
 from resolvers.guards import require_writer
-from resolvers.inputs import unstorable_text
-from schema.user_errors import UserError, UserErrorCode, user_error
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from db.activity import Change
     from resolvers.context import Context
@@ -35,11 +34,19 @@ MAX_IDEMPOTENCY_KEY = 255
 DEADLOCK_RETRIES = 2
 
 
-class Payload(Protocol):
-    errors: list[UserError]
+class Outcome:
+    """What a mutation did, as records for the schema layer to map into its payload type: the
+    payload's fields by name (rows, lists of rows, ids, secrets), or the `errors` that mean
+    nothing was written (a CONFLICT also carries the object as it is now)."""
 
+    __slots__ = ("errors", "values")
 
-PayloadType = TypeVar("PayloadType", bound=Payload)
+    def __init__(self, errors: Sequence[UserError] = (), **values: Any) -> None:
+        self.errors = list(errors)
+        self.values = values
+
+    def __repr__(self) -> str:
+        return f"Outcome(errors={self.errors!r}, **{self.values!r})"
 
 
 @dataclass(slots=True)
@@ -54,34 +61,29 @@ class Journal:
 
 
 @dataclass(frozen=True, slots=True)
-class Done(Generic[PayloadType]):
-    """A mutation's outcome: its payload, and the ids a retry rebuilds that payload from."""
+class Done:
+    """A mutation's outcome, and the ids a retry rebuilds it from."""
 
-    payload: PayloadType
+    outcome: Outcome
     result_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Returns(Generic[PayloadType]):
-    """A mutation's payload type, and how a retry rebuilds it from the ids the first attempt
-    stored: the payload's `field` gets the `node` of each id, read by `loader` (a `Loaders`
-    attribute), as the objects are now."""
+class Returns:
+    """How a retry rebuilds a mutation's outcome from the ids the first attempt stored: its
+    `field` gets the row of each id, read by `loader` (a `Loaders` attribute), as the objects
+    are now. A mutation without a `loader` takes no idempotency key."""
 
-    payload: Callable[..., PayloadType]
     field: str | None = None
     loader: str | None = None
-    node: Callable[[Any], Any] | None = None
     many: bool = False
 
-    def refused(self, errors: list[UserError]) -> PayloadType:
-        return self.payload(errors=errors)
-
-    async def replayed(self, context: Context, ids: tuple[int, ...]) -> PayloadType:
-        assert self.field is not None and self.loader is not None and self.node is not None
+    async def replayed(self, context: Context, ids: tuple[int, ...]) -> Outcome:
+        assert self.field is not None and self.loader is not None
         rows = await getattr(context.loaders, self.loader).load_many(list(ids))
-        nodes = [self.node(row) for row in rows if row is not None]
-        if ids and not nodes:
-            return self.refused(
+        found = [row for row in rows if row is not None]
+        if ids and not found:
+            return Outcome(
                 [
                     user_error(
                         UserErrorCode.NOT_FOUND,
@@ -90,24 +92,23 @@ class Returns(Generic[PayloadType]):
                     )
                 ]
             )
-        value = nodes if self.many else nodes[0]
-        return self.payload(**{self.field: value})
+        return Outcome(**{self.field: found if self.many else found[0]})
 
 
 async def perform(
     context: Context,
     operation: str,
     input: Any,
-    returns: Returns[PayloadType],
-    run: Callable[[Journal], Awaitable[Done[PayloadType]]],
-) -> PayloadType:
+    returns: Returns,
+    run: Callable[[Journal], Awaitable[Done]],
+) -> Outcome:
     """Run one mutation as one transaction; `input.idempotency_key` (if any) makes it safe to
     retry: the same key and input within 24 hours replays the result, without doing the work
     again; the same key with another input is refused."""
     actor_id = require_writer(context)
     key = getattr(input, "idempotency_key", None) if returns.loader is not None else None
     if key is not None and (not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or unstorable_text(key)):
-        return returns.refused(
+        return Outcome(
             [
                 user_error(
                     UserErrorCode.INVALID_INPUT,
@@ -119,20 +120,20 @@ async def perform(
     db = context.db
     for attempt in range(1 + DEADLOCK_RETRIES):
         try:
-            payload = await _attempt(context, operation, input, returns, run, actor_id, key)
+            outcome = await _attempt(context, operation, input, returns, run, actor_id, key)
         except asyncpg.DeadlockDetectedError:
             # PostgreSQL rolled one side back; nothing of this attempt stayed, so run it again,
             # reading afresh.
             await db.rollback()
             if attempt == DEADLOCK_RETRIES:
                 raise
-            context.loaders = _fresh_loaders(context)
+            context.reload()
             continue
         except asyncpg.ForeignKeyViolationError:
             # A state, label, issue... this change points at was deleted by a transaction that
             # committed after our checks read it.
             await db.rollback()
-            payload = returns.refused(
+            outcome = Outcome(
                 [
                     user_error(
                         UserErrorCode.NOT_FOUND,
@@ -145,23 +146,19 @@ async def perform(
             raise
         break
     # Loaders may hold rows read before the change (or before a rollback): start afresh.
-    context.loaders = _fresh_loaders(context)
-    return payload
-
-
-def _fresh_loaders(context: Context) -> Loaders:
-    return Loaders(context.db, context.viewer, batch=context.settings.loaders_enabled)
+    context.reload()
+    return outcome
 
 
 async def _attempt(
     context: Context,
     operation: str,
     input: Any,
-    returns: Returns[PayloadType],
-    run: Callable[[Journal], Awaitable[Done[PayloadType]]],
+    returns: Returns,
+    run: Callable[[Journal], Awaitable[Done]],
     actor_id: int,
     key: str | None,
-) -> PayloadType:
+) -> Outcome:
     db = context.db
     if key is not None:
         request_hash = fingerprint(input)
@@ -169,7 +166,7 @@ async def _attempt(
         if previous is not None:
             await db.rollback()
             if (previous.operation, previous.request_hash) != (operation, request_hash):
-                return returns.refused(
+                return Outcome(
                     [
                         user_error(
                             UserErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -181,14 +178,14 @@ async def _attempt(
             return await returns.replayed(context, tuple(previous.result.get("ids", ())))
     journal = Journal(actor_id)
     done = await run(journal)
-    if done.payload.errors:
+    if done.outcome.errors:
         await db.rollback()
-        return done.payload
+        return done.outcome
     if key is not None:
         await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
     await activity.append(db, actor_id, journal.changes)
     await db.commit()
-    return done.payload
+    return done.outcome
 
 
 def fingerprint(input: Any) -> str:

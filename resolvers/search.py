@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 
+from core.errors import BadUserInputError
+from core.text import unstorable_text
 from db.search import HIGHLIGHT_START, HIGHLIGHT_STOP, MAX_QUERY_LENGTH, SearchSpec
-from resolvers.errors import BadUserInputError
-from resolvers.inputs import unstorable_text
 
 
 def search_spec(query: str, *, include_archived: bool) -> SearchSpec:

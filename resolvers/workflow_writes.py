@@ -15,60 +15,32 @@ import asyncpg
 import strawberry
 
 from auth import policies
+from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
+from core.ids import to_global_id
 from db import queries
 from db import tracker_writes as writes
 from db.activity import Change, logged
-from resolvers.errors import ForbiddenError, NotFoundError
 from resolvers.guards import visible_workspace_id
 from resolvers.inputs import body_errors, name_errors, not_found, reference_pks, target_pk
-from resolvers.mutations import Done, Journal, Returns, perform
-from schema.labels import Label
-from schema.node import to_global_id
-from schema.projects import Project
-from schema.user_errors import UserError, UserErrorCode, user_error
-from schema.workflow_mutations import (
-    LabelDeletePayload,
-    LabelPayload,
-    LabelReorderPayload,
-    ProjectPayload,
-    WorkflowStateDeletePayload,
-    WorkflowStatePayload,
-    WorkflowStateReorderPayload,
-)
-from schema.workflow_states import WorkflowState
+from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
     from resolvers.context import Context
-    from schema.workflow_mutations import (
-        LabelCreateInput,
-        LabelDeleteInput,
-        LabelReorderInput,
-        LabelUpdateInput,
-        ProjectArchiveInput,
-        ProjectCreateInput,
-        ProjectUpdateInput,
-        WorkflowStateCreateInput,
-        WorkflowStateDeleteInput,
-        WorkflowStateReorderInput,
-        WorkflowStateUpdateInput,
-    )
 
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 COLOR = re.compile(r"^#[0-9a-f]{6}$")
 MAX_PROJECT_NAME = 200
 _FIELD_NAMES = {"lead_id": "lead"}
 
-PROJECT = Returns(ProjectPayload, "project", "project_by_id", Project.from_row)
-LABEL = Returns(LabelPayload, "label", "label_by_id", Label.from_row)
-LABEL_DELETED = Returns(LabelDeletePayload)
-LABELS_REORDERED = Returns(LabelReorderPayload)
-STATE = Returns(
-    WorkflowStatePayload, "workflow_state", "workflow_state_by_id", WorkflowState.from_row
-)
-STATE_DELETED = Returns(WorkflowStateDeletePayload)
-STATES_REORDERED = Returns(WorkflowStateReorderPayload)
+PROJECT = Returns("project", "project_by_id")
+LABEL = Returns("label", "label_by_id")
+LABEL_DELETED = Returns()
+LABELS_REORDERED = Returns()
+STATE = Returns("workflow_state", "workflow_state_by_id")
+STATE_DELETED = Returns()
+STATES_REORDERED = Returns()
 
 
 def _require_manager(context: Context, workspace_id: int) -> None:
@@ -79,7 +51,7 @@ def _require_manager(context: Context, workspace_id: int) -> None:
 async def _locked(context: Context, statement: Any, global_id: str, type_name: str) -> Any:
     row = await context.db.fetch_one(
         statement,
-        {**queries.scope_params(context.viewer), "target_id": target_pk(global_id, type_name)},
+        {**context.loaders.scope_params, "target_id": target_pk(global_id, type_name)},
     )
     if row is None:
         raise NotFoundError(f"{type_name} not found.")
@@ -145,8 +117,8 @@ def _lead_key(lead_id: Any) -> int | None:
 # Projects
 
 
-async def project_create(context: Context, input: ProjectCreateInput) -> ProjectPayload:
-    async def run(journal: Journal) -> Done[ProjectPayload]:
+async def project_create(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         workspace_id = visible_workspace_id(context, input.workspace_id)
         _require_manager(context, workspace_id)
         key = input.key.strip().upper()
@@ -163,7 +135,7 @@ async def project_create(context: Context, input: ProjectCreateInput) -> Project
         errors += body_errors(input.description, "description")
         errors += await _member_errors(context, workspace_id, input.lead_id)
         if errors:
-            return Done(ProjectPayload(errors=errors))
+            return Done(Outcome(errors=errors))
         row = await context.db.fetch_one(
             writes.insert_project(),
             {
@@ -176,18 +148,16 @@ async def project_create(context: Context, input: ProjectCreateInput) -> Project
         )
         if row is None:
             return Done(
-                ProjectPayload(
-                    errors=[user_error(UserErrorCode.KEY_TAKEN, "That key is taken.", "key")]
-                )
+                Outcome(errors=[user_error(UserErrorCode.KEY_TAKEN, "That key is taken.", "key")])
             )
         journal.record(Change(workspace_id, "Project", row.id, "CREATED"))
-        return Done(ProjectPayload(project=Project.from_row(row)), (row.id,))
+        return Done(Outcome(project=row), (row.id,))
 
     return await perform(context, "projectCreate", input, PROJECT, run)
 
 
-async def project_update(context: Context, input: ProjectUpdateInput) -> ProjectPayload:
-    async def run(journal: Journal) -> Done[ProjectPayload]:
+async def project_update(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         current = await _locked(context, writes.lock_project(), input.id, "Project")
         values = _given(input, "name", "description", "lead_id")
         errors = []
@@ -203,29 +173,27 @@ async def project_update(context: Context, input: ProjectUpdateInput) -> Project
             if not errors:
                 values["lead_id"] = _lead_key(values["lead_id"])
         if errors:
-            return Done(ProjectPayload(errors=errors))
+            return Done(Outcome(errors=errors))
         row = await _update(context, journal, queries.projects, "Project", current, values)
-        return Done(ProjectPayload(project=Project.from_row(row)), (row.id,))
+        return Done(Outcome(project=row), (row.id,))
 
     return await perform(context, "projectUpdate", input, PROJECT, run)
 
 
-async def project_set_archived(
-    context: Context, input: ProjectArchiveInput, *, archived: bool
-) -> ProjectPayload:
+async def project_set_archived(context: Context, input: Any, *, archived: bool) -> Outcome:
     """An archived project keeps its issues; no issue can be created in it or moved to it."""
 
-    async def run(journal: Journal) -> Done[ProjectPayload]:
+    async def run(journal: Journal) -> Done:
         current = await _locked(context, writes.lock_project(), input.id, "Project")
         if (current.archived_at is not None) == archived:
-            return Done(ProjectPayload(project=Project.from_row(current)), (current.id,))
+            return Done(Outcome(project=current), (current.id,))
         row = await context.db.fetch_one(
             writes.update_columns(queries.projects, frozenset({"archived_at"})),
             {"target_id": current.id, "new_archived_at": datetime.now(UTC) if archived else None},
         )
         action = "ARCHIVED" if archived else "UNARCHIVED"
         journal.record(Change(current.workspace_id, "Project", current.id, action))
-        return Done(ProjectPayload(project=Project.from_row(row)), (row.id,))
+        return Done(Outcome(project=row), (row.id,))
 
     return await perform(
         context, "projectArchive" if archived else "projectUnarchive", input, PROJECT, run
@@ -253,29 +221,27 @@ async def _name_taken(
 NAME_TAKEN = "That name is taken in this workspace."
 
 
-async def label_create(context: Context, input: LabelCreateInput) -> LabelPayload:
-    async def run(journal: Journal) -> Done[LabelPayload]:
+async def label_create(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         workspace_id = visible_workspace_id(context, input.workspace_id)
         _require_manager(context, workspace_id)
         name, color = input.name.strip(), input.color.strip().lower()
         errors = name_errors(name, "name") + _color_errors(color)
         if errors:
-            return Done(LabelPayload(errors=errors))
+            return Done(Outcome(errors=errors))
         row = await context.db.fetch_one(
             writes.insert_label(), {"workspace_id": workspace_id, "name": name, "color": color}
         )
         if row is None:
-            return Done(
-                LabelPayload(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")])
-            )
+            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
         journal.record(Change(workspace_id, "Label", row.id, "CREATED"))
-        return Done(LabelPayload(label=Label.from_row(row)), (row.id,))
+        return Done(Outcome(label=row), (row.id,))
 
     return await perform(context, "labelCreate", input, LABEL, run)
 
 
-async def label_update(context: Context, input: LabelUpdateInput) -> LabelPayload:
-    async def run(journal: Journal) -> Done[LabelPayload]:
+async def label_update(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         current = await _locked(context, writes.lock_label(), input.id, "Label")
         values = _given(input, "name", "color")
         errors = []
@@ -290,20 +256,18 @@ async def label_update(context: Context, input: LabelUpdateInput) -> LabelPayloa
             values["color"] = (values["color"] or "").strip().lower()
             errors += _color_errors(values["color"])
         if errors:
-            return Done(LabelPayload(errors=errors))
+            return Done(Outcome(errors=errors))
         try:
             row = await _update(context, journal, queries.labels, "Label", current, values)
         except asyncpg.UniqueViolationError:  # taken by a concurrent change since the check
-            return Done(
-                LabelPayload(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")])
-            )
-        return Done(LabelPayload(label=Label.from_row(row)), (row.id,))
+            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+        return Done(Outcome(label=row), (row.id,))
 
     return await perform(context, "labelUpdate", input, LABEL, run)
 
 
-async def label_delete(context: Context, input: LabelDeleteInput) -> LabelDeletePayload:
-    async def run(journal: Journal) -> Done[LabelDeletePayload]:
+async def label_delete(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         current = await _locked(context, writes.lock_label_for_delete(), input.id, "Label")
         db = context.db
         await db.fetch_all(writes.lock_issues_with_label(), {"target_id": current.id})
@@ -325,7 +289,7 @@ async def label_delete(context: Context, input: LabelDeleteInput) -> LabelDelete
                 )
             )
         journal.record(Change(current.workspace_id, "Label", current.id, "DELETED"))
-        return Done(LabelDeletePayload(deleted_label_id=to_global_id("Label", current.id)))
+        return Done(Outcome(deleted_label_id=to_global_id("Label", current.id)))
 
     return await perform(context, "labelDelete", input, LABEL_DELETED, run)
 
@@ -379,8 +343,8 @@ async def _reorder(
     return list(await loader.load_many(keys)), []
 
 
-async def label_reorder(context: Context, input: LabelReorderInput) -> LabelReorderPayload:
-    async def run(journal: Journal) -> Done[LabelReorderPayload]:
+async def label_reorder(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         rows, errors = await _reorder(
             context,
             journal,
@@ -391,41 +355,33 @@ async def label_reorder(context: Context, input: LabelReorderInput) -> LabelReor
             "labelIds",
         )
         if errors:
-            return Done(LabelReorderPayload(errors=errors))
-        return Done(LabelReorderPayload(labels=[Label.from_row(row) for row in rows]))
+            return Done(Outcome(errors=errors))
+        return Done(Outcome(labels=list(rows)))
 
     return await perform(context, "labelReorder", input, LABELS_REORDERED, run)
 
 
-async def workflow_state_create(
-    context: Context, input: WorkflowStateCreateInput
-) -> WorkflowStatePayload:
-    async def run(journal: Journal) -> Done[WorkflowStatePayload]:
+async def workflow_state_create(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         workspace_id = visible_workspace_id(context, input.workspace_id)
         _require_manager(context, workspace_id)
         name = input.name.strip()
         errors = name_errors(name, "name")
         if errors:
-            return Done(WorkflowStatePayload(errors=errors))
+            return Done(Outcome(errors=errors))
         row = await context.db.fetch_one(
             writes.insert_state(), {"workspace_id": workspace_id, "name": name, "type": input.type}
         )
         if row is None:
-            return Done(
-                WorkflowStatePayload(
-                    errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]
-                )
-            )
+            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
         journal.record(Change(workspace_id, "WorkflowState", row.id, "CREATED"))
-        return Done(WorkflowStatePayload(workflow_state=WorkflowState.from_row(row)), (row.id,))
+        return Done(Outcome(workflow_state=row), (row.id,))
 
     return await perform(context, "workflowStateCreate", input, STATE, run)
 
 
-async def workflow_state_update(
-    context: Context, input: WorkflowStateUpdateInput
-) -> WorkflowStatePayload:
-    async def run(journal: Journal) -> Done[WorkflowStatePayload]:
+async def workflow_state_update(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         current = await _locked(context, writes.lock_state(), input.id, "WorkflowState")
         values = _given(input, "name", "type")
         errors = []
@@ -439,29 +395,23 @@ async def workflow_state_update(
             ):
                 errors.append(user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name"))
         if errors:
-            return Done(WorkflowStatePayload(errors=errors))
+            return Done(Outcome(errors=errors))
         try:
             row = await _update(
                 context, journal, queries.workflow_states, "WorkflowState", current, values
             )
         except asyncpg.UniqueViolationError:
-            return Done(
-                WorkflowStatePayload(
-                    errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]
-                )
-            )
-        return Done(WorkflowStatePayload(workflow_state=WorkflowState.from_row(row)), (row.id,))
+            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+        return Done(Outcome(workflow_state=row), (row.id,))
 
     return await perform(context, "workflowStateUpdate", input, STATE, run)
 
 
-async def workflow_state_delete(
-    context: Context, input: WorkflowStateDeleteInput
-) -> WorkflowStateDeletePayload:
+async def workflow_state_delete(context: Context, input: Any) -> Outcome:
     """A state with issues is deleted only by moving them to another state of the workspace;
     the last state cannot go (new issues need one)."""
 
-    async def run(journal: Journal) -> Done[WorkflowStateDeletePayload]:
+    async def run(journal: Journal) -> Done:
         current = await _locked(context, writes.lock_state_for_delete(), input.id, "WorkflowState")
         db, workspace_id = context.db, current.workspace_id
         params = {"workspace_id": workspace_id, "target_id": current.id}
@@ -470,7 +420,7 @@ async def workflow_state_delete(
         states = await db.fetch_all(writes.ids_in_order(queries.workflow_states), params)
         if len(states) <= 1:
             return Done(
-                WorkflowStateDeletePayload(
+                Outcome(
                     errors=[
                         user_error(
                             UserErrorCode.LAST_STATE, "A workspace keeps at least one state.", "id"
@@ -487,16 +437,12 @@ async def workflow_state_delete(
                 else []
             )
             if not found or keys[0] == current.id:
-                return Done(
-                    WorkflowStateDeletePayload(
-                        errors=[not_found("WorkflowState", "moveIssuesToId")]
-                    )
-                )
+                return Done(Outcome(errors=[not_found("WorkflowState", "moveIssuesToId")]))
             target = keys[0]
         if target is None:
             if await db.scalar(writes.state_has_issues(), params):
                 return Done(
-                    WorkflowStateDeletePayload(
+                    Outcome(
                         errors=[
                             user_error(
                                 UserErrorCode.STATE_IN_USE,
@@ -526,19 +472,13 @@ async def workflow_state_delete(
                 )
         await db.fetch_all(writes.delete_row(queries.workflow_states), params)
         journal.record(Change(workspace_id, "WorkflowState", current.id, "DELETED"))
-        return Done(
-            WorkflowStateDeletePayload(
-                deleted_workflow_state_id=to_global_id("WorkflowState", current.id)
-            )
-        )
+        return Done(Outcome(deleted_workflow_state_id=to_global_id("WorkflowState", current.id)))
 
     return await perform(context, "workflowStateDelete", input, STATE_DELETED, run)
 
 
-async def workflow_state_reorder(
-    context: Context, input: WorkflowStateReorderInput
-) -> WorkflowStateReorderPayload:
-    async def run(journal: Journal) -> Done[WorkflowStateReorderPayload]:
+async def workflow_state_reorder(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
         rows, errors = await _reorder(
             context,
             journal,
@@ -549,11 +489,7 @@ async def workflow_state_reorder(
             "stateIds",
         )
         if errors:
-            return Done(WorkflowStateReorderPayload(errors=errors))
-        return Done(
-            WorkflowStateReorderPayload(
-                workflow_states=[WorkflowState.from_row(row) for row in rows]
-            )
-        )
+            return Done(Outcome(errors=errors))
+        return Done(Outcome(workflow_states=list(rows)))
 
     return await perform(context, "workflowStateReorder", input, STATES_REORDERED, run)

@@ -16,26 +16,14 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from auth import policies, tokens
+from core.enums import Role, WorkflowStateType
+from core.errors import ForbiddenError, NotFoundError, UserErrorCode, user_error
+from core.ids import from_global_id, to_global_id
 from db import activity
 from db import membership_writes as writes
 from db.activity import Change
-from db.loaders import Loaders
-from db.models import Role, WorkflowStateType
-from resolvers.errors import ForbiddenError, NotFoundError
 from resolvers.guards import require_writer, visible_workspace_id
-from schema import workspaces as workspace_types
-from schema.node import from_global_id, to_global_id
-from schema.user_errors import UserErrorCode, user_error
-from schema.workspace_admin import (
-    Invitation,
-    InvitationRevokePayload,
-    MemberInvitePayload,
-    MemberRemovePayload,
-    MembershipPayload,
-    WorkspaceDeletePayload,
-    WorkspaceLeavePayload,
-    WorkspacePayload,
-)
+from resolvers.mutations import Outcome
 
 if TYPE_CHECKING:
     from auth.viewer import Viewer
@@ -56,19 +44,17 @@ DEFAULT_BOARD = (
 LAST_OWNER = "A workspace keeps at least one owner: make someone else an owner first."
 
 
-async def workspace_create(context: Context, slug: str, name: str) -> WorkspacePayload:
+async def workspace_create(context: Context, slug: str, name: str) -> Outcome:
     """The creator becomes its OWNER; the board starts with the usual five states."""
     user_id = require_writer(context)
     slug, name = slug.strip(), name.strip()
     errors = _workspace_fields(slug, name)
     if errors:
-        return WorkspacePayload(errors=errors)
+        return Outcome(errors=errors)
     db = context.db
     row = await db.fetch_one(writes.insert_workspace(), {"slug": slug, "name": name})
     if row is None:
-        return WorkspacePayload(
-            errors=[user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug")]
-        )
+        return Outcome(errors=[user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug")])
     await db.fetch_all(
         writes.insert_membership(), {"workspace_id": row.id, "user_id": user_id, "role": Role.OWNER}
     )
@@ -83,12 +69,12 @@ async def workspace_create(context: Context, slug: str, name: str) -> WorkspaceP
     )
     await _commit(context, Change(row.id, "Workspace", row.id, "CREATED"))
     _rescope(context, {**context.viewer.roles, row.id: Role.OWNER})
-    return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
+    return Outcome(workspace=row)
 
 
 async def workspace_update(
     context: Context, workspace_id: str, name: str | None, slug: str | None
-) -> WorkspacePayload:
+) -> Outcome:
     require_writer(context)
     pk = visible_workspace_id(context, workspace_id)
     viewer = await _locked_actor(context, pk)
@@ -104,7 +90,7 @@ async def workspace_update(
         if taken is not None:
             errors.append(user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug"))
     if errors:
-        return WorkspacePayload(errors=errors)
+        return Outcome(errors=errors)
     before = await context.loaders.workspace_by_id.load(pk)
     try:
         row = await context.db.fetch_one(
@@ -112,9 +98,7 @@ async def workspace_update(
         )
     except asyncpg.UniqueViolationError:  # taken by a concurrent rename since the check
         await context.db.rollback()
-        return WorkspacePayload(
-            errors=[user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug")]
-        )
+        return Outcome(errors=[user_error(UserErrorCode.SLUG_TAKEN, "That slug is taken.", "slug")])
     await _commit(
         context,
         *(
@@ -126,10 +110,10 @@ async def workspace_update(
             if old != new
         ),
     )
-    return WorkspacePayload(workspace=workspace_types.Workspace.from_row(row))
+    return Outcome(workspace=row)
 
 
-async def workspace_delete(context: Context, workspace_id: str) -> WorkspaceDeletePayload:
+async def workspace_delete(context: Context, workspace_id: str) -> Outcome:
     """Owners only; its projects, issues, comments, labels and memberships go with it."""
     require_writer(context)
     pk = visible_workspace_id(context, workspace_id)
@@ -140,19 +124,17 @@ async def workspace_delete(context: Context, workspace_id: str) -> WorkspaceDele
     roles = dict(context.viewer.roles)
     roles.pop(pk, None)
     _rescope(context, roles)
-    return WorkspaceDeletePayload(deleted_workspace_id=workspace_id)
+    return Outcome(deleted_workspace_id=workspace_id)
 
 
-async def member_invite(
-    context: Context, workspace_id: str, email: str, role: Role
-) -> MemberInvitePayload:
+async def member_invite(context: Context, workspace_id: str, email: str, role: Role) -> Outcome:
     user_id = require_writer(context)
     pk = visible_workspace_id(context, workspace_id)
     if not policies.can_give_role(await _locked_actor(context, pk), pk, None, role):
         raise ForbiddenError("Your role in this workspace may not invite with that role.")
     email = email.strip()
     if len(email) > 320 or not EMAIL.match(email):
-        return MemberInvitePayload(
+        return Outcome(
             errors=[user_error(UserErrorCode.INVALID_INPUT, "Not an email address.", "email")]
         )
     db = context.db
@@ -160,7 +142,7 @@ async def member_invite(
         writes.member_with_email(), {"workspace_id": pk, "email": email.lower()}
     )
     if member is not None:
-        return MemberInvitePayload(
+        return Outcome(
             errors=[user_error(UserErrorCode.ALREADY_MEMBER, "Already a member.", "email")]
         )
     secret = tokens.new_secret(INVITATION_PREFIX)
@@ -179,10 +161,10 @@ async def member_invite(
     await _commit(
         context, Change(pk, "Invitation", row.id, "CREATED", field="role", to_value=role.value)
     )
-    return MemberInvitePayload(invitation=Invitation.from_row(row), token=secret)
+    return Outcome(invitation=row, token=secret)
 
 
-async def invitation_revoke(context: Context, invitation_id: str) -> InvitationRevokePayload:
+async def invitation_revoke(context: Context, invitation_id: str) -> Outcome:
     """Whoever may invite with the invitation's role may revoke it; others get NOT_FOUND for
     invitations of workspaces they are not in."""
     require_writer(context)
@@ -197,18 +179,18 @@ async def invitation_revoke(context: Context, invitation_id: str) -> InvitationR
         raise ForbiddenError("Your role in this workspace may not revoke that invitation.")
     await context.db.fetch_all(writes.delete_invitation(), {"invitation_id": row.id})
     await _commit(context, Change(row.workspace_id, "Invitation", row.id, "DELETED"))
-    return InvitationRevokePayload(revoked_invitation_id=invitation_id)
+    return Outcome(revoked_invitation_id=invitation_id)
 
 
-async def pending_invitations(context: Context, workspace_id: int) -> list[Invitation] | None:
+async def pending_invitations(context: Context, workspace_id: int) -> list[Any] | None:
     """For those who may invite (ADMIN+); null for anyone else."""
     if not policies.can_give_role(context.viewer, workspace_id, None, Role.MEMBER):
         return None
     rows = await context.db.fetch_all(writes.pending_invitations(), {"workspace_id": workspace_id})
-    return [Invitation.from_row(row) for row in rows]
+    return list(rows)
 
 
-async def invitation_accept(context: Context, token: str) -> MembershipPayload:
+async def invitation_accept(context: Context, token: str) -> Outcome:
     """Only the invited email's account may accept; any other token is simply not found."""
     user_id = require_writer(context)
     db = context.db
@@ -220,9 +202,7 @@ async def invitation_accept(context: Context, token: str) -> MembershipPayload:
     # An invitation is only as good as its inviter's authority today: one from a member since
     # removed, or demoted below the role it grants, is void.
     if invitation is None or not _may_have_granted(invitation.inviter_role, invitation.role):
-        return MembershipPayload(
-            errors=[user_error(UserErrorCode.NOT_FOUND, "No such invitation.", "token")]
-        )
+        return Outcome(errors=[user_error(UserErrorCode.NOT_FOUND, "No such invitation.", "token")])
     await db.fetch_all(writes.mark_invitation_accepted(), {"invitation_id": invitation.id})
     row = await db.fetch_one(
         writes.insert_membership(),
@@ -230,7 +210,7 @@ async def invitation_accept(context: Context, token: str) -> MembershipPayload:
     )
     if row is None:
         await db.rollback()  # the invitation stays unaccepted
-        return MembershipPayload(
+        return Outcome(
             errors=[user_error(UserErrorCode.ALREADY_MEMBER, "Already a member.", "token")]
         )
     await _commit(
@@ -240,10 +220,10 @@ async def invitation_accept(context: Context, token: str) -> MembershipPayload:
         ),
     )
     _rescope(context, {**context.viewer.roles, row.workspace_id: row.role})
-    return MembershipPayload(membership=workspace_types.Membership.from_row(row))
+    return Outcome(membership=row)
 
 
-async def member_update_role(context: Context, membership_id: str, role: Role) -> MembershipPayload:
+async def member_update_role(context: Context, membership_id: str, role: Role) -> Outcome:
     require_writer(context)
     membership, actor = await _locked_membership(context, membership_id)
     if not policies.can_give_role(actor, membership.workspace_id, membership.role, role):
@@ -253,7 +233,7 @@ async def member_update_role(context: Context, membership_id: str, role: Role) -
         and role is not Role.OWNER
         and await _last_owner(context, membership.workspace_id)
     ):
-        return MembershipPayload(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
+        return Outcome(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
     row = await context.db.fetch_one(
         writes.set_role(), {"membership_id": membership.id, "role": role}
     )
@@ -275,21 +255,21 @@ async def member_update_role(context: Context, membership_id: str, role: Role) -
             else []
         ),
     )
-    return MembershipPayload(membership=workspace_types.Membership.from_row(row))
+    return Outcome(membership=row)
 
 
-async def member_remove(context: Context, membership_id: str) -> MemberRemovePayload:
+async def member_remove(context: Context, membership_id: str) -> Outcome:
     require_writer(context)
     membership, actor = await _locked_membership(context, membership_id)
     if not policies.can_give_role(actor, membership.workspace_id, membership.role, None):
         raise ForbiddenError("Your role in this workspace may not remove that member.")
     if membership.role is Role.OWNER and await _last_owner(context, membership.workspace_id):
-        return MemberRemovePayload(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
+        return Outcome(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
     await _delete(context, membership)
-    return MemberRemovePayload(removed_membership_id=to_global_id("Membership", membership.id))
+    return Outcome(removed_membership_id=to_global_id("Membership", membership.id))
 
 
-async def workspace_leave(context: Context, workspace_id: str) -> WorkspaceLeavePayload:
+async def workspace_leave(context: Context, workspace_id: str) -> Outcome:
     user_id = require_writer(context)
     pk = visible_workspace_id(context, workspace_id)
     await context.db.fetch_all(writes.lock_workspace(), {"workspace_id": pk})
@@ -299,9 +279,9 @@ async def workspace_leave(context: Context, workspace_id: str) -> WorkspaceLeave
     if membership is None:
         raise NotFoundError("Workspace not found.")
     if membership.role is Role.OWNER and await _last_owner(context, pk):
-        return WorkspaceLeavePayload(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
+        return Outcome(errors=[user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)])
     await _delete(context, membership)
-    return WorkspaceLeavePayload()
+    return Outcome()
 
 
 async def _locked_membership(context: Context, global_id: str) -> tuple[Any, Viewer]:
@@ -394,5 +374,4 @@ def _workspace_fields(slug: str | None, name: str | None) -> list[Any]:
 def _rescope(context: Context, roles: dict[int, Role]) -> None:
     """After a committed change of the viewer's own memberships, the rest of the response
     (the payload's nested fields) reads with the new scope."""
-    context.viewer = dataclasses.replace(context.viewer, roles=roles)
-    context.loaders = Loaders(context.db, context.viewer, batch=context.settings.loaders_enabled)
+    context.reload(dataclasses.replace(context.viewer, roles=roles))

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from core.ids import to_global_id
 from schema import refs
 from schema.enums import TokenScope
-from schema.node import Node, to_global_id
+from schema.node import Node
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from core.ids import to_global_id
 from execution.batching import batched, resolve_one
 from resolvers.context import Context, Info
-from resolvers.relations import related_nodes, users_at, workspaces_of
 from schema import refs
-from schema.node import Node, to_global_id
+from schema.node import Node
+from schema.relations import related_nodes, users_at, workspaces_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -69,7 +70,7 @@ async def nodes_by_reference(
     references: Sequence[tuple[str, int] | None], context: Context
 ) -> list[Any]:
     """The node each (type, key) names, through the scoped loaders; null if gone or unseen."""
-    from resolvers.nodes import NODE_TYPES
+    from schema.nodes import NODE_TYPES
 
     by_type: dict[str, list[int]] = defaultdict(list)
     for reference in references:

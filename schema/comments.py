@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from core.ids import to_global_id
 from execution.batching import batched, resolve_one
 from resolvers.context import Context, Info
-from resolvers.relations import related_nodes, users_at
 from schema import issues as issue_types
 from schema import refs
-from schema.node import Node, to_global_id
+from schema.node import Node
+from schema.relations import related_nodes, users_at
 
 if TYPE_CHECKING:
     from sqlalchemy import Row

@@ -7,16 +7,18 @@ from typing import TypeVar
 
 import strawberry
 
-from db import models
+from core import enums
 
 EnumType = TypeVar("EnumType", bound=type[Enum])
 
 
-def database_enum(cls: EnumType, description: str, values: dict[str, str]) -> EnumType:
-    """`strawberry.enum` for an enum of `db.models`, with a description for each member.
+def described_enum(cls: EnumType, description: str, values: dict[str, str]) -> EnumType:
+    """`strawberry.enum` for an enum of `core` (whose values the database and the API share),
+    with a description for each member.
 
-    Its members' values are the database column's, so they cannot be `strawberry.enum_value`s:
-    the descriptions are given by member name instead, and must cover every member.
+    The layers below share its plain values (database columns, use cases), so they cannot be
+    `strawberry.enum_value`s: the descriptions are given by member name, and must cover every
+    member.
     """
     graphql_enum = strawberry.enum(cls, description=description)
     definition = graphql_enum.__strawberry_definition__  # type: ignore[attr-defined]
@@ -27,8 +29,8 @@ def database_enum(cls: EnumType, description: str, values: dict[str, str]) -> En
     return graphql_enum
 
 
-Role = database_enum(
-    models.Role,
+Role = described_enum(
+    enums.Role,
     "A member's role in a workspace; each role may do everything the roles below it may.",
     {
         "OWNER": "Also changes the workspace's slug, deletes it, and gives, takes or removes the "
@@ -39,8 +41,8 @@ Role = database_enum(
         "GUEST": "Reads everything in the workspace, and comments.",
     },
 )
-WorkflowStateType = database_enum(
-    models.WorkflowStateType,
+WorkflowStateType = described_enum(
+    enums.WorkflowStateType,
     "The category of a workflow state: what being in it says about an issue's progress.",
     {
         "BACKLOG": "Not planned yet.",
@@ -51,8 +53,8 @@ WorkflowStateType = database_enum(
         "CANCELED": "Closed without being done (won't do, duplicate).",
     },
 )
-Priority = database_enum(
-    models.Priority,
+Priority = described_enum(
+    enums.Priority,
     "How urgent an issue is, from URGENT to NONE.",
     {
         "URGENT": "Needs attention now.",
@@ -62,8 +64,8 @@ Priority = database_enum(
         "NONE": "No priority given (the default); sorts after LOW.",
     },
 )
-TokenScope = database_enum(
-    models.TokenScope,
+TokenScope = described_enum(
+    enums.TokenScope,
     "What a personal API token may do: READ (queries only) or READ_WRITE.",
     {
         "READ": "Queries only: every mutation is refused.",

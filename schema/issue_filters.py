@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from core.errors import BadUserInputError
+from core.ids import from_global_id
+from core.text import unstorable_text
 from db import issue_filters as spec
-from resolvers.errors import BadUserInputError
-from resolvers.inputs import unstorable_text
-from resolvers.relations import connections_of
 from schema import orderings
 from schema.enums import IssueOrderField, OrderDirection, Priority, WorkflowStateType
-from schema.node import from_global_id
+from schema.relations import connections_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -7,15 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from core.ids import to_global_id
 from execution.batching import batched, resolve_one
 from resolvers.context import Context, Info
-from resolvers.relations import (
-    issue_lists,
-    paged_lists,
-    related_nodes,
-    users_at,
-    workspaces_of,
-)
 from schema import activity as activity_types
 from schema import comments as comment_types
 from schema import labels as label_types
@@ -24,8 +18,15 @@ from schema import projects as project_types
 from schema import workflow_states as state_types
 from schema.enums import Priority
 from schema.issue_filters import IssueFilter, IssueOrder
-from schema.node import Node, to_global_id
+from schema.node import Node
 from schema.pagination import Connection
+from schema.relations import (
+    issue_lists,
+    paged_lists,
+    related_nodes,
+    users_at,
+    workspaces_of,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Row

@@ -7,6 +7,7 @@ import strawberry
 from resolvers import accounts, workspace_admin
 from resolvers.context import Info
 from schema.accounts import (
+    ApiToken,
     ApiTokenCreateInput,
     ApiTokenCreatePayload,
     ApiTokenRevokeInput,
@@ -20,8 +21,11 @@ from schema.accounts import (
     SignUpInput,
     TokenRefreshInput,
 )
+from schema.payloads import payload
 from schema.tracker_mutation import TrackerMutation
+from schema.users import User
 from schema.workspace_admin import (
+    Invitation,
     InvitationAcceptInput,
     InvitationRevokeInput,
     InvitationRevokePayload,
@@ -39,6 +43,7 @@ from schema.workspace_admin import (
     WorkspacePayload,
     WorkspaceUpdateInput,
 )
+from schema.workspaces import Membership, Workspace
 
 
 @strawberry.type(
@@ -50,61 +55,70 @@ from schema.workspace_admin import (
 class Mutation(TrackerMutation):
     @strawberry.mutation(description="Create an account and sign in.")
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload | None:
-        return await accounts.sign_up(info.context, input.email, input.password, input.name)
+        outcome = await accounts.sign_up(info.context, input.email, input.password, input.name)
+        return payload(AuthPayload, outcome, viewer=User.from_row)
 
     @strawberry.mutation(
         description="Sign in with email and password. Failures do not tell whether the email "
         "has an account, and repeated failures are throttled per account and per address."
     )
     async def log_in(self, info: Info, input: LogInInput) -> AuthPayload | None:
-        return await accounts.log_in(info.context, input.email, input.password)
+        outcome = await accounts.log_in(info.context, input.email, input.password)
+        return payload(AuthPayload, outcome, viewer=User.from_row)
 
     @strawberry.mutation(
         description="Exchange a refresh token for a new access token and refresh token. "
         "A refresh token works once; using one twice signs out its whole session."
     )
     async def token_refresh(self, info: Info, input: TokenRefreshInput) -> AuthPayload | None:
-        return await accounts.token_refresh(info.context, input.refresh_token)
+        outcome = await accounts.token_refresh(info.context, input.refresh_token)
+        return payload(AuthPayload, outcome, viewer=User.from_row)
 
     @strawberry.mutation(description="End the session a refresh token belongs to.")
     async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload | None:
-        return await accounts.log_out(info.context, input.refresh_token)
+        outcome = await accounts.log_out(info.context, input.refresh_token)
+        return payload(LogOutPayload, outcome)
 
     @strawberry.mutation(description="Change your password; every session is signed out.")
     async def password_change(
         self, info: Info, input: PasswordChangeInput
     ) -> PasswordChangePayload | None:
-        return await accounts.password_change(
+        outcome = await accounts.password_change(
             info.context, input.current_password, input.new_password
         )
+        return payload(PasswordChangePayload, outcome)
 
     @strawberry.mutation(description="Create a personal API token for scripts and apps.")
     async def api_token_create(
         self, info: Info, input: ApiTokenCreateInput
     ) -> ApiTokenCreatePayload | None:
-        return await accounts.api_token_create(
+        outcome = await accounts.api_token_create(
             info.context, input.name, input.scope, input.expires_at
         )
+        return payload(ApiTokenCreatePayload, outcome, api_token=ApiToken.from_row)
 
     @strawberry.mutation(description="Revoke one of your personal API tokens.")
     async def api_token_revoke(
         self, info: Info, input: ApiTokenRevokeInput
     ) -> ApiTokenRevokePayload | None:
-        return await accounts.api_token_revoke(info.context, input.id)
+        outcome = await accounts.api_token_revoke(info.context, input.id)
+        return payload(ApiTokenRevokePayload, outcome, api_token=ApiToken.from_row)
 
     @strawberry.mutation(description="Create a workspace; you become its OWNER.")
     async def workspace_create(
         self, info: Info, input: WorkspaceCreateInput
     ) -> WorkspacePayload | None:
-        return await workspace_admin.workspace_create(info.context, input.slug, input.name)
+        outcome = await workspace_admin.workspace_create(info.context, input.slug, input.name)
+        return payload(WorkspacePayload, outcome, workspace=Workspace.from_row)
 
     @strawberry.mutation(description="Rename a workspace (ADMIN+) or change its slug (OWNER).")
     async def workspace_update(
         self, info: Info, input: WorkspaceUpdateInput
     ) -> WorkspacePayload | None:
-        return await workspace_admin.workspace_update(
+        outcome = await workspace_admin.workspace_update(
             info.context, input.id, input.name, input.slug
         )
+        return payload(WorkspacePayload, outcome, workspace=Workspace.from_row)
 
     @strawberry.mutation(
         description="Delete a workspace and everything in it (OWNER only). Cannot be undone."
@@ -112,7 +126,8 @@ class Mutation(TrackerMutation):
     async def workspace_delete(
         self, info: Info, input: WorkspaceDeleteInput
     ) -> WorkspaceDeletePayload | None:
-        return await workspace_admin.workspace_delete(info.context, input.id)
+        outcome = await workspace_admin.workspace_delete(info.context, input.id)
+        return payload(WorkspaceDeletePayload, outcome)
 
     @strawberry.mutation(
         description="Invite someone by email (ADMIN+; only an OWNER invites owners). The "
@@ -121,15 +136,17 @@ class Mutation(TrackerMutation):
     async def member_invite(
         self, info: Info, input: MemberInviteInput
     ) -> MemberInvitePayload | None:
-        return await workspace_admin.member_invite(
+        outcome = await workspace_admin.member_invite(
             info.context, input.workspace_id, input.email, input.role
         )
+        return payload(MemberInvitePayload, outcome, invitation=Invitation.from_row)
 
     @strawberry.mutation(description="Join the workspace an invitation to your email is for.")
     async def invitation_accept(
         self, info: Info, input: InvitationAcceptInput
     ) -> MembershipPayload | None:
-        return await workspace_admin.invitation_accept(info.context, input.token)
+        outcome = await workspace_admin.invitation_accept(info.context, input.token)
+        return payload(MembershipPayload, outcome, membership=Membership.from_row)
 
     @strawberry.mutation(
         description="Withdraw a pending invitation (whoever may invite with its role)."
@@ -137,7 +154,8 @@ class Mutation(TrackerMutation):
     async def invitation_revoke(
         self, info: Info, input: InvitationRevokeInput
     ) -> InvitationRevokePayload | None:
-        return await workspace_admin.invitation_revoke(info.context, input.id)
+        outcome = await workspace_admin.invitation_revoke(info.context, input.id)
+        return payload(InvitationRevokePayload, outcome)
 
     @strawberry.mutation(
         description="Change a member's role (ADMIN+; only an OWNER gives or takes OWNER). "
@@ -146,18 +164,21 @@ class Mutation(TrackerMutation):
     async def member_update_role(
         self, info: Info, input: MemberUpdateRoleInput
     ) -> MembershipPayload | None:
-        return await workspace_admin.member_update_role(
+        outcome = await workspace_admin.member_update_role(
             info.context, input.membership_id, input.role
         )
+        return payload(MembershipPayload, outcome, membership=Membership.from_row)
 
     @strawberry.mutation(description="Remove a member (ADMIN+; only an OWNER removes owners).")
     async def member_remove(
         self, info: Info, input: MemberRemoveInput
     ) -> MemberRemovePayload | None:
-        return await workspace_admin.member_remove(info.context, input.membership_id)
+        outcome = await workspace_admin.member_remove(info.context, input.membership_id)
+        return payload(MemberRemovePayload, outcome)
 
     @strawberry.mutation(description="Leave a workspace (its last OWNER cannot).")
     async def workspace_leave(
         self, info: Info, input: WorkspaceLeaveInput
     ) -> WorkspaceLeavePayload | None:
-        return await workspace_admin.workspace_leave(info.context, input.workspace_id)
+        outcome = await workspace_admin.workspace_leave(info.context, input.workspace_id)
+        return payload(WorkspaceLeavePayload, outcome)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from db import models, queries
+from core.enums import Priority
+from db import queries
 from db.pagination import Ordering, SortKey
 from schema.enums import IssueOrderField, OrderDirection
 
@@ -13,7 +14,7 @@ _issues = queries.issues
 ISSUE_ORDER_KEYS = {
     IssueOrderField.CREATED_AT: ("created_at", _issues.c.created_at, datetime),
     IssueOrderField.UPDATED_AT: ("updated_at", _issues.c.updated_at, datetime),
-    IssueOrderField.PRIORITY: ("priority", _issues.c.priority, models.Priority),
+    IssueOrderField.PRIORITY: ("priority", _issues.c.priority, Priority),
     IssueOrderField.DUE_DATE: ("due_date", _issues.c.due_date, date),
     IssueOrderField.ESTIMATE: ("estimate", _issues.c.estimate, int),
     IssueOrderField.POSITION: ("position", _issues.c.position, float),

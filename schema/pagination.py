@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import strawberry
 from aiodataloader import DataLoader
 
+from core.errors import BadUserInputError
 from db.pagination import InvalidCursorError, Ordering, PageArgs, decode_cursor, encode_cursor
 from execution.batching import batched, resolve_one
 from resolvers.context import Context, Info
-from resolvers.errors import BadUserInputError
 
 if TYPE_CHECKING:
     from db.pagination import Page

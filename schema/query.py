@@ -1,4 +1,4 @@
-"""The root `Query` type: thin fields that hand off to `resolvers/`."""
+"""The root `Query` type: where every read starts."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import nodes, workspaces
 from resolvers.context import Info
+from schema import nodes
 from schema.node import Node
+from schema.relations import related_nodes
 from schema.users import User
 from schema.workspaces import Workspace
 
@@ -20,7 +21,10 @@ from schema.workspaces import Workspace
 class Query:
     @strawberry.field(description="The signed-in user, or null for an anonymous request.")
     async def viewer(self, info: Info) -> User | None:
-        return await workspaces.viewer(info)
+        loaders, user_id = info.context.loaders, info.context.viewer.user_id
+        (user,) = await related_nodes(loaders.user_by_id, [user_id], User.from_row)
+        assert not isinstance(user, Exception)  # no `missing=`: an unknown key is null
+        return user
 
     @strawberry.field(description="A workspace you belong to, by slug; null otherwise.")
     async def workspace(
@@ -30,7 +34,8 @@ class Query:
             str, strawberry.argument(description="The workspace's slug, as in its URLs.")
         ],
     ) -> Workspace | None:
-        return await workspaces.workspace_by_slug(info, slug)
+        row = await info.context.loaders.workspace_by_slug.load(slug)
+        return Workspace.from_row(row) if row is not None else None
 
     @strawberry.field(description="Any object by its global ID; null if it does not exist.")
     async def node(

@@ -9,11 +9,11 @@ import strawberry
 from db.search import SnippetKey, search_ordering
 from execution.batching import batched, resolve_one
 from resolvers.context import Context, Info
-from resolvers.relations import connections_of, related_nodes
 from resolvers.search import search_spec, snippet_html
 from schema import comments as comment_types
 from schema import refs
 from schema.issues import Issue
+from schema.relations import connections_of, related_nodes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

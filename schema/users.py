@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from core.ids import to_global_id
 from execution.batching import batched, resolve_one
 from resolvers import accounts
 from resolvers.context import Info
-from resolvers.relations import issue_lists
 from schema import refs
-from schema.node import Node, to_global_id
+from schema.accounts import ApiToken
+from schema.node import Node
 from schema.pagination import Connection
+from schema.relations import issue_lists
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -45,8 +47,9 @@ class User(Node):
         description="Your personal API tokens that are not revoked, newest first; null on "
         "anyone else."
     )
-    async def api_tokens(self, info: Info) -> list[refs.ApiToken] | None:
-        return await accounts.api_tokens_of(info.context, self.pk)
+    async def api_tokens(self, info: Info) -> list[ApiToken] | None:
+        rows = await accounts.api_tokens_of(info.context, self.pk)
+        return None if rows is None else [ApiToken.from_row(row) for row in rows]
 
     @strawberry.field(
         description="Issues assigned to this user, in workspaces you can see.",

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from core.ids import to_global_id
 from execution.batching import batched, resolve_one
 from resolvers.context import Info
-from resolvers.relations import workspaces_of
 from schema import refs
 from schema.enums import WorkflowStateType
-from schema.node import Node, to_global_id
+from schema.node import Node
+from schema.relations import workspaces_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Row

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from core.errors import BadUserInputError, NotFoundError
+from core.ids import to_global_id
 from execution.batching import batched, resolve_one
 from resolvers import workspace_admin
 from resolvers.context import Context, Info
-from resolvers.errors import BadUserInputError, NotFoundError
-from resolvers.relations import issue_lists, paged_lists, users_at, workspaces_of
 from schema import activity as activity_types
 from schema import issues as issue_types
 from schema import labels as label_types
@@ -21,9 +21,11 @@ from schema import projects as project_types
 from schema import workflow_states as state_types
 from schema.board import IssueGroup, IssueGrouping, issue_groups
 from schema.enums import Role
-from schema.node import Node, to_global_id
+from schema.node import Node
 from schema.pagination import Connection
+from schema.relations import issue_lists, paged_lists, users_at, workspaces_of
 from schema.search import SearchResult, search_results
+from schema.workspace_admin import Invitation
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -79,8 +81,9 @@ class Workspace(Node):
         description="Invitations not yet accepted nor expired, newest first; null unless you "
         "may invite (ADMIN+)."
     )
-    async def invitations(self, info: Info) -> list[refs.Invitation] | None:
-        return await workspace_admin.pending_invitations(info.context, self.pk)
+    async def invitations(self, info: Info) -> list[Invitation] | None:
+        rows = await workspace_admin.pending_invitations(info.context, self.pk)
+        return None if rows is None else [Invitation.from_row(row) for row in rows]
 
     @strawberry.field(description="Your role here.")
     def viewer_role(self, info: Info) -> Role | None:

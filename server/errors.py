@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from core.errors import BacklogError
 from db.session import StatementTimeoutError
-from resolvers.errors import BacklogError
 
 logger = logging.getLogger("backlog.errors")
 

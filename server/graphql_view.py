@@ -17,7 +17,6 @@ from strawberry.types.unset import UNSET
 from auth.identity import viewer_by_email, viewer_for_bearer
 from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
-from db.loaders import Loaders
 from resolvers.context import Context
 from server import request_text
 from server.graphiql import graphiql_page
@@ -77,15 +76,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def build_context(self, request: Request, db: RequestDatabase) -> Context:
         viewer = await self.authenticate(request, db)
-        loaders = Loaders(db, viewer, batch=self.settings.loaders_enabled)
-        return Context(
-            request=request,
-            db=db,
-            loaders=loaders,
-            viewer=viewer,
-            settings=self.settings,
-            access_tokens=self.access_tokens,
-        )
+        return Context.for_request(request, db, viewer, self.settings, self.access_tokens)
 
     async def authenticate(self, request: Request, db: RequestDatabase) -> Viewer:
         """The request's viewer. A request without credentials is anonymous (in development:

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from core.text import unstorable_text
+
 # Cheap first look at the raw body: only a body with such an escape is parsed to be sure (the
 # escape may be text itself, as in a description quoting `\\u0000`).
 _SUSPECT = re.compile(rb"\\u0000|\\u[dD][89abAB]|\\u[dD][c-fC-F]")
@@ -39,13 +41,7 @@ def holds_unstorable_text(body: bytes, query_string: str) -> bool:
 
 def _unstorable(value: Any) -> bool:
     if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return True
-        return False
+        return unstorable_text(value) is not None
     if isinstance(value, dict):
         return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
     if isinstance(value, list):

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.ids import to_global_id
 from db.migrate import upgrade_to_head
 from db.seed import SCALES, seed
 from db.session import Database, StatementCounter, create_engine
-from schema.node import to_global_id
 from server.app import create_app
 from server.settings import Settings
 

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from auth.tokens import API_TOKEN_PREFIX, AccessTokenIssuer, new_secret, secret_hash
+from core.ids import to_global_id
 from schema.build import build_schema
-from schema.node import to_global_id
 from tests.conftest import ADMIN, GUEST, MEMBER, OWNER, STRANGER, TEST_JWT_SECRET
 
 ACTORS = ("anonymous", "stranger", "guest", "member", "admin", "owner", "revoked", "expired")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from schema.node import to_global_id
+from core.ids import to_global_id
 from tests.conftest import STRANGER
 
 BOARD = """

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from resolvers.errors import BadUserInputError
+from core.errors import BadUserInputError
 from server.errors import UNEXPECTED, ClientErrors
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, text
 from sqlalchemy.util import LRUCache
 
+from core.ids import to_global_id
 from db import pagination, queries
 from schema.enums import Priority
 from schema.issue_filters import (
@@ -28,7 +29,6 @@ from schema.issue_filters import (
     PriorityComparator,
     filter_spec,
 )
-from schema.node import to_global_id
 from tests.conftest import OWNER
 
 PRIORITIES = ["URGENT", "HIGH", "MEDIUM", "LOW", "NONE"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from schema.node import to_global_id
+from core.ids import to_global_id
 from tests.conftest import GUEST, MEMBER, STRANGER
 
 ISSUE_FIELDS = """
@@ -202,7 +202,7 @@ async def test_update_changes_only_given_fields_and_logs_each(gql, connection):
 
 
 def _pk(global_id: str) -> int:
-    from schema.node import from_global_id
+    from core.ids import from_global_id
 
     decoded = from_global_id(global_id)
     assert decoded is not None

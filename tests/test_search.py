@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import text
 
+from auth.policies import read_scope
 from auth.viewer import Viewer
+from core.enums import Role
+from core.ids import to_global_id
 from db.loaders import CountKey, Loaders, PageKey
-from db.models import Role
 from db.pagination import PageArgs
 from db.search import SearchSpec, SnippetKey, search_ordering
 from db.session import Database
-from schema.node import to_global_id
 from tests.conftest import MEMBER, OWNER, STRANGER
 
 if TYPE_CHECKING:
@@ -244,7 +245,7 @@ async def test_the_sql_is_scoped_to_the_viewers_workspaces(connection):
     member = await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": MEMBER})
     db = Database.sharing(connection).request_handle()
     try:
-        loaders = Loaders(db, Viewer(member, {1: Role.MEMBER}))
+        loaders = Loaders(db, read_scope(Viewer(member, {1: Role.MEMBER})))
         spec = SearchSpec("quokka")
         page = await loaders.search_results_of_workspace.pages.load(
             PageKey(2, search_ordering(), PageArgs(limit=10), spec)

@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy import text
 
-from schema.node import to_global_id
+from core.ids import to_global_id
 from tests.conftest import OWNER, STRANGER
 
 

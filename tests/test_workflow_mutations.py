@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schema.node import to_global_id
+from core.ids import to_global_id
 from tests.conftest import ADMIN, MEMBER, STRANGER
 from tests.test_issue_mutations import _pk, create, global_ids, ids, project_id
 

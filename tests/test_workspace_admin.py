@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from schema.node import to_global_id
+from core.ids import to_global_id
 from tests.conftest import ADMIN, GUEST, MEMBER, OWNER, STRANGER
 
 ACME = to_global_id("Workspace", 1)

@@ -15,9 +15,9 @@ import json
 import pytest
 from sqlalchemy import text
 
+from core.ids import from_global_id, to_global_id
 from db.activity import STREAM_LOCK
 from resolvers.inputs import body_errors, name_errors, title_errors
-from schema.node import from_global_id, to_global_id
 from tests.conftest import OWNER, post
 from tests.test_issue_mutations import CREATE as CREATE_FULL
 from tests.test_issue_mutations import UPDATE, global_ids, ids, project_id

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from resolvers.errors import BadUserInputError
+from core.errors import BadUserInputError
+from core.ids import from_global_id
 from schema.activity import ActivityEntry
 from schema.comments import Comment
 from schema.issues import Issue
 from schema.labels import Label
-from schema.node import Node, from_global_id
+from schema.node import Node
 from schema.projects import Project
 from schema.users import User
 from schema.workflow_states import WorkflowState

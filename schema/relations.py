@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from core.errors import NotFoundError
 from db.loaders import CountKey, PageKey
-from resolvers.errors import NotFoundError
 from schema.pagination import Connection, connection_from_page, page_args
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ async def connections_of(
     ]
 
 
-# Links many types share. The schema modules import this one, so these import theirs lazily.
+# Links many types share. The type modules import this one, so these import theirs lazily.
 
 
 async def workspaces_of(parents: Sequence[Any], context: Context) -> list[Any]:

@@ -1,0 +1,36 @@
+"""The domain's enums. Their values are the database's (PostgreSQL enum types) and the GraphQL
+API's names alike, so a row maps to the API without copying."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.Enum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+    GUEST = "GUEST"
+
+
+class WorkflowStateType(enum.Enum):
+    BACKLOG = "BACKLOG"
+    UNSTARTED = "UNSTARTED"
+    STARTED = "STARTED"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+
+
+class TokenScope(enum.Enum):
+    READ = "READ"
+    READ_WRITE = "READ_WRITE"
+
+
+class Priority(enum.Enum):
+    # Declared most urgent first: PostgreSQL orders enum values by declaration, so ORDER BY
+    # priority is urgent-to-none and an index on it serves that order.
+    URGENT = "URGENT"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    NONE = "NONE"

@@ -2,7 +2,8 @@
 """Bootstrap and run Backlog on a machine that has only Python 3.11+.
 
     python3 dev.py serve [backlog serve options]   # the server, embedded PostgreSQL, demo data
-    python3 dev.py test  [pytest options]          # the whole test suite
+    python3 dev.py test  [pytest options]          # ruff, mypy, then the whole test suite
+    python3 dev.py typecheck [mypy options]        # mypy (pyproject.toml: the modules it checks)
     python3 dev.py bench [bench options]           # the benchmark suite (README: Performance)
 
 Every run makes sure `.venv` holds exactly the pinned versions in requirements.lock and that the
@@ -80,9 +81,36 @@ def serve(args: list[str]) -> int:
     return _exec(str(BIN / "backlog"), "serve", *args)
 
 
+# Run by `test` before pytest, in this order; the first that fails ends the run.
+STATIC_CHECKS = (
+    ("ruff check .", "fix the findings above (`.venv/bin/ruff check --fix .` fixes some)"),
+    ("ruff format --check .", "run `.venv/bin/ruff format .`"),
+    ("mypy", "fix the type errors above"),
+)
+
+
 def test(args: list[str]) -> int:
+    code = run_static_checks()
+    if code:
+        return code
     ensure_chromium()
     return _exec(str(BIN / "python"), "-m", "pytest", *args)
+
+
+def run_static_checks() -> int:
+    for command, remedy in STATIC_CHECKS:
+        tool, *tool_args = command.split()
+        code = _exec(str(BIN / tool), *tool_args)
+        if code:
+            print(f"\n`{command}` failed: {remedy}. The tests did not run.", file=sys.stderr)
+            return code
+    return 0
+
+
+def typecheck(args: list[str]) -> int:
+    """mypy over the modules pyproject.toml [tool.mypy] names (what `test` checks), or over
+    the paths given."""
+    return _exec(str(BIN / "mypy"), *args)
 
 
 def bench(args: list[str]) -> int:
@@ -115,7 +143,7 @@ def _exec(*command: str) -> int:
         return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
 
 
-COMMANDS = {"serve": serve, "test": test, "bench": bench}
+COMMANDS = {"serve": serve, "test": test, "typecheck": typecheck, "bench": bench}
 
 if __name__ == "__main__":
     sys.exit(main())

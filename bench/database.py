@@ -20,8 +20,8 @@ from bench import baseline
 from bench.options import Options
 from bench.procstat import postgres_pids
 from bench.workloads import Targets, find_targets
-from db.seed import DEMO_EMAIL, SCALES
 from db.session import create_engine
+from server.seed import DEMO_EMAIL, SCALES
 
 
 @dataclass
@@ -62,7 +62,7 @@ async def _preload_pg_stat_statements(url: str) -> str:
 
 async def _prepare(url: str, scale: str, notes: list[str], *, embedded: bool) -> DatabaseInfo:
     from db.migrate import upgrade_to_head
-    from db.seed import database_is_empty, seed
+    from server.seed import database_is_empty, seed
 
     info = DatabaseInfo(url=url, pgdata=None, pg_stat_statements=False)
     engine = create_engine(url, statement_timeout_ms=0)

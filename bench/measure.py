@@ -31,8 +31,8 @@ from bench.workloads import (
     document_shares,
     writes,
 )
-from db.seed import DEMO_EMAIL
 from db.session import Database, StatementCounter, create_engine
+from server.seed import DEMO_EMAIL
 
 BACKLOG_VARIANTS = ("backlog", "backlog-plain", "n+1")
 STATEMENT_SAMPLES = 20

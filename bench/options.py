@@ -50,7 +50,7 @@ def build_parser(description: str | None) -> argparse.ArgumentParser:
         "--scale",
         choices=BENCH_SCALES,
         default="small",
-        help="how much data to seed (db.seed.SCALES; default: small, 10,000 issues)",
+        help="how much data to seed (server.seed.SCALES; default: small, 10,000 issues)",
     )
     parser.add_argument(
         "--data-dir",

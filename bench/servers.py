@@ -25,7 +25,7 @@ import orjson
 from bench import postgraphile
 from bench.procstat import CpuMeter
 from bench.workloads import WORKSPACE_SLUG, Operation
-from db.seed import DEMO_EMAIL
+from server.seed import DEMO_EMAIL
 from server.settings import PROJECT_ROOT
 
 HOST = "127.0.0.1"

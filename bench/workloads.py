@@ -223,7 +223,7 @@ async def find_targets(engine: AsyncEngine, viewer_email: str) -> Targets:
         if pk is None:
             raise RuntimeError(
                 f"no issue of workspace {WORKSPACE_SLUG!r} has both a parent and sub-issues; "
-                "is the database seeded with db.seed?"
+                "is the database seeded with server.seed?"
             )
         updated = (
             await connection.execute(
@@ -240,7 +240,7 @@ async def find_targets(engine: AsyncEngine, viewer_email: str) -> Targets:
     if create is None or None in (create.project_id, create.label_id, create.user_id):
         raise RuntimeError(
             f"workspace {CREATE_WORKSPACE_SLUG!r} needs a live project, a label and "
-            f"{viewer_email} as a member; is the database seeded with db.seed?"
+            f"{viewer_email} as a member; is the database seeded with server.seed?"
         )
     if len(updated) < UPDATED_ISSUES or len(states) < 2:
         raise RuntimeError(f"workspace {WORKSPACE_SLUG!r} has too few issues or states")

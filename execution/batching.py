@@ -35,10 +35,6 @@ async def resolve_one(resolver: BatchResolver, parent: Any, info: Any, **argumen
     return _single(await _awaited(resolver([parent], info.context, **arguments)))
 
 
-def resolve_one_sync(resolver: BatchResolver, parent: Any, context: Any, **arguments: Any) -> Any:
-    return _single(resolver([parent], context, **arguments))
-
-
 def _single(results: Sequence[Any]) -> Any:
     (result,) = results
     if isinstance(result, Exception):

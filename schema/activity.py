@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from execution.batching import batched, resolve_one
-from resolvers.context import Context, Info
+from resolvers.context import Context
 from schema import refs
 from schema.node import Node
+from schema.relation_field import relation
 from schema.relations import related_nodes, users_at, workspaces_of
 
 if TYPE_CHECKING:
@@ -171,43 +171,34 @@ class ActivityEntry(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field(
+    actor = relation(
+        _actors,
+        refs.User | None,
         description="Who made the change; null once their account is gone.",
-        metadata=batched(_actors),
     )
-    async def actor(self, info: Info) -> refs.User | None:
-        return await resolve_one(_actors, self, info)
 
-    @strawberry.field(
-        description="The object changed, as it is now; null once deleted.",
-        metadata=batched(_subjects),
+    subject = relation(
+        _subjects, Node | None, description="The object changed, as it is now; null once deleted."
     )
-    async def subject(self, info: Info) -> Node | None:
-        return await resolve_one(_subjects, self, info)
 
-    @strawberry.field(
+    issue = relation(
+        _issues,
+        refs.Issue | None,
         description="The issue the change belongs to (an issue's or its comment's change).",
-        metadata=batched(_issues),
     )
-    async def issue(self, info: Info) -> refs.Issue | None:
-        return await resolve_one(_issues, self, info)
 
-    @strawberry.field(
+    from_node = relation(
+        _from_nodes,
+        Node | None,
         description="The object `fromValue` refers to, if it is a reference and still exists.",
-        metadata=batched(_from_nodes),
     )
-    async def from_node(self, info: Info) -> Node | None:
-        return await resolve_one(_from_nodes, self, info)
 
-    @strawberry.field(
+    to_node = relation(
+        _to_nodes,
+        Node | None,
         description="The object `toValue` refers to, if it is a reference and still exists.",
-        metadata=batched(_to_nodes),
     )
-    async def to_node(self, info: Info) -> Node | None:
-        return await resolve_one(_to_nodes, self, info)
 
-    @strawberry.field(
-        description="The workspace whose stream the entry is in.", metadata=batched(workspaces_of)
+    workspace = relation(
+        workspaces_of, refs.Workspace, description="The workspace whose stream the entry is in."
     )
-    async def workspace(self, info: Info) -> refs.Workspace:
-        return await resolve_one(workspaces_of, self, info)

@@ -10,26 +10,25 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from db.loaders import CountKey, PageKey
-from execution.batching import batched, resolve_one
-from resolvers.context import Context, Info
+from resolvers.context import Context
 from schema import orderings, refs
 from schema import projects as project_types
 from schema import workflow_states as state_types
-from schema.issue_filters import filter_spec
+from schema.issue_filters import IssueFilter, IssueOrder, filter_spec
 from schema.issues import Issue
 from schema.pagination import Connection, connection_from_page, page_args
+from schema.relation_field import relation
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from db.issue_filters import IssueFilter as IssueFilterSpec
     from db.pagination import Ordering, PageArgs
-    from schema.issue_filters import IssueFilter, IssueOrder
 
 
 @strawberry.enum(description="What `issueGroups` groups a workspace's issues by.")
@@ -69,10 +68,21 @@ class _Page:
 async def issue_groups(
     workspaces: Sequence[Any],
     context: Context,
-    by: IssueGrouping = IssueGrouping.STATE,
-    filter: IssueFilter | None = None,
-    order_by: list[IssueOrder] | None = None,
-    first: int | None = None,
+    by: Annotated[
+        IssueGrouping, strawberry.argument(description="What to group by.")
+    ] = IssueGrouping.STATE,
+    filter: Annotated[
+        IssueFilter | None,
+        strawberry.argument(description="Which issues the groups hold and count."),
+    ] = None,
+    order_by: Annotated[
+        list[IssueOrder] | None,
+        strawberry.argument(description="Order within each group; newest first if null."),
+    ] = None,
+    first: Annotated[
+        int | None,
+        strawberry.argument(description="Issues per group (50 unless given, at most 100)."),
+    ] = None,
 ) -> list[list[IssueGroup]]:
     """The batch resolver of `Workspace.issueGroups`: the groups of every workspace of a level
     in one statement; their issues and counts are fetched only if asked, one statement each."""
@@ -141,18 +151,16 @@ class IssueGroup:
             )
         return cls(pk=row.id, page=page, state=None, project=project_types.Project.from_row(row))
 
-    @strawberry.field(
+    total_count = relation(
+        _total_counts,
+        int,
         description="How many issues of the group match the filter, across all pages.",
-        metadata=batched(_total_counts),
     )
-    async def total_count(self, info: Info) -> int:
-        return await resolve_one(_total_counts, self, info)
 
-    @strawberry.field(
+    issues = relation(
+        _issue_pages,
+        Connection[refs.Issue],
         description="The group's first page of issues, filtered and ordered as asked. To load "
         "more of one group, pass `pageInfo.endCursor` as `after` to `Workspace.issues` with "
         "the same filter and order, narrowed to the group's state (or project).",
-        metadata=batched(_issue_pages),
     )
-    async def issues(self, info: Info) -> Connection[refs.Issue]:
-        return await resolve_one(_issue_pages, self, info)

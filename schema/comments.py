@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from execution.batching import batched, resolve_one
-from resolvers.context import Context, Info
+from resolvers.context import Context
 from schema import issues as issue_types
 from schema import refs
 from schema.node import Node
+from schema.relation_field import relation
 from schema.relations import related_nodes, users_at
 
 if TYPE_CHECKING:
@@ -59,12 +59,8 @@ class Comment(Node):
             version=row.version,
         )
 
-    @strawberry.field(
-        description="Who wrote it; null once their account is gone.", metadata=batched(_authors)
+    author = relation(
+        _authors, refs.User | None, description="Who wrote it; null once their account is gone."
     )
-    async def author(self, info: Info) -> refs.User | None:
-        return await resolve_one(_authors, self, info)
 
-    @strawberry.field(description="The issue it is on.", metadata=batched(_issues))
-    async def issue(self, info: Info) -> refs.Issue:
-        return await resolve_one(_issues, self, info)
+    issue = relation(_issues, refs.Issue, description="The issue it is on.")

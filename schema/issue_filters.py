@@ -26,9 +26,10 @@ from schema.enums import IssueOrderField, OrderDirection, Priority, WorkflowStat
 from schema.relations import connections_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from db.loaders import RelationLoader
+    from resolvers.context import Context
     from schema.issues import Issue
     from schema.pagination import Connection
 
@@ -506,3 +507,32 @@ async def issue_connections(
         before=before,
         filter=filter_spec(filter),
     )
+
+
+def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]:
+    """The batch resolver of each parent's filtered, ordered issues: `relation` names the
+    `Loaders` attribute, `name` the field (for messages)."""
+
+    async def issues(
+        parents: Sequence[Any],
+        context: Context,
+        filter: IssueFilter | None = None,
+        order_by: list[IssueOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> list[Any]:
+        return await issue_connections(
+            getattr(context.loaders, relation),
+            name,
+            [parent.pk for parent in parents],
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    return issues

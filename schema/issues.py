@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from execution.batching import batched, resolve_one
-from resolvers.context import Context, Info
+from resolvers.context import Context
 from schema import activity as activity_types
 from schema import comments as comment_types
 from schema import labels as label_types
@@ -17,11 +16,11 @@ from schema import orderings, refs
 from schema import projects as project_types
 from schema import workflow_states as state_types
 from schema.enums import Priority
-from schema.issue_filters import IssueFilter, IssueOrder
+from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
+from schema.relation_field import relation
 from schema.relations import (
-    issue_lists,
     paged_lists,
     related_nodes,
     users_at,
@@ -135,101 +134,37 @@ class Issue(Node):
             position=row.position,
         )
 
-    @strawberry.field(description="The workspace it belongs to.", metadata=batched(workspaces_of))
-    async def workspace(self, info: Info) -> refs.Workspace:
-        return await resolve_one(workspaces_of, self, info)
+    workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
 
-    @strawberry.field(description="The project it is numbered in.", metadata=batched(_projects))
-    async def project(self, info: Info) -> refs.Project:
-        return await resolve_one(_projects, self, info)
+    project = relation(_projects, refs.Project, description="The project it is numbered in.")
 
-    @strawberry.field(description="Its workflow state (board column).", metadata=batched(_states))
-    async def state(self, info: Info) -> refs.WorkflowState:
-        return await resolve_one(_states, self, info)
+    state = relation(_states, refs.WorkflowState, description="Its workflow state (board column).")
 
-    @strawberry.field(
+    assignee = relation(
+        _assignees,
+        refs.User | None,
         description="Who it is assigned to; null if nobody (or their account is gone).",
-        metadata=batched(_assignees),
     )
-    async def assignee(self, info: Info) -> refs.User | None:
-        return await resolve_one(_assignees, self, info)
 
-    @strawberry.field(
-        description="Who created it; null once their account is gone.", metadata=batched(_creators)
+    creator = relation(
+        _creators, refs.User | None, description="Who created it; null once their account is gone."
     )
-    async def creator(self, info: Info) -> refs.User | None:
-        return await resolve_one(_creators, self, info)
 
-    @strawberry.field(
-        description="The issue this one is a sub-issue of.", metadata=batched(_parents)
+    parent = relation(
+        _parents, refs.Issue | None, description="The issue this one is a sub-issue of."
     )
-    async def parent(self, info: Info) -> Issue | None:
-        return await resolve_one(_parents, self, info)
 
-    @strawberry.field(description="Sub-issues.", metadata=batched(_children))
-    async def children(
-        self,
-        info: Info,
-        filter: IssueFilter | None = None,
-        order_by: list[IssueOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Issue]:
-        return await resolve_one(
-            _children,
-            self,
-            info,
-            filter=filter,
-            order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    children = relation(_children, Connection[refs.Issue], description="Sub-issues.")
 
-    @strawberry.field(
-        description="Its labels, in the workspace's order.", metadata=batched(_labels)
+    labels = relation(
+        _labels, Connection[refs.Label], description="Its labels, in the workspace's order."
     )
-    async def labels(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.Label]:
-        return await resolve_one(
-            _labels, self, info, first=first, after=after, last=last, before=before
-        )
 
-    @strawberry.field(description="Comments, oldest first.", metadata=batched(_comments))
-    async def comments(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.Comment]:
-        return await resolve_one(
-            _comments, self, info, first=first, after=after, last=last, before=before
-        )
+    comments = relation(_comments, Connection[refs.Comment], description="Comments, oldest first.")
 
-    @strawberry.field(
+    history = relation(
+        _history,
+        Connection[refs.ActivityEntry],
         description="Every change to this issue and its comments, oldest first (`last: n` for "
         "the latest).",
-        metadata=batched(_history),
     )
-    async def history(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.ActivityEntry]:
-        return await resolve_one(
-            _history, self, info, first=first, after=after, last=last, before=before
-        )

@@ -11,8 +11,8 @@ from aiodataloader import DataLoader
 
 from core.errors import BadUserInputError
 from db.pagination import InvalidCursorError, Ordering, PageArgs, decode_cursor, encode_cursor
-from execution.batching import batched, resolve_one
-from resolvers.context import Context, Info
+from resolvers.context import Context
+from schema.relation_field import relation
 
 if TYPE_CHECKING:
     from db.pagination import Page
@@ -82,12 +82,9 @@ class Connection(Generic[NodeType]):
     count_loader: strawberry.Private[DataLoader[Any, int]]
     count_key: strawberry.Private[Hashable]
 
-    @strawberry.field(
-        description="How many items the whole list holds, across all pages.",
-        metadata=batched(total_counts),
+    total_count = relation(
+        total_counts, int, description="How many items the whole list holds, across all pages."
     )
-    async def total_count(self, info: Info) -> int:
-        return await resolve_one(total_counts, self, info)
 
 
 def page_args(

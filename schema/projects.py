@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from execution.batching import batched, resolve_one
-from resolvers.context import Info
 from schema import refs
+from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.relations import issue_lists, users_at, workspaces_of
+from schema.relation_field import relation
+from schema.relations import users_at, workspaces_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -52,40 +52,17 @@ class Project(Node):
             archived_at=row.archived_at,
         )
 
-    @strawberry.field(description="The workspace it belongs to.", metadata=batched(workspaces_of))
-    async def workspace(self, info: Info) -> refs.Workspace:
-        return await resolve_one(workspaces_of, self, info)
+    workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
 
-    @strawberry.field(
+    lead = relation(
+        _leads,
+        refs.User | None,
         description="The member who leads it; null if nobody does, or if you can no longer see "
         "their account.",
-        metadata=batched(_leads),
     )
-    async def lead(self, info: Info) -> refs.User | None:
-        return await resolve_one(_leads, self, info)
 
-    @strawberry.field(
+    issues = relation(
+        _issues,
+        Connection[refs.Issue],
         description="The project's issues, newest first unless `orderBy` says otherwise.",
-        metadata=batched(_issues),
     )
-    async def issues(
-        self,
-        info: Info,
-        filter: refs.IssueFilter | None = None,
-        order_by: list[refs.IssueOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.Issue]:
-        return await resolve_one(
-            _issues,
-            self,
-            info,
-            filter=filter,
-            order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )

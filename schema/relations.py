@@ -1,8 +1,9 @@
-"""Batch resolution of relations: one loader call for all the parents at one query level.
+"""Batch functions of relations: one loader call for all the parents at one query level.
 
-Every relation field of the schema is a batch resolver built from these two helpers (see
-`execution.batching`): `related_nodes` for a to-one link (an issue's assignee), `connections_of`
-for a paged one-to-many list (an issue's comments).
+Every relation field of the schema is made by `schema.relation_field.relation` from a batch
+function (see `execution.batching`), itself built from these helpers: `related_nodes` for a
+to-one link (an issue's assignee), `connections_of` for a paged one-to-many list (an issue's
+comments).
 """
 
 from __future__ import annotations
@@ -100,37 +101,6 @@ def users_at(attribute: str) -> Callable[[Sequence[Any], Context], Awaitable[lis
         )
 
     return users
-
-
-def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]:
-    """The batch resolver of each parent's filtered, ordered issues: `relation` names the
-    `Loaders` attribute, `name` the field (for messages)."""
-
-    async def issues(
-        parents: Sequence[Any],
-        context: Context,
-        filter: Any = None,
-        order_by: Any = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> list[Any]:
-        from schema.issue_filters import issue_connections
-
-        return await issue_connections(
-            getattr(context.loaders, relation),
-            name,
-            [parent.pk for parent in parents],
-            filter=filter,
-            order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    return issues
 
 
 def paged_lists(

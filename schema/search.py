@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from db.search import SnippetKey, search_ordering
-from execution.batching import batched, resolve_one
-from resolvers.context import Context, Info
+from resolvers.context import Context
 from resolvers.search import search_spec, snippet_html
 from schema import comments as comment_types
 from schema import refs
 from schema.issues import Issue
+from schema.pagination import Connection
+from schema.relation_field import relation
 from schema.relations import connections_of, related_nodes
 
 if TYPE_CHECKING:
@@ -20,18 +21,34 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Row
 
-    from schema.pagination import Connection
-
 
 async def search_results(
     workspaces: Sequence[Any],
     context: Context,
-    query: str,
-    include_archived: bool = False,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
+    query: Annotated[
+        str,
+        strawberry.argument(
+            description="What to look for, as typed in a search box: words (all must "
+            'match, in any form: `crash` finds "crashes"), `"an exact phrase"`, `or`, '
+            "`-excluded`. At most 256 characters; a blank query is an error."
+        ),
+    ],
+    include_archived: Annotated[
+        bool, strawberry.argument(description="Also search archived issues.")
+    ] = False,
+    first: Annotated[
+        int | None,
+        strawberry.argument(description="Results from the start: 50 unless given, at most 100."),
+    ] = None,
+    after: Annotated[
+        str | None, strawberry.argument(description="Results after this cursor.")
+    ] = None,
+    last: Annotated[
+        int | None, strawberry.argument(description="Results from the end, at most 100.")
+    ] = None,
+    before: Annotated[
+        str | None, strawberry.argument(description="Results before this cursor.")
+    ] = None,
 ) -> list[Connection[SearchResult]]:
     """The batch resolver of `Workspace.search`: one statement for every workspace of a level."""
     spec = search_spec(query, include_archived=include_archived)
@@ -86,19 +103,17 @@ class SearchResult:
             rank=float(f"{row.search_rank:.6g}"),
         )
 
-    @strawberry.field(
+    snippet = relation(
+        _snippets,
+        str | None,
         description="An excerpt of the best-matching text (the title, the description or "
         "the comment), safe to insert as HTML: the text is escaped and each matching word is "
         "wrapped in `<mark>`…`</mark>`. Fragments of a long text are joined by ` … `.",
-        metadata=batched(_snippets),
     )
-    async def snippet(self, info: Info) -> str | None:
-        return await resolve_one(_snippets, self, info)
 
-    @strawberry.field(
+    comment = relation(
+        _comments,
+        refs.Comment | None,
         description="The comment that matched best, when the issue ranks by one of its "
         "comments rather than by its own title or description; null otherwise.",
-        metadata=batched(_comments),
     )
-    async def comment(self, info: Info) -> refs.Comment | None:
-        return await resolve_one(_comments, self, info)

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from execution.batching import batched, resolve_one
 from resolvers import accounts
 from resolvers.context import Info
 from schema import refs
 from schema.accounts import ApiToken
+from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.relations import issue_lists
+from schema.relation_field import relation
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -51,28 +51,8 @@ class User(Node):
         rows = await accounts.api_tokens_of(info.context, self.pk)
         return None if rows is None else [ApiToken.from_row(row) for row in rows]
 
-    @strawberry.field(
+    assigned_issues = relation(
+        _assigned_issues,
+        Connection[refs.Issue],
         description="Issues assigned to this user, in workspaces you can see.",
-        metadata=batched(_assigned_issues),
     )
-    async def assigned_issues(
-        self,
-        info: Info,
-        filter: refs.IssueFilter | None = None,
-        order_by: list[refs.IssueOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.Issue]:
-        return await resolve_one(
-            _assigned_issues,
-            self,
-            info,
-            filter=filter,
-            order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )

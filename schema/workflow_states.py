@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from execution.batching import batched, resolve_one
-from resolvers.context import Info
 from schema import refs
 from schema.enums import WorkflowStateType
 from schema.node import Node
+from schema.relation_field import relation
 from schema.relations import workspaces_of
 
 if TYPE_CHECKING:
@@ -39,6 +38,4 @@ class WorkflowState(Node):
             position=row.position,
         )
 
-    @strawberry.field(description="The workspace it belongs to.", metadata=batched(workspaces_of))
-    async def workspace(self, info: Info) -> refs.Workspace:
-        return await resolve_one(workspaces_of, self, info)
+    workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")

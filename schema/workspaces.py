@@ -10,7 +10,6 @@ import strawberry
 
 from core.errors import BadUserInputError, NotFoundError
 from core.ids import to_global_id
-from execution.batching import batched, resolve_one
 from resolvers import workspace_admin
 from resolvers.context import Context, Info
 from schema import activity as activity_types
@@ -19,11 +18,13 @@ from schema import labels as label_types
 from schema import orderings, refs
 from schema import projects as project_types
 from schema import workflow_states as state_types
-from schema.board import IssueGroup, IssueGrouping, issue_groups
+from schema.board import IssueGroup, issue_groups
 from schema.enums import Role
+from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.relations import issue_lists, paged_lists, users_at, workspaces_of
+from schema.relation_field import relation
+from schema.relations import paged_lists, users_at, workspaces_of
 from schema.search import SearchResult, search_results
 from schema.workspace_admin import Invitation
 
@@ -89,180 +90,50 @@ class Workspace(Node):
     def viewer_role(self, info: Info) -> Role | None:
         return info.context.viewer.role_in(self.pk)
 
-    @strawberry.field(description="Projects, by key.", metadata=batched(_projects))
-    async def projects(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.Project]:
-        return await resolve_one(
-            _projects, self, info, first=first, after=after, last=last, before=before
-        )
+    projects = relation(_projects, Connection[refs.Project], description="Projects, by key.")
 
-    @strawberry.field(description="Memberships, oldest first.", metadata=batched(_members))
-    async def members(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Membership]:
-        return await resolve_one(
-            _members, self, info, first=first, after=after, last=last, before=before
-        )
+    members = relation(
+        _members, Connection[refs.Membership], description="Memberships, oldest first."
+    )
 
-    @strawberry.field(
+    labels = relation(
+        _labels,
+        Connection[refs.Label],
         description="Labels, in the workspace's order (see `labelReorder`).",
-        metadata=batched(_labels),
     )
-    async def labels(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.Label]:
-        return await resolve_one(
-            _labels, self, info, first=first, after=after, last=last, before=before
-        )
 
-    @strawberry.field(
-        description="Workflow states, in board order.", metadata=batched(_workflow_states)
+    workflow_states = relation(
+        _workflow_states,
+        Connection[refs.WorkflowState],
+        description="Workflow states, in board order.",
     )
-    async def workflow_states(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.WorkflowState]:
-        return await resolve_one(
-            _workflow_states, self, info, first=first, after=after, last=last, before=before
-        )
 
-    @strawberry.field(
+    issues = relation(
+        _issues,
+        Connection[refs.Issue],
         description="Issues of every project; newest first unless `orderBy`.",
-        metadata=batched(_issues),
     )
-    async def issues(
-        self,
-        info: Info,
-        filter: refs.IssueFilter | None = None,
-        order_by: list[refs.IssueOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.Issue]:
-        return await resolve_one(
-            _issues,
-            self,
-            info,
-            filter=filter,
-            order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
 
-    @strawberry.field(
+    search = relation(
+        search_results,
+        Connection[SearchResult],
         description="Full-text search of the issues' titles and descriptions and of their "
         "comments, best match first; each issue appears once, ranked by its best match.",
-        metadata=batched(search_results),
     )
-    async def search(
-        self,
-        info: Info,
-        query: Annotated[
-            str,
-            strawberry.argument(
-                description="What to look for, as typed in a search box: words (all must "
-                'match, in any form: `crash` finds "crashes"), `"an exact phrase"`, `or`, '
-                "`-excluded`. At most 256 characters; a blank query is an error."
-            ),
-        ],
-        include_archived: Annotated[
-            bool, strawberry.argument(description="Also search archived issues.")
-        ] = False,
-        first: Annotated[
-            int | None,
-            strawberry.argument(
-                description="Results from the start: 50 unless given, at most 100."
-            ),
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Results after this cursor.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Results from the end, at most 100.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Results before this cursor.")
-        ] = None,
-    ) -> Connection[SearchResult]:
-        return await resolve_one(
-            search_results,
-            self,
-            info,
-            query=query,
-            include_archived=include_archived,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
 
-    @strawberry.field(
+    issue_groups = relation(
+        issue_groups,
+        list[IssueGroup],
         description="The board view: the issues matching `filter`, grouped by workflow state "
         "(or project), each group with its count and its first page, in one request.",
-        metadata=batched(issue_groups),
     )
-    async def issue_groups(
-        self,
-        info: Info,
-        by: Annotated[
-            IssueGrouping, strawberry.argument(description="What to group by.")
-        ] = IssueGrouping.STATE,
-        filter: Annotated[
-            refs.IssueFilter | None,
-            strawberry.argument(description="Which issues the groups hold and count."),
-        ] = None,
-        order_by: Annotated[
-            list[refs.IssueOrder] | None,
-            strawberry.argument(description="Order within each group; newest first if null."),
-        ] = None,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="Issues per group (50 unless given, at most 100)."),
-        ] = None,
-    ) -> list[IssueGroup]:
-        return await resolve_one(
-            issue_groups, self, info, by=by, filter=filter, order_by=order_by, first=first
-        )
 
-    @strawberry.field(
+    activity = relation(
+        _activity,
+        Connection[refs.ActivityEntry],
         description="Every change in the workspace, oldest first: the ordered stream that "
         "integrations read by paging `after` the last entry they saw (`last: n` for the latest).",
-        metadata=batched(_activity),
     )
-    async def activity(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[refs.ActivityEntry]:
-        return await resolve_one(
-            _activity, self, info, first=first, after=after, last=last, before=before
-        )
 
     @strawberry.field(description="The issue with this identifier, e.g. `ENG-42`.")
     async def issue(
@@ -313,10 +184,6 @@ class Membership(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field(description="The member.", metadata=batched(_member_users))
-    async def user(self, info: Info) -> refs.User:
-        return await resolve_one(_member_users, self, info)
+    user = relation(_member_users, refs.User, description="The member.")
 
-    @strawberry.field(description="The workspace they belong to.", metadata=batched(workspaces_of))
-    async def workspace(self, info: Info) -> Workspace:
-        return await resolve_one(workspaces_of, self, info)
+    workspace = relation(workspaces_of, Workspace, description="The workspace they belong to.")

@@ -66,8 +66,8 @@ async def _migrate(url: str) -> None:
 
 
 async def _seed(url: str, plan: object, *, only_if_empty: bool) -> dict[str, int] | None:
-    from db.seed import database_is_empty, seed
     from db.session import create_engine
+    from server.seed import database_is_empty, seed
 
     engine = create_engine(url, statement_timeout_ms=0)
     try:
@@ -79,7 +79,7 @@ async def _seed(url: str, plan: object, *, only_if_empty: bool) -> dict[str, int
 
 
 def _print_demo_sign_in() -> None:
-    from db.seed import DEMO_EMAIL, DEMO_PASSWORD
+    from server.seed import DEMO_EMAIL, DEMO_PASSWORD
 
     print(f"Demo sign-in: {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     url, embedded = _database_url(settings)
     asyncio.run(_migrate(url))
     if embedded is not None or args.seed:
-        from db.seed import SCALES
+        from server.seed import SCALES
 
         if asyncio.run(_seed(url, SCALES["demo"], only_if_empty=True)) is not None:
             print("Loaded the demo data.")
@@ -139,7 +139,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from db.seed import SCALES
+    from server.seed import SCALES
 
     plan = SCALES[args.scale]
     overrides = {

@@ -1,0 +1,38 @@
+"""Relations, declared once: a relation's field made from its batch function."""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from execution.batching import batched, resolve_one
+from resolvers.context import Info
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def relation(batch: Callable[..., Any], returns: Any, *, description: str) -> Any:
+    """The field of a relation, made from its batch function `batch(parents, context,
+    **arguments)`: the field's GraphQL arguments are `batch`'s keyword parameters (annotations,
+    defaults and order), and both execution paths run `batch` (the level executor with every
+    parent of a level, per-object execution through a resolver that passes one). So a relation
+    cannot lose its batched path, nor its two paths disagree."""
+    parameters = list(inspect.signature(batch).parameters.values())[2:]
+
+    async def resolve(self: Any, info: Info, **arguments: Any) -> Any:
+        return await resolve_one(batch, self, info, **arguments)
+
+    # Strawberry reads annotations written as text in the module of the resolver.
+    resolve.__module__ = batch.__module__
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+            *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters),
+        ],
+        return_annotation=returns,
+    )
+    return strawberry.field(resolver=resolve, description=description, metadata=batched(batch))

@@ -23,6 +23,11 @@ def read_scope(viewer: Viewer) -> ReadScope:
     return ReadScope(workspace_ids=viewer.workspace_ids, viewer_id=viewer.user_id)
 
 
+def can_read_workspace(viewer: Viewer, workspace_id: int) -> bool:
+    """Every member, GUEST included, reads everything in the workspace (`read_scope`)."""
+    return viewer.role_in(workspace_id) is not None
+
+
 def can_write(viewer: Viewer) -> bool:
     """Mutations need a signed-in viewer whose credential may write (not a read-only token)."""
     return viewer.is_authenticated and viewer.can_write
@@ -59,8 +64,22 @@ def can_give_role(
 ) -> bool:
     """Invite (`current` None), change a role, or remove a member (`new` None). Only an owner
     grants, takes away or removes the OWNER role; admins manage everyone else."""
-    role = viewer.role_in(workspace_id)
-    if not can_write(viewer) or role not in _MANAGERS:
+    return can_write(viewer) and _role_may_give(viewer.role_in(workspace_id), current, new)
+
+
+def can_role_invite(inviter_role: Role | None, role: Role) -> bool:
+    """Whether an invitation still holds: its inviter's role today may grant the role it
+    offers (one from a member since removed, or demoted, is void)."""
+    return _role_may_give(inviter_role, None, role)
+
+
+def can_see_invitations(viewer: Viewer, workspace_id: int) -> bool:
+    """Pending invitations (with their emails) are for those who may invite."""
+    return can_give_role(viewer, workspace_id, None, Role.MEMBER)
+
+
+def _role_may_give(role: Role | None, current: Role | None, new: Role | None) -> bool:
+    if role not in _MANAGERS:
         return False
     return role is Role.OWNER or Role.OWNER not in (current, new)
 

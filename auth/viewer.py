@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,3 +39,10 @@ class Viewer:
 
     def role_in(self, workspace_id: int) -> Role | None:
         return self.roles.get(workspace_id)
+
+    def with_role(self, workspace_id: int, role: Role | None) -> Viewer:
+        """This viewer with `role` in the workspace (None: not a member of it)."""
+        roles = {key: value for key, value in self.roles.items() if key != workspace_id}
+        if role is not None:
+            roles[workspace_id] = role
+        return dataclasses.replace(self, roles=roles)

@@ -12,7 +12,7 @@ and the report says "n/a" rather than compare different work: PostGraphile 4 has
 search, runs with its generated mutations off (and they could not number an issue within its
 project atomically, nor append the activity log, as Backlog's do), and so has no `mixed`
 either; the floor has the read routes only, since a write's SQL lives in its use case
-(resolvers/issue_writes.py) and a hand copy of it would drift from what Backlog sends.
+(resolvers/issues.py) and a hand copy of it would drift from what Backlog sends.
 
 Writes. Each issueUpdate operation edits another of 100 issues of acme (a fixed body would
 queue every request on one row's lock) and changes its title for sure (`@SEQ@`, filled per

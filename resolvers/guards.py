@@ -38,6 +38,6 @@ def visible_workspace_id(context: Context, global_id: str) -> int:
     decoded = from_global_id(global_id)
     if decoded is None or decoded[0] != "Workspace":
         raise NotFoundError("Workspace not found.")
-    if context.viewer.role_in(decoded[1]) is None:
+    if not policies.can_read_workspace(context.viewer, decoded[1]):
         raise NotFoundError("Workspace not found.")
     return decoded[1]

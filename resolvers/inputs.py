@@ -5,6 +5,7 @@ Each check returns `UserError`s (nothing raised), so one response can name every
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from core.errors import NotFoundError, UserError, UserErrorCode, user_error
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
 
 MAX_TITLE = 255
 MAX_NAME = 100
+"""Names of labels, workflow states and API tokens."""
+MAX_DISPLAY_NAME = 200
+"""The names people see of users, workspaces and projects."""
+MAX_EMAIL = 320
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_BODY_BYTES = 64 * 1024
 """Descriptions and comments: 64 KiB of UTF-8."""
 
@@ -25,6 +31,12 @@ def text_errors(value: str, *field: str) -> list[UserError]:
     if problem is None:
         return []
     return [user_error(UserErrorCode.INVALID_INPUT, f"The text {problem}.", *field)]
+
+
+def email_errors(email: str, *field: str) -> list[UserError]:
+    if len(email) > MAX_EMAIL or not EMAIL.match(email):
+        return [user_error(UserErrorCode.INVALID_INPUT, "Not an email address.", *field)]
+    return []
 
 
 def title_errors(title: str, *field: str) -> list[UserError]:

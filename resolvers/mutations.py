@@ -1,9 +1,11 @@
-"""The life of every tracker mutation: authorize → claim the idempotency key → validate and
-write → append the activity → commit, as one transaction.
+"""The one runner of every mutation: authorize → claim the idempotency key → validate and
+write → append the activity → commit, as one transaction, retried after a deadlock.
 
 A mutation's own code (`run`) decides and writes; it never commits. Whatever it returns with
 payload errors, and whatever it raises, is rolled back here, so a refused or failed mutation
-changes nothing, even in a document that runs several mutations.
+changes nothing, even in a document that runs several mutations. The two exceptions are
+declared in its `Done`: a refusal that must still be remembered (a failed sign-in counts
+towards throttling; a replayed refresh token revokes its session).
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import strawberry
 
-from core.errors import UserError, UserErrorCode, user_error
+from core.errors import BacklogError, UserError, UserErrorCode, user_error
 from core.text import unstorable_text
 from db import activity, idempotency
-from resolvers.guards import require_writer
+from resolvers.guards import require_credential_owner, require_writer
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
+    from auth.viewer import Viewer
     from db.activity import Change
     from resolvers.context import Context
 
@@ -49,11 +52,24 @@ class Outcome:
         return f"Outcome(errors={self.errors!r}, **{self.values!r})"
 
 
+class Access(Enum):
+    """Who may run a mutation at all; what they may do to a given object is the mutation's own
+    policy (`auth.policies`)."""
+
+    ANYONE = "anyone"
+    """Signing up and in: no credential needed."""
+    WRITER = "writer"
+    """A signed-in viewer whose credential may write (`policies.can_write`)."""
+    CREDENTIAL_OWNER = "credential owner"
+    """Passwords and tokens: a signed-in session, not an API token
+    (`policies.can_manage_credentials`)."""
+
+
 @dataclass(slots=True)
 class Journal:
     """What a mutation changed, for the activity log; appended when the mutation commits."""
 
-    actor_id: int
+    actor_id: int | None
     changes: list[Change] = field(default_factory=list)
 
     def record(self, change: Change) -> None:
@@ -66,6 +82,13 @@ class Done:
 
     outcome: Outcome
     result_ids: tuple[int, ...] = ()
+    keep_writes: bool = False
+    """Commit what was written even though the outcome has errors, or `fail_with` is set."""
+    fail_with: BacklogError | None = None
+    """Raised once the transaction is over (committed if `keep_writes`)."""
+    viewer: Viewer | None = None
+    """The viewer as the commit left them (their own memberships changed): the rest of the
+    response reads with their new scope."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +124,13 @@ async def perform(
     input: Any,
     returns: Returns,
     run: Callable[[Journal], Awaitable[Done]],
+    *,
+    access: Access = Access.WRITER,
 ) -> Outcome:
     """Run one mutation as one transaction; `input.idempotency_key` (if any) makes it safe to
     retry: the same key and input within 24 hours replays the result, without doing the work
     again; the same key with another input is refused."""
-    actor_id = require_writer(context)
+    actor_id = _authorized(context, access)
     key = getattr(input, "idempotency_key", None) if returns.loader is not None else None
     if key is not None and (not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or unstorable_text(key)):
         return Outcome(
@@ -118,9 +143,10 @@ async def perform(
             ]
         )
     db = context.db
+    viewer = None
     for attempt in range(1 + DEADLOCK_RETRIES):
         try:
-            outcome = await _attempt(context, operation, input, returns, run, actor_id, key)
+            outcome, viewer = await _attempt(context, operation, input, returns, run, actor_id, key)
         except asyncpg.DeadlockDetectedError:
             # PostgreSQL rolled one side back; nothing of this attempt stayed, so run it again,
             # reading afresh.
@@ -146,8 +172,16 @@ async def perform(
             raise
         break
     # Loaders may hold rows read before the change (or before a rollback): start afresh.
-    context.reload()
+    context.reload(viewer)
     return outcome
+
+
+def _authorized(context: Context, access: Access) -> int | None:
+    if access is Access.ANYONE:
+        return context.viewer.user_id
+    if access is Access.CREDENTIAL_OWNER:
+        return require_credential_owner(context)
+    return require_writer(context)
 
 
 async def _attempt(
@@ -156,36 +190,39 @@ async def _attempt(
     input: Any,
     returns: Returns,
     run: Callable[[Journal], Awaitable[Done]],
-    actor_id: int,
+    actor_id: int | None,
     key: str | None,
-) -> Outcome:
+) -> tuple[Outcome, Viewer | None]:
+    """The outcome, and the viewer as the commit left them (None: unchanged)."""
     db = context.db
     if key is not None:
+        assert actor_id is not None  # keys are claimed per user: only for writers
         request_hash = fingerprint(input)
         previous = await idempotency.claim(db, actor_id, key, operation, request_hash)
         if previous is not None:
             await db.rollback()
             if (previous.operation, previous.request_hash) != (operation, request_hash):
-                return Outcome(
-                    [
-                        user_error(
-                            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
-                            "This idempotency key was used for a different request.",
-                            "idempotencyKey",
-                        )
-                    ]
+                reused = user_error(
+                    UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+                    "This idempotency key was used for a different request.",
+                    "idempotencyKey",
                 )
-            return await returns.replayed(context, tuple(previous.result.get("ids", ())))
+                return Outcome([reused]), None
+            ids = tuple(previous.result.get("ids", ()))
+            return await returns.replayed(context, ids), None
     journal = Journal(actor_id)
     done = await run(journal)
-    if done.outcome.errors:
+    refused = bool(done.outcome.errors) or done.fail_with is not None
+    if refused and not done.keep_writes:
         await db.rollback()
-        return done.outcome
-    if key is not None:
-        await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
-    await activity.append(db, actor_id, journal.changes)
-    await db.commit()
-    return done.outcome
+    else:
+        if key is not None and actor_id is not None and not refused:
+            await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
+        await activity.append(db, actor_id, journal.changes)
+        await db.commit()
+    if done.fail_with is not None:
+        raise done.fail_with
+    return done.outcome, None if refused else done.viewer
 
 
 def fingerprint(input: Any) -> str:

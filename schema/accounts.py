@@ -1,4 +1,5 @@
-"""Accounts and credentials: sign-up, sign-in, token rotation, personal API tokens."""
+"""Accounts and credentials (sign-up, sign-in, token rotation, personal API tokens): the
+`ApiToken` type, inputs, payloads and `AccountMutations`. The `User` type is `schema.users`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
+from resolvers import accounts as use_cases
+from resolvers.context import Info
 from schema import refs
+from schema import users as user_types
 from schema.enums import TokenScope
 from schema.node import Node
+from schema.payloads import payload
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
@@ -147,3 +152,55 @@ class ApiTokenRevokePayload:
         description="The token, now with its `revokedAt`; null when `errors` is not empty.",
     )
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AccountMutations:
+    """Sign-up, sign-in, sessions, passwords and API tokens: part of the root `Mutation`."""
+
+    @strawberry.mutation(description="Create an account and sign in.")
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload | None:
+        outcome = await use_cases.sign_up(info.context, input)
+        return payload(AuthPayload, outcome, viewer=user_types.User.from_row)
+
+    @strawberry.mutation(
+        description="Sign in with email and password. Failures do not tell whether the email "
+        "has an account, and repeated failures are throttled per account and per address."
+    )
+    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload | None:
+        outcome = await use_cases.log_in(info.context, input)
+        return payload(AuthPayload, outcome, viewer=user_types.User.from_row)
+
+    @strawberry.mutation(
+        description="Exchange a refresh token for a new access token and refresh token. "
+        "A refresh token works once; using one twice signs out its whole session."
+    )
+    async def token_refresh(self, info: Info, input: TokenRefreshInput) -> AuthPayload | None:
+        outcome = await use_cases.token_refresh(info.context, input)
+        return payload(AuthPayload, outcome, viewer=user_types.User.from_row)
+
+    @strawberry.mutation(description="End the session a refresh token belongs to.")
+    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload | None:
+        outcome = await use_cases.log_out(info.context, input)
+        return payload(LogOutPayload, outcome)
+
+    @strawberry.mutation(description="Change your password; every session is signed out.")
+    async def password_change(
+        self, info: Info, input: PasswordChangeInput
+    ) -> PasswordChangePayload | None:
+        outcome = await use_cases.password_change(info.context, input)
+        return payload(PasswordChangePayload, outcome)
+
+    @strawberry.mutation(description="Create a personal API token for scripts and apps.")
+    async def api_token_create(
+        self, info: Info, input: ApiTokenCreateInput
+    ) -> ApiTokenCreatePayload | None:
+        outcome = await use_cases.api_token_create(info.context, input)
+        return payload(ApiTokenCreatePayload, outcome, api_token=ApiToken.from_row)
+
+    @strawberry.mutation(description="Revoke one of your personal API tokens.")
+    async def api_token_revoke(
+        self, info: Info, input: ApiTokenRevokeInput
+    ) -> ApiTokenRevokePayload | None:
+        outcome = await use_cases.api_token_revoke(info.context, input)
+        return payload(ApiTokenRevokePayload, outcome, api_token=ApiToken.from_row)

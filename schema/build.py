@@ -20,8 +20,7 @@ from schema.projects import Project
 from schema.query import Query
 from schema.users import User
 from schema.workflow_states import WorkflowState
-from schema.workspace_admin import Invitation
-from schema.workspaces import Membership, Workspace
+from schema.workspaces import Invitation, Membership, Workspace
 
 # Every Node type, so `node(id:)` can return each even where no field reaches it directly.
 NODE_TYPES = (

@@ -1,4 +1,4 @@
-"""The `Comment` type."""
+"""Comments: the `Comment` type, its mutations' inputs and payloads, and `CommentMutations`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from resolvers.context import Context
+from resolvers import comments as use_cases
+from resolvers.context import Context, Info
 from schema import issues as issue_types
 from schema import refs
 from schema.node import Node
+from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, payload
 from schema.relation_field import relation
 from schema.relations import related_nodes, users_at
+from schema.user_errors import UserError
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -64,3 +67,63 @@ class Comment(Node):
     )
 
     issue = relation(_issues, refs.Issue, description="The issue it is on.")
+
+
+@strawberry.input(description="A comment on an issue (GUEST and up may comment).")
+class CommentCreateInput:
+    issue_id: strawberry.ID = strawberry.field(description="The issue to comment on.")
+    body: str = strawberry.field(description="Markdown, 1 byte to 64 KiB.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="New text for your own comment.")
+class CommentUpdateInput:
+    id: strawberry.ID = strawberry.field(description="Your comment to edit.")
+    body: str = strawberry.field(description="Markdown, 1 byte to 64 KiB.")
+    expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="The comment to delete (its author, or ADMIN and up).")
+class CommentDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The comment to delete.")
+
+
+@strawberry.type(description="The comment a mutation created or changed, or why it could not.")
+class CommentPayload:
+    comment: refs.Comment | None = strawberry.field(
+        default=None, description="On CONFLICT, the comment as it is now."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The comment deleted, or why it was not.")
+class CommentDeletePayload:
+    deleted_comment_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the comment, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CommentMutations:
+    """Comment mutations: part of the root `Mutation`."""
+
+    @strawberry.mutation(description="Comment on an issue (any member, GUEST included).")
+    async def comment_create(self, info: Info, input: CommentCreateInput) -> CommentPayload | None:
+        outcome = await use_cases.comment_create(info.context, input)
+        return payload(CommentPayload, outcome, comment=Comment.from_row)
+
+    @strawberry.mutation(description="Edit your own comment.")
+    async def comment_update(self, info: Info, input: CommentUpdateInput) -> CommentPayload | None:
+        outcome = await use_cases.comment_update(info.context, input)
+        return payload(CommentPayload, outcome, comment=Comment.from_row)
+
+    @strawberry.mutation(description="Delete a comment (its author, or ADMIN+).")
+    async def comment_delete(
+        self, info: Info, input: CommentDeleteInput
+    ) -> CommentDeletePayload | None:
+        outcome = await use_cases.comment_delete(info.context, input)
+        return payload(CommentDeletePayload, outcome)

@@ -1,4 +1,4 @@
-"""The `Label` type."""
+"""Labels: the `Label` type, its mutations' inputs and payloads, and `LabelMutations`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
+from resolvers import labels as use_cases
+from resolvers.context import Info
 from schema import refs
 from schema.node import Node
+from schema.payloads import IDEMPOTENCY_KEY, payload
 from schema.relation_field import relation
 from schema.relations import workspaces_of
+from schema.user_errors import UserError
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -36,3 +40,93 @@ class Label(Node):
         )
 
     workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
+
+
+@strawberry.input(description="A new label, last in the workspace's order.")
+class LabelCreateInput:
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
+    name: str = strawberry.field(description="1 to 100 characters, unique in the workspace.")
+    color: str = strawberry.field(description="Hex colour such as `#e11d48`.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="Changes to a label: only the fields given are changed.")
+class LabelUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The label to change.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="1 to 100 characters, unique in the workspace; cannot be null.",
+    )
+    color: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Hex colour such as `#e11d48`; cannot be null."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="The label to delete; issues lose it.")
+class LabelDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The label to delete.")
+
+
+@strawberry.input(description="A workspace's labels in their new order.")
+class LabelReorderInput:
+    workspace_id: strawberry.ID = strawberry.field(
+        description="The workspace whose labels these are."
+    )
+    label_ids: list[strawberry.ID] = strawberry.field(
+        description="Every label of the workspace, each once, in the new order."
+    )
+
+
+@strawberry.type(description="The label a mutation created or changed, or why it could not.")
+class LabelPayload:
+    label: refs.Label | None = strawberry.field(
+        default=None, description="The label as it is now; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The label deleted, or why it was not.")
+class LabelDeletePayload:
+    deleted_label_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the label, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The labels in their new order, or why they were not reordered.")
+class LabelReorderPayload:
+    labels: list[refs.Label] = strawberry.field(
+        default_factory=list,
+        description="Every label of the workspace, in the new order; empty when `errors` is not.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LabelMutations:
+    """Label mutations: part of the root `Mutation`."""
+
+    @strawberry.mutation(description="Create a label (ADMIN+).")
+    async def label_create(self, info: Info, input: LabelCreateInput) -> LabelPayload | None:
+        outcome = await use_cases.label_create(info.context, input)
+        return payload(LabelPayload, outcome, label=Label.from_row)
+
+    @strawberry.mutation(description="Rename or recolour a label (ADMIN+).")
+    async def label_update(self, info: Info, input: LabelUpdateInput) -> LabelPayload | None:
+        outcome = await use_cases.label_update(info.context, input)
+        return payload(LabelPayload, outcome, label=Label.from_row)
+
+    @strawberry.mutation(description="Delete a label (ADMIN+); issues lose it.")
+    async def label_delete(self, info: Info, input: LabelDeleteInput) -> LabelDeletePayload | None:
+        outcome = await use_cases.label_delete(info.context, input)
+        return payload(LabelDeletePayload, outcome)
+
+    @strawberry.mutation(description="Put a workspace's labels in a new order (ADMIN+).")
+    async def label_reorder(
+        self, info: Info, input: LabelReorderInput
+    ) -> LabelReorderPayload | None:
+        outcome = await use_cases.label_reorder(info.context, input)
+        return payload(LabelReorderPayload, outcome, labels=Label.from_row)

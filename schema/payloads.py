@@ -1,4 +1,5 @@
-"""Mutation payloads from what the use cases return (`resolvers.mutations.Outcome`)."""
+"""What every mutation's input and payload share: payloads made from what the use cases return
+(`resolvers.mutations.Outcome`), and descriptions of common input fields."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ if TYPE_CHECKING:
     from resolvers.mutations import Outcome
 
 PayloadType = TypeVar("PayloadType")
+
+# Input fields every mutation that takes them describes alike.
+IDEMPOTENCY_KEY = (
+    "Any string up to 255 characters, unique per intended change: a retry with the same key "
+    "within 24 hours returns the first attempt's result without doing the work again."
+)
+EXPECTED_VERSION = (
+    "The `version` you last read: if the object has changed since, nothing is written and the "
+    "payload has a CONFLICT error with the current object."
+)
 
 
 def payload(

@@ -1,4 +1,4 @@
-"""The `Project` type."""
+"""Projects: the `Project` type, its mutations' inputs and payloads, and `ProjectMutations`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
+from resolvers import projects as use_cases
+from resolvers.context import Info
 from schema import refs
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
+from schema.payloads import IDEMPOTENCY_KEY, payload
 from schema.relation_field import relation
 from schema.relations import users_at, workspaces_of
+from schema.user_errors import UserError
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -66,3 +70,78 @@ class Project(Node):
         Connection[refs.Issue],
         description="The project's issues, newest first unless `orderBy` says otherwise.",
     )
+
+
+@strawberry.input(description="A new project.")
+class ProjectCreateInput:
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
+    key: str = strawberry.field(
+        description="Prefix of its issues' identifiers: a letter, then up to 9 letters or "
+        "digits; upper-cased; unique in the workspace."
+    )
+    name: str = strawberry.field(description="1 to 200 characters.")
+    description: str = strawberry.field(default="", description="Markdown, at most 64 KiB.")
+    lead_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A member of the workspace."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="Changes to a project: only the fields given are changed.")
+class ProjectUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The project to change.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="1 to 200 characters; cannot be null."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Markdown, at most 64 KiB; `null` empties it."
+    )
+    lead_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="`null` removes the lead."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="The project to archive or unarchive.")
+class ProjectArchiveInput:
+    id: strawberry.ID = strawberry.field(description="The project to archive or unarchive.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="The project a mutation created or changed, or why it could not.")
+class ProjectPayload:
+    project: refs.Project | None = strawberry.field(
+        default=None, description="The project as it is now; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ProjectMutations:
+    """Project mutations: part of the root `Mutation`."""
+
+    @strawberry.mutation(description="Create a project (ADMIN+).")
+    async def project_create(self, info: Info, input: ProjectCreateInput) -> ProjectPayload | None:
+        outcome = await use_cases.project_create(info.context, input)
+        return payload(ProjectPayload, outcome, project=Project.from_row)
+
+    @strawberry.mutation(description="Rename a project, or change its description or lead.")
+    async def project_update(self, info: Info, input: ProjectUpdateInput) -> ProjectPayload | None:
+        outcome = await use_cases.project_update(info.context, input)
+        return payload(ProjectPayload, outcome, project=Project.from_row)
+
+    @strawberry.mutation(
+        description="Archive a project (ADMIN+): its issues stay; no new ones can be added."
+    )
+    async def project_archive(
+        self, info: Info, input: ProjectArchiveInput
+    ) -> ProjectPayload | None:
+        outcome = await use_cases.project_set_archived(info.context, input, archived=True)
+        return payload(ProjectPayload, outcome, project=Project.from_row)
+
+    @strawberry.mutation(description="Bring an archived project back (ADMIN+).")
+    async def project_unarchive(
+        self, info: Info, input: ProjectArchiveInput
+    ) -> ProjectPayload | None:
+        outcome = await use_cases.project_set_archived(info.context, input, archived=False)
+        return payload(ProjectPayload, outcome, project=Project.from_row)

@@ -9,7 +9,7 @@ from strawberry.types.lazy_type import LazyType
 ActivityEntry = LazyType("ActivityEntry", "schema.activity")
 ApiToken = LazyType("ApiToken", "schema.accounts")
 Comment = LazyType("Comment", "schema.comments")
-Invitation = LazyType("Invitation", "schema.workspace_admin")
+Invitation = LazyType("Invitation", "schema.workspaces")
 Issue = LazyType("Issue", "schema.issues")
 IssueFilter = LazyType("IssueFilter", "schema.issue_filters")
 IssueOrder = LazyType("IssueOrder", "schema.issue_filters")

@@ -10,8 +10,8 @@ import strawberry
 from core.ids import to_global_id
 from resolvers import accounts
 from resolvers.context import Info
+from schema import accounts as account_types
 from schema import refs
-from schema.accounts import ApiToken
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
@@ -47,9 +47,9 @@ class User(Node):
         description="Your personal API tokens that are not revoked, newest first; null on "
         "anyone else."
     )
-    async def api_tokens(self, info: Info) -> list[ApiToken] | None:
+    async def api_tokens(self, info: Info) -> list[refs.ApiToken] | None:
         rows = await accounts.api_tokens_of(info.context, self.pk)
-        return None if rows is None else [ApiToken.from_row(row) for row in rows]
+        return None if rows is None else [account_types.ApiToken.from_row(row) for row in rows]
 
     assigned_issues = relation(
         _assigned_issues,

@@ -1,4 +1,5 @@
-"""The `Workspace` and `Membership` types."""
+"""Workspaces with their members and invitations: the `Workspace`, `Membership` and
+`Invitation` types, their mutations' inputs and payloads, and `WorkspaceMutations`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import strawberry
 
 from core.errors import BadUserInputError, NotFoundError
 from core.ids import to_global_id
-from resolvers import workspace_admin
+from resolvers import workspaces as use_cases
 from resolvers.context import Context, Info
 from schema import activity as activity_types
 from schema import issues as issue_types
@@ -23,10 +24,11 @@ from schema.enums import Role
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
+from schema.payloads import payload
 from schema.relation_field import relation
 from schema.relations import paged_lists, users_at, workspaces_of
 from schema.search import SearchResult, search_results
-from schema.workspace_admin import Invitation
+from schema.user_errors import UserError
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -83,7 +85,7 @@ class Workspace(Node):
         "may invite (ADMIN+)."
     )
     async def invitations(self, info: Info) -> list[Invitation] | None:
-        rows = await workspace_admin.pending_invitations(info.context, self.pk)
+        rows = await use_cases.pending_invitations(info.context, self.pk)
         return None if rows is None else [Invitation.from_row(row) for row in rows]
 
     @strawberry.field(description="Your role here.")
@@ -187,3 +189,243 @@ class Membership(Node):
     user = relation(_member_users, refs.User, description="The member.")
 
     workspace = relation(workspaces_of, Workspace, description="The workspace they belong to.")
+
+
+@strawberry.type(description="An invitation to join a workspace (its token is shown once).")
+class Invitation(Node):
+    pk: strawberry.Private[int]
+    email: str = strawberry.field(
+        description="Who it is for: only the account with this email can accept it."
+    )
+    role: Role = strawberry.field(description="The role the invitee gets by accepting.")
+    created_at: datetime = strawberry.field(description="When it was sent.")
+    expires_at: datetime = strawberry.field(
+        description="When it stops working, 7 days after it was sent."
+    )
+    accepted_at: datetime | None = strawberry.field(
+        description="When it was accepted; null while it is pending."
+    )
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Invitation:
+        return cls(
+            id=to_global_id("Invitation", row.id),
+            pk=row.id,
+            email=row.email,
+            role=row.role,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            accepted_at=row.accepted_at,
+        )
+
+
+@strawberry.input(
+    description="A new workspace. You become its OWNER; its board starts with Backlog, Todo, "
+    "In Progress, Done and Canceled."
+)
+class WorkspaceCreateInput:
+    slug: str = strawberry.field(description="2 to 64 of a-z, 0-9 and `-`, starting alphanumeric.")
+    name: str = strawberry.field(description="What people see: 1 to 200 characters.")
+
+
+@strawberry.input(description="Changes to a workspace: only the fields given are changed.")
+class WorkspaceUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The workspace to change.")
+    name: str | None = strawberry.field(
+        default=None, description="What people see: 1 to 200 characters."
+    )
+    slug: str | None = strawberry.field(default=None, description="Owners only.")
+
+
+@strawberry.input(description="The workspace to delete, with everything in it.")
+class WorkspaceDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The workspace to delete.")
+
+
+@strawberry.input(description="Whom to invite to a workspace, and with which role.")
+class MemberInviteInput:
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace to invite to.")
+    email: str = strawberry.field(
+        description="Who it is for: only the account with this email can accept it."
+    )
+    role: Role = strawberry.field(
+        default=Role.MEMBER,  # type: ignore[attr-defined]
+        description="The role the invitee gets by accepting (only an OWNER invites owners).",
+    )
+
+
+@strawberry.input(description="The invitation to accept.")
+class InvitationAcceptInput:
+    token: str = strawberry.field(
+        description="The `token` that `memberInvite` returned to the inviter, who passed it on."
+    )
+
+
+@strawberry.input(description="The pending invitation to withdraw.")
+class InvitationRevokeInput:
+    id: strawberry.ID = strawberry.field(
+        description="One of the workspace's `invitations`; its token stops working."
+    )
+
+
+@strawberry.input(description="A member's new role.")
+class MemberUpdateRoleInput:
+    membership_id: strawberry.ID = strawberry.field(
+        description="The member's `Membership` (not their `User`)."
+    )
+    role: Role = strawberry.field(description="The role they will have from now on.")
+
+
+@strawberry.input(description="The member to remove from a workspace.")
+class MemberRemoveInput:
+    membership_id: strawberry.ID = strawberry.field(
+        description="The member's `Membership` (not their `User`)."
+    )
+
+
+@strawberry.input(description="The workspace to leave.")
+class WorkspaceLeaveInput:
+    workspace_id: strawberry.ID = strawberry.field(
+        description="A workspace you belong to; you lose access to it at once."
+    )
+
+
+@strawberry.type(description="The workspace a mutation created or changed, or why it could not.")
+class WorkspacePayload:
+    workspace: refs.Workspace | None = strawberry.field(
+        default=None, description="The workspace as it is now; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The invitation made, with its token, or why none was.")
+class MemberInvitePayload:
+    invitation: Invitation | None = strawberry.field(
+        default=None, description="The pending invitation; null when `errors` is not empty."
+    )
+    token: str | None = strawberry.field(
+        default=None,
+        description="Give it to the invitee, who passes it to `invitationAccept`; shown once.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The membership a mutation created or changed, or why it could not.")
+class MembershipPayload:
+    membership: refs.Membership | None = strawberry.field(
+        default=None, description="The membership as it is now; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The membership removed, or why it was not.")
+class MemberRemovePayload:
+    removed_membership_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the membership, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="Whether you left the workspace: you did if `errors` is empty.")
+class WorkspaceLeavePayload:
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The workspace deleted, or why it was not.")
+class WorkspaceDeletePayload:
+    deleted_workspace_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the workspace, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The invitation withdrawn, or why it was not.")
+class InvitationRevokePayload:
+    revoked_invitation_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The `id` of the invitation, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class WorkspaceMutations:
+    """Workspace, membership and invitation mutations: part of the root `Mutation`."""
+
+    @strawberry.mutation(description="Create a workspace; you become its OWNER.")
+    async def workspace_create(
+        self, info: Info, input: WorkspaceCreateInput
+    ) -> WorkspacePayload | None:
+        outcome = await use_cases.workspace_create(info.context, input)
+        return payload(WorkspacePayload, outcome, workspace=Workspace.from_row)
+
+    @strawberry.mutation(description="Rename a workspace (ADMIN+) or change its slug (OWNER).")
+    async def workspace_update(
+        self, info: Info, input: WorkspaceUpdateInput
+    ) -> WorkspacePayload | None:
+        outcome = await use_cases.workspace_update(info.context, input)
+        return payload(WorkspacePayload, outcome, workspace=Workspace.from_row)
+
+    @strawberry.mutation(
+        description="Delete a workspace and everything in it (OWNER only). Cannot be undone."
+    )
+    async def workspace_delete(
+        self, info: Info, input: WorkspaceDeleteInput
+    ) -> WorkspaceDeletePayload | None:
+        outcome = await use_cases.workspace_delete(info.context, input)
+        return payload(WorkspaceDeletePayload, outcome)
+
+    @strawberry.mutation(
+        description="Invite someone by email (ADMIN+; only an OWNER invites owners). The "
+        "payload's token is what the invitee passes to `invitationAccept`; it expires in 7 days."
+    )
+    async def member_invite(
+        self, info: Info, input: MemberInviteInput
+    ) -> MemberInvitePayload | None:
+        outcome = await use_cases.member_invite(info.context, input)
+        return payload(MemberInvitePayload, outcome, invitation=Invitation.from_row)
+
+    @strawberry.mutation(description="Join the workspace an invitation to your email is for.")
+    async def invitation_accept(
+        self, info: Info, input: InvitationAcceptInput
+    ) -> MembershipPayload | None:
+        outcome = await use_cases.invitation_accept(info.context, input)
+        return payload(MembershipPayload, outcome, membership=Membership.from_row)
+
+    @strawberry.mutation(
+        description="Withdraw a pending invitation (whoever may invite with its role)."
+    )
+    async def invitation_revoke(
+        self, info: Info, input: InvitationRevokeInput
+    ) -> InvitationRevokePayload | None:
+        outcome = await use_cases.invitation_revoke(info.context, input)
+        return payload(InvitationRevokePayload, outcome)
+
+    @strawberry.mutation(
+        description="Change a member's role (ADMIN+; only an OWNER gives or takes OWNER). "
+        "A workspace always keeps one OWNER."
+    )
+    async def member_update_role(
+        self, info: Info, input: MemberUpdateRoleInput
+    ) -> MembershipPayload | None:
+        outcome = await use_cases.member_update_role(info.context, input)
+        return payload(MembershipPayload, outcome, membership=Membership.from_row)
+
+    @strawberry.mutation(description="Remove a member (ADMIN+; only an OWNER removes owners).")
+    async def member_remove(
+        self, info: Info, input: MemberRemoveInput
+    ) -> MemberRemovePayload | None:
+        outcome = await use_cases.member_remove(info.context, input)
+        return payload(MemberRemovePayload, outcome)
+
+    @strawberry.mutation(description="Leave a workspace (its last OWNER cannot).")
+    async def workspace_leave(
+        self, info: Info, input: WorkspaceLeaveInput
+    ) -> WorkspaceLeavePayload | None:
+        outcome = await use_cases.workspace_leave(info.context, input)
+        return payload(WorkspaceLeavePayload, outcome)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from auth import policies
 from core.errors import ForbiddenError, NotFoundError
 from core.ids import to_global_id
-from db import tracker_writes as writes
+from db import comments as comment_sql
 from db.activity import Change
 from resolvers.inputs import body_errors, conflict, target_pk
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
@@ -24,7 +24,7 @@ DELETED = Returns()
 
 async def _locked_comment(context: Context, global_id: str) -> Any:
     row = await context.db.fetch_one(
-        writes.lock_comment(),
+        comment_sql.lock_comment(),
         {**context.loaders.scope_params, "target_id": target_pk(global_id, "Comment")},
     )
     if row is None:
@@ -43,7 +43,7 @@ async def comment_create(context: Context, input: Any) -> Outcome:
         if errors:
             return Done(Outcome(errors=errors))
         row = await context.db.fetch_one(
-            writes.insert_comment(),
+            comment_sql.insert_comment(),
             {
                 "workspace_id": issue.workspace_id,
                 "issue_id": issue.id,
@@ -75,7 +75,7 @@ async def comment_update(context: Context, input: Any) -> Outcome:
         if input.body == current.body:
             return Done(Outcome(comment=current), (current.id,))
         row = await context.db.fetch_one(
-            writes.edit_comment(), {"target_id": current.id, "body": input.body}
+            comment_sql.edit_comment(), {"target_id": current.id, "body": input.body}
         )
         journal.record(
             Change(
@@ -97,7 +97,7 @@ async def comment_delete(context: Context, input: Any) -> Outcome:
         current = await _locked_comment(context, input.id)
         if not policies.can_delete_comment(context.viewer, current.workspace_id, current.author_id):
             raise ForbiddenError("Only its author or an admin may delete a comment.")
-        await context.db.fetch_all(writes.delete_comment(), {"target_id": current.id})
+        await context.db.fetch_all(comment_sql.delete_comment(), {"target_id": current.id})
         journal.record(
             Change(
                 current.workspace_id,

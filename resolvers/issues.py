@@ -19,8 +19,8 @@ from auth import policies
 from core.enums import Priority
 from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
 from core.ids import to_global_id
-from db import queries
-from db import tracker_writes as writes
+from db import issues as issue_sql
+from db import queries, writes
 from db.activity import Change, logged
 from resolvers.inputs import (
     body_errors,
@@ -159,8 +159,8 @@ async def check_references(
     db, errors = context.db, []
     params = {"workspace_id": workspace_id}
     checks = (
-        ("state_id", "WorkflowState", writes.states_in_workspace()),
-        ("parent_id", "Issue", writes.issues_in_workspace()),
+        ("state_id", "WorkflowState", issue_sql.states_in_workspace()),
+        ("parent_id", "Issue", issue_sql.issues_in_workspace()),
     )
     for column, type_name, statement in checks:
         key = changes.values.get(column)
@@ -168,7 +168,7 @@ async def check_references(
             errors.append(not_found(type_name, *_path(prefix, column)))
     assignee = changes.values.get("assignee_id")
     if assignee is not None and not await db.fetch_all(
-        writes.members_of_workspace(), {**params, "ids": [assignee]}
+        issue_sql.members_of_workspace(), {**params, "ids": [assignee]}
     ):
         errors.append(
             user_error(
@@ -179,7 +179,7 @@ async def check_references(
         )
     project = changes.values.get("project_id")
     if project is not None:
-        row = await db.fetch_one(writes.projects_in_workspace(), {**params, "ids": [project]})
+        row = await db.fetch_one(issue_sql.projects_in_workspace(), {**params, "ids": [project]})
         if row is None:
             errors.append(not_found("Project", *_path(prefix, "project_id")))
         elif row.archived_at is not None:
@@ -192,7 +192,9 @@ async def check_references(
             continue
         found = {
             row.id
-            for row in await db.fetch_all(writes.labels_in_workspace(), {**params, "ids": wanted})
+            for row in await db.fetch_all(
+                issue_sql.labels_in_workspace(), {**params, "ids": wanted}
+            )
         }
         errors += [
             not_found("Label", *_path(prefix, name), str(index))
@@ -229,11 +231,11 @@ async def apply_changes(
     }
     if "parent_id" in changes.values:
         # Before any project row lock (a move), in every path: one order, no deadlock.
-        await db.fetch_all(writes.lock_issue_tree(), {"workspace_id": workspace_id})
+        await db.fetch_all(issue_sql.lock_issue_tree(), {"workspace_id": workspace_id})
     parent = values.get("parent_id")
     if parent is not None:
         cycle = await db.scalar(
-            writes.ancestors_include(), {"parent_id": parent, "issue_id": issue_id}
+            issue_sql.ancestors_include(), {"parent_id": parent, "issue_id": issue_id}
         )
         if cycle:
             return current, [
@@ -246,7 +248,7 @@ async def apply_changes(
     project_key = current.project_key
     if "project_id" in values:
         values["number"] = await db.scalar(
-            writes.take_issue_number(), {"project_id": values["project_id"]}
+            issue_sql.take_issue_number(), {"project_id": values["project_id"]}
         )
         if values["number"] is None:
             return current, [archived_project(*_path(prefix, "project_id"))]
@@ -300,7 +302,7 @@ async def _change_labels(
         return []
     db = context.db
     params = {"target_id": current.id, "workspace_id": current.workspace_id}
-    present = {row.label_id for row in await db.fetch_all(writes.label_ids_of(), params)}
+    present = {row.label_id for row in await db.fetch_all(issue_sql.label_ids_of(), params)}
     if changes.label_ids is not None:
         wanted = set(changes.label_ids)
         add = [key for key in changes.label_ids if key not in present]
@@ -310,15 +312,15 @@ async def _change_labels(
         add = [k for k in changes.add_label_ids if k not in present and k not in removing]
         remove = [k for k in changes.remove_label_ids if k in present]
     if add:
-        await db.fetch_all(writes.add_labels(), {**params, "label_ids": add})
+        await db.fetch_all(issue_sql.add_labels(), {**params, "label_ids": add})
     if remove:
-        await db.fetch_all(writes.remove_labels(), {**params, "label_ids": remove})
+        await db.fetch_all(issue_sql.remove_labels(), {**params, "label_ids": remove})
     return [(key, True) for key in add] + [(key, False) for key in remove]
 
 
 async def _locked(context: Context, pks: Sequence[int]) -> dict[int, Any]:
     rows = await context.db.fetch_all(
-        writes.lock_issues(), {**context.loaders.scope_params, "issue_ids": list(pks)}
+        issue_sql.lock_issues(), {**context.loaders.scope_params, "issue_ids": list(pks)}
     )
     return {row.id: row for row in rows}
 
@@ -348,10 +350,10 @@ async def issue_create(context: Context, input: Any) -> Outcome:
         db = context.db
         values = changes.values
         state_id = values.get("state_id") or await db.scalar(
-            writes.default_state(), {"workspace_id": workspace_id}
+            issue_sql.default_state(), {"workspace_id": workspace_id}
         )
         row = await db.fetch_one(
-            writes.insert_issue(),
+            issue_sql.insert_issue(),
             {
                 "workspace_id": workspace_id,
                 "project_id": project.id,
@@ -370,7 +372,7 @@ async def issue_create(context: Context, input: Any) -> Outcome:
             return Done(Outcome(errors=[archived_project("projectId")]))
         if changes.label_ids:
             await db.fetch_all(
-                writes.add_labels(),
+                issue_sql.add_labels(),
                 {"target_id": row.id, "workspace_id": workspace_id, "label_ids": changes.label_ids},
             )
         journal.record(Change(workspace_id, "Issue", row.id, "CREATED", issue_id=row.id))
@@ -491,7 +493,7 @@ async def issue_delete(context: Context, input: Any) -> Outcome:
         pk = target_pk(input.id, "Issue")
         db = context.db
         current = await db.fetch_one(
-            writes.lock_issue_for_delete(),
+            issue_sql.lock_issue_for_delete(),
             {**context.loaders.scope_params, "target_id": pk},
         )
         if current is None:
@@ -499,9 +501,9 @@ async def issue_delete(context: Context, input: Any) -> Outcome:
         workspace_id = current.workspace_id
         if not policies.can_delete_issue(context.viewer, workspace_id, current.creator_id):
             raise ForbiddenError("Only the issue's creator or an admin may delete it.")
-        await db.fetch_all(writes.lock_children(), {"target_id": pk})
-        children = await db.fetch_all(writes.detach_children(), {"target_id": pk})
-        await db.fetch_all(writes.delete_issue(), {"target_id": pk})
+        await db.fetch_all(issue_sql.lock_children(), {"target_id": pk})
+        children = await db.fetch_all(issue_sql.detach_children(), {"target_id": pk})
+        await db.fetch_all(issue_sql.delete_issue(), {"target_id": pk})
         for child in children:
             journal.record(
                 Change(

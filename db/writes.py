@@ -1,0 +1,111 @@
+"""Statement templates the tables' writes share (built once; values are parameters).
+
+Updates set only the columns a mutation changes (one statement shape per set of columns), so two
+people changing different fields of one row at the same moment both keep their change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, Integer, and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from db.pagination import shaped
+from db.queries import in_scope, issues, typed_param
+
+if TYPE_CHECKING:
+    from sqlalchemy import Delete, Select, Table, Update
+
+
+ISSUE_WRITE_COLUMNS = tuple(column for column in issues.c if column.key != "search_vector")
+
+
+TARGET = bindparam("target_id", BigInteger)
+
+
+WORKSPACE = bindparam("workspace_id", BigInteger)
+
+
+def id_array(name: str) -> Any:
+    return bindparam(name, type_=ARRAY(BigInteger))
+
+
+def update_columns(table: Table, fields: frozenset[str], *, versioned: bool = False) -> Update:
+    """`UPDATE table SET <each field> = :new_<field> WHERE id = :target_id RETURNING *`.
+
+    `versioned` rows also get `version + 1` (and issues `updated_at = now()`)."""
+
+    def build() -> Update:
+        values: dict[str, Any] = {
+            name: bindparam(f"new_{name}", type_=table.c[name].type) for name in sorted(fields)
+        }
+        if versioned:
+            values["version"] = table.c.version + 1
+        if "updated_at" in table.c:
+            values["updated_at"] = func.now()
+        readable = [column for column in table.c if column.key != "search_vector"]
+        return update(table).where(table.c.id == TARGET).values(values).returning(*readable)
+
+    return shaped(("update columns", table.name, fields, versioned), build)
+
+
+def lock_in_scope(table: Table, *, for_delete: bool = False) -> Select[Any]:
+    return (
+        select(*table.c)
+        .where(table.c.id == TARGET, in_scope(table.c.workspace_id))
+        # NO KEY for changes: issues being created or changed meanwhile may still point at it.
+        .with_for_update(key_share=not for_delete)
+    )
+
+
+def next_position(table: Table) -> Any:
+    return (
+        select(func.coalesce(func.max(table.c.position) + 1, 0))
+        .where(table.c.workspace_id == WORKSPACE)
+        .scalar_subquery()
+    )
+
+
+def name_taken(table: Table) -> Select[Any]:
+    return shaped(
+        ("name taken", table.name),
+        lambda: select(table.c.id).where(
+            table.c.workspace_id == WORKSPACE,
+            table.c.name == typed_param("name", table.c.name),
+            table.c.id != TARGET,
+        ),
+    )
+
+
+def ids_in_order(table: Table) -> Select[Any]:
+    """Every row of a workspace (labels, states), locked: a reorder must name them all."""
+    return shaped(
+        ("ids in order", table.name),
+        lambda: (
+            select(table.c.id, table.c.position)
+            .where(table.c.workspace_id == WORKSPACE)
+            .order_by(table.c.position, table.c.id)
+            .with_for_update(key_share=True)
+        ),
+    )
+
+
+def reorder(table: Table) -> Update:
+    """Parameters `ids` and `positions`, in step."""
+
+    def build() -> Update:
+        wanted = select(
+            func.unnest(id_array("ids")).label("id"),
+            func.unnest(bindparam("positions", type_=ARRAY(Integer))).label("position"),
+        ).subquery()
+        return (
+            update(table)
+            .where(and_(table.c.id == wanted.c.id, table.c.workspace_id == WORKSPACE))
+            .values(position=wanted.c.position)
+        )
+
+    return shaped(("reorder", table.name), build)
+
+
+def delete_row(table: Table) -> Delete:
+    return shaped(("delete row", table.name), lambda: delete(table).where(table.c.id == TARGET))

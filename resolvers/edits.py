@@ -1,0 +1,141 @@
+"""What editing a workspace's projects, labels and workflow states shares: these shape everyone's
+work, so ADMIN and up only (`auth.policies.can_manage_workflow`).
+
+A target the viewer cannot see is NOT_FOUND; a visible one their role may not change is
+FORBIDDEN. Unique names and keys are checked first for a clear error, and the database's unique
+constraints settle races (a concurrent create with the same name gets the same error).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from auth import policies
+from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
+from db import queries, writes
+from db.activity import Change, logged
+from resolvers.guards import visible_workspace_id
+from resolvers.inputs import reference_pks, target_pk
+from resolvers.mutations import Journal
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
+    from resolvers.context import Context
+
+
+_FIELD_NAMES = {"lead_id": "lead"}
+
+
+def require_manager(context: Context, workspace_id: int) -> None:
+    if not policies.can_manage_workflow(context.viewer, workspace_id):
+        raise ForbiddenError("Your role in this workspace may not change that.")
+
+
+async def locked_in_scope(context: Context, statement: Any, global_id: str, type_name: str) -> Any:
+    row = await context.db.fetch_one(
+        statement,
+        {**context.loaders.scope_params, "target_id": target_pk(global_id, type_name)},
+    )
+    if row is None:
+        raise NotFoundError(f"{type_name} not found.")
+    require_manager(context, row.workspace_id)
+    return row
+
+
+def given(input: Any, *names: str) -> dict[str, Any]:
+    return {
+        name: getattr(input, name) for name in names if getattr(input, name) is not strawberry.UNSET
+    }
+
+
+async def update_changed(
+    context: Context,
+    journal: Journal,
+    table: Table,
+    subject_type: str,
+    current: Any,
+    values: dict[str, Any],
+) -> Any:
+    """Write the values that differ from `current` and log each; returns the row after."""
+    changed = {name: value for name, value in values.items() if value != getattr(current, name)}
+    if not changed:
+        return current
+    row = await context.db.fetch_one(
+        writes.update_columns(table, frozenset(changed)),
+        {"target_id": current.id, **{f"new_{name}": value for name, value in changed.items()}},
+    )
+    for name, value in changed.items():
+        journal.record(
+            Change(
+                current.workspace_id,
+                subject_type,
+                current.id,
+                "UPDATED",
+                field=_FIELD_NAMES.get(name, name),
+                from_value=logged(getattr(current, name)) if name != "description" else None,
+                to_value=logged(value) if name != "description" else None,
+            )
+        )
+    return row
+
+
+async def name_taken(context: Context, table: Table, workspace_id: int, name: str, pk: int) -> bool:
+    taken = await context.db.fetch_one(
+        writes.name_taken(table), {"workspace_id": workspace_id, "name": name, "target_id": pk}
+    )
+    return taken is not None
+
+
+NAME_TAKEN = "That name is taken in this workspace."
+
+
+async def reorder(
+    context: Context,
+    journal: Journal,
+    table: Table,
+    type_name: str,
+    workspace_global_id: str,
+    global_ids: list[str],
+    field: str,
+) -> tuple[list[Any], list[UserError]]:
+    """Rows of a workspace put in the order of `global_ids`, which must name each exactly once."""
+    workspace_id = visible_workspace_id(context, workspace_global_id)
+    require_manager(context, workspace_id)
+    keys, errors = reference_pks(global_ids, type_name, field)
+    if errors:
+        return [], errors
+    db = context.db
+    rows = await db.fetch_all(writes.ids_in_order(table), {"workspace_id": workspace_id})
+    if len(keys) != len(set(keys)) or set(keys) != {row.id for row in rows}:
+        return [], [
+            user_error(
+                UserErrorCode.INVALID_INPUT,
+                f"Name every {type_name} of the workspace exactly once.",
+                field,
+            )
+        ]
+    await db.fetch_all(
+        writes.reorder(table),
+        {"workspace_id": workspace_id, "ids": keys, "positions": list(range(len(keys)))},
+    )
+    journal.record(
+        Change(
+            workspace_id,
+            "Workspace",
+            workspace_id,
+            "REORDERED",
+            field=field.removesuffix("Ids") + "s",
+            from_value=",".join(str(row.id) for row in rows) or None,
+            to_value=",".join(str(key) for key in keys) or None,
+        )
+    )
+    # Read after the update, on the same connection: the loaders of this mutation are fresh.
+    loader = (
+        context.loaders.label_by_id
+        if table is queries.labels
+        else context.loaders.workflow_state_by_id
+    )
+    return list(await loader.load_many(keys)), []

@@ -1,0 +1,140 @@
+"""Label mutations (ADMIN+; see `resolvers.edits`)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from core.errors import UserError, UserErrorCode, user_error
+from core.ids import to_global_id
+from db import issues as issue_sql
+from db import labels as label_sql
+from db import queries, writes
+from db.activity import Change
+from resolvers.edits import (
+    NAME_TAKEN,
+    given,
+    locked_in_scope,
+    name_taken,
+    reorder,
+    require_manager,
+    update_changed,
+)
+from resolvers.guards import visible_workspace_id
+from resolvers.inputs import name_errors
+from resolvers.mutations import Done, Journal, Outcome, Returns, perform
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+COLOR = re.compile(r"^#[0-9a-f]{6}$")
+
+
+LABEL = Returns("label", "label_by_id")
+
+
+LABEL_DELETED = Returns()
+
+
+LABELS_REORDERED = Returns()
+
+
+def _color_errors(color: str) -> list[UserError]:
+    if COLOR.match(color):
+        return []
+    return [user_error(UserErrorCode.INVALID_INPUT, "A colour is like `#e11d48`.", "color")]
+
+
+async def label_create(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
+        workspace_id = visible_workspace_id(context, input.workspace_id)
+        require_manager(context, workspace_id)
+        name, color = input.name.strip(), input.color.strip().lower()
+        errors = name_errors(name, "name") + _color_errors(color)
+        if errors:
+            return Done(Outcome(errors=errors))
+        row = await context.db.fetch_one(
+            label_sql.insert_label(), {"workspace_id": workspace_id, "name": name, "color": color}
+        )
+        if row is None:
+            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+        journal.record(Change(workspace_id, "Label", row.id, "CREATED"))
+        return Done(Outcome(label=row), (row.id,))
+
+    return await perform(context, "labelCreate", input, LABEL, run)
+
+
+async def label_update(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
+        current = await locked_in_scope(context, label_sql.lock_label(), input.id, "Label")
+        values = given(input, "name", "color")
+        errors = []
+        if "name" in values:
+            values["name"] = (values["name"] or "").strip()
+            errors += name_errors(values["name"], "name")
+            if not errors and await name_taken(
+                context, queries.labels, current.workspace_id, values["name"], current.id
+            ):
+                errors.append(user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name"))
+        if "color" in values:
+            values["color"] = (values["color"] or "").strip().lower()
+            errors += _color_errors(values["color"])
+        if errors:
+            return Done(Outcome(errors=errors))
+        try:
+            row = await update_changed(context, journal, queries.labels, "Label", current, values)
+        except asyncpg.UniqueViolationError:  # taken by a concurrent change since the check
+            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+        return Done(Outcome(label=row), (row.id,))
+
+    return await perform(context, "labelUpdate", input, LABEL, run)
+
+
+async def label_delete(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
+        current = await locked_in_scope(
+            context, label_sql.lock_label_for_delete(), input.id, "Label"
+        )
+        db = context.db
+        await db.fetch_all(label_sql.lock_issues_with_label(), {"target_id": current.id})
+        detached = await db.fetch_all(label_sql.detach_label(), {"target_id": current.id})
+        await db.fetch_all(
+            issue_sql.bump_versions(), {"issue_ids": [row.issue_id for row in detached]}
+        )
+        await db.fetch_all(writes.delete_row(queries.labels), {"target_id": current.id})
+        for row in detached:
+            journal.record(
+                Change(
+                    current.workspace_id,
+                    "Issue",
+                    row.issue_id,
+                    "UPDATED",
+                    issue_id=row.issue_id,
+                    field="labels",
+                    from_value=str(current.id),
+                )
+            )
+        journal.record(Change(current.workspace_id, "Label", current.id, "DELETED"))
+        return Done(Outcome(deleted_label_id=to_global_id("Label", current.id)))
+
+    return await perform(context, "labelDelete", input, LABEL_DELETED, run)
+
+
+async def label_reorder(context: Context, input: Any) -> Outcome:
+    async def run(journal: Journal) -> Done:
+        rows, errors = await reorder(
+            context,
+            journal,
+            queries.labels,
+            "Label",
+            input.workspace_id,
+            input.label_ids,
+            "labelIds",
+        )
+        if errors:
+            return Done(Outcome(errors=errors))
+        return Done(Outcome(labels=list(rows)))
+
+    return await perform(context, "labelReorder", input, LABELS_REORDERED, run)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from db.queries import (
+    SCOPE_VIEWER,
     USER_COLUMNS,
     api_tokens,
     refresh_tokens,
@@ -257,3 +258,9 @@ def forget_old_failures() -> Delete:
             == typed_param("client_address", sign_in_failures.c.client_address)
         ),
     )
+
+
+@cache
+def visible_api_tokens() -> Select[Any]:
+    """The viewer's own API tokens, revoked ones too (`revokedAt` says so): nobody else's."""
+    return select(*API_TOKEN_COLUMNS).where(api_tokens.c.user_id == SCOPE_VIEWER)

@@ -16,7 +16,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db import queries, search
+from db import accounts, queries, search, workspaces
 from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
 from db.queries import ReadScope
 
@@ -245,6 +245,14 @@ class Loaders:
     @cached_property
     def comment_by_id(self) -> DataLoader[int, Row[Any] | None]:
         return self._rows(queries.visible_comments(), queries.comments.c.id)
+
+    @cached_property
+    def api_token_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(accounts.visible_api_tokens(), queries.api_tokens.c.id)
+
+    @cached_property
+    def invitation_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(workspaces.visible_invitations(), workspaces.invitations.c.id)
 
     @cached_property
     def activity_by_id(self) -> DataLoader[int, Row[Any] | None]:

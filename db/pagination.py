@@ -37,7 +37,8 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.util import LRUCache
+
+from db.sqlalchemy_internals import LRUCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence

@@ -13,6 +13,7 @@ Statements are built with SQLAlchemy Core (not the ORM `Session`: reads are plai
 identity map to fill, and writes are explicit `UPDATE ... SET field = ...` statements, which is what
 field-level updates without lost writes need anyway), compiled once per shape by SQLAlchemy's own
 cache key and compiler, and run by asyncpg directly on the pooled connection (`CompiledStatements`).
+The private SQLAlchemy APIs that takes are reached only through `db.sqlalchemy_internals`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     create_async_engine,
 )
-from sqlalchemy.util import LRUCache
+
+from db.sqlalchemy_internals import (
+    LRUCache,
+    cache_key,
+    compile_shape,
+    dispatch_before_cursor_execute,
+    positional_statement,
+    result_columns,
+    result_processor,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Executable
@@ -149,7 +159,7 @@ class _Compiled:
 
     def __init__(self, compiled: Any, dialect: Any) -> None:
         self.compiled = compiled
-        columns = compiled._result_columns
+        columns = result_columns(compiled)
         self.processors = [_result_processor(column.type, dialect) for column in columns]
         if not any(self.processors):
             self.processors = None
@@ -165,7 +175,7 @@ def _result_processor(column_type: Any, dialect: Any) -> Any:
     # processors only convert by the wire type, which a statement compiled ahead has not seen.
     if isinstance(column_type, Numeric | Float):
         return None
-    return column_type._cached_result_processor(dialect, None)
+    return result_processor(column_type, dialect)
 
 
 class CompiledStatements:
@@ -187,38 +197,15 @@ class CompiledStatements:
         self, statement: Executable, params: dict[str, Any] | None
     ) -> tuple[str, list[Any], _Compiled]:
         dialect = self._dialect
-        key = statement._generate_cache_key()  # type: ignore[attr-defined]
+        key = cache_key(statement)
         if key is None:
             entry = _Compiled(statement.compile(dialect=dialect), dialect)  # type: ignore[attr-defined]
-            extracted = collected = None
         else:
-            cache_key, extracted, collected = key
-            entry = self._cache.get(cache_key)
+            entry = self._cache.get(key.key)
             if entry is None:
-                compiled = statement._compiler(  # type: ignore[attr-defined]
-                    dialect, cache_key=key, column_keys=[], for_executemany=False
-                )
-                entry = _Compiled(compiled, dialect)
-                self._cache[cache_key] = entry
-        compiled = entry.compiled
-        values = compiled.construct_params(
-            params,
-            escape_names=False,
-            extracted_parameters=extracted,
-            _collected_params=collected,
-        )
-        processors = compiled._bind_processors
-        sql = compiled.string
-        order = compiled.positiontup
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            expanded = compiled._process_parameters_for_postcompile(values)
-            sql = expanded.statement
-            order = expanded.positiontup
-            processors = {**processors, **expanded.processors}
-        arguments = [
-            processors[name](values[name]) if name in processors else values[name]
-            for name in order or ()
-        ]
+                entry = _Compiled(compile_shape(statement, dialect, key), dialect)
+                self._cache[key.key] = entry
+        sql, arguments = positional_statement(entry.compiled, params, key)
         return sql, arguments, entry
 
 
@@ -273,9 +260,7 @@ class RequestDatabase:
         """Let SQLAlchemy's `before_cursor_execute` listeners (statement counters) see it."""
         connection = self._connection
         assert connection is not None
-        sync = connection.sync_connection
-        if sync is not None and sync.dispatch.before_cursor_execute:
-            sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, False)
+        dispatch_before_cursor_execute(connection, sql, arguments)
 
     async def fetch_one(
         self, statement: Executable, params: dict[str, Any] | None = None

@@ -12,7 +12,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.enums import Role
 from db import models
-from db.queries import activity, memberships, typed_param, users, workflow_states, workspaces
+from db.queries import (
+    activity,
+    in_scope,
+    memberships,
+    typed_param,
+    users,
+    workflow_states,
+    workspaces,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Delete, Insert, Select, Update
@@ -252,3 +260,10 @@ def invitation_by_id() -> Select[Any]:
 @cache
 def delete_invitation() -> Delete:
     return delete(invitations).where(invitations.c.id == bindparam("invitation_id", BigInteger))
+
+
+@cache
+def visible_invitations() -> Select[Any]:
+    """Invitations of the viewer's workspaces; which of them the viewer may see is
+    `auth.policies.can_see_invitations`."""
+    return select(*INVITATION_COLUMNS).where(in_scope(invitations.c.workspace_id))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from auth import policies
 from core.errors import ForbiddenError, NotFoundError, UnauthenticatedError
-from core.ids import from_global_id
+from core.ids import pk_of
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -35,9 +35,7 @@ def require_credential_owner(context: Context) -> int:
 def visible_workspace_id(context: Context, global_id: str) -> int:
     """The workspace's key, if the viewer belongs to it; otherwise exactly what a workspace
     that does not exist gets."""
-    decoded = from_global_id(global_id)
-    if decoded is None or decoded[0] != "Workspace":
+    pk = pk_of(global_id, "Workspace")
+    if pk is None or not policies.can_read_workspace(context.viewer, pk):
         raise NotFoundError("Workspace not found.")
-    if not policies.can_read_workspace(context.viewer, decoded[1]):
-        raise NotFoundError("Workspace not found.")
-    return decoded[1]
+    return pk

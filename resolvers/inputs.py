@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from core.errors import NotFoundError, UserError, UserErrorCode, user_error
-from core.ids import from_global_id
+from core.ids import pk_of
 from core.text import unstorable_text
 
 if TYPE_CHECKING:
@@ -88,10 +88,10 @@ def body_errors(body: str, *field: str, required: bool = False) -> list[UserErro
 
 def target_pk(global_id: str, type_name: str) -> int:
     """The key of the object a mutation acts on; an ID of anything else is simply not found."""
-    decoded = from_global_id(global_id)
-    if decoded is None or decoded[0] != type_name:
+    pk = pk_of(global_id, type_name)
+    if pk is None:
         raise NotFoundError(f"{_spaced(type_name)} not found.")
-    return decoded[1]
+    return pk
 
 
 def reference_pks(
@@ -109,11 +109,11 @@ def indexed_pks(
     at their index."""
     positions, errors = [], []
     for index, global_id in enumerate(global_ids):
-        decoded = from_global_id(global_id)
-        if decoded is None or decoded[0] != type_name:
+        pk = pk_of(global_id, type_name)
+        if pk is None:
             errors.append(not_found(type_name, *field, str(index)))
         else:
-            positions.append((index, decoded[1]))
+            positions.append((index, pk))
     return positions, errors
 
 

@@ -12,14 +12,17 @@ import strawberry
 from core.ids import to_global_id
 from resolvers.context import Context
 from schema import refs
-from schema.node import Node
+from schema.node import Node, node_type
 from schema.relation_field import relation
 from schema.relations import related_nodes, users_at, workspaces_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from aiodataloader import DataLoader
     from sqlalchemy import Row
+
+    from db.loaders import Loaders
 
 
 @strawberry.enum(description="What happened to the subject of an activity entry.")
@@ -70,17 +73,17 @@ async def nodes_by_reference(
     references: Sequence[tuple[str, int] | None], context: Context
 ) -> list[Any]:
     """The node each (type, key) names, through the scoped loaders; null if gone or unseen."""
-    from schema.nodes import NODE_TYPES
-
     by_type: dict[str, list[int]] = defaultdict(list)
     for reference in references:
-        if reference is not None and reference[0] in NODE_TYPES:
+        if reference is not None and node_type(reference[0]) is not None:
             by_type[reference[0]].append(reference[1])
     found: dict[tuple[str, int], Any] = {}
     for type_name, keys in by_type.items():
-        loader, to_node = NODE_TYPES[type_name]
-        nodes = await related_nodes(loader(context.loaders), keys, to_node)
-        found.update(((type_name, key), node) for key, node in zip(keys, nodes, strict=True))
+        cls = node_type(type_name)
+        assert cls is not None
+        unique = list(dict.fromkeys(keys))
+        nodes = await cls.resolve_nodes(context, unique)
+        found.update(((type_name, key), node) for key, node in zip(unique, nodes, strict=True))
     return [found.get(reference) if reference is not None else None for reference in references]
 
 
@@ -151,6 +154,10 @@ class ActivityEntry(Node):
         description="When the change was made: the start of its transaction, so the entries of "
         "one mutation share it."
     )
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.activity_by_id
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ActivityEntry:

@@ -10,32 +10,9 @@ from graphql import GraphQLError, GraphQLInterfaceType, GraphQLObjectType, Graph
 from strawberry.extensions import SchemaExtension
 
 from execution.engine import LevelExecutionContext
-from schema.accounts import ApiToken
-from schema.comments import Comment
-from schema.issues import Issue
-from schema.labels import Label
 from schema.mutation import Mutation
 from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from schema.projects import Project
 from schema.query import Query
-from schema.users import User
-from schema.workflow_states import WorkflowState
-from schema.workspaces import Invitation, Membership, Workspace
-
-# Every Node type, so `node(id:)` can return each even where no field reaches it directly.
-NODE_TYPES = (
-    User,
-    Workspace,
-    Membership,
-    Project,
-    WorkflowState,
-    Label,
-    Issue,
-    Comment,
-    ApiToken,
-    Invitation,
-)
-
 
 # Arguments that mean the same on every field that takes them: described here once, for every
 # field whose code gives no description of its own.
@@ -93,7 +70,6 @@ def build_schema(
     return BacklogSchema(
         query=Query,
         mutation=Mutation,
-        types=NODE_TYPES,
         extensions=list(extensions),
         execution_context_class=LevelExecutionContext if level_executor else None,
     )

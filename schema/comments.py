@@ -19,7 +19,10 @@ from schema.relations import related_nodes, users_at
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
+    from aiodataloader import DataLoader
     from sqlalchemy import Row
+
+    from db.loaders import Loaders
 
 
 _authors = users_at("author_id")
@@ -48,6 +51,10 @@ class Comment(Node):
         description="1 when posted, plus one per edit: give it as `expectedVersion` to "
         "`commentUpdate` so a concurrent edit is not overwritten."
     )
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.comment_by_id
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Comment:

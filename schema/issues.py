@@ -32,7 +32,10 @@ from schema.relations import paged_lists, related_nodes, users_at, workspaces_of
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
+    from aiodataloader import DataLoader
     from sqlalchemy import Row
+
+    from db.loaders import Loaders
 
 
 # Batch resolvers of the Issue type's relations (see execution.batching).
@@ -112,6 +115,10 @@ class Issue(Node):
     position: float = strawberry.field(
         description="Manual order (`orderBy: POSITION`), set by `issueUpdate(position:)`."
     )
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.issue_by_id
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Issue:

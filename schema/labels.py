@@ -17,7 +17,10 @@ from schema.relations import workspaces_of
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
+    from aiodataloader import DataLoader
     from sqlalchemy import Row
+
+    from db.loaders import Loaders
 
 
 @strawberry.type(description="A tag issues of one workspace can carry.")
@@ -27,6 +30,10 @@ class Label(Node):
     name: str = strawberry.field(description="Unique in the workspace.")
     color: str = strawberry.field(description="Hex colour, e.g. `#e11d48`.")
     position: int = strawberry.field(description="Place in the workspace's order of labels.")
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.label_by_id
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Label:

@@ -18,7 +18,10 @@ from schema.pagination import Connection
 from schema.relation_field import relation
 
 if TYPE_CHECKING:
+    from aiodataloader import DataLoader
     from sqlalchemy import Row
+
+    from db.loaders import Loaders
 
 
 _assigned_issues = issue_lists("issues_assigned_to_user", "assignedIssues")
@@ -32,6 +35,10 @@ class User(Node):
         description="What they sign in with; shown to those who share a workspace with them."
     )
     created_at: datetime = strawberry.field(description="When they signed up.")
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.user_by_id
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> User:

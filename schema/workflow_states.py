@@ -19,7 +19,10 @@ from schema.relations import workspaces_of
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
+    from aiodataloader import DataLoader
     from sqlalchemy import Row
+
+    from db.loaders import Loaders
 
 
 @strawberry.type(description="A column of a workspace's board, such as Todo or Done.")
@@ -31,6 +34,10 @@ class WorkflowState(Node):
         description="What being in this state says about an issue's progress."
     )
     position: int = strawberry.field(description="Order on the board, left to right.")
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.workflow_state_by_id
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> WorkflowState:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from auth import policies
 from core.errors import BadUserInputError, NotFoundError
 from core.ids import to_global_id
 from resolvers import workspaces as use_cases
@@ -31,7 +32,12 @@ from schema.search import SearchResult, search_results
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from aiodataloader import DataLoader
     from sqlalchemy import Row
+
+    from db.loaders import Loaders
 
 IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
 MAX_ISSUE_NUMBER = 2**31 - 1
@@ -69,6 +75,10 @@ class Workspace(Node):
     slug: str = strawberry.field(description="URL-safe unique name, e.g. `acme`.")
     name: str = strawberry.field(description="Display name, 1 to 200 characters.")
     created_at: datetime = strawberry.field(description="When it was created.")
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.workspace_by_id
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Workspace:
@@ -176,6 +186,10 @@ class Membership(Node):
     created_at: datetime = strawberry.field(description="When they joined.")
 
     @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.membership_by_id
+
+    @classmethod
     def from_row(cls, row: Row[Any]) -> Membership:
         return cls(
             id=to_global_id("Membership", row.id),
@@ -205,6 +219,21 @@ class Invitation(Node):
     accepted_at: datetime | None = strawberry.field(
         description="When it was accepted; null while it is pending."
     )
+
+    @classmethod
+    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
+        return loaders.invitation_by_id
+
+    @classmethod
+    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
+        """Only those who may invite see invitations (they hold emails)."""
+        rows = await cls.loader(context.loaders).load_many(list(pks))
+        return [
+            cls.from_row(row)
+            if row is not None and policies.can_see_invitations(context.viewer, row.workspace_id)
+            else None
+            for row in rows
+        ]
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Invitation:

@@ -22,11 +22,10 @@ from strawberry.extensions import (
 
 from db.session import Database, create_engine
 from schema.build import build_schema
-from server.body_limit import BodySizeLimit
-from server.document_cache import ParsedDocumentCache
 from server.errors import ClientErrors
 from server.graphiql import graphiql_asset_routes
 from server.graphql_view import GraphQLEndpoint
+from server.preflight import BodySizeLimit, ParsedDocumentCache
 from server.settings import Settings
 
 

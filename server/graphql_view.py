@@ -1,8 +1,10 @@
 """The `/graphql` endpoint: Strawberry's Starlette view with Backlog's context and responses.
 
-Each HTTP request gets one database handle, one set of loaders and one viewer; the handle is
-released in a `finally`, whatever happened. Responses follow the GraphQL-over-HTTP spec: a
-client that accepts `application/graphql-response+json` gets it, with 4xx for request errors.
+An HTTP request first goes through the pre-flight (`server/preflight.py`: its body decoded once,
+unstorable text refused, the transaction chosen), then gets one database handle, one set of
+loaders and one viewer; the handle is released in a `finally`, whatever happened. Responses
+follow the GraphQL-over-HTTP spec: a client that accepts `application/graphql-response+json`
+gets it, with 4xx for request errors.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
@@ -18,14 +21,11 @@ from auth.identity import viewer_by_email, viewer_for_bearer
 from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
 from resolvers.context import Context
-from server import request_text
+from server import preflight
 from server.graphiql import graphiql_page
-from server.operation_kind import reads_only
-from server.request_text import holds_unstorable_text
 from server.signing_key import access_token_issuer
 
 if TYPE_CHECKING:
-    from starlette.requests import Request
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
 
@@ -50,27 +50,28 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def run(
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
     ) -> Any:
-        if request.scope["type"] != "http" or self.should_render_graphql_ide(
-            self.request_adapter_class(request)  # type: ignore[arg-type]
+        if not isinstance(request, Request) or self.should_render_graphql_ide(
+            self.request_adapter_class(request)
         ):
             return await super().run(request, context=context, root_value=root_value)
-        # Read (and size-check) the body before any database work, so an oversized or broken
-        # upload costs no connection; Starlette caches it for Strawberry's parser.
-        body = await request.body()  # type: ignore[union-attr]
-        if holds_unstorable_text(body, request.url.query):
+        # The pre-flight, before any database work: the body is read (and size-checked),
+        # decoded once, and the operation's kind picks the transaction.
+        body = await request.body()
+        checked = preflight.check(request, body, max_tokens=self.settings.max_tokens)
+        if checked.holds_unstorable_text:
             # A request error (the document never runs): 400 where the client takes the
             # GraphQL-over-HTTP media type, 200 for plain JSON, as for validation errors.
             status = 400 if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "") else 200
-            return _refused(request, status, request_text.MESSAGE, "BAD_USER_INPUT")
+            return _refused(request, status, preflight.UNSTORABLE_TEXT_MESSAGE, "BAD_USER_INPUT")
         database: Database = request.app.state.database
-        snapshot = reads_only(request, body, max_tokens=self.settings.max_tokens)  # type: ignore[arg-type]
-        db = database.request_handle(snapshot=snapshot)
+        db = database.request_handle(snapshot=checked.reads_only)
         try:
             try:
                 context = await self.build_context(request, db)
             except InvalidTokenError:
                 return _unauthenticated(request)
-            return await super().run(request, context=context, root_value=root_value)
+            with preflight.handing_over(checked):
+                return await super().run(request, context=context, root_value=root_value)
         finally:
             await db.close()
 
@@ -94,7 +95,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(graphql_path=request.url.path)
 
-    async def get_sub_response(self, request: Request) -> Response:
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = BacklogResponse()
         sub_response.status_code = None  # type: ignore[assignment]
         del sub_response.headers["content-length"]
@@ -102,7 +103,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         sub_response.accepts_graphql_response = GRAPHQL_RESPONSE_JSON in accept
         return sub_response
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def decode_json(self, data: str | bytes) -> object:
+        return preflight.decode_json(data)
+
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
     def create_response(
@@ -129,7 +133,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
 def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
     errors = response_data.get("errors") or []
-    return bool(errors) and all(not error.get("path") for error in errors)
+    return bool(errors) and all(
+        isinstance(error, dict) and not error.get("path") for error in errors
+    )
 
 
 UNAUTHENTICATED_MESSAGE = "The access token is invalid, expired or revoked."

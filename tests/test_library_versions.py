@@ -4,6 +4,7 @@ here, naming the files to re-check, instead of somewhere subtle at run time."""
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -14,11 +15,12 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# distribution: (versions the whole suite has passed with, files that use its internals)
+# distribution: (versions the whole suite has passed with, the adapter module that holds every
+# use of its internals; the rest of Backlog only calls that module's functions)
 TESTED = {
-    "graphql-core": ({"3.3.2"}, ["execution/engine.py"]),
-    "strawberry-graphql": ({"0.341.2"}, ["execution/engine.py"]),
-    "SQLAlchemy": ({"2.1.9"}, ["db/session.py", "db/pagination.py"]),
+    "graphql-core": ({"3.3.2"}, ["execution/graphql_internals.py"]),
+    "strawberry-graphql": ({"0.341.2"}, ["execution/graphql_internals.py"]),
+    "SQLAlchemy": ({"2.1.9"}, ["db/sqlalchemy_internals.py"]),
 }
 
 
@@ -57,3 +59,60 @@ def test_the_files_named_above_exist():
         file for _, files in TESTED.values() for file in files if not (ROOT / file).is_file()
     }
     assert not missing, f"update TESTED in tests/test_library_versions.py: {sorted(missing)} moved"
+
+
+# What the adapters wrap: private attributes, and modules the libraries keep internal.
+INTERNAL_ATTRIBUTES = {
+    # graphql-core
+    "build_resolve_info",
+    "build_response",
+    "collect_subfields",
+    "collected_errors",
+    "ensure_valid_runtime_type",
+    "fragment_variable_values",
+    # Strawberry
+    "_strawberry_schema",
+    "base_resolver",
+    "scalar_registry",
+    "schema_converter",
+    "wrapped_func",
+    # SQLAlchemy
+    "_bind_processors",
+    "_cached_result_processor",
+    "_compiler",
+    "_generate_cache_key",
+    "_process_parameters_for_postcompile",
+    "_result_columns",
+    "before_cursor_execute",
+}
+INTERNAL_MODULES = (
+    "graphql.execution.collect_fields",
+    "graphql.execution.executor",
+    "graphql.execution.values",
+    "sqlalchemy.sql.compiler",
+    "sqlalchemy.util",
+    "strawberry.schema.schema",
+    "strawberry.schema.schema_converter",
+    "strawberry.types.arguments",
+)
+ADAPTERS = {file for _, files in TESTED.values() for file in files}
+APPLICATION = ("core", "db", "auth", "resolvers", "schema", "execution", "server")
+
+
+def test_only_the_adapters_touch_library_internals():
+    """Everything else calls the adapters' functions, so the files named above are all there is
+    to re-check on an upgrade."""
+    found = []
+    for package in APPLICATION:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            file = path.relative_to(ROOT).as_posix()
+            if file in ADAPTERS:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), file)):
+                if isinstance(node, ast.Attribute) and node.attr in INTERNAL_ATTRIBUTES:
+                    found.append(f"{file}:{node.lineno} .{node.attr}")
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    INTERNAL_MODULES
+                ):
+                    found.append(f"{file}:{node.lineno} from {node.module}")
+    assert not found, f"move these into {sorted(ADAPTERS)}: {found}"

@@ -1,0 +1,252 @@
+"""The private graphql-core and Strawberry internals the level executor uses, each behind one name.
+
+`execution.engine` reuses graphql-core's executor (field collection, resolve info, runtime type
+checks, the error collector) and reads how Strawberry converted each type and field. None of that
+is public API, and it changed between graphql-core 3.3 pre-releases and Strawberry minor
+versions. Everything of it that the engine touches is named here, so an upgrade means re-reading
+this module only. Each docstring says which versions it was written against; the supported ranges
+are in `pyproject.toml`, and `tests/test_library_versions.py` fails on a version not yet tested.
+
+Internal to `execution`: the rest of Backlog uses the libraries' public APIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import collect_fields as _collect_fields
+from graphql.execution.values import get_argument_values
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+
+if TYPE_CHECKING:
+    from graphql import (
+        ExecutionResult,
+        Executor,
+        ExperimentalIncrementalExecutionResults,
+        FieldNode,
+        GraphQLAbstractType,
+        GraphQLError,
+        GraphQLField,
+        GraphQLObjectType,
+        GraphQLResolveInfo,
+        GraphQLSchema,
+    )
+    from graphql.pyutils import Path
+    from strawberry.schema import Schema as StrawberrySchema
+    from strawberry.types.field import StrawberryField
+
+__all__ = [
+    "FieldDetailsList",
+    "GroupedFieldSet",
+    "StrawberryExecutionContext",
+    "argument_converter",
+    "argument_values",
+    "attribute_name",
+    "build_resolve_info",
+    "collect_root_fields",
+    "collect_subfields",
+    "ensure_valid_runtime_type",
+    "error_collector",
+    "exact_python_class",
+    "field_nodes",
+    "finished_response",
+    "has_resolver",
+    "plain_method",
+    "strawberry_field",
+    "uses_middleware_or_abort_signal",
+    "wraps_resolver",
+]
+
+# -- graphql-core ----------------------------------------------------------------------------
+# `FieldDetailsList` (the field nodes of one response key, with their `@defer` usage and fragment
+# variables) and `GroupedFieldSet` (response key -> FieldDetailsList) are the types of
+# graphql-core 3.3's internal `collect_fields` module (3.2 had dicts of plain `FieldNode` lists).
+
+
+def collect_root_fields(executor: Executor[Any], root_type: GraphQLObjectType) -> GroupedFieldSet:
+    """The operation's root fields by response key: graphql-core 3.3's internal `collect_fields`.
+
+    Its `@defer` usages and forbidden-directive instances are dropped: the engine runs only
+    operations without incremental delivery.
+    """
+    collected = _collect_fields(
+        executor.schema,
+        executor.fragments,
+        executor.variable_values,
+        root_type,
+        executor.operation,
+        executor.hide_suggestions,
+    )
+    return collected.grouped_field_set
+
+
+def collect_subfields(
+    executor: Executor[Any], object_type: GraphQLObjectType, details: FieldDetailsList
+) -> GroupedFieldSet:
+    """The sub-selection of `details` on `object_type`: graphql-core 3.3's private, memoized
+    `Executor.collect_subfields` (the same object for the same `details` within one execution)."""
+    return executor.collect_subfields(object_type, details).grouped_field_set
+
+
+def field_nodes(details: FieldDetailsList) -> list[FieldNode]:
+    """The AST nodes of one response key, from graphql-core 3.3's internal `FieldDetails`."""
+    return [detail.node for detail in details]
+
+
+def argument_values(
+    executor: Executor[Any], field_def: GraphQLField, details: FieldDetailsList
+) -> dict[str, Any]:
+    """The field's coerced arguments, as graphql-core 3.3's executor computes them (its
+    `get_argument_values` takes fragment variables and `hide_suggestions` only since 3.3)."""
+    first = details[0]
+    return get_argument_values(
+        field_def,
+        first.node,
+        executor.variable_values,
+        first.fragment_variable_values,
+        executor.hide_suggestions,
+    )
+
+
+def error_collector(executor: Executor[Any]) -> Callable[[GraphQLError, Path | None], None]:
+    """`add(error, path)` of graphql-core 3.3's internal `CollectedErrors`, which drops an error
+    under a position already nulled and is what `finished_response` reports."""
+    return executor.collected_errors.add
+
+
+def build_resolve_info(
+    executor: Executor[Any],
+    field_def: GraphQLField,
+    nodes: list[FieldNode],
+    parent_type: GraphQLObjectType,
+    path: Path,
+) -> GraphQLResolveInfo[Any]:
+    """The `info` of a resolver call: graphql-core 3.3's private `Executor.build_resolve_info`,
+    which Strawberry 0.341 overrides (its `info` carries the operation context)."""
+    return executor.build_resolve_info(field_def, nodes, parent_type, path)
+
+
+def ensure_valid_runtime_type(
+    executor: Executor[Any],
+    runtime_type_name: Any,
+    abstract_type: GraphQLAbstractType,
+    details: FieldDetailsList,
+    info: GraphQLResolveInfo[Any],
+    value: Any,
+) -> GraphQLObjectType:
+    """The object type `resolve_type` named, checked as graphql-core 3.3's private
+    `Executor.ensure_valid_runtime_type` checks it (same errors, same messages)."""
+    return executor.ensure_valid_runtime_type(
+        runtime_type_name, abstract_type, details, info, value
+    )
+
+
+def finished_response(
+    executor: Executor[Any], data: dict[str, Any] | None
+) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
+    """The response with the collected errors: graphql-core 3.3's private `build_response` then
+    `finish` (which runs the async-work-finished hook and honours an abort signal)."""
+    return executor.finish(executor.build_response(data))
+
+
+def uses_middleware_or_abort_signal(executor: Executor[Any]) -> bool:
+    """Whether middleware wraps the resolvers or an abort signal may stop the execution
+    (graphql-core 3.3's `middleware_manager` and `abort_signal`): the level executor implements
+    neither."""
+    middleware = executor.middleware_manager
+    return (middleware is not None and bool(middleware.middlewares)) or (
+        executor.abort_signal is not None
+    )
+
+
+# -- Strawberry ------------------------------------------------------------------------------
+
+StrawberryExecutionContext = StrawberryGraphQLCoreExecutionContext
+"""Strawberry 0.341's graphql-core executor subclass (not exported by Strawberry); subclassing it
+keeps Strawberry's own `build_resolve_info` and operation extensions."""
+
+_DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
+# "strawberry-definition": the key under which Strawberry (0.341) leaves, in a converted GraphQL
+# type's or field's `extensions`, the Strawberry definition it was converted from.
+
+
+class _ConvertedSchema(Protocol):
+    """A graphql-core schema built by Strawberry, which keeps a back-reference to its builder."""
+
+    _strawberry_schema: StrawberrySchema
+
+
+def strawberry_field(field_def: GraphQLField) -> StrawberryField | None:
+    """The Strawberry field a GraphQL field was converted from (Strawberry 0.341's back-reference
+    in `extensions`), or None for a field Strawberry did not convert (introspection)."""
+    field: StrawberryField | None = (field_def.extensions or {}).get(_DEFINITION)
+    return field
+
+
+def exact_python_class(object_type: GraphQLObjectType) -> type | None:
+    """The Python class whose instances are certainly of `object_type`, so they need no
+    `is_type_of` check; None for a generic's specialization (`Connection[Issue]`), whose origin
+    class is shared by all of them. Reads Strawberry 0.341's `StrawberryObjectDefinition`."""
+    definition: Any = (object_type.extensions or {}).get(_DEFINITION)
+    origin: type | None = getattr(definition, "origin", None)
+    if origin is None or definition.concrete_of is not None or definition.is_graphql_generic:
+        return None
+    return origin
+
+
+def wraps_resolver(field: StrawberryField) -> bool:
+    """Whether field extensions or permission classes run around the field's resolver (Strawberry
+    0.341's `StrawberryField.extensions` and `permission_classes`)."""
+    return bool(field.extensions or field.permission_classes)
+
+
+def has_resolver(field: StrawberryField) -> bool:
+    """Whether the field has a resolver function of its own (Strawberry 0.341's `base_resolver`)."""
+    return field.base_resolver is not None
+
+
+def attribute_name(field: StrawberryField) -> str | None:
+    """The Python attribute a field without a resolver of its own reads with `getattr`; None when
+    it has a resolver or the type sets another default resolver (Strawberry 0.341)."""
+    if field.base_resolver is not None or field.default_resolver is not getattr:
+        return None
+    return field.python_name
+
+
+def plain_method(field: StrawberryField) -> Callable[[Any], Any] | None:
+    """The resolver as a plain function of the object, when it is a synchronous method taking only
+    `self` (no arguments, `info` or root); None otherwise. Reads Strawberry 0.341's
+    `StrawberryResolver` (`self_parameter`, `info_parameter`, `root_parameter`, `wrapped_func`)."""
+    resolver = field.base_resolver
+    if (
+        resolver is None
+        or field.is_async
+        or field.arguments
+        or resolver.self_parameter is None
+        or resolver.info_parameter is not None
+        or resolver.root_parameter is not None
+        or len(resolver.signature.parameters) != 1
+    ):
+        return None
+    # A function, not a staticmethod or classmethod: it takes `self`.
+    return cast("Callable[[Any], Any]", resolver.wrapped_func)
+
+
+def argument_converter(
+    schema: GraphQLSchema,
+) -> Callable[[dict[str, Any], StrawberryField], dict[str, Any]]:
+    """`convert(raw_arguments, field)`: a field's coerced GraphQL arguments as the Python values its
+    resolver takes (input objects as their classes, `UNSET` for absent ones), by Strawberry 0.341's
+    internal `convert_arguments` with the schema's scalar registry and config."""
+    strawberry_schema = cast("_ConvertedSchema", schema)._strawberry_schema
+    scalar_registry = strawberry_schema.schema_converter.scalar_registry
+    config = strawberry_schema.config
+
+    def convert(raw_arguments: dict[str, Any], field: StrawberryField) -> dict[str, Any]:
+        return convert_arguments(raw_arguments, field.arguments, scalar_registry, config)
+
+    return convert

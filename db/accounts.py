@@ -76,7 +76,7 @@ def set_password() -> Update:
 
 
 @cache
-def recent_failures() -> Select[Any]:
+def recent_failures() -> Select[int, int]:
     """Failed sign-ins since `since` for the email and for the client address."""
     since = bindparam("since", type_=DateTime(timezone=True))
     email = typed_param("email", sign_in_failures.c.email)

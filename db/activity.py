@@ -4,7 +4,8 @@ Rows get their ids in commit order: the statement that appends a mutation's rows
 transaction-level advisory lock, held until commit. Without it two transactions could take ids 7
 and 8 and commit 8 first, and a reader that had seen 8 would never see 7. Appending is the last
 statement of every mutation, so the lock is held for one round trip and the commit.
-Committed rows also wake listeners in every server process through NOTIFY (sent on commit only).
+Each commit also sends NOTIFY on `CHANNEL` with the highest id it appended (PostgreSQL delivers
+it on commit only); nothing listens yet: it is there for live updates.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from db.session import RequestDatabase
 
-activity = models.Activity.__table__
+activity = models.table_of(models.Activity)
 
 CHANNEL = "backlog_activity"
 """The NOTIFY channel; its payload is the highest id a transaction appended."""
@@ -54,7 +55,7 @@ def logged(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, Enum):
-        return value.value
+        return str(value.value)
     if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)

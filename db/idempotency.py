@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from db.session import RequestDatabase
 
-keys = models.IdempotencyKey.__table__
+keys = models.table_of(models.IdempotencyKey)
 
 LIFETIME = timedelta(hours=24)
 _EXPIRED = func.now() - text("interval '24 hours'")

@@ -241,7 +241,7 @@ _BINARY: dict[str, Callable[[ColumnElement[Any], Any], ColumnElement[bool]]] = {
     "containsIgnoreCase": lambda column, value: column.ilike(value),
     "startsWith": lambda column, value: column.like(value),
 }
-_NEGATED = {"neq": "eq", "nin": "in"}
+_NEGATED: dict[str, Operator] = {"neq": "eq", "nin": "in"}
 
 
 class _Compiler:

@@ -12,7 +12,8 @@ from db.queries import issue_labels, issues, labels, typed_param
 from db.writes import TARGET, WORKSPACE, lock_in_scope, next_position
 
 if TYPE_CHECKING:
-    from sqlalchemy import Delete, Insert, Select
+    from sqlalchemy import Insert, Select
+    from sqlalchemy.sql.dml import ReturningDelete
 
 
 @cache
@@ -58,7 +59,7 @@ def lock_issues_with_label() -> Select[Any]:
 
 
 @cache
-def detach_label() -> Delete:
+def detach_label() -> ReturningDelete[Any]:
     """Takes a label being deleted off every issue; returns them for the log."""
     return (
         delete(issue_labels)

@@ -23,7 +23,7 @@ from db.queries import ReadScope
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
 
-    from sqlalchemy import ColumnElement, Row, Select
+    from sqlalchemy import Column, ColumnElement, Row, Select
 
     from db.pagination import Ordering
     from db.session import RequestDatabase
@@ -144,7 +144,7 @@ class RelationLoader:
 def _rows_by(
     db: RequestDatabase,
     query: Select[Any],
-    key_column: ColumnElement[Any],
+    key_column: Column[Any],
     scope: dict[str, Any],
     *,
     batch: bool,
@@ -175,9 +175,7 @@ class Loaders:
         self.scope_params = queries.scope_params(scope)
         self._batch = batch
 
-    def _rows(
-        self, query: Select[Any], key: ColumnElement[Any]
-    ) -> DataLoader[Any, Row[Any] | None]:
+    def _rows(self, query: Select[Any], key: Column[Any]) -> DataLoader[Any, Row[Any] | None]:
         return _rows_by(self._db, query, key, self.scope_params, batch=self._batch)
 
     def _relation(
@@ -369,7 +367,7 @@ class Loaders:
         return DataLoader(load, batch=batch, cache=batch)
 
     def _rows_of(
-        self, query: Select[Any], key: ColumnElement[Any], order_by: Sequence[ColumnElement[Any]]
+        self, query: Select[Any], key: Column[Any], order_by: Sequence[ColumnElement[Any]]
     ) -> DataLoader[int, list[Row[Any]]]:
         """A loader of every row whose `key` is the given one (a workspace's workflow states),
         in `order_by`: one `WHERE key = ANY($1)` per batch, for short unpaged lists."""

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -46,6 +47,13 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, typed as one: SQLAlchemy types `__table__` as any `FromClause`."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _pg_enum(enum_class: type[enum.Enum], name: str) -> Enum:
@@ -363,8 +371,8 @@ class Invitation(Base):
 class Activity(Base):
     """The activity log: one row per change (who, when, which field, from, to).
 
-    It is the single ordered stream of everything that happens, which live subscriptions and
-    webhooks read by `id`: ids are handed out in commit order (see `db.activity`), so a reader
+    It is the single ordered stream of everything that happens, which integrations read by `id`
+    (`workspace.activity`): ids are handed out in commit order (see `db.activity`), so a reader
     that has seen id N never later finds a smaller one. Rows outlive their subject (a deleted
     issue keeps its history until the workspace goes), so subjects are plain ids, not keys.
     Workspace and actor are plain ids too: a foreign key check would take a lock on their rows

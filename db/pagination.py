@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -215,7 +215,7 @@ def _beyond(ordering: Ordering, nulls: tuple[bool, ...], *, after: bool) -> Colu
 
 def _order_by(ordering: Ordering, *, forward: bool) -> list[ColumnElement[Any]]:
     """ORDER BY for `ordering`, or its exact reverse (nulls first then) to page backwards."""
-    clauses = []
+    clauses: list[ColumnElement[Any]] = []
     for key in ordering:
         clause = key.column.desc() if key.descending == forward else key.column.asc()
         if key.nullable:
@@ -262,12 +262,14 @@ def _page(rows: Sequence[Row[Any]], args: PageArgs, *, counted: bool = False) ->
 # value: values are always bind parameters, so each shape is also one prepared statement. Filter
 # shapes come from client documents (and/or trees), so the cache is bounded, least recently used
 # out; a statement dropped here is only rebuilt, at the cost of building it.
+StatementType = TypeVar("StatementType")
 SHAPED_STATEMENTS = 2000
 _SHAPED: LRUCache[Hashable, Any] = LRUCache(SHAPED_STATEMENTS)
 
 
-def shaped(key: Hashable, build: Callable[[], Any]) -> Any:
-    statement = _SHAPED.get(key)
+def shaped(key: Hashable, build: Callable[[], StatementType]) -> StatementType:
+    """The statement of shape `key`, built once (by `build`) while it stays in the cache."""
+    statement: StatementType | None = _SHAPED.get(key)
     if statement is None:
         statement = _SHAPED[key] = build()
     return statement

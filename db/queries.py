@@ -19,21 +19,21 @@ from db import models
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select
 
-users = models.User.__table__
-workspaces = models.Workspace.__table__
-memberships = models.Membership.__table__
-projects = models.Project.__table__
-workflow_states = models.WorkflowState.__table__
-labels = models.Label.__table__
-issues = models.Issue.__table__
-issue_labels = models.IssueLabel.__table__
-comments = models.Comment.__table__
-api_tokens = models.ApiToken.__table__
-refresh_tokens = models.RefreshToken.__table__
-sign_in_failures = models.SignInFailure.__table__
+users = models.table_of(models.User)
+workspaces = models.table_of(models.Workspace)
+memberships = models.table_of(models.Membership)
+projects = models.table_of(models.Project)
+workflow_states = models.table_of(models.WorkflowState)
+labels = models.table_of(models.Label)
+issues = models.table_of(models.Issue)
+issue_labels = models.table_of(models.IssueLabel)
+comments = models.table_of(models.Comment)
+api_tokens = models.table_of(models.ApiToken)
+refresh_tokens = models.table_of(models.RefreshToken)
+sign_in_failures = models.table_of(models.SignInFailure)
 
 USER_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
-activity = models.Activity.__table__
+activity = models.table_of(models.Activity)
 
 
 def _readable_columns(table: Any) -> tuple[Any, ...]:

@@ -70,7 +70,7 @@ _TEXT_HEADLINE = (
 )
 
 _QUERY = bindparam("search_query", type_=Text)
-_CONFIGURATION = literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig")
+_CONFIGURATION: ColumnElement[Any] = literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +112,12 @@ def _rank(vector: ColumnElement[Any], query: ColumnElement[Any]) -> ColumnElemen
 
 def _matches(table: Any, query: ColumnElement[Any]) -> ColumnElement[bool]:
     """`vector @@ query` within the viewer's scope and the batch's workspaces (GIN index)."""
-    return (
+    condition: ColumnElement[bool] = (
         table.c.search_vector.bool_op("@@")(query)
         & queries.in_scope(table.c.workspace_id)
         & (table.c.workspace_id == any_(BATCH_PARENTS))
     )
+    return condition
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,7 +210,7 @@ class CompiledStatements:
 
 
 class RequestDatabase:
-    """The single database handle of one request (or one subscription event).
+    """The single database handle of one request.
 
     Statements are serialized on one connection; the transaction is rolled back on `close()` unless
     `commit()` ran, so a failed mutation leaves nothing behind. Rows are named tuples.
@@ -267,6 +267,14 @@ class RequestDatabase:
     ) -> Any | None:
         rows = await self.fetch_all(statement, params)
         return rows[0] if rows else None
+
+    async def fetch_row(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
+        """The first row of a statement that always returns one (an `INSERT ... RETURNING`
+        without conflict handling, an aggregate, an update of a row held locked)."""
+        row = await self.fetch_one(statement, params)
+        if row is None:
+            raise LookupError("the statement returned no row")
+        return row
 
     async def scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         row = await self.fetch_one(statement, params)

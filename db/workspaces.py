@@ -23,9 +23,10 @@ from db.queries import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Delete, Insert, Select, Update
+    from sqlalchemy import BindParameter, Delete, Insert, Select, Update
+    from sqlalchemy.sql.dml import ReturningDelete
 
-invitations = models.Invitation.__table__
+invitations = models.table_of(models.Invitation)
 
 
 @cache
@@ -134,7 +135,7 @@ def set_role() -> Update:
 
 
 @cache
-def delete_membership() -> Delete:
+def delete_membership() -> ReturningDelete[Any]:
     return (
         delete(memberships)
         .where(memberships.c.id == bindparam("membership_id", BigInteger))
@@ -176,10 +177,10 @@ def user_email() -> Select[Any]:
 
 
 @cache
-def delete_workspace() -> Delete:
+def delete_workspace() -> ReturningDelete[Any]:
     """Everything in it goes too: every table's foreign key cascades from workspaces, and the
     activity log (which has none, see `models.Activity`) goes first, in the same statement."""
-    workspace_id = bindparam("workspace_id", BigInteger)
+    workspace_id: BindParameter[int] = bindparam("workspace_id", BigInteger)
     activity_gone = (
         delete(activity).where(activity.c.workspace_id == workspace_id).cte("activity_gone")
     )

@@ -14,16 +14,16 @@ from db.pagination import shaped
 from db.queries import in_scope, issues, typed_param
 
 if TYPE_CHECKING:
-    from sqlalchemy import Delete, Select, Table, Update
+    from sqlalchemy import BindParameter, Delete, Select, Table, Update
 
 
 ISSUE_WRITE_COLUMNS = tuple(column for column in issues.c if column.key != "search_vector")
 
 
-TARGET = bindparam("target_id", BigInteger)
+TARGET: BindParameter[int] = bindparam("target_id", BigInteger)
 
 
-WORKSPACE = bindparam("workspace_id", BigInteger)
+WORKSPACE: BindParameter[int] = bindparam("workspace_id", BigInteger)
 
 
 def id_array(name: str) -> Any:

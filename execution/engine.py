@@ -19,7 +19,7 @@ Errors and nulls follow the spec's "Handling Field Errors": a field error nulls 
 nullable position at or above the field, and errors under an already nulled position are dropped
 exactly as graphql-core's `CollectedErrors` drops them. `tests/platform/test_execution_engine.py`
 runs a corpus of documents through both executors and compares the responses.
-Mutations and subscriptions (serial and per-event semantics) use graphql-core's executor.
+Mutations (serial semantics) use graphql-core's executor.
 
 What this reuses of graphql-core's and Strawberry's internals is reached only through
 `execution.graphql_internals`, which names the versions it was written for.

@@ -60,7 +60,7 @@ async def log_in(context: Context, input: Any) -> Outcome:
         since = datetime.now(UTC) - timedelta(minutes=settings.sign_in_throttle_minutes)
         # Held until this request commits: the count below cannot go stale during the check.
         await db.fetch_all(credentials.lock_sign_in(), {"email": email, "client_address": address})
-        recent = await db.fetch_one(
+        recent = await db.fetch_row(
             credentials.recent_failures(),
             {"email": email, "client_address": address, "since": since},
         )
@@ -81,6 +81,7 @@ async def log_in(context: Context, input: Any) -> Outcome:
             await db.fetch_all(credentials.forget_old_failures(), {**failure, "since": since})
             wrong = user_error(UserErrorCode.INVALID_CREDENTIALS, WRONG_CREDENTIALS)
             return Done(Outcome([wrong]), keep_writes=True)
+        assert user is not None  # an unknown email verifies against no hash
         await db.fetch_all(credentials.forget_failures(), {"email": email})
         return Done(await _signed_in(context, user.id))
 
@@ -100,7 +101,7 @@ async def token_refresh(context: Context, input: Any) -> Outcome:
         await db.fetch_all(credentials.lock_user_credentials(), {"user_id": owner})
         used = await db.fetch_one(credentials.use_refresh_token(), {"token_hash": token_hash})
         if used is None:
-            known = await db.fetch_one(
+            known = await db.fetch_row(
                 credentials.refresh_token_family(), {"token_hash": token_hash}
             )
             await db.fetch_all(credentials.revoke_family(), {"family_id": known.family_id})

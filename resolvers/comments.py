@@ -42,7 +42,7 @@ async def comment_create(context: Context, input: Any) -> Outcome:
         errors = body_errors(input.body, "body", required=True)
         if errors:
             return Done(Outcome(errors=errors))
-        row = await context.db.fetch_one(
+        row = await context.db.fetch_row(
             comment_sql.insert_comment(),
             {
                 "workspace_id": issue.workspace_id,
@@ -74,7 +74,7 @@ async def comment_update(context: Context, input: Any) -> Outcome:
             return Done(Outcome(errors=errors))
         if input.body == current.body:
             return Done(Outcome(comment=current), (current.id,))
-        row = await context.db.fetch_one(
+        row = await context.db.fetch_row(
             comment_sql.edit_comment(), {"target_id": current.id, "body": input.body}
         )
         journal.record(

@@ -113,7 +113,7 @@ async def project_set_archived(context: Context, input: Any, *, archived: bool) 
         current = await locked_in_scope(context, project_sql.lock_project(), input.id, "Project")
         if (current.archived_at is not None) == archived:
             return Done(Outcome(project=current), (current.id,))
-        row = await context.db.fetch_one(
+        row = await context.db.fetch_row(
             writes.update_columns(queries.projects, frozenset({"archived_at"})),
             {"target_id": current.id, "new_archived_at": datetime.now(UTC) if archived else None},
         )

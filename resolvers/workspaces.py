@@ -96,8 +96,9 @@ async def workspace_update(context: Context, input: Any) -> Outcome:
         if errors:
             return Done(Outcome(errors))
         before = await context.loaders.workspace_by_id.load(pk)
+        assert before is not None  # its row is locked by `_locked_actor`
         try:
-            row = await context.db.fetch_one(
+            row = await context.db.fetch_row(
                 writes.update_workspace(), {"workspace_id": pk, "name": name, "slug": slug}
             )
         except asyncpg.UniqueViolationError:  # taken by a concurrent rename since the check
@@ -147,7 +148,7 @@ async def member_invite(context: Context, input: Any) -> Outcome:
                 Outcome([user_error(UserErrorCode.ALREADY_MEMBER, "Already a member.", "email")])
             )
         secret = tokens.new_secret(INVITATION_PREFIX)
-        row = await db.fetch_one(
+        row = await db.fetch_row(
             writes.insert_invitation(),
             {
                 "workspace_id": pk,
@@ -257,7 +258,7 @@ async def member_update_role(context: Context, input: Any) -> Outcome:
             and await _last_owner(context, membership.workspace_id)
         ):
             return Done(Outcome([user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)]))
-        row = await context.db.fetch_one(
+        row = await context.db.fetch_row(
             writes.set_role(), {"membership_id": membership.id, "role": role}
         )
         if membership.role is not row.role:
@@ -341,7 +342,7 @@ async def _locked_actor(context: Context, workspace_id: int) -> Viewer:
 
 async def _last_owner(context: Context, workspace_id: int) -> bool:
     """Whether the workspace has a single owner (call with its lock held)."""
-    owners = await context.db.scalar(writes.owner_count(), {"workspace_id": workspace_id})
+    owners: int = await context.db.scalar(writes.owner_count(), {"workspace_id": workspace_id})
     return owners <= 1
 
 

@@ -232,7 +232,7 @@ def _content_security_policy(*, extra_source: str | None) -> str:
         # GraphiQL's fonts are data: URLs inside its stylesheet; the favicon is one too.
         "font-src": "'self' data:",
         "img-src": "'self' data:",
-        # CSP level 3 lets 'self' cover ws:// and wss:// to this host, for subscriptions.
+        # CSP level 3 lets 'self' cover ws:// and wss:// to this host too.
         "connect-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'none'",

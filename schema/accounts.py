@@ -10,12 +10,11 @@ import strawberry
 
 from core.ids import to_global_id
 from resolvers import accounts as use_cases
-from resolvers.context import Info
 from schema import refs
 from schema import users as user_types
 from schema.enums import TokenScope
 from schema.node import Node
-from schema.payloads import payload
+from schema.payloads import mutation
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
@@ -161,53 +160,67 @@ class ApiTokenRevokePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+def _signed_in_user(row: Any) -> Any:
+    # Looked up at call time: `schema.users` imports this module.
+    return user_types.User.from_row(row)
+
+
 @strawberry.type
 class AccountMutations:
     """Sign-up, sign-in, sessions, passwords and API tokens: part of the root `Mutation`."""
 
-    @strawberry.mutation(description="Create an account and sign in.")
-    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload | None:
-        outcome = await use_cases.sign_up(info.context, input)
-        return payload(AuthPayload, outcome, viewer=user_types.User.from_row)
+    sign_up = mutation(
+        use_cases.sign_up,
+        SignUpInput,
+        AuthPayload,
+        description="Create an account and sign in.",
+        viewer=_signed_in_user,
+    )
 
-    @strawberry.mutation(
+    log_in = mutation(
+        use_cases.log_in,
+        LogInInput,
+        AuthPayload,
         description="Sign in with email and password. Failures do not tell whether the email "
-        "has an account, and repeated failures are throttled per account and per address."
+        "has an account, and repeated failures are throttled per account and per address.",
+        viewer=_signed_in_user,
     )
-    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload | None:
-        outcome = await use_cases.log_in(info.context, input)
-        return payload(AuthPayload, outcome, viewer=user_types.User.from_row)
 
-    @strawberry.mutation(
+    token_refresh = mutation(
+        use_cases.token_refresh,
+        TokenRefreshInput,
+        AuthPayload,
         description="Exchange a refresh token for a new access token and refresh token. "
-        "A refresh token works once; using one twice signs out its whole session."
+        "A refresh token works once; using one twice signs out its whole session.",
+        viewer=_signed_in_user,
     )
-    async def token_refresh(self, info: Info, input: TokenRefreshInput) -> AuthPayload | None:
-        outcome = await use_cases.token_refresh(info.context, input)
-        return payload(AuthPayload, outcome, viewer=user_types.User.from_row)
 
-    @strawberry.mutation(description="End the session a refresh token belongs to.")
-    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload | None:
-        outcome = await use_cases.log_out(info.context, input)
-        return payload(LogOutPayload, outcome)
+    log_out = mutation(
+        use_cases.log_out,
+        LogOutInput,
+        LogOutPayload,
+        description="End the session a refresh token belongs to.",
+    )
 
-    @strawberry.mutation(description="Change your password; every session is signed out.")
-    async def password_change(
-        self, info: Info, input: PasswordChangeInput
-    ) -> PasswordChangePayload | None:
-        outcome = await use_cases.password_change(info.context, input)
-        return payload(PasswordChangePayload, outcome)
+    password_change = mutation(
+        use_cases.password_change,
+        PasswordChangeInput,
+        PasswordChangePayload,
+        description="Change your password; every session is signed out.",
+    )
 
-    @strawberry.mutation(description="Create a personal API token for scripts and apps.")
-    async def api_token_create(
-        self, info: Info, input: ApiTokenCreateInput
-    ) -> ApiTokenCreatePayload | None:
-        outcome = await use_cases.api_token_create(info.context, input)
-        return payload(ApiTokenCreatePayload, outcome, api_token=ApiToken.from_row)
+    api_token_create = mutation(
+        use_cases.api_token_create,
+        ApiTokenCreateInput,
+        ApiTokenCreatePayload,
+        description="Create a personal API token for scripts and apps.",
+        api_token=ApiToken.from_row,
+    )
 
-    @strawberry.mutation(description="Revoke one of your personal API tokens.")
-    async def api_token_revoke(
-        self, info: Info, input: ApiTokenRevokeInput
-    ) -> ApiTokenRevokePayload | None:
-        outcome = await use_cases.api_token_revoke(info.context, input)
-        return payload(ApiTokenRevokePayload, outcome, api_token=ApiToken.from_row)
+    api_token_revoke = mutation(
+        use_cases.api_token_revoke,
+        ApiTokenRevokeInput,
+        ApiTokenRevokePayload,
+        description="Revoke one of your personal API tokens.",
+        api_token=ApiToken.from_row,
+    )

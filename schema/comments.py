@@ -9,11 +9,11 @@ import strawberry
 
 from core.ids import to_global_id
 from resolvers import comments as use_cases
-from resolvers.context import Context, Info
+from resolvers.context import Context
 from schema import issues as issue_types
 from schema import refs
 from schema.node import Node
-from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, payload
+from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, mutation
 from schema.relation_field import relation
 from schema.relations import related_nodes, users_at
 from schema.user_errors import UserError
@@ -118,19 +118,25 @@ class CommentDeletePayload:
 class CommentMutations:
     """Comment mutations: part of the root `Mutation`."""
 
-    @strawberry.mutation(description="Comment on an issue (any member, GUEST included).")
-    async def comment_create(self, info: Info, input: CommentCreateInput) -> CommentPayload | None:
-        outcome = await use_cases.comment_create(info.context, input)
-        return payload(CommentPayload, outcome, comment=Comment.from_row)
+    comment_create = mutation(
+        use_cases.comment_create,
+        CommentCreateInput,
+        CommentPayload,
+        description="Comment on an issue (any member, GUEST included).",
+        comment=Comment.from_row,
+    )
 
-    @strawberry.mutation(description="Edit your own comment.")
-    async def comment_update(self, info: Info, input: CommentUpdateInput) -> CommentPayload | None:
-        outcome = await use_cases.comment_update(info.context, input)
-        return payload(CommentPayload, outcome, comment=Comment.from_row)
+    comment_update = mutation(
+        use_cases.comment_update,
+        CommentUpdateInput,
+        CommentPayload,
+        description="Edit your own comment.",
+        comment=Comment.from_row,
+    )
 
-    @strawberry.mutation(description="Delete a comment (its author, or ADMIN+).")
-    async def comment_delete(
-        self, info: Info, input: CommentDeleteInput
-    ) -> CommentDeletePayload | None:
-        outcome = await use_cases.comment_delete(info.context, input)
-        return payload(CommentDeletePayload, outcome)
+    comment_delete = mutation(
+        use_cases.comment_delete,
+        CommentDeleteInput,
+        CommentDeletePayload,
+        description="Delete a comment (its author, or ADMIN+).",
+    )

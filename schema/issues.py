@@ -9,13 +9,14 @@ Fields left out of an update input are left alone; `null` clears a field that ma
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 
 from core.ids import to_global_id
 from resolvers import issues as use_cases
-from resolvers.context import Context, Info
+from resolvers.context import Context
 from schema import activity as activity_types
 from schema import comments as comment_types
 from schema import labels as label_types
@@ -26,7 +27,7 @@ from schema.enums import Priority
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, payload
+from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, mutation
 from schema.relation_field import relation
 from schema.relations import paged_lists, related_nodes, users_at, workspaces_of
 from schema.user_errors import UserError
@@ -347,47 +348,52 @@ class IssueDeletePayload:
 class IssueMutations:
     """Issue mutations: part of the root `Mutation`."""
 
-    @strawberry.mutation(
+    issue_create = mutation(
+        use_cases.issue_create,
+        IssueCreateInput,
+        IssuePayload,
         description="Create an issue (MEMBER+). It takes its project's next number, without "
-        "gaps or duplicates however many are created at once."
+        "gaps or duplicates however many are created at once.",
+        issue=Issue.from_row,
     )
-    async def issue_create(self, info: Info, input: IssueCreateInput) -> IssuePayload | None:
-        outcome = await use_cases.issue_create(info.context, input)
-        return payload(IssuePayload, outcome, issue=Issue.from_row)
 
-    @strawberry.mutation(
+    issue_update = mutation(
+        use_cases.issue_update,
+        IssueUpdateInput,
+        IssuePayload,
         description="Change an issue (MEMBER+): only the fields given, so concurrent changes "
-        "to other fields are kept. With `expectedVersion`, a concurrent change is a CONFLICT."
+        "to other fields are kept. With `expectedVersion`, a concurrent change is a CONFLICT.",
+        issue=Issue.from_row,
     )
-    async def issue_update(self, info: Info, input: IssueUpdateInput) -> IssuePayload | None:
-        outcome = await use_cases.issue_update(info.context, input)
-        return payload(IssuePayload, outcome, issue=Issue.from_row)
 
-    @strawberry.mutation(
-        description="Apply the same changes to up to 50 issues in one transaction: all or none."
+    issue_batch_update = mutation(
+        use_cases.issue_batch_update,
+        IssueBatchUpdateInput,
+        IssueBatchPayload,
+        description="Apply the same changes to up to 50 issues in one transaction: all or none.",
+        issues=Issue.from_row,
     )
-    async def issue_batch_update(
-        self, info: Info, input: IssueBatchUpdateInput
-    ) -> IssueBatchPayload | None:
-        outcome = await use_cases.issue_batch_update(info.context, input)
-        return payload(IssueBatchPayload, outcome, issues=Issue.from_row)
 
-    @strawberry.mutation(
-        description="Archive an issue (MEMBER+): it leaves lists unless `includeArchived`."
+    issue_archive = mutation(
+        partial(use_cases.issue_set_archived, archived=True),
+        IssueArchiveInput,
+        IssuePayload,
+        description="Archive an issue (MEMBER+): it leaves lists unless `includeArchived`.",
+        issue=Issue.from_row,
     )
-    async def issue_archive(self, info: Info, input: IssueArchiveInput) -> IssuePayload | None:
-        outcome = await use_cases.issue_set_archived(info.context, input, archived=True)
-        return payload(IssuePayload, outcome, issue=Issue.from_row)
 
-    @strawberry.mutation(description="Bring an archived issue back (MEMBER+).")
-    async def issue_unarchive(self, info: Info, input: IssueArchiveInput) -> IssuePayload | None:
-        outcome = await use_cases.issue_set_archived(info.context, input, archived=False)
-        return payload(IssuePayload, outcome, issue=Issue.from_row)
+    issue_unarchive = mutation(
+        partial(use_cases.issue_set_archived, archived=False),
+        IssueArchiveInput,
+        IssuePayload,
+        description="Bring an archived issue back (MEMBER+).",
+        issue=Issue.from_row,
+    )
 
-    @strawberry.mutation(
+    issue_delete = mutation(
+        use_cases.issue_delete,
+        IssueDeleteInput,
+        IssueDeletePayload,
         description="Delete an issue with its comments (its creator, or ADMIN+); sub-issues "
-        "become top-level. Its history stays in the workspace's activity."
+        "become top-level. Its history stays in the workspace's activity.",
     )
-    async def issue_delete(self, info: Info, input: IssueDeleteInput) -> IssueDeletePayload | None:
-        outcome = await use_cases.issue_delete(info.context, input)
-        return payload(IssueDeletePayload, outcome)

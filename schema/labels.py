@@ -8,10 +8,9 @@ import strawberry
 
 from core.ids import to_global_id
 from resolvers import labels as use_cases
-from resolvers.context import Info
 from schema import refs
 from schema.node import Node
-from schema.payloads import IDEMPOTENCY_KEY, payload
+from schema.payloads import IDEMPOTENCY_KEY, mutation
 from schema.relation_field import relation
 from schema.relations import workspaces_of
 from schema.user_errors import UserError
@@ -116,24 +115,33 @@ class LabelReorderPayload:
 class LabelMutations:
     """Label mutations: part of the root `Mutation`."""
 
-    @strawberry.mutation(description="Create a label (ADMIN+).")
-    async def label_create(self, info: Info, input: LabelCreateInput) -> LabelPayload | None:
-        outcome = await use_cases.label_create(info.context, input)
-        return payload(LabelPayload, outcome, label=Label.from_row)
+    label_create = mutation(
+        use_cases.label_create,
+        LabelCreateInput,
+        LabelPayload,
+        description="Create a label (ADMIN+).",
+        label=Label.from_row,
+    )
 
-    @strawberry.mutation(description="Rename or recolour a label (ADMIN+).")
-    async def label_update(self, info: Info, input: LabelUpdateInput) -> LabelPayload | None:
-        outcome = await use_cases.label_update(info.context, input)
-        return payload(LabelPayload, outcome, label=Label.from_row)
+    label_update = mutation(
+        use_cases.label_update,
+        LabelUpdateInput,
+        LabelPayload,
+        description="Rename or recolour a label (ADMIN+).",
+        label=Label.from_row,
+    )
 
-    @strawberry.mutation(description="Delete a label (ADMIN+); issues lose it.")
-    async def label_delete(self, info: Info, input: LabelDeleteInput) -> LabelDeletePayload | None:
-        outcome = await use_cases.label_delete(info.context, input)
-        return payload(LabelDeletePayload, outcome)
+    label_delete = mutation(
+        use_cases.label_delete,
+        LabelDeleteInput,
+        LabelDeletePayload,
+        description="Delete a label (ADMIN+); issues lose it.",
+    )
 
-    @strawberry.mutation(description="Put a workspace's labels in a new order (ADMIN+).")
-    async def label_reorder(
-        self, info: Info, input: LabelReorderInput
-    ) -> LabelReorderPayload | None:
-        outcome = await use_cases.label_reorder(info.context, input)
-        return payload(LabelReorderPayload, outcome, labels=Label.from_row)
+    label_reorder = mutation(
+        use_cases.label_reorder,
+        LabelReorderInput,
+        LabelReorderPayload,
+        description="Put a workspace's labels in a new order (ADMIN+).",
+        labels=Label.from_row,
+    )

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import strawberry
+
+from resolvers.context import Info
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
+    from resolvers.context import Context
     from resolvers.mutations import Outcome
 
 PayloadType = TypeVar("PayloadType")
@@ -24,6 +29,33 @@ EXPECTED_VERSION = (
     "The `version` you last read: if the object has changed since, nothing is written and the "
     "payload has a CONFLICT error with the current object."
 )
+
+
+def mutation(
+    use_case: Callable[[Context, Any], Awaitable[Outcome]],
+    input_type: type,
+    payload_type: type,
+    *,
+    description: str,
+    **to_node: Callable[[Any], Any],
+) -> Any:
+    """A root mutation field, declared once: its `input: input_type` argument, its nullable
+    `payload_type`, and the mapping of the use case's outcome into it (see `payload`)."""
+
+    async def resolve(self: Any, info: Info, input: Any) -> Any:
+        return payload(payload_type, await use_case(info.context, input), **to_node)
+
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
+            inspect.Parameter(
+                "input", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=input_type
+            ),
+        ],
+        return_annotation=payload_type | None,
+    )
+    return strawberry.mutation(resolver=resolve, description=description)
 
 
 def payload(

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 
 from core.ids import to_global_id
 from resolvers import projects as use_cases
-from resolvers.context import Info
 from schema import refs
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import IDEMPOTENCY_KEY, payload
+from schema.payloads import IDEMPOTENCY_KEY, mutation
 from schema.relation_field import relation
 from schema.relations import users_at, workspaces_of
 from schema.user_errors import UserError
@@ -127,28 +127,34 @@ class ProjectPayload:
 class ProjectMutations:
     """Project mutations: part of the root `Mutation`."""
 
-    @strawberry.mutation(description="Create a project (ADMIN+).")
-    async def project_create(self, info: Info, input: ProjectCreateInput) -> ProjectPayload | None:
-        outcome = await use_cases.project_create(info.context, input)
-        return payload(ProjectPayload, outcome, project=Project.from_row)
-
-    @strawberry.mutation(description="Rename a project, or change its description or lead.")
-    async def project_update(self, info: Info, input: ProjectUpdateInput) -> ProjectPayload | None:
-        outcome = await use_cases.project_update(info.context, input)
-        return payload(ProjectPayload, outcome, project=Project.from_row)
-
-    @strawberry.mutation(
-        description="Archive a project (ADMIN+): its issues stay; no new ones can be added."
+    project_create = mutation(
+        use_cases.project_create,
+        ProjectCreateInput,
+        ProjectPayload,
+        description="Create a project (ADMIN+).",
+        project=Project.from_row,
     )
-    async def project_archive(
-        self, info: Info, input: ProjectArchiveInput
-    ) -> ProjectPayload | None:
-        outcome = await use_cases.project_set_archived(info.context, input, archived=True)
-        return payload(ProjectPayload, outcome, project=Project.from_row)
 
-    @strawberry.mutation(description="Bring an archived project back (ADMIN+).")
-    async def project_unarchive(
-        self, info: Info, input: ProjectArchiveInput
-    ) -> ProjectPayload | None:
-        outcome = await use_cases.project_set_archived(info.context, input, archived=False)
-        return payload(ProjectPayload, outcome, project=Project.from_row)
+    project_update = mutation(
+        use_cases.project_update,
+        ProjectUpdateInput,
+        ProjectPayload,
+        description="Rename a project, or change its description or lead.",
+        project=Project.from_row,
+    )
+
+    project_archive = mutation(
+        partial(use_cases.project_set_archived, archived=True),
+        ProjectArchiveInput,
+        ProjectPayload,
+        description="Archive a project (ADMIN+): its issues stay; no new ones can be added.",
+        project=Project.from_row,
+    )
+
+    project_unarchive = mutation(
+        partial(use_cases.project_set_archived, archived=False),
+        ProjectArchiveInput,
+        ProjectPayload,
+        description="Bring an archived project back (ADMIN+).",
+        project=Project.from_row,
+    )

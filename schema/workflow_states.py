@@ -9,11 +9,10 @@ import strawberry
 
 from core.ids import to_global_id
 from resolvers import workflow_states as use_cases
-from resolvers.context import Info
 from schema import refs
 from schema.enums import WorkflowStateType
 from schema.node import Node
-from schema.payloads import IDEMPOTENCY_KEY, payload
+from schema.payloads import IDEMPOTENCY_KEY, mutation
 from schema.relation_field import relation
 from schema.relations import workspaces_of
 from schema.user_errors import UserError
@@ -125,32 +124,33 @@ class WorkflowStateReorderPayload:
 class WorkflowStateMutations:
     """Workflow state mutations: part of the root `Mutation`."""
 
-    @strawberry.mutation(description="Add a workflow state, rightmost on the board (ADMIN+).")
-    async def workflow_state_create(
-        self, info: Info, input: WorkflowStateCreateInput
-    ) -> WorkflowStatePayload | None:
-        outcome = await use_cases.workflow_state_create(info.context, input)
-        return payload(WorkflowStatePayload, outcome, workflow_state=WorkflowState.from_row)
-
-    @strawberry.mutation(description="Rename a workflow state or change its type (ADMIN+).")
-    async def workflow_state_update(
-        self, info: Info, input: WorkflowStateUpdateInput
-    ) -> WorkflowStatePayload | None:
-        outcome = await use_cases.workflow_state_update(info.context, input)
-        return payload(WorkflowStatePayload, outcome, workflow_state=WorkflowState.from_row)
-
-    @strawberry.mutation(
-        description="Delete a workflow state (ADMIN+), moving its issues to another state."
+    workflow_state_create = mutation(
+        use_cases.workflow_state_create,
+        WorkflowStateCreateInput,
+        WorkflowStatePayload,
+        description="Add a workflow state, rightmost on the board (ADMIN+).",
+        workflow_state=WorkflowState.from_row,
     )
-    async def workflow_state_delete(
-        self, info: Info, input: WorkflowStateDeleteInput
-    ) -> WorkflowStateDeletePayload | None:
-        outcome = await use_cases.workflow_state_delete(info.context, input)
-        return payload(WorkflowStateDeletePayload, outcome)
 
-    @strawberry.mutation(description="Put a workspace's board columns in a new order (ADMIN+).")
-    async def workflow_state_reorder(
-        self, info: Info, input: WorkflowStateReorderInput
-    ) -> WorkflowStateReorderPayload | None:
-        outcome = await use_cases.workflow_state_reorder(info.context, input)
-        return payload(WorkflowStateReorderPayload, outcome, workflow_states=WorkflowState.from_row)
+    workflow_state_update = mutation(
+        use_cases.workflow_state_update,
+        WorkflowStateUpdateInput,
+        WorkflowStatePayload,
+        description="Rename a workflow state or change its type (ADMIN+).",
+        workflow_state=WorkflowState.from_row,
+    )
+
+    workflow_state_delete = mutation(
+        use_cases.workflow_state_delete,
+        WorkflowStateDeleteInput,
+        WorkflowStateDeletePayload,
+        description="Delete a workflow state (ADMIN+), moving its issues to another state.",
+    )
+
+    workflow_state_reorder = mutation(
+        use_cases.workflow_state_reorder,
+        WorkflowStateReorderInput,
+        WorkflowStateReorderPayload,
+        description="Put a workspace's board columns in a new order (ADMIN+).",
+        workflow_states=WorkflowState.from_row,
+    )

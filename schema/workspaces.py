@@ -25,7 +25,7 @@ from schema.enums import Role
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import payload
+from schema.payloads import mutation
 from schema.relation_field import relation
 from schema.relations import paged_lists, users_at, workspaces_of
 from schema.search import SearchResult, search_results
@@ -386,75 +386,72 @@ class InvitationRevokePayload:
 class WorkspaceMutations:
     """Workspace, membership and invitation mutations: part of the root `Mutation`."""
 
-    @strawberry.mutation(description="Create a workspace; you become its OWNER.")
-    async def workspace_create(
-        self, info: Info, input: WorkspaceCreateInput
-    ) -> WorkspacePayload | None:
-        outcome = await use_cases.workspace_create(info.context, input)
-        return payload(WorkspacePayload, outcome, workspace=Workspace.from_row)
-
-    @strawberry.mutation(description="Rename a workspace (ADMIN+) or change its slug (OWNER).")
-    async def workspace_update(
-        self, info: Info, input: WorkspaceUpdateInput
-    ) -> WorkspacePayload | None:
-        outcome = await use_cases.workspace_update(info.context, input)
-        return payload(WorkspacePayload, outcome, workspace=Workspace.from_row)
-
-    @strawberry.mutation(
-        description="Delete a workspace and everything in it (OWNER only). Cannot be undone."
+    workspace_create = mutation(
+        use_cases.workspace_create,
+        WorkspaceCreateInput,
+        WorkspacePayload,
+        description="Create a workspace; you become its OWNER.",
+        workspace=Workspace.from_row,
     )
-    async def workspace_delete(
-        self, info: Info, input: WorkspaceDeleteInput
-    ) -> WorkspaceDeletePayload | None:
-        outcome = await use_cases.workspace_delete(info.context, input)
-        return payload(WorkspaceDeletePayload, outcome)
 
-    @strawberry.mutation(
+    workspace_update = mutation(
+        use_cases.workspace_update,
+        WorkspaceUpdateInput,
+        WorkspacePayload,
+        description="Rename a workspace (ADMIN+) or change its slug (OWNER).",
+        workspace=Workspace.from_row,
+    )
+
+    workspace_delete = mutation(
+        use_cases.workspace_delete,
+        WorkspaceDeleteInput,
+        WorkspaceDeletePayload,
+        description="Delete a workspace and everything in it (OWNER only). Cannot be undone.",
+    )
+
+    member_invite = mutation(
+        use_cases.member_invite,
+        MemberInviteInput,
+        MemberInvitePayload,
         description="Invite someone by email (ADMIN+; only an OWNER invites owners). The "
-        "payload's token is what the invitee passes to `invitationAccept`; it expires in 7 days."
+        "payload's token is what the invitee passes to `invitationAccept`; it expires in 7 days.",
+        invitation=Invitation.from_row,
     )
-    async def member_invite(
-        self, info: Info, input: MemberInviteInput
-    ) -> MemberInvitePayload | None:
-        outcome = await use_cases.member_invite(info.context, input)
-        return payload(MemberInvitePayload, outcome, invitation=Invitation.from_row)
 
-    @strawberry.mutation(description="Join the workspace an invitation to your email is for.")
-    async def invitation_accept(
-        self, info: Info, input: InvitationAcceptInput
-    ) -> MembershipPayload | None:
-        outcome = await use_cases.invitation_accept(info.context, input)
-        return payload(MembershipPayload, outcome, membership=Membership.from_row)
-
-    @strawberry.mutation(
-        description="Withdraw a pending invitation (whoever may invite with its role)."
+    invitation_accept = mutation(
+        use_cases.invitation_accept,
+        InvitationAcceptInput,
+        MembershipPayload,
+        description="Join the workspace an invitation to your email is for.",
+        membership=Membership.from_row,
     )
-    async def invitation_revoke(
-        self, info: Info, input: InvitationRevokeInput
-    ) -> InvitationRevokePayload | None:
-        outcome = await use_cases.invitation_revoke(info.context, input)
-        return payload(InvitationRevokePayload, outcome)
 
-    @strawberry.mutation(
+    invitation_revoke = mutation(
+        use_cases.invitation_revoke,
+        InvitationRevokeInput,
+        InvitationRevokePayload,
+        description="Withdraw a pending invitation (whoever may invite with its role).",
+    )
+
+    member_update_role = mutation(
+        use_cases.member_update_role,
+        MemberUpdateRoleInput,
+        MembershipPayload,
         description="Change a member's role (ADMIN+; only an OWNER gives or takes OWNER). "
-        "A workspace always keeps one OWNER."
+        "A workspace always keeps one OWNER.",
+        membership=Membership.from_row,
     )
-    async def member_update_role(
-        self, info: Info, input: MemberUpdateRoleInput
-    ) -> MembershipPayload | None:
-        outcome = await use_cases.member_update_role(info.context, input)
-        return payload(MembershipPayload, outcome, membership=Membership.from_row)
 
-    @strawberry.mutation(description="Remove a member (ADMIN+; only an OWNER removes owners).")
-    async def member_remove(
-        self, info: Info, input: MemberRemoveInput
-    ) -> MemberRemovePayload | None:
-        outcome = await use_cases.member_remove(info.context, input)
-        return payload(MemberRemovePayload, outcome)
+    member_remove = mutation(
+        use_cases.member_remove,
+        MemberRemoveInput,
+        MemberRemovePayload,
+        description="Remove a member (ADMIN+; only an OWNER removes owners).",
+    )
 
-    @strawberry.mutation(description="Leave a workspace (its last OWNER cannot).")
-    async def workspace_leave(
-        self, info: Info, input: WorkspaceLeaveInput
-    ) -> WorkspaceLeavePayload | None:
-        outcome = await use_cases.workspace_leave(info.context, input)
-        return payload(WorkspaceLeavePayload, outcome)
+    workspace_leave = mutation(
+        use_cases.workspace_leave,
+        WorkspaceLeaveInput,
+        WorkspaceLeavePayload,
+        description="Leave a workspace (its last OWNER cannot).",
+    )

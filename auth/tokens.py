@@ -20,6 +20,8 @@ import jwt
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti")
+TIME_CLAIMS = ("exp", "iat", "nbf")
+MAX_USER_ID = 2**63 - 1
 REFRESH_PREFIX = "blr_"
 API_TOKEN_PREFIX = "blk_"
 MIN_SECRET_BYTES = 32
@@ -66,12 +68,28 @@ class AccessTokenIssuer:
                 issuer=self.issuer,
                 options={"require": list(REQUIRED_CLAIMS)},
             )
-            subject = claims["sub"]
-            if not isinstance(subject, str) or not subject.isdigit():
-                raise InvalidTokenError("subject is not a user id")
-            return int(subject)
         except jwt.PyJWTError as error:
             raise InvalidTokenError(type(error).__name__) from error
+        # RFC 7519: a NumericDate is a JSON number; PyJWT also takes a numeric string.
+        for claim in TIME_CLAIMS:
+            value = claims[claim]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidTokenError(f"{claim} is not a NumericDate")
+        return _user_id(claims["sub"])
+
+
+def _user_id(subject: object) -> int:
+    """The user id a `sub` claim names: digits as `issue` writes them, within PostgreSQL's
+    bigint. Anything else (other Unicode digits, leading zeros, a number too large for the
+    column or for int() itself) is an invalid token, not a crash further on."""
+    if not isinstance(subject, str) or not 0 < len(subject) <= len(str(MAX_USER_ID)):
+        raise InvalidTokenError("subject is not a user id")
+    if not (subject.isascii() and subject.isdigit()) or subject != str(int(subject)):
+        raise InvalidTokenError("subject is not a user id")
+    user_id = int(subject)
+    if not 0 < user_id <= MAX_USER_ID:
+        raise InvalidTokenError("subject is not a user id")
+    return user_id
 
 
 def new_secret(prefix: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,24 +21,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.ids import to_global_id
 from db.migrate import upgrade_to_head
-from db.seed import SCALES, seed
 from db.session import Database, StatementCounter, create_engine
 from server.app import create_app
+from server.seed import SCALES, seed
 from server.settings import Settings
-
-GraphQL = Callable[..., Awaitable[dict[str, Any]]]
-
-OWNER = "demo@backlog.dev"
-ADMIN = "ada@backlog.dev"
-MEMBER = "max@backlog.dev"
-GUEST = "gus@backlog.dev"
-STRANGER = "olga@globex.dev"  # owner of the other workspace, stranger to acme
-NOBODY = "nobody@nowhere.dev"  # no such user: an anonymous request
-
-
-TEST_JWT_SECRET = "test-secret-for-access-tokens-32-bytes-or-more"
+from tests.support.actors import OWNER, TEST_JWT_SECRET
+from tests.support.credentials import signed_in_caller
+from tests.support.factories import RaceWorkspace, race_workspace
+from tests.support.graphql import GraphQL, graphql_caller
 
 
 def _with_database(url: str, database: str) -> str:
@@ -133,15 +124,6 @@ async def client(make_client: Callable[..., httpx.AsyncClient]) -> AsyncIterator
         yield client
 
 
-def graphql_caller(client: httpx.AsyncClient) -> GraphQL:
-    async def call(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await client.post("/graphql", json={"query": query, "variables": variables})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    return call
-
-
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQL:
     """POST a document as the demo OWNER; returns the JSON body (`data` and `errors`)."""
@@ -150,83 +132,20 @@ def gql(client: httpx.AsyncClient) -> GraphQL:
 
 @pytest.fixture
 async def gql_as(
-    make_client: Callable[..., httpx.AsyncClient],
+    make_client: Callable[..., httpx.AsyncClient], connection: AsyncConnection
 ) -> AsyncIterator[Callable[[str], GraphQL]]:
-    clients: list[httpx.AsyncClient] = []
+    """`gql_as(email)`: POST documents as that user, signed in with a real access token on a
+    production-mode app (an email of no user: anonymous)."""
+    async with make_client(BACKLOG_ENV="production") as client:
 
-    def as_viewer(email: str) -> GraphQL:
-        client = make_client(email)
-        clients.append(client)
-        return graphql_caller(client)
+        def as_viewer(email: str) -> GraphQL:
+            return signed_in_caller(client, connection, email)
 
-    yield as_viewer
-    for client in clients:
-        await client.aclose()
+        yield as_viewer
 
 
 @pytest.fixture
-async def race(engine, seeded_database_url) -> AsyncIterator[dict[str, Any]]:
-    """A committed workspace (the demo owner is its OWNER) with one state and one project."""
-    database = Database(engine)
-    setup = database.request_handle()
-    try:
-        workspace = await setup.scalar(
-            text("INSERT INTO workspaces (slug, name) VALUES ('race-test', 'Race') RETURNING id")
-        )
-        await setup.fetch_all(
-            text(
-                "INSERT INTO memberships (workspace_id, user_id, role) "
-                "SELECT :w, id, 'OWNER' FROM users WHERE email = :e"
-            ).bindparams(w=workspace, e=OWNER)
-        )
-        await setup.fetch_all(
-            text(
-                "INSERT INTO workflow_states (workspace_id, name, type, position) "
-                "VALUES (:w, 'Todo', 'UNSTARTED', 0)"
-            ).bindparams(w=workspace)
-        )
-        project = await setup.scalar(
-            text(
-                "INSERT INTO projects (workspace_id, key, name) VALUES (:w, 'RACE', 'Race') "
-                "RETURNING id"
-            ).bindparams(w=workspace)
-        )
-        await setup.commit()
-    finally:
-        await setup.close()
-    settings = Settings(
-        database_url=seeded_database_url,
-        BACKLOG_ENV="development",
-        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
-        BACKLOG_DEMO_VIEWER=OWNER,
-    )
-    app = create_app(settings, database=database)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://backlog.test"
-    ) as client:
-        yield {
-            "client": client,
-            "database": database,
-            "project": to_global_id("Project", project),
-            "workspace": workspace,
-        }
-    cleanup = database.request_handle()
-    try:
-        await cleanup.fetch_all(
-            text(
-                "DELETE FROM activity WHERE workspace_id IN "
-                "(SELECT id FROM workspaces WHERE slug = 'race-test')"
-            )
-        )
-        await cleanup.fetch_all(text("DELETE FROM workspaces WHERE slug = 'race-test'"))
-        await cleanup.fetch_all(text("DELETE FROM idempotency_keys WHERE key LIKE 'race-%'"))
-        await cleanup.commit()
-    finally:
-        await cleanup.close()
-
-
-async def post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
+async def race(engine: AsyncEngine, seeded_database_url: str) -> AsyncIterator[RaceWorkspace]:
+    """A committed workspace of its own, deleted after the test (see `race_workspace`)."""
+    async with race_workspace(engine, seeded_database_url) as workspace:
+        yield workspace

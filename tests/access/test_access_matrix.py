@@ -16,22 +16,26 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from auth.tokens import API_TOKEN_PREFIX, AccessTokenIssuer, new_secret, secret_hash
+from auth.tokens import API_TOKEN_PREFIX, new_secret, secret_hash
 from core.ids import to_global_id
 from schema.build import build_schema
-from tests.conftest import ADMIN, GUEST, MEMBER, OWNER, STRANGER, TEST_JWT_SECRET
+from tests.support.actors import ADMIN, GUEST, MEMBER, OWNER, STRANGER
+from tests.support.credentials import ISSUER
+from tests.support.factories import ACME, ACME_ISSUE_PK, ACME_PK
+from tests.support.graphql import refused
 
 ACTORS = ("anonymous", "stranger", "guest", "member", "admin", "owner", "revoked", "expired")
 MEMBERS = ("guest", "member", "admin", "owner")
 EMAILS = {"stranger": STRANGER, "guest": GUEST, "member": MEMBER, "admin": ADMIN, "owner": OWNER}
-ACME_ISSUE = "SXNzdWU6MQ"  # Issue:1, in acme
-ACME = "V29ya3NwYWNlOjE"  # Workspace:1
+ACME_ISSUE = to_global_id("Issue", ACME_ISSUE_PK)
 
 Check = Callable[[str, httpx.Response], None]
 
 
 @dataclass(frozen=True)
-class Row:
+class Case:
+    """One row of the matrix: a document, its variables, and what each actor must get."""
+
     document: str
     check: Check
     variables: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]] | None = None
@@ -50,12 +54,6 @@ def data_of(response: httpx.Response, field: str) -> Any:
     body = response.json()
     assert "errors" not in body, body
     return body["data"][field]
-
-
-def refused(response: httpx.Response, field: str) -> bool:
-    """A GraphQL error instead of the field's value (null: mutations are nullable)."""
-    data = response.json()["data"]
-    return data is None or data.get(field) is None
 
 
 def error_code(response: httpx.Response) -> str:
@@ -169,7 +167,7 @@ CONTRIBUTORS_OK = {
 MANAGERS_OK = {**MANAGERS_ONLY, "admin": "payload", "owner": "payload"}
 
 
-def tracker(mutation: str, input: str, outcomes: dict[str, str], **lookups: str) -> Row:
+def tracker(mutation: str, input: str, outcomes: dict[str, str], **lookups: str) -> Case:
     """A row for a tracker mutation: `input` is GraphQL input text that may name the
     variables `$a`, `$b` (IDs, taken from the `lookups` fixture by the names given)."""
     declared = ", ".join(f"${name}: ID!" for name in lookups)
@@ -177,56 +175,58 @@ def tracker(mutation: str, input: str, outcomes: dict[str, str], **lookups: str)
         f"mutation{f'({declared})' if declared else ''} {{ {mutation}(input: {input}) "
         "{ errors { code } } }"
     )
-    return Row(
+    return Case(
         document,
         by_actor(mutation, outcomes),
         lambda ids: {name: ids[key] for name, key in lookups.items()},
     )
 
 
-MATRIX: dict[str, Row] = {
-    "Query.viewer": Row("{ viewer { email } }", check_viewer),
-    "Query.workspace": Row('{ workspace(slug: "acme") { slug } }', visible_to_members("workspace")),
-    "Query.node": Row(
+MATRIX: dict[str, Case] = {
+    "Query.viewer": Case("{ viewer { email } }", check_viewer),
+    "Query.workspace": Case(
+        '{ workspace(slug: "acme") { slug } }', visible_to_members("workspace")
+    ),
+    "Query.node": Case(
         "query ($id: ID!) { node(id: $id) { id } }", visible_to_members("node"), {"id": ACME_ISSUE}
     ),
-    "Query.nodes": Row(
+    "Query.nodes": Case(
         "query ($ids: [ID!]!) { nodes(ids: $ids) { id } }",
         visible_to_members("nodes"),
         {"ids": [ACME]},
     ),
-    "Mutation.signUp": Row(
+    "Mutation.signUp": Case(
         """mutation { signUp(input: {email: "x", password: "short", name: ""}) {
             errors { code } } }""",
         open_to_everyone("signUp", errors=("INVALID_INPUT",) * 3),
     ),
-    "Mutation.logIn": Row(
+    "Mutation.logIn": Case(
         """mutation { logIn(input: {email: "nobody@example.com", password: "wrong"}) {
             errors { code } } }""",
         open_to_everyone("logIn", errors=("INVALID_CREDENTIALS",)),
     ),
-    "Mutation.tokenRefresh": Row(
+    "Mutation.tokenRefresh": Case(
         'mutation { tokenRefresh(input: {refreshToken: "blr_unknown"}) { accessToken } }',
         refused_as("tokenRefresh", "UNAUTHENTICATED"),
     ),
-    "Mutation.logOut": Row(
+    "Mutation.logOut": Case(
         'mutation { logOut(input: {refreshToken: "blr_unknown"}) { errors { code } } }',
         open_to_everyone("logOut"),
     ),
-    "Mutation.passwordChange": Row(
+    "Mutation.passwordChange": Case(
         """mutation { passwordChange(input: {currentPassword: "wrong", newPassword: "x"}) {
             errors { code } } }""",
         signed_in_only("passwordChange", errors=("INVALID_CREDENTIALS",)),
     ),
-    "Mutation.apiTokenCreate": Row(
+    "Mutation.apiTokenCreate": Case(
         """mutation { apiTokenCreate(input: {name: "", scope: READ}) { errors { code } } }""",
         signed_in_only("apiTokenCreate", errors=("INVALID_INPUT",)),
     ),
-    "Mutation.workspaceCreate": Row(
+    "Mutation.workspaceCreate": Case(
         'mutation { workspaceCreate(input: {slug: "Not OK!", name: "n"}) { errors { code } } }',
         signed_in_only("workspaceCreate", errors=("INVALID_INPUT",)),
     ),
-    "Mutation.workspaceUpdate": Row(
+    "Mutation.workspaceUpdate": Case(
         'mutation ($id: ID!) { workspaceUpdate(input: {id: $id, name: ""}) { errors { code } } }',
         by_actor(
             "workspaceUpdate",
@@ -234,12 +234,12 @@ MATRIX: dict[str, Row] = {
         ),
         {"id": ACME},
     ),
-    "Mutation.workspaceDelete": Row(
+    "Mutation.workspaceDelete": Case(
         # An id of no workspace: no caller learns more than "not found".
         'mutation { workspaceDelete(input: {id: "V29ya3NwYWNlOjk5OQ"}) { errors { code } } }',
         by_actor("workspaceDelete", {actor: "NOT_FOUND" for actor in EMAILS}),
     ),
-    "Mutation.memberInvite": Row(
+    "Mutation.memberInvite": Case(
         """mutation ($id: ID!) { memberInvite(input: {workspaceId: $id, email: "x", role: MEMBER})
             { errors { code } } }""",
         by_actor(
@@ -248,29 +248,29 @@ MATRIX: dict[str, Row] = {
         ),
         {"id": ACME},
     ),
-    "Mutation.invitationAccept": Row(
+    "Mutation.invitationAccept": Case(
         'mutation { invitationAccept(input: {token: "bli_unknown"}) { errors { code } } }',
         signed_in_only("invitationAccept", errors=("NOT_FOUND",)),
     ),
-    "Mutation.invitationRevoke": Row(
+    "Mutation.invitationRevoke": Case(
         'mutation { invitationRevoke(input: {id: "SW52aXRhdGlvbjo5OTk"}) { revokedInvitationId } }',
         by_actor("invitationRevoke", {actor: "NOT_FOUND" for actor in EMAILS}),
     ),
-    "Mutation.memberUpdateRole": Row(
+    "Mutation.memberUpdateRole": Case(
         """mutation ($id: ID!) { memberUpdateRole(input: {membershipId: $id, role: OWNER})
             { errors { code } } }""",
         # The owner's own OWNER membership: only an owner may touch it (a no-op here).
         by_actor("memberUpdateRole", {**MANAGERS_ONLY, "admin": "FORBIDDEN", "owner": "payload"}),
         lambda ids: {"id": ids["owner_membership"]},
     ),
-    "Mutation.memberRemove": Row(
+    "Mutation.memberRemove": Case(
         "mutation ($id: ID!) { memberRemove(input: {membershipId: $id}) { errors { code } } }",
         by_actor(
             "memberRemove", {**MANAGERS_ONLY, "admin": "FORBIDDEN", "owner": "payload:LAST_OWNER"}
         ),
         lambda ids: {"id": ids["owner_membership"]},
     ),
-    "Mutation.workspaceLeave": Row(
+    "Mutation.workspaceLeave": Case(
         "mutation ($id: ID!) { workspaceLeave(input: {workspaceId: $id}) { errors { code } } }",
         by_actor(
             "workspaceLeave",
@@ -364,7 +364,7 @@ MATRIX: dict[str, Row] = {
     "Mutation.workflowStateReorder": tracker(
         "workflowStateReorder", "{workspaceId: $w, stateIds: []}", MANAGERS_INVALID, w="acme"
     ),
-    "Mutation.apiTokenRevoke": Row(
+    "Mutation.apiTokenRevoke": Case(
         'mutation { apiTokenRevoke(input: {id: "QXBpVG9rZW46OTk5"}) { errors { code } } }',
         signed_in_only("apiTokenRevoke", errors=("NOT_FOUND",)),
     ),
@@ -385,12 +385,7 @@ def test_every_root_field_and_mutation_has_a_row():
 @pytest.fixture
 async def credentials(connection) -> dict[str, str | None]:
     """A Bearer credential per actor (inside the test's transaction, rolled back after)."""
-    issuer = AccessTokenIssuer(
-        secret=TEST_JWT_SECRET,
-        issuer="backlog",
-        audience="backlog-api",
-        lifetime=timedelta(minutes=5),
-    )
+    issuer = ISSUER
     ids = {
         actor: await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": email})
         for actor, email in EMAILS.items()
@@ -417,24 +412,29 @@ async def lookups(connection) -> dict[str, str]:
     owner_membership = await connection.scalar(
         text(
             "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id "
-            "WHERE u.email = :e AND m.workspace_id = 1"
+            f"WHERE u.email = :e AND m.workspace_id = {ACME_PK}"
         ),
         {"e": OWNER},
     )
     owner = await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": OWNER})
     member = await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": MEMBER})
-    # Issue 1 is the owner's; the member has a comment on it.
-    await connection.execute(text("UPDATE issues SET creator_id = :o WHERE id = 1"), {"o": owner})
+    # The first issue is the owner's; the member has a comment on it.
+    issue = {"i": ACME_ISSUE_PK}
+    await connection.execute(
+        text("UPDATE issues SET creator_id = :o WHERE id = :i"), {"o": owner, **issue}
+    )
     comment = await connection.scalar(
         text(
             "INSERT INTO comments (workspace_id, issue_id, author_id, body) "
-            "VALUES (1, 1, :m, 'mine') RETURNING id"
+            "VALUES (:w, :i, :m, 'mine') RETURNING id"
         ),
-        {"m": member},
+        {"m": member, "w": ACME_PK, **issue},
     )
-    project = await connection.scalar(text("SELECT project_id FROM issues WHERE id = 1"))
-    state = await connection.scalar(text("SELECT state_id FROM issues WHERE id = 1"))
-    label = await connection.scalar(text("SELECT min(id) FROM labels WHERE workspace_id = 1"))
+    project = await connection.scalar(text("SELECT project_id FROM issues WHERE id = :i"), issue)
+    state = await connection.scalar(text("SELECT state_id FROM issues WHERE id = :i"), issue)
+    label = await connection.scalar(
+        text(f"SELECT min(id) FROM labels WHERE workspace_id = {ACME_PK}")
+    )
     return {
         "owner_membership": to_global_id("Membership", owner_membership),
         "acme": ACME,

@@ -11,7 +11,8 @@ import logging
 from sqlalchemy import text
 
 from core.ids import to_global_id
-from tests.conftest import OWNER, STRANGER
+from tests.support.actors import OWNER, STRANGER
+from tests.support.factories import ACME_PK, GLOBEX_PK
 
 
 async def test_a_shared_user_shows_a_stranger_only_their_common_workspace(gql_as, connection):
@@ -29,7 +30,7 @@ async def test_a_shared_user_shows_a_stranger_only_their_common_workspace(gql_as
     globex_total = await connection.scalar(
         text(
             "SELECT count(*) FROM issues "
-            "WHERE assignee_id = :u AND workspace_id = 2 AND archived_at IS NULL"
+            f"WHERE assignee_id = :u AND workspace_id = {GLOBEX_PK} AND archived_at IS NULL"
         ),
         {"u": demo},
     )
@@ -39,7 +40,7 @@ async def test_a_shared_user_shows_a_stranger_only_their_common_workspace(gql_as
 async def test_filters_naming_another_workspaces_objects_match_nothing(gql_as, connection):
     async def acme(table: str) -> str:
         return await connection.scalar(
-            text(f"SELECT id FROM {table} WHERE workspace_id = 1 ORDER BY id LIMIT 1")
+            text(f"SELECT id FROM {table} WHERE workspace_id = {ACME_PK} ORDER BY id LIMIT 1")
         )
 
     label = to_global_id("Label", await acme("labels"))
@@ -68,7 +69,7 @@ async def test_filters_naming_another_workspaces_objects_match_nothing(gql_as, c
 
 async def test_excluding_another_workspaces_objects_excludes_nothing(gql_as, connection):
     acme_project = await connection.scalar(
-        text("SELECT id FROM projects WHERE workspace_id = 1 LIMIT 1")
+        text(f"SELECT id FROM projects WHERE workspace_id = {ACME_PK} LIMIT 1")
     )
     query = """query ($filter: IssueFilter) { workspace(slug: "globex") {
         issues(filter: $filter) { totalCount } } }"""
@@ -87,7 +88,7 @@ async def test_a_stranger_cannot_list_another_workspaces_issues_through_its_proj
     gql_as, connection
 ):
     acme_project = await connection.scalar(
-        text("SELECT id FROM projects WHERE workspace_id = 1 LIMIT 1")
+        text(f"SELECT id FROM projects WHERE workspace_id = {ACME_PK} LIMIT 1")
     )
     body = await gql_as(STRANGER)(
         "query ($id: ID!) { node(id: $id) { ... on Project { issues { totalCount } } } }",

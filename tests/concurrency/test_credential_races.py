@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import text
 
 from auth.tokens import new_family_id, secret_hash
-from db import credentials
+from db import accounts as credentials
 from db.session import Database
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.actors import OWNER, TEST_JWT_SECRET
+from tests.support.races import sql, wait_until_blocked
 
 
 @pytest.fixture
@@ -30,6 +31,11 @@ async def database(engine) -> AsyncIterator[Database]:
         await cleanup.commit()
     finally:
         await cleanup.close()
+
+
+async def demo_owner_id(database: Database) -> int:
+    rows = await sql(database, "SELECT id FROM users WHERE email = :e", e=OWNER)
+    return int(rows[0][0])
 
 
 async def test_work_after_a_commit_runs_in_a_new_transaction(database):
@@ -78,7 +84,7 @@ async def test_a_burst_of_wrong_passwords_gets_only_the_allowed_checks(
 
 
 async def test_a_revocation_waits_for_a_refresh_in_flight_and_revokes_its_new_token(database):
-    user_id, family = 1, "race" + new_family_id()[:20]
+    user_id, family = await demo_owner_id(database), "race" + new_family_id()[:20]
     old, new = secret_hash("blr_race-old"), secret_hash("blr_race-new")
     expires = datetime.now(UTC) + timedelta(days=1)
     setup = database.request_handle()
@@ -103,7 +109,7 @@ async def test_a_revocation_waits_for_a_refresh_in_flight_and_revokes_its_new_to
                 {"user_id": user_id, "family_id": family, "token_hash": new, "expires_at": expires},
             )
             refresh_holds_lock.set()
-            await asyncio.sleep(0.2)  # the password change arrives now
+            await wait_until_blocked(database, 1)  # the password change waits for the lock now
             await handle.commit()
         finally:
             await handle.close()
@@ -131,6 +137,40 @@ async def test_a_revocation_waits_for_a_refresh_in_flight_and_revokes_its_new_to
     assert live == 0
 
 
-def test_without_configuration_the_server_is_in_production_mode(monkeypatch):
-    monkeypatch.delenv("BACKLOG_ENV", raising=False)
-    assert Settings(database_url="postgresql://x@y/z").is_development is False
+async def test_concurrent_refreshes_of_one_token_cannot_both_succeed(database):
+    """Two connections use the same refresh token at once: exactly one gets it."""
+    token_hash = secret_hash("blr_race-concurrency-test")
+    setup = database.request_handle()
+    try:
+        await setup.fetch_all(
+            credentials.insert_refresh_token(),
+            {
+                "user_id": await demo_owner_id(database),
+                "family_id": "race" + new_family_id()[:20],
+                "token_hash": token_hash,
+                "expires_at": datetime.now(UTC) + timedelta(days=1),
+            },
+        )
+        await setup.commit()
+    finally:
+        await setup.close()
+
+    first_holds_row = asyncio.Event()
+
+    async def use(*, first: bool) -> bool:
+        if not first:
+            await first_holds_row.wait()
+        handle = database.request_handle()
+        try:
+            used = await handle.fetch_one(
+                credentials.use_refresh_token(), {"token_hash": token_hash}
+            )
+            if first:
+                first_holds_row.set()
+                await wait_until_blocked(database, 1)  # the other one waits for the row now
+            await handle.commit()
+            return used is not None
+        finally:
+            await handle.close()
+
+    assert await asyncio.gather(use(first=True), use(first=False)) == [True, False]

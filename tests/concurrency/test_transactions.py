@@ -8,7 +8,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 
 from db.session import Database
-from server.operation_kind import reads_only
+from server.preflight import reads_only
 
 
 async def isolation_of(database: Database, *, snapshot: bool) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from db.session import Database, StatementTimeoutError
 from server.errors import client_error
+from tests.support.ids import to_global_id
 
 DEPTH = 5
 ALIASES = 4
@@ -53,7 +54,7 @@ def node_chain(depth: int) -> str:
     selection = "id"
     for _ in range(depth - 1):
         selection = f"parent {{ {selection} }}"
-    return f'{{ node(id: "SXNzdWU6MQ==") {{ ... on Issue {{ {selection} }} }} }}'
+    return f'{{ node(id: "{to_global_id("Issue", 1)}") {{ ... on Issue {{ {selection} }} }} }}'
 
 
 @pytest.fixture
@@ -88,6 +89,7 @@ async def test_depth_at_the_limit_through_a_fragment_is_not_refused(depth_client
 
     body = response.json()
     assert "errors" not in body, body
+    assert body["data"]["node"] is not None and "parent" in body["data"]["node"]
 
 
 async def test_depth_counts_named_fragments(depth_client, statements):
@@ -104,6 +106,7 @@ async def test_depth_counts_named_fragments(depth_client, statements):
 async def test_default_depth_limit_is_12(client, statements):
     at_limit = await client.post("/graphql", json={"query": parent_chain(12)})
     assert "errors" not in at_limit.json()
+    assert len(at_limit.json()["data"]["workspace"]["issues"]["nodes"]) == 2
     statements.statements.clear()
 
     past = await client.post("/graphql", json={"query": parent_chain(13)})

@@ -18,7 +18,8 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.actors import TEST_JWT_SECRET
+from tests.support.graphql import refused
 
 PASSWORD = "correct horse battery"
 DEMO_PASSWORD = "backlog-demo"
@@ -75,13 +76,6 @@ def unauthenticated(response: httpx.Response) -> bool:
         and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         and "data" not in body
     )
-
-
-def refused(response: httpx.Response) -> bool:
-    """A mutation refused with a GraphQL error coded UNAUTHENTICATED (e.g. a bad refresh token)."""
-    body = response.json()
-    refused_field = body["data"] is None or None in body["data"].values()
-    return refused_field and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_sign_up_signs_in_and_the_access_token_names_the_viewer(api):
@@ -186,9 +180,9 @@ async def test_replaying_a_rotated_refresh_token_revokes_its_whole_family(api, c
     second = (await api(REFRESH, {"token": first["refreshToken"]})).json()["data"]["tokenRefresh"]
 
     replay = await api(REFRESH, {"token": first["refreshToken"]})
-    assert refused(replay)
+    assert refused(replay, code="UNAUTHENTICATED")
     # The thief's or the owner's newer token is gone too; the other sign-in is untouched.
-    assert refused(await api(REFRESH, {"token": second["refreshToken"]}))
+    assert refused(await api(REFRESH, {"token": second["refreshToken"]}), code="UNAUTHENTICATED")
     assert (await api(REFRESH, {"token": other_session["refreshToken"]})).status_code == 200
     revoked = await connection.scalar(
         text("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NOT NULL")
@@ -197,7 +191,7 @@ async def test_replaying_a_rotated_refresh_token_revokes_its_whole_family(api, c
 
 
 async def test_unknown_refresh_tokens_are_unauthenticated(api):
-    assert refused(await api(REFRESH, {"token": "blr_made-up"}))
+    assert refused(await api(REFRESH, {"token": "blr_made-up"}), code="UNAUTHENTICATED")
 
 
 async def test_log_out_ends_the_session(api):
@@ -208,7 +202,7 @@ async def test_log_out_ends_the_session(api):
     )
 
     assert out.json()["data"]["logOut"]["errors"] == []
-    assert refused(await api(REFRESH, {"token": signed["refreshToken"]}))
+    assert refused(await api(REFRESH, {"token": signed["refreshToken"]}), code="UNAUTHENTICATED")
 
 
 PASSWORD_CHANGE = """mutation ($current: String!, $new: String!) {
@@ -225,7 +219,7 @@ async def test_password_change_needs_the_current_password_and_signs_out_sessions
     changed = await api(PASSWORD_CHANGE, {"current": DEMO_PASSWORD, "new": PASSWORD}, token=token)
     assert changed.json()["data"]["passwordChange"]["errors"] == []
 
-    assert refused(await api(REFRESH, {"token": signed["refreshToken"]}))
+    assert refused(await api(REFRESH, {"token": signed["refreshToken"]}), code="UNAUTHENTICATED")
     assert (await log_in(api, "demo@backlog.dev", DEMO_PASSWORD))["errors"][0]["code"] == (
         "INVALID_CREDENTIALS"
     )
@@ -394,57 +388,6 @@ async def test_only_bearer_credentials_are_accepted(make_client):
         )
     assert unauthenticated(response)
     assert response.headers["www-authenticate"].startswith("Bearer")
-
-
-async def test_concurrent_refreshes_of_one_token_cannot_both_succeed(engine):
-    """Two connections use the same refresh token at once: exactly one gets it."""
-    import asyncio
-
-    from auth.tokens import new_family_id, secret_hash
-    from db import credentials
-    from db.session import Database
-
-    database = Database(engine)
-    token_hash = secret_hash("blr_concurrency-test")
-    setup = database.request_handle()
-    try:
-        await setup.fetch_all(
-            credentials.insert_refresh_token(),
-            {
-                "user_id": 1,
-                "family_id": new_family_id(),
-                "token_hash": token_hash,
-                "expires_at": datetime.now(UTC) + timedelta(days=1),
-            },
-        )
-        await setup.commit()
-    finally:
-        await setup.close()
-
-    async def use() -> bool:
-        handle = database.request_handle()
-        try:
-            used = await handle.fetch_one(
-                credentials.use_refresh_token(), {"token_hash": token_hash}
-            )
-            await asyncio.sleep(0.05)  # hold the row while the other one tries
-            await handle.commit()
-            return used is not None
-        finally:
-            await handle.close()
-
-    try:
-        results = await asyncio.gather(use(), use())
-        assert sorted(results) == [False, True]
-    finally:
-        cleanup = database.request_handle()
-        try:
-            await cleanup.fetch_all(
-                text("DELETE FROM refresh_tokens WHERE token_hash = :h"), {"h": token_hash}
-            )
-            await cleanup.commit()
-        finally:
-            await cleanup.close()
 
 
 async def test_an_api_token_cannot_mint_tokens_or_change_the_password(api, session):

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from core.ids import to_global_id
-from tests.conftest import STRANGER
+from tests.support.actors import STRANGER
+from tests.support.factories import ACME, ACME_PK, GLOBEX_PK
 
 BOARD = """
 query Board($first: Int, $filter: IssueFilter, $orderBy: [IssueOrder!]) {
@@ -38,7 +39,7 @@ async def per_state_counts(connection: Any, condition: str = "true") -> dict[str
         text(
             f"""SELECT s.name, count(i.id) AS total FROM workflow_states s
             LEFT JOIN issues i ON i.state_id = s.id AND i.archived_at IS NULL AND {condition}
-            WHERE s.workspace_id = 1 GROUP BY s.name"""
+            WHERE s.workspace_id = {ACME_PK} GROUP BY s.name"""
         )
     )
     return {row.name: row.total for row in rows}
@@ -48,7 +49,10 @@ async def test_every_state_is_a_group_in_board_order_with_exact_counts(gql, conn
     states = [
         row.name
         for row in await connection.execute(
-            text("SELECT name FROM workflow_states WHERE workspace_id = 1 ORDER BY position, id")
+            text(
+                f"SELECT name FROM workflow_states WHERE workspace_id = {ACME_PK} ORDER "
+                "BY position, id"
+            )
         )
     ]
     expected = await per_state_counts(connection)
@@ -84,7 +88,7 @@ async def test_archived_issues_are_left_out_unless_the_filter_asks(gql, connecti
     await connection.execute(
         text(
             "UPDATE issues SET archived_at = now() WHERE id IN "
-            "(SELECT id FROM issues WHERE workspace_id = 1 ORDER BY id LIMIT 7)"
+            f"(SELECT id FROM issues WHERE workspace_id = {ACME_PK} ORDER BY id LIMIT 7)"
         )
     )
 
@@ -141,9 +145,9 @@ async def test_grouping_by_project(gql, connection):
         row.key: row.total
         for row in await connection.execute(
             text(
-                """SELECT p.key, count(i.id) AS total FROM projects p
+                f"""SELECT p.key, count(i.id) AS total FROM projects p
                 LEFT JOIN issues i ON i.project_id = p.id AND i.archived_at IS NULL
-                WHERE p.workspace_id = 1 GROUP BY p.key"""
+                WHERE p.workspace_id = {ACME_PK} GROUP BY p.key"""
             )
         )
     }
@@ -204,7 +208,7 @@ async def test_a_stranger_sees_no_board(gql_as):
 async def test_boards_of_several_workspaces_cost_the_same_statements(gql, statements):
     query = """query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Workspace { slug
         issueGroups(first: 2) { state { name } totalCount issues { nodes { identifier } } } } } }"""
-    ids = [to_global_id("Workspace", 1), to_global_id("Workspace", 2)]
+    ids = [ACME, to_global_id("Workspace", GLOBEX_PK)]
 
     statements.statements.clear()
     body = await gql(query, {"ids": ids})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import ADMIN, GUEST, MEMBER, STRANGER
-from tests.test_issue_mutations import _pk, create, ids
+from tests.support.actors import ADMIN, GUEST, MEMBER, STRANGER
+from tests.support.factories import create_issue
+from tests.support.ids import ids, pk
 
 COMMENT = """mutation ($input: CommentCreateInput!) { commentCreate(input: $input) {
     comment { id body version editedAt author { email } issue { id } } errors { code field } } }"""
@@ -20,7 +21,7 @@ async def comment_as(gql, issue: str, body: str = "Looks good") -> dict:
 
 
 async def test_guests_comment_and_strangers_cannot(gql, gql_as, connection):
-    issue = (await create(gql, connection))["issue"]["id"]
+    issue = (await create_issue(gql, connection))["issue"]["id"]
     payload = await comment_as(gql_as(GUEST), issue)
     assert payload["errors"] == []
     assert payload["comment"]["author"]["email"] == GUEST
@@ -30,7 +31,7 @@ async def test_guests_comment_and_strangers_cannot(gql, gql_as, connection):
 
 
 async def test_body_limits(gql, connection):
-    issue = (await create(gql, connection))["issue"]["id"]
+    issue = (await create_issue(gql, connection))["issue"]["id"]
     for body in ("   ", "x" * (64 * 1024 + 1)):
         payload = await comment_as(gql, issue, body)
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID_INPUT", ["body"])]
@@ -38,7 +39,7 @@ async def test_body_limits(gql, connection):
 
 
 async def test_only_the_author_edits_with_versions(gql, gql_as, connection):
-    issue = (await create(gql, connection))["issue"]["id"]
+    issue = (await create_issue(gql, connection))["issue"]["id"]
     comment = (await comment_as(gql_as(MEMBER), issue, "first"))["comment"]
     refused = await gql_as(ADMIN)(EDIT, {"input": {"id": comment["id"], "body": "hijack"}})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -57,7 +58,7 @@ async def test_only_the_author_edits_with_versions(gql, gql_as, connection):
 
 
 async def test_author_or_admin_deletes(gql, gql_as, connection):
-    issue = (await create(gql, connection))["issue"]["id"]
+    issue = (await create_issue(gql, connection))["issue"]["id"]
     first = (await comment_as(gql_as(MEMBER), issue))["comment"]["id"]
     second = (await comment_as(gql_as(MEMBER), issue))["comment"]["id"]
     refused = await gql_as(GUEST)(DELETE, {"id": first})
@@ -69,6 +70,6 @@ async def test_author_or_admin_deletes(gql, gql_as, connection):
     actions = await ids(
         connection,
         "SELECT action FROM activity WHERE subject_type = 'Comment' AND issue_id = :i ORDER BY id",
-        i=_pk(issue),
+        i=pk(issue),
     )
     assert actions == ["CREATED", "CREATED", "DELETED", "DELETED"]

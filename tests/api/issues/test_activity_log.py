@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import MEMBER, STRANGER
-from tests.test_issue_mutations import UPDATE, create, global_ids
+from tests.support.actors import MEMBER, STRANGER
+from tests.support.factories import ACME_PK, create_issue
+from tests.support.factories import ISSUE_UPDATE as UPDATE
+from tests.support.ids import global_ids
 
 HISTORY = """query ($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Issue {
     history(first: $first, after: $after) {
@@ -15,14 +17,14 @@ HISTORY = """query ($id: ID!, $first: Int, $after: String) { node(id: $id) { ...
 
 
 async def test_history_lists_every_change_in_order_with_references(gql, connection):
-    issue = (await create(gql, connection, title="logged"))["issue"]
+    issue = (await create_issue(gql, connection, title="logged"))["issue"]
     (member,) = await global_ids(
         connection, "User", "SELECT id FROM users WHERE email = :e", e=MEMBER
     )
     (started,) = await global_ids(
         connection,
         "WorkflowState",
-        "SELECT id FROM workflow_states WHERE workspace_id = 1 AND name = 'In Progress'",
+        f"SELECT id FROM workflow_states WHERE workspace_id = {ACME_PK} AND name = 'In Progress'",
     )
     await gql(UPDATE, {"input": {"id": issue["id"], "assigneeId": member, "stateId": started}})
     await gql(
@@ -66,7 +68,7 @@ async def test_history_lists_every_change_in_order_with_references(gql, connecti
 
 
 async def test_workspace_activity_is_scoped_and_ordered(gql, gql_as, connection):
-    await create(gql, connection, title="seen by members")
+    await create_issue(gql, connection, title="seen by members")
     query = """{ workspace(slug: "acme") { activity(last: 5) { nodes { id action } } } }"""
     body = await gql(query)
     nodes = body["data"]["workspace"]["activity"]["nodes"]
@@ -80,7 +82,7 @@ async def test_workspace_activity_is_scoped_and_ordered(gql, gql_as, connection)
 
 
 async def test_history_costs_the_same_statements_for_any_page_size(gql, connection, statements):
-    issue = (await create(gql, connection, title="counted"))["issue"]
+    issue = (await create_issue(gql, connection, title="counted"))["issue"]
     for title in ("a", "b", "c", "d"):
         await gql(UPDATE, {"input": {"id": issue["id"], "title": title}})
     counts = []

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.conftest import MEMBER
-from tests.test_issue_mutations import CREATE, UPDATE, ids, project_id
+from tests.support.actors import MEMBER
+from tests.support.factories import ISSUE_CREATE as CREATE
+from tests.support.factories import ISSUE_UPDATE as UPDATE
+from tests.support.factories import project_id
+from tests.support.ids import ids
 
 
 async def count(connection, title: str) -> int:

@@ -4,54 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from core.ids import to_global_id
-from tests.conftest import GUEST, MEMBER, STRANGER
-
-ISSUE_FIELDS = """
-    id identifier title description priority estimate dueDate version archivedAt
-    state { name } assignee { email } parent { identifier } project { key }
-    labels { nodes { name } }
-"""
-CREATE = f"""mutation ($input: IssueCreateInput!) {{
-    issueCreate(input: $input) {{ issue {{ {ISSUE_FIELDS} }} errors {{ code field message }} }}
-}}"""
-UPDATE = f"""mutation ($input: IssueUpdateInput!) {{
-    issueUpdate(input: $input) {{ issue {{ {ISSUE_FIELDS} }} errors {{ code field message }} }}
-}}"""
-
-
-async def ids(connection, sql: str, **params) -> list[str]:
-    rows = (await connection.execute(text(sql), params)).all()
-    return [row[0] for row in rows]
-
-
-async def project_id(connection, key: str = "ENG", workspace: int = 1) -> str:
-    pk = (
-        await ids(
-            connection,
-            "SELECT id FROM projects WHERE key = :k AND workspace_id = :w",
-            k=key,
-            w=workspace,
-        )
-    )[0]
-    return to_global_id("Project", pk)
-
-
-async def global_ids(connection, type_name: str, sql: str, **params) -> list[str]:
-    return [to_global_id(type_name, pk) for pk in await ids(connection, sql, **params)]
-
-
-async def create(gql, connection, **fields) -> dict:
-    fields.setdefault("projectId", await project_id(connection))
-    fields.setdefault("title", "A new issue")
-    body = await gql(CREATE, {"input": fields})
-    assert "errors" not in body, body
-    return body["data"]["issueCreate"]
+from tests.support.actors import GUEST, MEMBER, STRANGER
+from tests.support.factories import ACME_PK, GLOBEX_PK, create_issue, project_id
+from tests.support.factories import ISSUE_CREATE as CREATE
+from tests.support.factories import ISSUE_UPDATE as UPDATE
+from tests.support.ids import global_ids, ids, pk, to_global_id
 
 
 async def test_create_takes_the_next_number_and_defaults(gql, connection):
     last = (await ids(connection, "SELECT last_issue_number FROM projects WHERE key = 'ENG'"))[0]
-    payload = await create(gql, connection, title="  Fix the login page ")
+    payload = await create_issue(gql, connection, title="  Fix the login page ")
     issue = payload["issue"]
     assert payload["errors"] == []
     assert issue["identifier"] == f"ENG-{last + 1}"
@@ -72,20 +34,23 @@ async def test_create_takes_the_next_number_and_defaults(gql, connection):
 
 async def test_create_with_every_field(gql, connection):
     labels = await global_ids(
-        connection, "Label", "SELECT id FROM labels WHERE workspace_id = 1 ORDER BY id LIMIT 2"
+        connection,
+        "Label",
+        f"SELECT id FROM labels WHERE workspace_id = {ACME_PK} ORDER BY id LIMIT 2",
     )
     state = (
         await global_ids(
             connection,
             "WorkflowState",
-            "SELECT id FROM workflow_states WHERE workspace_id = 1 AND name = 'In Progress'",
+            f"SELECT id FROM workflow_states WHERE workspace_id = {ACME_PK} AND "
+            "name = 'In Progress'",
         )
     )[0]
     member = (
         await global_ids(connection, "User", "SELECT id FROM users WHERE email = :e", e=MEMBER)
     )[0]
-    parent = await create(gql, connection, title="Parent")
-    payload = await create(
+    parent = await create_issue(gql, connection, title="Parent")
+    payload = await create_issue(
         gql,
         connection,
         title="Child",
@@ -110,7 +75,7 @@ async def test_create_validates_every_field_and_writes_nothing(gql, connection):
     before = await ids(connection, "SELECT count(*) FROM issues")
     other_label = (
         await global_ids(
-            connection, "Label", "SELECT id FROM labels WHERE workspace_id = 2 LIMIT 1"
+            connection, "Label", f"SELECT id FROM labels WHERE workspace_id = {GLOBEX_PK} LIMIT 1"
         )
     )[0]
     stranger = (
@@ -163,7 +128,9 @@ async def test_permissions(gql_as, connection):
 
 
 async def test_update_changes_only_given_fields_and_logs_each(gql, connection):
-    issue = (await create(gql, connection, title="Before", priority="LOW", estimate=2))["issue"]
+    issue = (await create_issue(gql, connection, title="Before", priority="LOW", estimate=2))[
+        "issue"
+    ]
     body = await gql(
         UPDATE,
         {
@@ -188,7 +155,7 @@ async def test_update_changes_only_given_fields_and_logs_each(gql, connection):
                 "SELECT field, from_value, to_value FROM activity "
                 "WHERE issue_id = :id AND action = 'UPDATED' ORDER BY id"
             ),
-            {"id": int(_pk(issue["id"]))},
+            {"id": int(pk(issue["id"]))},
         )
     ).all()
     assert sorted(tuple(r) for r in rows) == sorted(
@@ -201,22 +168,14 @@ async def test_update_changes_only_given_fields_and_logs_each(gql, connection):
     )
 
 
-def _pk(global_id: str) -> int:
-    from core.ids import from_global_id
-
-    decoded = from_global_id(global_id)
-    assert decoded is not None
-    return decoded[1]
-
-
 async def test_an_update_that_changes_nothing_keeps_the_version(gql, connection):
-    issue = (await create(gql, connection, title="Same"))["issue"]
+    issue = (await create_issue(gql, connection, title="Same"))["issue"]
     body = await gql(UPDATE, {"input": {"id": issue["id"], "title": "Same"}})
     assert body["data"]["issueUpdate"]["issue"]["version"] == 1
 
 
 async def test_expected_version_conflict_writes_nothing(gql, connection):
-    issue = (await create(gql, connection, title="v1"))["issue"]
+    issue = (await create_issue(gql, connection, title="v1"))["issue"]
     await gql(UPDATE, {"input": {"id": issue["id"], "title": "v2"}})
     body = await gql(UPDATE, {"input": {"id": issue["id"], "title": "v3", "expectedVersion": 1}})
     payload = body["data"]["issueUpdate"]
@@ -229,9 +188,11 @@ async def test_expected_version_conflict_writes_nothing(gql, connection):
 
 async def test_labels_set_add_and_remove(gql, connection):
     a, b, c = await global_ids(
-        connection, "Label", "SELECT id FROM labels WHERE workspace_id = 1 ORDER BY id LIMIT 3"
+        connection,
+        "Label",
+        f"SELECT id FROM labels WHERE workspace_id = {ACME_PK} ORDER BY id LIMIT 3",
     )
-    issue = (await create(gql, connection, labelIds=[a]))["issue"]
+    issue = (await create_issue(gql, connection, labelIds=[a]))["issue"]
 
     async def labels(**change) -> list[str]:
         body = await gql(UPDATE, {"input": {"id": issue["id"], **change}})
@@ -239,7 +200,7 @@ async def test_labels_set_add_and_remove(gql, connection):
         return sorted(n["name"] for n in body["data"]["issueUpdate"]["issue"]["labels"]["nodes"])
 
     names = {
-        gid: (await ids(connection, "SELECT name FROM labels WHERE id = :i", i=_pk(gid)))[0]
+        gid: (await ids(connection, "SELECT name FROM labels WHERE id = :i", i=pk(gid)))[0]
         for gid in (a, b, c)
     }
     assert await labels(addLabelIds=[b, c]) == sorted([names[a], names[b], names[c]])
@@ -250,9 +211,9 @@ async def test_labels_set_add_and_remove(gql, connection):
 
 
 async def test_parent_cycles_are_refused(gql, connection):
-    top = (await create(gql, connection, title="top"))["issue"]
-    middle = (await create(gql, connection, title="middle", parentId=top["id"]))["issue"]
-    bottom = (await create(gql, connection, title="bottom", parentId=middle["id"]))["issue"]
+    top = (await create_issue(gql, connection, title="top"))["issue"]
+    middle = (await create_issue(gql, connection, title="middle", parentId=top["id"]))["issue"]
+    bottom = (await create_issue(gql, connection, title="bottom", parentId=middle["id"]))["issue"]
     for parent in (bottom["id"], top["id"]):
         body = await gql(UPDATE, {"input": {"id": top["id"], "parentId": parent}})
         assert [(e["code"], e["field"]) for e in body["data"]["issueUpdate"]["errors"]] == [
@@ -263,7 +224,7 @@ async def test_parent_cycles_are_refused(gql, connection):
 
 
 async def test_moving_to_another_project_renumbers(gql, connection):
-    issue = (await create(gql, connection))["issue"]
+    issue = (await create_issue(gql, connection))["issue"]
     last = (await ids(connection, "SELECT last_issue_number FROM projects WHERE key = 'OPS'"))[0]
     body = await gql(
         UPDATE, {"input": {"id": issue["id"], "projectId": await project_id(connection, "OPS")}}
@@ -274,18 +235,18 @@ async def test_moving_to_another_project_renumbers(gql, connection):
 
 
 async def test_references_of_another_workspace_are_not_found(gql, connection):
-    issue = (await create(gql, connection))["issue"]
+    issue = (await create_issue(gql, connection))["issue"]
     state = (
         await global_ids(
             connection,
             "WorkflowState",
-            "SELECT id FROM workflow_states WHERE workspace_id = 2 LIMIT 1",
+            f"SELECT id FROM workflow_states WHERE workspace_id = {GLOBEX_PK} LIMIT 1",
         )
     )[0]
     project = await project_id(connection, "GLX", 2)
     parent = (
         await global_ids(
-            connection, "Issue", "SELECT id FROM issues WHERE workspace_id = 2 LIMIT 1"
+            connection, "Issue", f"SELECT id FROM issues WHERE workspace_id = {GLOBEX_PK} LIMIT 1"
         )
     )[0]
     body = await gql(
@@ -300,7 +261,7 @@ async def test_references_of_another_workspace_are_not_found(gql, connection):
 
 
 async def test_archive_unarchive_and_delete(gql, gql_as, connection):
-    issue = (await create(gql, connection))["issue"]
+    issue = (await create_issue(gql, connection))["issue"]
     archive = """mutation ($id: ID!) { issueArchive(input: {id: $id}) {
         issue { archivedAt version } errors { code } } }"""
     unarchive = archive.replace("issueArchive", "issueUnarchive")
@@ -317,12 +278,12 @@ async def test_archive_unarchive_and_delete(gql, gql_as, connection):
     deleted = await gql(delete, {"id": issue["id"]})
     assert deleted["data"]["issueDelete"]["deletedIssueId"] == issue["id"]
     assert await ids(
-        connection, "SELECT count(*) FROM issues WHERE id = :i", i=_pk(issue["id"])
+        connection, "SELECT count(*) FROM issues WHERE id = :i", i=pk(issue["id"])
     ) == [0]
     actions = await ids(
         connection,
         "SELECT action FROM activity WHERE issue_id = :i ORDER BY id",
-        i=_pk(issue["id"]),
+        i=pk(issue["id"]),
     )
     assert actions == ["CREATED", "ARCHIVED", "UNARCHIVED", "DELETED"]
 
@@ -333,10 +294,14 @@ BATCH = """mutation ($input: IssueBatchUpdateInput!) { issueBatchUpdate(input: $
 
 
 async def test_batch_update_changes_every_issue_in_one_go(gql, connection, statements):
-    created = [(await create(gql, connection, title=f"b{i}"))["issue"]["id"] for i in range(3)]
+    created = [
+        (await create_issue(gql, connection, title=f"b{i}"))["issue"]["id"] for i in range(3)
+    ]
     label = (
         await global_ids(
-            connection, "Label", "SELECT id FROM labels WHERE workspace_id = 1 ORDER BY id LIMIT 1"
+            connection,
+            "Label",
+            f"SELECT id FROM labels WHERE workspace_id = {ACME_PK} ORDER BY id LIMIT 1",
         )
     )[0]
     body = await gql(
@@ -351,13 +316,15 @@ async def test_batch_update_changes_every_issue_in_one_go(gql, connection, state
     logged = await ids(
         connection,
         "SELECT count(*) FROM activity WHERE issue_id = ANY(:i) AND action = 'UPDATED'",
-        i=[_pk(g) for g in created],
+        i=[pk(g) for g in created],
     )
     assert logged == [6]  # priority and label, per issue
 
 
 async def test_batch_update_is_all_or_nothing(gql, connection):
-    created = [(await create(gql, connection, title=f"b{i}"))["issue"]["id"] for i in range(2)]
+    created = [
+        (await create_issue(gql, connection, title=f"b{i}"))["issue"]["id"] for i in range(2)
+    ]
     other = to_global_id("Issue", 2**40)  # no such issue
     body = await gql(
         BATCH, {"input": {"ids": [*created, other], "changes": {"priority": "URGENT"}}}
@@ -368,7 +335,7 @@ async def test_batch_update_is_all_or_nothing(gql, connection):
     priorities = await ids(
         connection,
         "SELECT DISTINCT priority::text FROM issues WHERE id = ANY(:i)",
-        i=[_pk(g) for g in created],
+        i=[pk(g) for g in created],
     )
     assert priorities == ["NONE"]
 
@@ -379,13 +346,13 @@ async def test_batch_update_is_all_or_nothing(gql, connection):
     parents = await ids(
         connection,
         "SELECT count(*) FROM issues WHERE id = ANY(:i) AND parent_id IS NOT NULL",
-        i=[_pk(g) for g in created],
+        i=[pk(g) for g in created],
     )
     assert parents == [0]
 
 
 async def test_batch_update_limits(gql, connection):
-    issue = (await create(gql, connection))["issue"]["id"]
+    issue = (await create_issue(gql, connection))["issue"]["id"]
     body = await gql(BATCH, {"input": {"ids": [issue] * 51, "changes": {"priority": "LOW"}}})
     assert [e["code"] for e in body["data"]["issueBatchUpdate"]["errors"]] == ["TOO_MANY"]
     body = await gql(BATCH, {"input": {"ids": [], "changes": {"priority": "LOW"}}})

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN, GUEST, MEMBER, NOBODY, OWNER, STRANGER
+from tests.support.actors import ADMIN, GUEST, MEMBER, NOBODY, OWNER, STRANGER
+from tests.support.ids import raw_global_id
 
 # One object of every Node type in acme, with the field the `node` query reads back.
 ACME_OBJECTS = """
@@ -49,10 +50,6 @@ query Nodes($ids: [ID!]!) {
   nodes(ids: $ids) { __typename id ... on Issue { identifier } ... on Project { key } }
 }
 """
-
-
-def global_id(raw: str) -> str:
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 async def acme_objects(gql) -> dict[str, dict[str, Any]]:
@@ -99,7 +96,7 @@ async def test_node_returns_the_object_of_every_type(gql, type_name):
 async def test_nodes_returns_objects_in_order_with_null_for_unknown_ids(gql):
     objects = await acme_objects(gql)
     issue, project = objects["Issue"], objects["Project"]
-    ids = [project["id"], global_id("Issue:99999999"), issue["id"], "nope", project["id"]]
+    ids = [project["id"], raw_global_id("Issue:99999999"), issue["id"], "nope", project["id"]]
 
     body = await gql(NODES, {"ids": ids})
 
@@ -135,7 +132,7 @@ async def test_nodes_accepts_100_ids(gql):
 
 
 async def test_nodes_refuses_more_than_100_ids(gql):
-    body = await gql(NODES, {"ids": [global_id(f"Issue:{n}") for n in range(1, 102)]})
+    body = await gql(NODES, {"ids": [raw_global_id(f"Issue:{n}") for n in range(1, 102)]})
 
     assert body["data"] is None
     error = body["errors"][0]
@@ -151,18 +148,18 @@ async def test_nodes_refuses_more_than_100_ids(gql):
         "nope",
         "",
         "!!!!",
-        global_id("Issue:abc"),
-        global_id("Issue:0"),
-        global_id("Issue:-1"),
-        global_id("Issue:01"),
-        global_id("Issue: 1"),
-        global_id("Issue:1.0"),
-        global_id("Issue"),
-        global_id(":1"),
-        global_id("Spaceship:1"),
-        global_id("issue:1"),
-        global_id("Node:1"),
-        global_id("Issue:99999999"),
+        raw_global_id("Issue:abc"),
+        raw_global_id("Issue:0"),
+        raw_global_id("Issue:-1"),
+        raw_global_id("Issue:01"),
+        raw_global_id("Issue: 1"),
+        raw_global_id("Issue:1.0"),
+        raw_global_id("Issue"),
+        raw_global_id(":1"),
+        raw_global_id("Spaceship:1"),
+        raw_global_id("issue:1"),
+        raw_global_id("Node:1"),
+        raw_global_id("Issue:99999999"),
         base64.urlsafe_b64encode(b"\xff\xfe:1").decode(),
     ],
     ids=[
@@ -192,7 +189,7 @@ async def test_a_malformed_or_unknown_id_is_null_without_errors(gql, node_id):
 
 @pytest.mark.parametrize("pk", [2**31, 2**63, 10**30])
 async def test_an_id_beyond_the_key_range_is_null_without_errors(gql, pk):
-    body = await gql(NODE, {"id": global_id(f"Issue:{pk}")})
+    body = await gql(NODE, {"id": raw_global_id(f"Issue:{pk}")})
 
     assert body == {"data": {"node": None}}
 
@@ -200,7 +197,7 @@ async def test_an_id_beyond_the_key_range_is_null_without_errors(gql, pk):
 async def test_an_out_of_range_id_does_not_break_its_batch(gql):
     issue = (await acme_objects(gql))["Issue"]
 
-    body = await gql(NODES, {"ids": [issue["id"], global_id(f"Issue:{2**63}")]})
+    body = await gql(NODES, {"ids": [issue["id"], raw_global_id(f"Issue:{2**63}")]})
 
     assert body == {"data": {"nodes": [{"__typename": "Issue", **issue}, None]}}
 
@@ -214,7 +211,7 @@ async def test_a_stranger_sees_acme_objects_as_missing(gql, gql_as, type_name):
     stranger = gql_as(STRANGER)
 
     hidden = await stranger(NODE, {"id": target["id"]})
-    missing = await stranger(NODE, {"id": global_id(f"{type_name}:99999999")})
+    missing = await stranger(NODE, {"id": raw_global_id(f"{type_name}:99999999")})
 
     assert hidden == {"data": {"node": None}}
     assert hidden == missing

@@ -20,7 +20,8 @@ from db.loaders import CountKey, Loaders, PageKey
 from db.pagination import PageArgs
 from db.search import SearchSpec, SnippetKey, search_ordering
 from db.session import Database
-from tests.conftest import MEMBER, OWNER, STRANGER
+from tests.support.actors import MEMBER, OWNER, STRANGER
+from tests.support.factories import ACME, GLOBEX_PK
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -343,7 +344,7 @@ async def test_workspaces_of_one_level_are_searched_in_one_statement(gql, statem
         search(query: "login", first: 4) { totalCount nodes { rank issue { identifier } } } } } }"""
     one = """query ($slug: String!) { workspace(slug: $slug) {
         search(query: "login", first: 4) { totalCount nodes { rank issue { identifier } } } } }"""
-    ids = [to_global_id("Workspace", 1), to_global_id("Workspace", 2)]
+    ids = [ACME, to_global_id("Workspace", GLOBEX_PK)]
 
     statements.statements.clear()
     together = (await gql(both, {"ids": ids}))["data"]["nodes"]

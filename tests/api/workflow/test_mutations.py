@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from core.ids import to_global_id
-from tests.conftest import ADMIN, MEMBER, STRANGER
-from tests.test_issue_mutations import _pk, create, global_ids, ids, project_id
+from tests.support.actors import ADMIN, MEMBER, STRANGER
+from tests.support.factories import ACME, ACME_PK, create_issue, project_id
+from tests.support.ids import global_ids, ids, pk
 
-ACME = to_global_id("Workspace", 1)
 PROJECT = """mutation ($input: ProjectCreateInput!) { projectCreate(input: $input) {
     project { id key name lead { email } archivedAt } errors { code field } } }"""
 LABEL = """mutation ($input: LabelCreateInput!) { labelCreate(input: $input) {
@@ -48,7 +47,7 @@ async def test_project_create_update_archive(gql, gql_as, connection):
         project { archivedAt } errors { code } } }"""
     archived = await gql(archive, {"id": project["id"]})
     assert archived["data"]["projectArchive"]["project"]["archivedAt"] is not None
-    refused = await create(gql, connection, projectId=project["id"])
+    refused = await create_issue(gql, connection, projectId=project["id"])
     assert [e["code"] for e in refused["errors"]] == ["ARCHIVED"]
     unarchive = archive.replace("projectArchive", "projectUnarchive")
     restored = await gql(unarchive, {"id": project["id"]})
@@ -57,7 +56,7 @@ async def test_project_create_update_archive(gql, gql_as, connection):
         connection,
         "SELECT coalesce(field, action) FROM activity "
         "WHERE subject_type = 'Project' AND subject_id = :p ORDER BY id",
-        p=_pk(project["id"]),
+        p=pk(project["id"]),
     )
     assert fields == ["CREATED", "name", "lead", "ARCHIVED", "UNARCHIVED"]
 
@@ -68,7 +67,9 @@ async def test_labels_create_update_reorder_delete(gql, connection):
     )
     label = created["data"]["labelCreate"]["label"]
     assert label["color"] == "#abcdef"
-    count = (await ids(connection, "SELECT count(*) FROM labels WHERE workspace_id = 1"))[0]
+    count = (await ids(connection, f"SELECT count(*) FROM labels WHERE workspace_id = {ACME_PK}"))[
+        0
+    ]
     assert label["position"] == count - 1  # last
     taken = await gql(
         LABEL, {"input": {"workspaceId": ACME, "name": "urgent-ish", "color": "#000000"}}
@@ -78,7 +79,9 @@ async def test_labels_create_update_reorder_delete(gql, connection):
     assert [e["field"] for e in bad["data"]["labelCreate"]["errors"]] == [["color"]]
 
     every = await global_ids(
-        connection, "Label", "SELECT id FROM labels WHERE workspace_id = 1 ORDER BY position, id"
+        connection,
+        "Label",
+        f"SELECT id FROM labels WHERE workspace_id = {ACME_PK} ORDER BY position, id",
     )
     reorder = """mutation ($input: LabelReorderInput!) { labelReorder(input: $input) {
         labels { id position } errors { code } } }"""
@@ -90,15 +93,15 @@ async def test_labels_create_update_reorder_delete(gql, connection):
     partial = await gql(reorder, {"input": {"workspaceId": ACME, "labelIds": every[1:]}})
     assert [e["code"] for e in partial["data"]["labelReorder"]["errors"]] == ["INVALID_INPUT"]
 
-    issue = (await create(gql, connection, labelIds=[label["id"]]))["issue"]
+    issue = (await create_issue(gql, connection, labelIds=[label["id"]]))["issue"]
     delete = """mutation ($id: ID!) { labelDelete(input: {id: $id}) { deletedLabelId } }"""
     assert (await gql(delete, {"id": label["id"]}))["data"]["labelDelete"]["deletedLabelId"]
     removed = await ids(
         connection,
         "SELECT from_value FROM activity WHERE issue_id = :i AND field = 'labels'",
-        i=_pk(issue["id"]),
+        i=pk(issue["id"]),
     )
-    assert removed == [str(_pk(label["id"]))]
+    assert removed == [str(pk(label["id"]))]
 
 
 async def test_workflow_states(gql, connection):
@@ -117,7 +120,7 @@ async def test_workflow_states(gql, connection):
     clash = await gql(update, {"input": {"id": state["id"], "name": "Done"}})
     assert [e["code"] for e in clash["data"]["workflowStateUpdate"]["errors"]] == ["NAME_TAKEN"]
 
-    issue = (await create(gql, connection, stateId=state["id"]))["issue"]
+    issue = (await create_issue(gql, connection, stateId=state["id"]))["issue"]
     delete = """mutation ($input: WorkflowStateDeleteInput!) { workflowStateDelete(input: $input)
         { deletedWorkflowStateId errors { code } } }"""
     in_use = await gql(delete, {"input": {"id": state["id"]}})
@@ -126,7 +129,7 @@ async def test_workflow_states(gql, connection):
         await global_ids(
             connection,
             "WorkflowState",
-            "SELECT id FROM workflow_states WHERE workspace_id = 1 AND name = 'Done'",
+            f"SELECT id FROM workflow_states WHERE workspace_id = {ACME_PK} AND name = 'Done'",
         )
     )[0]
     moved = await gql(delete, {"input": {"id": state["id"], "moveIssuesToId": done}})
@@ -134,7 +137,7 @@ async def test_workflow_states(gql, connection):
     current = await ids(
         connection,
         "SELECT s.name FROM issues i JOIN workflow_states s ON s.id = i.state_id WHERE i.id = :i",
-        i=_pk(issue["id"]),
+        i=pk(issue["id"]),
     )
     assert current == ["Done"]
 
@@ -162,7 +165,7 @@ async def test_states_reorder(gql, connection):
     states = await global_ids(
         connection,
         "WorkflowState",
-        "SELECT id FROM workflow_states WHERE workspace_id = 1 ORDER BY position",
+        f"SELECT id FROM workflow_states WHERE workspace_id = {ACME_PK} ORDER BY position",
     )
     reorder = """mutation ($input: WorkflowStateReorderInput!) {
         workflowStateReorder(input: $input) { workflowStates { id position } errors { code } } }"""
@@ -175,7 +178,9 @@ async def test_states_reorder(gql, connection):
 
 async def test_label_update(gql, gql_as, connection):
     label, other = await global_ids(
-        connection, "Label", "SELECT id FROM labels WHERE workspace_id = 1 ORDER BY id LIMIT 2"
+        connection,
+        "Label",
+        f"SELECT id FROM labels WHERE workspace_id = {ACME_PK} ORDER BY id LIMIT 2",
     )
     update = """mutation ($input: LabelUpdateInput!) { labelUpdate(input: $input) {
         label { name color } errors { code field } } }"""
@@ -183,13 +188,13 @@ async def test_label_update(gql, gql_as, connection):
         update, {"input": {"id": label, "name": "renamed", "color": "#00FF00"}}
     )
     assert body["data"]["labelUpdate"]["label"] == {"name": "renamed", "color": "#00ff00"}
-    other_name = (await ids(connection, "SELECT name FROM labels WHERE id = :i", i=_pk(other)))[0]
+    other_name = (await ids(connection, "SELECT name FROM labels WHERE id = :i", i=pk(other)))[0]
     clash = await gql(update, {"input": {"id": label, "name": other_name}})
     assert [e["code"] for e in clash["data"]["labelUpdate"]["errors"]] == ["NAME_TAKEN"]
     logged = await ids(
         connection,
         "SELECT field || ':' || to_value FROM activity "
         "WHERE subject_type = 'Label' AND subject_id = :i ORDER BY id",
-        i=_pk(label),
+        i=pk(label),
     )
     assert logged == ["name:renamed", "color:#00ff00"]

@@ -6,13 +6,12 @@ from typing import Any
 
 from sqlalchemy import text
 
-from core.ids import to_global_id
-from tests.conftest import ADMIN, GUEST, MEMBER, OWNER, STRANGER
+from tests.support.actors import ADMIN, GUEST, MEMBER, OWNER, STRANGER
+from tests.support.factories import ACME, ACME_PK
+from tests.support.ids import to_global_id
 
-ACME = to_global_id("Workspace", 1)
 
-
-async def membership_of(connection, email: str, workspace_id: int = 1) -> str:
+async def membership_of(connection, email: str, workspace_id: int = ACME_PK) -> str:
     pk = await connection.scalar(
         text(
             "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id "
@@ -180,7 +179,7 @@ async def test_a_workspace_always_keeps_an_owner(gql_as, connection):
     )
     assert stepped_down["membership"] == {"role": "ADMIN"}
     owners = await connection.scalar(
-        text("SELECT count(*) FROM memberships WHERE workspace_id = 1 AND role = 'OWNER'")
+        text(f"SELECT count(*) FROM memberships WHERE workspace_id = {ACME_PK} AND role = 'OWNER'")
     )
     assert owners == 1
 
@@ -217,7 +216,7 @@ async def test_membership_ids_of_other_workspaces_are_not_found_and_change_nothi
     role = await connection.scalar(
         text(
             "SELECT role FROM memberships m JOIN users u ON u.id = m.user_id "
-            "WHERE u.email = :e AND m.workspace_id = 1"
+            f"WHERE u.email = :e AND m.workspace_id = {ACME_PK}"
         ),
         {"e": MEMBER},
     )
@@ -234,7 +233,9 @@ async def test_only_an_owner_deletes_a_workspace_and_everything_in_it_goes(gql_a
     deleted = payload(await gql_as(OWNER)(DELETE, {"id": ACME}), "workspaceDelete")
     assert deleted == {"deletedWorkspaceId": ACME}
     for table in ("issues", "comments", "projects", "memberships", "labels"):
-        left = await connection.scalar(text(f"SELECT count(*) FROM {table} WHERE workspace_id = 1"))
+        left = await connection.scalar(
+            text(f"SELECT count(*) FROM {table} WHERE workspace_id = :w"), {"w": ACME_PK}
+        )
         assert left == 0, table
     assert (await gql_as(OWNER)('{ workspace(slug: "acme") { slug } }'))["data"][
         "workspace"

@@ -1,6 +1,9 @@
-"""Every type, field, argument, input field and enum value of the schema has a description."""
+"""The schema as clients see it: `schema.graphql` is the exported SDL, always in sync with the
+code, and every type, field, argument, input field and enum value has a description."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from graphql import (
     GraphQLEnumType,
@@ -13,6 +16,14 @@ from graphql import (
 )
 
 from schema.build import ARGUMENT_DESCRIPTIONS, PAYLOAD_ERRORS_DESCRIPTION, build_schema, schema_sdl
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
+
+
+def test_committed_schema_matches_the_code():
+    assert SCHEMA_FILE.read_text() == schema_sdl(), (
+        "schema.graphql is stale: run `.venv/bin/backlog export-schema --output schema.graphql`"
+    )
 
 
 def undescribed(schema: GraphQLSchema) -> list[str]:

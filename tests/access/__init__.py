@@ -1,0 +1,1 @@
+"""Who may read and write what: the access matrix and tenant isolation."""

@@ -1,0 +1,1 @@
+"""End to end through HTTP, per domain: what each query and mutation answers and writes."""

@@ -1,0 +1,1 @@
+"""Real connections and real commits: what must hold when requests race."""

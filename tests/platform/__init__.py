@@ -1,0 +1,1 @@
+"""HTTP, limits, migrations, the committed schema file, bench workloads."""

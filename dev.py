@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -130,17 +131,47 @@ def ensure_bench_dependencies() -> None:
     stamp.write_text(fingerprint)
 
 
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 def _exec(*command: str) -> int:
-    """Run `command` to its end. Ctrl-C reaches it through the terminal's process group, so
-    here we keep waiting while it cleans up (stops the embedded PostgreSQL, its servers)."""
+    """Run `command` to its end, passing SIGTERM and SIGINT on to it and waiting while it
+    cleans up (stops its servers, the embedded PostgreSQL), so that stopping this script never
+    leaves them running. A Ctrl-C typed in a terminal reaches the command by itself, through the
+    terminal's process group: that one is not sent a second time."""
     os.chdir(ROOT)
-    child = subprocess.Popen(command)
-    while True:
+    child: subprocess.Popen[bytes] | None = None
+    pending: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and _terminal_sends_sigint_to_our_group():
+            return
+        if child is None:
+            pending.append(signum)
+        else:
+            child.send_signal(signum)  # a no-op once it has ended
+
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
+    try:
+        child = subprocess.Popen(command)
+        for signum in pending:
+            child.send_signal(signum)
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
+
+
+def _terminal_sends_sigint_to_our_group() -> bool:
+    """Whether this process group is in the foreground of a terminal, whose Ctrl-C signals
+    every process of the group (the command included)."""
+    for descriptor in (0, 1, 2):
         try:
-            code = child.wait()
-        except KeyboardInterrupt:
+            return os.tcgetpgrp(descriptor) == os.getpgrp()
+        except OSError:  # not a terminal
             continue
-        return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
+    return False
 
 
 COMMANDS = {"serve": serve, "test": test, "typecheck": typecheck, "bench": bench}

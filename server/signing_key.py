@@ -8,12 +8,19 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from auth.tokens import AccessTokenIssuer
+from auth.tokens import MIN_SECRET_BYTES, AccessTokenIssuer
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from server.settings import Settings
+
+
+GENERATE_A_SECRET = "e.g. the output of `openssl rand -base64 48`"
+
+
+class SigningKeyError(Exception):
+    """BACKLOG_JWT_SECRET is missing (in production) or too short; one line that says so."""
 
 
 def access_token_issuer(settings: Settings) -> AccessTokenIssuer:
@@ -27,9 +34,18 @@ def access_token_issuer(settings: Settings) -> AccessTokenIssuer:
 
 def _secret(settings: Settings) -> str:
     if settings.jwt_secret:
+        size = len(settings.jwt_secret.encode())
+        if size < MIN_SECRET_BYTES:
+            raise SigningKeyError(
+                f"BACKLOG_JWT_SECRET is too short: {size} bytes, it needs {MIN_SECRET_BYTES} "
+                f"or more ({GENERATE_A_SECRET})."
+            )
         return settings.jwt_secret
     if not settings.is_development:
-        raise RuntimeError("BACKLOG_JWT_SECRET must be set in production (32 bytes or more).")
+        raise SigningKeyError(
+            "BACKLOG_JWT_SECRET is not set: in production it is required, a random secret of "
+            f"{MIN_SECRET_BYTES} bytes or more ({GENERATE_A_SECRET})."
+        )
     return _development_secret(settings.data_dir / "jwt-secret")
 
 

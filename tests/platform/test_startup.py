@@ -103,10 +103,18 @@ def test_short_jwt_secret(tmp_path, unreachable_database_url):
     assert "BACKLOG_JWT_SECRET is too short: 9 bytes" in the_one_line(result)
 
 
-def test_unreachable_database_url(tmp_path, closed_port, unreachable_database_url):
-    result = backlog_serve(
-        tmp_path, DATABASE_URL=unreachable_database_url, BACKLOG_JWT_SECRET=TEST_SECRET
-    )
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        "backlog:hunter2@127.0.0.1:{port}/backlog",
+        "backlog@127.0.0.1:{port}/backlog?password=hunter2",
+    ],
+    ids=["password-in-address", "password-parameter"],
+)
+def test_unreachable_database_url(tmp_path, closed_port, credentials):
+    url = "postgresql://" + credentials.format(port=closed_port)
+
+    result = backlog_serve(tmp_path, DATABASE_URL=url, BACKLOG_JWT_SECRET=TEST_SECRET)
 
     line = the_one_line(result)
     assert line.startswith("backlog serve: DATABASE_URL: cannot connect to PostgreSQL at ")
@@ -198,12 +206,20 @@ def dev_py_serve(tmp_path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
     venv = PROJECT_ROOT / ".venv"
     if not (venv / "bin" / "backlog").exists():
         pytest.skip("dev.py serve runs .venv/bin/backlog, and there is no .venv here")
-    if not _dev_py_finds_venv_current(venv):
-        pytest.skip("dev.py would reinstall .venv first: run `python3 dev.py typecheck` once")
     port = free_port()
     data_dir = tmp_path / "data"
+    if _dev_py_finds_venv_current(venv):
+        dev_py = [str(DEV_PY)]
+    else:
+        # dev.py would reinstall .venv first (pip, a minute, under the other tests' feet): run
+        # its `serve` itself, which is what is tested here, without that step.
+        dev_py = [
+            "-c",
+            f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r}); import dev; "
+            "sys.exit(dev.COMMANDS[sys.argv[1]](sys.argv[2:]))",
+        ]
     process = subprocess.Popen(
-        [sys.executable, str(DEV_PY), "serve", "--port", str(port)],
+        [sys.executable, *dev_py, "serve", "--port", str(port)],
         env=clean_environment(tmp_path, BACKLOG_DATA_DIR=str(data_dir)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -218,16 +234,16 @@ def dev_py_serve(tmp_path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
 
 def _stop_whatever_is_left(dev_py: subprocess.Popen[bytes], pgdata: Path) -> None:
     """After a failed test: dev.py's session (the server), then a PostgreSQL left behind."""
-    session = [dev_py.pid]
+    session = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error, OSError):
             if os.getpgid(process.pid) == dev_py.pid:
-                session.append(process.pid)
+                session.append(process)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(dev_py.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         dev_py.wait(30)
-    psutil.wait_procs([psutil.Process(pid) for pid in session if psutil.pid_exists(pid)], 30)
+    psutil.wait_procs(session, timeout=30)
     postmaster_pid = pgdata / "postmaster.pid"
     with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError, IndexError):
         os.kill(int(postmaster_pid.read_text().split()[0]), signal.SIGINT)  # a fast shutdown
@@ -256,14 +272,16 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], port: int) -> None:
     pytest.fail(f"dev.py serve did not answer /healthz within {DEV_SERVER_STARTS_WITHIN_SECONDS} s")
 
 
-def test_sigterm_to_dev_py_stops_the_server_and_its_postgresql(dev_py_serve):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_to_dev_py_stops_the_server_and_its_postgresql(dev_py_serve, stop):
+    """Sent to dev.py alone (as a supervisor or `kill` does; no terminal shares it out)."""
     dev_py, port, pgdata = dev_py_serve
     started = psutil.Process(dev_py.pid).children(recursive=True)
     postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
     assert [p for p in started if "serve" in p.cmdline()], "no `backlog serve` under dev.py"
     assert postmaster.is_running()
 
-    os.kill(dev_py.pid, signal.SIGTERM)  # dev.py alone, not its process group
+    os.kill(dev_py.pid, stop)  # dev.py alone, not its process group
 
     assert dev_py.wait(30) == 0
     _gone, alive = psutil.wait_procs([*started, postmaster], timeout=10)

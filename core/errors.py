@@ -44,6 +44,13 @@ class ForbiddenError(BacklogError):
     code = "FORBIDDEN"
 
 
+class CostLimitExceededError(BacklogError):
+    """The document's response could hold more objects than the server allows
+    (`extensions.cost` and `extensions.limit` say how many)."""
+
+    code = "COST_LIMIT_EXCEEDED"
+
+
 class UserErrorCode(Enum):
     """Why a mutation did not do what was asked (described for clients in `schema.user_errors`)."""
 

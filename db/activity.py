@@ -49,6 +49,23 @@ class Change:
     to_value: str | None = None
 
 
+def issue_updated(
+    workspace_id: int, issue_id: int, field: str, from_value: str | None, to_value: str | None
+) -> Change:
+    """An issue's `field` went `from_value` → `to_value`: by its own update, or by a change to
+    what it pointed at (its label, state or parent deleted)."""
+    return Change(
+        workspace_id,
+        "Issue",
+        issue_id,
+        "UPDATED",
+        issue_id=issue_id,
+        field=field,
+        from_value=from_value,
+        to_value=to_value,
+    )
+
+
 def logged(value: Any) -> str | None:
     """How a value is written in `from_value`/`to_value`: keys and numbers as decimal text,
     enums by name, dates in ISO 8601."""

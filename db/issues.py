@@ -30,10 +30,10 @@ from db.queries import (
     visible_issues,
     workflow_states,
 )
-from db.writes import ISSUE_WRITE_COLUMNS, TARGET, WORKSPACE, id_array
+from db.writes import ISSUE_WRITE_COLUMNS, TARGET, WORKSPACE, id_array, lock_issues_where
 
 if TYPE_CHECKING:
-    from sqlalchemy import Delete, Insert, Select, TextClause, Update
+    from sqlalchemy import Column, ColumnElement, Delete, Insert, Select, TextClause, Update
 
 
 @cache
@@ -159,40 +159,37 @@ def ancestors_include() -> TextClause:
 # What an input may point at: rows of the given workspace only.
 
 
+def _given_in_workspace(key: Column[int], *columns: ColumnElement[Any]) -> Select[Any]:
+    """`columns` of the rows whose `key` is one of the ids `ids` and that belong to the
+    workspace `workspace_id`."""
+    return select(*columns).where(
+        key == func.any(id_array("ids")), key.table.c.workspace_id == WORKSPACE
+    )
+
+
 @cache
 def states_in_workspace() -> Select[Any]:
-    return select(workflow_states.c.id).where(
-        workflow_states.c.id == func.any(id_array("ids")),
-        workflow_states.c.workspace_id == WORKSPACE,
-    )
+    return _given_in_workspace(workflow_states.c.id, workflow_states.c.id)
 
 
 @cache
 def labels_in_workspace() -> Select[Any]:
-    return select(labels.c.id).where(
-        labels.c.id == func.any(id_array("ids")), labels.c.workspace_id == WORKSPACE
-    )
+    return _given_in_workspace(labels.c.id, labels.c.id)
 
 
 @cache
 def members_of_workspace() -> Select[Any]:
-    return select(memberships.c.user_id.label("id")).where(
-        memberships.c.user_id == func.any(id_array("ids")), memberships.c.workspace_id == WORKSPACE
-    )
+    return _given_in_workspace(memberships.c.user_id, memberships.c.user_id.label("id"))
 
 
 @cache
 def issues_in_workspace() -> Select[Any]:
-    return select(issues.c.id).where(
-        issues.c.id == func.any(id_array("ids")), issues.c.workspace_id == WORKSPACE
-    )
+    return _given_in_workspace(issues.c.id, issues.c.id)
 
 
 @cache
 def projects_in_workspace() -> Select[Any]:
-    return select(projects.c.id, projects.c.key, projects.c.archived_at).where(
-        projects.c.id == func.any(id_array("ids")), projects.c.workspace_id == WORKSPACE
-    )
+    return _given_in_workspace(projects.c.id, projects.c.id, projects.c.key, projects.c.archived_at)
 
 
 @cache
@@ -219,12 +216,7 @@ def bump_versions() -> Update:
 
 @cache
 def lock_children() -> Select[Any]:
-    return (
-        select(issues.c.id)
-        .where(issues.c.parent_id == TARGET)
-        .order_by(issues.c.id)
-        .with_for_update(key_share=True)
-    )
+    return lock_issues_where(issues.c.parent_id == TARGET)
 
 
 @cache

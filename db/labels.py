@@ -5,56 +5,21 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import delete, exists
 
-from db.queries import issue_labels, issues, labels, typed_param
-from db.writes import TARGET, WORKSPACE, lock_in_scope, next_position
+from db.queries import issue_labels, issues
+from db.writes import TARGET, lock_issues_where
 
 if TYPE_CHECKING:
-    from sqlalchemy import Insert, Select
+    from sqlalchemy import Select
     from sqlalchemy.sql.dml import ReturningDelete
 
 
 @cache
-def lock_label() -> Select[Any]:
-    return lock_in_scope(labels)
-
-
-@cache
-def lock_label_for_delete() -> Select[Any]:
-    """FOR UPDATE: waits for the issues being given the label in flight, so none is missed."""
-    return lock_in_scope(labels, for_delete=True)
-
-
-@cache
-def insert_label() -> Insert:
-    """Last in the workspace's order; no row when the name is taken."""
-    return (
-        postgresql.insert(labels)
-        .values(
-            workspace_id=WORKSPACE,
-            name=typed_param("name", labels.c.name),
-            color=typed_param("color", labels.c.color),
-            position=next_position(labels),
-        )
-        .on_conflict_do_nothing(index_elements=[labels.c.workspace_id, labels.c.name])
-        .returning(*labels.c)
-    )
-
-
-@cache
 def lock_issues_with_label() -> Select[Any]:
-    """The issues carrying a label being deleted, locked in id order like every batch."""
-    return (
-        select(issues.c.id)
-        .where(
-            exists().where(
-                issue_labels.c.issue_id == issues.c.id, issue_labels.c.label_id == TARGET
-            )
-        )
-        .order_by(issues.c.id)
-        .with_for_update(key_share=True)
+    """The issues carrying a label being deleted, locked."""
+    return lock_issues_where(
+        exists().where(issue_labels.c.issue_id == issues.c.id, issue_labels.c.label_id == TARGET)
     )
 
 

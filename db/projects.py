@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, bindparam, select
+from sqlalchemy import BigInteger, bindparam
 from sqlalchemy.dialects import postgresql
 
-from db.queries import in_scope, projects, typed_param
-from db.writes import TARGET, WORKSPACE
+from db.queries import projects, typed_param
+from db.writes import WORKSPACE
 
 if TYPE_CHECKING:
-    from sqlalchemy import Insert, Select
-
-
-@cache
-def lock_project() -> Select[Any]:
-    return (
-        select(*projects.c)
-        .where(projects.c.id == TARGET, in_scope(projects.c.workspace_id))
-        .with_for_update(key_share=True)
-    )
+    from sqlalchemy import Insert
 
 
 @cache

@@ -6,42 +6,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, bindparam, exists, func, select, update
-from sqlalchemy.dialects import postgresql
 
-from db.queries import issues, typed_param, workflow_states
-from db.writes import TARGET, WORKSPACE, lock_in_scope, next_position
+from db.queries import issues
+from db.writes import TARGET, lock_issues_where
 
 if TYPE_CHECKING:
-    from sqlalchemy import Insert, Select, Update
-
-
-@cache
-def lock_state() -> Select[Any]:
-    return lock_in_scope(workflow_states)
-
-
-@cache
-def lock_state_for_delete() -> Select[Any]:
-    """FOR UPDATE: waits for the issues being moved into the state in flight."""
-    return lock_in_scope(workflow_states, for_delete=True)
-
-
-@cache
-def insert_state() -> Insert:
-    """Rightmost on the board; no row when the name is taken."""
-    return (
-        postgresql.insert(workflow_states)
-        .values(
-            workspace_id=WORKSPACE,
-            name=typed_param("name", workflow_states.c.name),
-            type=typed_param("type", workflow_states.c.type),
-            position=next_position(workflow_states),
-        )
-        .on_conflict_do_nothing(
-            index_elements=[workflow_states.c.workspace_id, workflow_states.c.name]
-        )
-        .returning(*workflow_states.c)
-    )
+    from sqlalchemy import Select, Update
 
 
 @cache
@@ -61,13 +31,8 @@ def move_issues_between_states() -> Update:
 
 @cache
 def lock_issues_in_state() -> Select[Any]:
-    """The issues of a state being deleted, locked in id order like every batch."""
-    return (
-        select(issues.c.id)
-        .where(issues.c.state_id == TARGET)
-        .order_by(issues.c.id)
-        .with_for_update(key_share=True)
-    )
+    """The issues of a state being deleted, locked."""
+    return lock_issues_where(issues.c.state_id == TARGET)
 
 
 @cache

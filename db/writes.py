@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Integer, and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.pagination import shaped
 from db.queries import in_scope, issues, typed_param
 
 if TYPE_CHECKING:
-    from sqlalchemy import BindParameter, Delete, Select, Table, Update
+    from sqlalchemy import BindParameter, ColumnElement, Delete, Insert, Select, Table, Update
 
 
 ISSUE_WRITE_COLUMNS = tuple(column for column in issues.c if column.key != "search_vector")
@@ -50,11 +51,24 @@ def update_columns(table: Table, fields: frozenset[str], *, versioned: bool = Fa
 
 
 def lock_in_scope(table: Table, *, for_delete: bool = False) -> Select[Any]:
+    """The row `target_id` of a workspace in scope, locked until commit. NO KEY for changes:
+    issues being created or changed meanwhile may still point at it. FOR UPDATE `for_delete`:
+    it waits for the issues being pointed at it in flight (given the label, moved into the
+    state), so none is missed."""
+    return shaped(
+        ("lock in scope", table.name, for_delete),
+        lambda: (
+            select(*table.c)
+            .where(table.c.id == TARGET, in_scope(table.c.workspace_id))
+            .with_for_update(key_share=not for_delete)
+        ),
+    )
+
+
+def lock_issues_where(condition: ColumnElement[bool]) -> Select[Any]:
+    """The ids of the issues matching `condition`, locked in id order like every batch."""
     return (
-        select(*table.c)
-        .where(table.c.id == TARGET, in_scope(table.c.workspace_id))
-        # NO KEY for changes: issues being created or changed meanwhile may still point at it.
-        .with_for_update(key_share=not for_delete)
+        select(issues.c.id).where(condition).order_by(issues.c.id).with_for_update(key_share=True)
     )
 
 
@@ -64,6 +78,22 @@ def next_position(table: Table) -> Any:
         .where(table.c.workspace_id == WORKSPACE)
         .scalar_subquery()
     )
+
+
+def insert_last(table: Table, fields: tuple[str, ...]) -> Insert:
+    """`INSERT` a row of the workspace `workspace_id` with each field = :<field>, last in the
+    workspace's order (labels, states); no row when its name is taken."""
+
+    def build() -> Insert:
+        values = {name: typed_param(name, table.c[name]) for name in fields}
+        return (
+            postgresql.insert(table)
+            .values(workspace_id=WORKSPACE, **values, position=next_position(table))
+            .on_conflict_do_nothing(index_elements=[table.c.workspace_id, table.c.name])
+            .returning(*table.c)
+        )
+
+    return shaped(("insert last", table.name, fields), build)
 
 
 def name_taken(table: Table) -> Select[Any]:

@@ -360,7 +360,27 @@ class _LevelRun:
     ) -> None:
         """Complete `value` into `container[key]`; a failure nulls the nearest nullable place."""
         try:
-            self.complete(return_type, plan, value, container, key, parent, path, True)
+            if isinstance(value, Exception):
+                raise value
+            value_type = return_type
+            nullable = True
+            if value_type.__class__ is GraphQLNonNull:
+                if value is None or value is Undefined:
+                    raise TypeError(_null_message(plan))
+                value_type = value_type.of_type  # type: ignore[attr-defined]
+                nullable = False
+            if value is None or value is Undefined:
+                container[key] = None
+            elif value_type.__class__ is GraphQLList:
+                position = _Position(container, key, nullable, parent, path)
+                self.complete_list(value_type, plan, value, position)
+            elif isinstance(value_type, GraphQLScalarType | GraphQLEnumType):
+                container[key] = _coerce_leaf(value_type, value)
+            else:
+                if is_abstract_type(value_type):
+                    value_type = self.runtime_type(value_type, plan, value, path)
+                position = _Position(container, key, nullable, parent, path)
+                self.complete_object(value_type, plan, value, position)
         except Exception as raw:
             error = located_error(raw, plan.nodes, path.as_list())
             if return_type.__class__ is GraphQLNonNull:
@@ -369,54 +389,18 @@ class _LevelRun:
                 container[key] = None
                 self.add_error(error, path)
 
-    def complete(
-        self,
-        return_type: GraphQLOutputType,
-        plan: _FieldPlan,
-        value: Any,
-        container: Any,
-        key: str | int,
-        parent: _Position,
-        path: Path,
-        nullable: bool,
-    ) -> None:
-        if isinstance(value, Exception):
-            raise value
-        if return_type.__class__ is GraphQLNonNull:
-            if value is None or value is Undefined:
-                raise TypeError(_null_message(plan))
-            return_type = return_type.of_type  # type: ignore[attr-defined]
-            nullable = False
-        if value is None or value is Undefined:
-            container[key] = None
-        elif return_type.__class__ is GraphQLList:
-            self.complete_list(return_type, plan, value, container, key, parent, path, nullable)
-        elif isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
-            container[key] = _coerce_leaf(return_type, value)
-        else:
-            if is_abstract_type(return_type):
-                return_type = self.runtime_type(return_type, plan, value, path)
-            self.complete_object(return_type, plan, value, container, key, parent, path, nullable)
-
     def complete_list(
-        self,
-        return_type: GraphQLList[Any],
-        plan: _FieldPlan,
-        value: Any,
-        container: Any,
-        key: str | int,
-        parent: _Position,
-        path: Path,
-        nullable: bool,
+        self, return_type: GraphQLList[Any], plan: _FieldPlan, value: Any, position: _Position
     ) -> None:
+        """Complete a list, not null, into the place `position` names."""
         if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
             raise GraphQLError(
                 "Expected Iterable, but did not find one for field"
                 f" '{plan.parent_type.name}.{plan.name}'."
             )
         items: list[Any] = []
-        container[key] = items
-        position = _Position(container, key, nullable, parent, path)
+        position.container[position.key] = items
+        path = position.path
         item_type = return_type.of_type
         for index, item in enumerate(value):
             items.append(None)
@@ -425,16 +409,9 @@ class _LevelRun:
             )
 
     def complete_object(
-        self,
-        object_type: GraphQLObjectType,
-        plan: _FieldPlan,
-        value: Any,
-        container: Any,
-        key: str | int,
-        parent: _Position,
-        path: Path,
-        nullable: bool,
+        self, object_type: GraphQLObjectType, plan: _FieldPlan, value: Any, position: _Position
     ) -> None:
+        """Complete an object, not null, into the place `position` names."""
         subplan = plan.subplans.get(object_type)
         if subplan is None:
             subplan = self.subplan(plan, object_type)
@@ -447,9 +424,8 @@ class _LevelRun:
                     plan.nodes,
                 )
         data: dict[str, Any] = {}
-        container[key] = data
-        position = _Position(container, key, nullable, parent, path)
-        self.execute_fields(object_type, plans, value, data, position, path)
+        position.container[position.key] = data
+        self.execute_fields(object_type, plans, value, data, position, position.path)
 
     def subplan(
         self, plan: _FieldPlan, object_type: GraphQLObjectType

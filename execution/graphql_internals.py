@@ -250,3 +250,9 @@ def argument_converter(
         return convert_arguments(raw_arguments, field.arguments, scalar_registry, config)
 
     return convert
+
+
+def graphql_schema(schema: StrawberrySchema) -> GraphQLSchema:
+    """The graphql-core schema a Strawberry schema wraps (Strawberry 0.341: `_schema`), for
+    what reads the schema's types outside execution (the cost of a document)."""
+    return schema._schema

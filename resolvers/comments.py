@@ -13,8 +13,10 @@ from resolvers.inputs import body_errors, conflict, target_pk
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
+    from auth.viewer import Viewer
     from resolvers.context import Context
 
 
@@ -22,13 +24,19 @@ COMMENT = Returns("comment", "comment_by_id")
 DELETED = Returns()
 
 
-async def _locked_comment(context: Context, global_id: str) -> Any:
+async def _locked_comment(
+    context: Context, global_id: str, may: Callable[[Viewer, int, int | None], bool], refusal: str
+) -> Any:
+    """The comment, locked until commit; NOT_FOUND outside the viewer's scope, FORBIDDEN with
+    `refusal` unless the policy `may(viewer, workspace id, author id)` allows it."""
     row = await context.db.fetch_one(
         comment_sql.lock_comment(),
         {**context.loaders.scope_params, "target_id": target_pk(global_id, "Comment")},
     )
     if row is None:
         raise NotFoundError("Comment not found.")
+    if not may(context.viewer, row.workspace_id, row.author_id):
+        raise ForbiddenError(refusal)
     return row
 
 
@@ -59,9 +67,9 @@ async def comment_create(context: Context, input: Any) -> Outcome:
 
 async def comment_update(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await _locked_comment(context, input.id)
-        if not policies.can_edit_comment(context.viewer, current.workspace_id, current.author_id):
-            raise ForbiddenError("Only its author may edit a comment.")
+        current = await _locked_comment(
+            context, input.id, policies.can_edit_comment, "Only its author may edit a comment."
+        )
         if input.expected_version is not None and input.expected_version != current.version:
             return Done(
                 Outcome(
@@ -94,9 +102,12 @@ async def comment_update(context: Context, input: Any) -> Outcome:
 
 async def comment_delete(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await _locked_comment(context, input.id)
-        if not policies.can_delete_comment(context.viewer, current.workspace_id, current.author_id):
-            raise ForbiddenError("Only its author or an admin may delete a comment.")
+        current = await _locked_comment(
+            context,
+            input.id,
+            policies.can_delete_comment,
+            "Only its author or an admin may delete a comment.",
+        )
         await context.db.fetch_all(comment_sql.delete_comment(), {"target_id": current.id})
         journal.record(
             Change(

@@ -8,17 +8,18 @@ constraints settle races (a concurrent create with the same name gets the same e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 
 from auth import policies
 from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
-from db import queries, writes
+from db import writes
 from db.activity import Change, logged
 from resolvers.guards import visible_workspace_id
-from resolvers.inputs import reference_pks, target_pk
-from resolvers.mutations import Journal
+from resolvers.inputs import name_errors, reference_pks, target_pk
+from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -34,9 +35,13 @@ def require_manager(context: Context, workspace_id: int) -> None:
         raise ForbiddenError("Your role in this workspace may not change that.")
 
 
-async def locked_in_scope(context: Context, statement: Any, global_id: str, type_name: str) -> Any:
+async def locked_in_scope(
+    context: Context, table: Table, global_id: str, type_name: str, *, for_delete: bool = False
+) -> Any:
+    """The row of `global_id`, locked (`db.writes.lock_in_scope`); NOT_FOUND outside the
+    viewer's scope, FORBIDDEN unless they may manage its workspace."""
     row = await context.db.fetch_one(
-        statement,
+        writes.lock_in_scope(table, for_delete=for_delete),
         {**context.loaders.scope_params, "target_id": target_pk(global_id, type_name)},
     )
     if row is None:
@@ -92,50 +97,83 @@ async def name_taken(context: Context, table: Table, workspace_id: int, name: st
 NAME_TAKEN = "That name is taken in this workspace."
 
 
-async def reorder(
+def name_taken_outcome() -> Done:
+    """Nothing written: another row of the workspace has the name."""
+    return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+
+
+async def new_name_errors(
     context: Context,
-    journal: Journal,
     table: Table,
-    type_name: str,
-    workspace_global_id: str,
-    global_ids: list[str],
-    field: str,
-) -> tuple[list[Any], list[UserError]]:
-    """Rows of a workspace put in the order of `global_ids`, which must name each exactly once."""
-    workspace_id = visible_workspace_id(context, workspace_global_id)
-    require_manager(context, workspace_id)
-    keys, errors = reference_pks(global_ids, type_name, field)
-    if errors:
-        return [], errors
-    db = context.db
-    rows = await db.fetch_all(writes.ids_in_order(table), {"workspace_id": workspace_id})
-    if len(keys) != len(set(keys)) or set(keys) != {row.id for row in rows}:
-        return [], [
-            user_error(
-                UserErrorCode.INVALID_INPUT,
-                f"Name every {type_name} of the workspace exactly once.",
-                field,
-            )
-        ]
-    await db.fetch_all(
-        writes.reorder(table),
-        {"workspace_id": workspace_id, "ids": keys, "positions": list(range(len(keys)))},
-    )
-    journal.record(
-        Change(
-            workspace_id,
-            "Workspace",
-            workspace_id,
-            "REORDERED",
-            field=field.removesuffix("Ids") + "s",
-            from_value=",".join(str(row.id) for row in rows) or None,
-            to_value=",".join(str(key) for key in keys) or None,
+    current: Any,
+    values: dict[str, Any],
+    *,
+    earlier: list[UserError],
+) -> list[UserError]:
+    """The errors of the new `name` in `values`, if one is given (it is stripped in place): its
+    text, then, when neither it nor any `earlier` error is wrong, whether it is taken."""
+    if "name" not in values:
+        return []
+    values["name"] = (values["name"] or "").strip()
+    errors = name_errors(values["name"], "name")
+    if (
+        not errors
+        and not earlier
+        and await name_taken(context, table, current.workspace_id, values["name"], current.id)
+    ):
+        errors.append(user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name"))
+    return errors
+
+
+@dataclass(frozen=True)
+class WorkspaceOrder:
+    """Rows a workspace keeps in an order its managers set: labels, workflow states."""
+
+    table: Table
+    type_name: str
+    loader: str
+    """The `Loaders` attribute reading them by id."""
+    ids_field: str
+    """The input field naming each of them, in the new order."""
+    result: str
+    """The payload field listing them in the new order."""
+
+
+async def reorder(
+    context: Context, operation: str, input: Any, global_ids: list[str], order: WorkspaceOrder
+) -> Outcome:
+    """The rows of `input.workspace_id` put in the order of `global_ids`, which must name each
+    exactly once."""
+    field, table = order.ids_field, order.table
+
+    async def run(journal: Journal) -> Done:
+        workspace_id = visible_workspace_id(context, input.workspace_id)
+        require_manager(context, workspace_id)
+        keys, errors = reference_pks(global_ids, order.type_name, field)
+        if errors:
+            return Done(Outcome(errors=errors))
+        db = context.db
+        rows = await db.fetch_all(writes.ids_in_order(table), {"workspace_id": workspace_id})
+        if len(keys) != len(set(keys)) or set(keys) != {row.id for row in rows}:
+            message = f"Name every {order.type_name} of the workspace exactly once."
+            return Done(Outcome(errors=[user_error(UserErrorCode.INVALID_INPUT, message, field)]))
+        await db.fetch_all(
+            writes.reorder(table),
+            {"workspace_id": workspace_id, "ids": keys, "positions": list(range(len(keys)))},
         )
-    )
-    # Read after the update, on the same connection: the loaders of this mutation are fresh.
-    loader = (
-        context.loaders.label_by_id
-        if table is queries.labels
-        else context.loaders.workflow_state_by_id
-    )
-    return list(await loader.load_many(keys)), []
+        journal.record(
+            Change(
+                workspace_id,
+                "Workspace",
+                workspace_id,
+                "REORDERED",
+                field=field.removesuffix("Ids") + "s",
+                from_value=",".join(str(row.id) for row in rows) or None,
+                to_value=",".join(str(key) for key in keys) or None,
+            )
+        )
+        # Read after the update, on the same connection: the loaders of this mutation are fresh.
+        reordered = await getattr(context.loaders, order.loader).load_many(keys)
+        return Done(Outcome(**{order.result: list(reordered)}))
+
+    return await perform(context, operation, input, Returns(), run)

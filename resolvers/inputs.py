@@ -40,32 +40,25 @@ def email_errors(email: str, *field: str) -> list[UserError]:
 
 
 def title_errors(title: str, *field: str) -> list[UserError]:
-    if text_errors(title):
-        return text_errors(title, *field)
-    if not title.strip():
-        return [user_error(UserErrorCode.INVALID_INPUT, "A title cannot be blank.", *field)]
-    if len(title) > MAX_TITLE:
-        return [
-            user_error(
-                UserErrorCode.INVALID_INPUT,
-                f"A title is at most {MAX_TITLE} characters ({len(title)} given).",
-                *field,
-            )
-        ]
-    return []
+    return _short_text_errors(title, "A title", MAX_TITLE, field, say_length=True)
 
 
 def name_errors(name: str, *field: str, limit: int = MAX_NAME) -> list[UserError]:
-    if text_errors(name):
-        return text_errors(name, *field)
-    if not name.strip():
-        return [user_error(UserErrorCode.INVALID_INPUT, "A name cannot be blank.", *field)]
-    if len(name) > limit:
-        return [
-            user_error(
-                UserErrorCode.INVALID_INPUT, f"A name is at most {limit} characters.", *field
-            )
-        ]
+    return _short_text_errors(name, "A name", limit, field)
+
+
+def _short_text_errors(
+    text: str, noun: str, limit: int, field: tuple[str, ...], *, say_length: bool = False
+) -> list[UserError]:
+    """A required text of at most `limit` characters: storable, not blank, not too long."""
+    if text_errors(text):
+        return text_errors(text, *field)
+    if not text.strip():
+        return [user_error(UserErrorCode.INVALID_INPUT, f"{noun} cannot be blank.", *field)]
+    if len(text) > limit:
+        given = f" ({len(text)} given)" if say_length else ""
+        message = f"{noun} is at most {limit} characters{given}."
+        return [user_error(UserErrorCode.INVALID_INPUT, message, *field)]
     return []
 
 

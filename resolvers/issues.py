@@ -21,7 +21,7 @@ from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode,
 from core.ids import to_global_id
 from db import issues as issue_sql
 from db import queries, writes
-from db.activity import Change, logged
+from db.activity import Change, issue_updated, logged
 from resolvers.inputs import (
     body_errors,
     conflict,
@@ -267,28 +267,22 @@ async def apply_changes(
             continue
         with_values = column not in _UNLOGGED_VALUES
         journal.record(
-            Change(
+            issue_updated(
                 workspace_id,
-                "Issue",
                 issue_id,
-                "UPDATED",
-                issue_id=issue_id,
-                field=_LOGGED_AS.get(column, column),
-                from_value=logged(getattr(current, column)) if with_values else None,
-                to_value=logged(value) if with_values else None,
+                _LOGGED_AS.get(column, column),
+                logged(getattr(current, column)) if with_values else None,
+                logged(value) if with_values else None,
             )
         )
     for label_id, added in label_changes:
         journal.record(
-            Change(
+            issue_updated(
                 workspace_id,
-                "Issue",
                 issue_id,
-                "UPDATED",
-                issue_id=issue_id,
-                field="labels",
-                from_value=None if added else str(label_id),
-                to_value=str(label_id) if added else None,
+                "labels",
+                None if added else str(label_id),
+                str(label_id) if added else None,
             )
         )
     return current_row, []
@@ -328,6 +322,17 @@ async def _locked(context: Context, pks: Sequence[int]) -> dict[int, Any]:
 def _require_editor(context: Context, workspace_id: int) -> None:
     if not policies.can_edit_issues(context.viewer, workspace_id):
         raise ForbiddenError("Your role in this workspace may not change issues.")
+
+
+async def _locked_for_edit(context: Context, global_id: str) -> Any:
+    """The issue, locked until commit; NOT_FOUND outside the viewer's scope, FORBIDDEN unless
+    they may edit issues of its workspace."""
+    pk = target_pk(global_id, "Issue")
+    current = (await _locked(context, [pk])).get(pk)
+    if current is None:
+        raise NotFoundError("Issue not found.")
+    _require_editor(context, current.workspace_id)
+    return current
 
 
 async def issue_create(context: Context, input: Any) -> Outcome:
@@ -383,11 +388,7 @@ async def issue_create(context: Context, input: Any) -> Outcome:
 
 async def issue_update(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        pk = target_pk(input.id, "Issue")
-        current = (await _locked(context, [pk])).get(pk)
-        if current is None:
-            raise NotFoundError("Issue not found.")
-        _require_editor(context, current.workspace_id)
+        current = await _locked_for_edit(context, input.id)
         if input.expected_version is not None and input.expected_version != current.version:
             return Done(
                 Outcome(
@@ -402,7 +403,7 @@ async def issue_update(context: Context, input: Any) -> Outcome:
         row, errors = await apply_changes(context, journal, current, changes)
         if errors:
             return Done(Outcome(errors=errors))
-        return Done(Outcome(issue=row), (pk,))
+        return Done(Outcome(issue=row), (current.id,))
 
     return await perform(context, "issueUpdate", input, ISSUE, run)
 
@@ -459,11 +460,8 @@ async def issue_batch_update(context: Context, input: Any) -> Outcome:
 
 async def issue_set_archived(context: Context, input: Any, *, archived: bool) -> Outcome:
     async def run(journal: Journal) -> Done:
-        pk = target_pk(input.id, "Issue")
-        current = (await _locked(context, [pk])).get(pk)
-        if current is None:
-            raise NotFoundError("Issue not found.")
-        _require_editor(context, current.workspace_id)
+        current = await _locked_for_edit(context, input.id)
+        pk = current.id
         if (current.archived_at is not None) == archived:
             return Done(Outcome(issue=current), (pk,))
         row = await context.db.fetch_one(
@@ -505,17 +503,7 @@ async def issue_delete(context: Context, input: Any) -> Outcome:
         children = await db.fetch_all(issue_sql.detach_children(), {"target_id": pk})
         await db.fetch_all(issue_sql.delete_issue(), {"target_id": pk})
         for child in children:
-            journal.record(
-                Change(
-                    workspace_id,
-                    "Issue",
-                    child.id,
-                    "UPDATED",
-                    issue_id=child.id,
-                    field="parent",
-                    from_value=str(pk),
-                )
-            )
+            journal.record(issue_updated(workspace_id, child.id, "parent", str(pk), None))
         journal.record(Change(workspace_id, "Issue", pk, "DELETED", issue_id=pk))
         return Done(Outcome(deleted_issue_id=to_global_id("Issue", pk)))
 

@@ -12,12 +12,13 @@ from core.ids import to_global_id
 from db import issues as issue_sql
 from db import labels as label_sql
 from db import queries, writes
-from db.activity import Change
+from db.activity import Change, issue_updated
 from resolvers.edits import (
-    NAME_TAKEN,
+    WorkspaceOrder,
     given,
     locked_in_scope,
-    name_taken,
+    name_taken_outcome,
+    new_name_errors,
     reorder,
     require_manager,
     update_changed,
@@ -38,7 +39,7 @@ LABEL = Returns("label", "label_by_id")
 LABEL_DELETED = Returns()
 
 
-LABELS_REORDERED = Returns()
+LABEL_ORDER = WorkspaceOrder(queries.labels, "Label", "label_by_id", "labelIds", "labels")
 
 
 def _color_errors(color: str) -> list[UserError]:
@@ -56,10 +57,11 @@ async def label_create(context: Context, input: Any) -> Outcome:
         if errors:
             return Done(Outcome(errors=errors))
         row = await context.db.fetch_one(
-            label_sql.insert_label(), {"workspace_id": workspace_id, "name": name, "color": color}
+            writes.insert_last(queries.labels, ("name", "color")),
+            {"workspace_id": workspace_id, "name": name, "color": color},
         )
         if row is None:
-            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+            return name_taken_outcome()
         journal.record(Change(workspace_id, "Label", row.id, "CREATED"))
         return Done(Outcome(label=row), (row.id,))
 
@@ -68,16 +70,9 @@ async def label_create(context: Context, input: Any) -> Outcome:
 
 async def label_update(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(context, label_sql.lock_label(), input.id, "Label")
+        current = await locked_in_scope(context, queries.labels, input.id, "Label")
         values = given(input, "name", "color")
-        errors = []
-        if "name" in values:
-            values["name"] = (values["name"] or "").strip()
-            errors += name_errors(values["name"], "name")
-            if not errors and await name_taken(
-                context, queries.labels, current.workspace_id, values["name"], current.id
-            ):
-                errors.append(user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name"))
+        errors = await new_name_errors(context, queries.labels, current, values, earlier=[])
         if "color" in values:
             values["color"] = (values["color"] or "").strip().lower()
             errors += _color_errors(values["color"])
@@ -86,7 +81,7 @@ async def label_update(context: Context, input: Any) -> Outcome:
         try:
             row = await update_changed(context, journal, queries.labels, "Label", current, values)
         except asyncpg.UniqueViolationError:  # taken by a concurrent change since the check
-            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+            return name_taken_outcome()
         return Done(Outcome(label=row), (row.id,))
 
     return await perform(context, "labelUpdate", input, LABEL, run)
@@ -94,9 +89,7 @@ async def label_update(context: Context, input: Any) -> Outcome:
 
 async def label_delete(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(
-            context, label_sql.lock_label_for_delete(), input.id, "Label"
-        )
+        current = await locked_in_scope(context, queries.labels, input.id, "Label", for_delete=True)
         db = context.db
         await db.fetch_all(label_sql.lock_issues_with_label(), {"target_id": current.id})
         detached = await db.fetch_all(label_sql.detach_label(), {"target_id": current.id})
@@ -106,15 +99,7 @@ async def label_delete(context: Context, input: Any) -> Outcome:
         await db.fetch_all(writes.delete_row(queries.labels), {"target_id": current.id})
         for row in detached:
             journal.record(
-                Change(
-                    current.workspace_id,
-                    "Issue",
-                    row.issue_id,
-                    "UPDATED",
-                    issue_id=row.issue_id,
-                    field="labels",
-                    from_value=str(current.id),
-                )
+                issue_updated(current.workspace_id, row.issue_id, "labels", str(current.id), None)
             )
         journal.record(Change(current.workspace_id, "Label", current.id, "DELETED"))
         return Done(Outcome(deleted_label_id=to_global_id("Label", current.id)))
@@ -123,18 +108,4 @@ async def label_delete(context: Context, input: Any) -> Outcome:
 
 
 async def label_reorder(context: Context, input: Any) -> Outcome:
-    async def run(journal: Journal) -> Done:
-        rows, errors = await reorder(
-            context,
-            journal,
-            queries.labels,
-            "Label",
-            input.workspace_id,
-            input.label_ids,
-            "labelIds",
-        )
-        if errors:
-            return Done(Outcome(errors=errors))
-        return Done(Outcome(labels=list(rows)))
-
-    return await perform(context, "labelReorder", input, LABELS_REORDERED, run)
+    return await reorder(context, "labelReorder", input, input.label_ids, LABEL_ORDER)

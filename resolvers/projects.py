@@ -84,7 +84,7 @@ async def project_create(context: Context, input: Any) -> Outcome:
 
 async def project_update(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(context, project_sql.lock_project(), input.id, "Project")
+        current = await locked_in_scope(context, queries.projects, input.id, "Project")
         values = given(input, "name", "description", "lead_id")
         errors = []
         if "name" in values:
@@ -110,7 +110,7 @@ async def project_set_archived(context: Context, input: Any, *, archived: bool) 
     """An archived project keeps its issues; no issue can be created in it or moved to it."""
 
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(context, project_sql.lock_project(), input.id, "Project")
+        current = await locked_in_scope(context, queries.projects, input.id, "Project")
         if (current.archived_at is not None) == archived:
             return Done(Outcome(project=current), (current.id,))
         row = await context.db.fetch_row(

@@ -11,12 +11,13 @@ from core.ids import to_global_id
 from db import issues as issue_sql
 from db import queries, writes
 from db import workflow_states as state_sql
-from db.activity import Change
+from db.activity import Change, issue_updated
 from resolvers.edits import (
-    NAME_TAKEN,
+    WorkspaceOrder,
     given,
     locked_in_scope,
-    name_taken,
+    name_taken_outcome,
+    new_name_errors,
     reorder,
     require_manager,
     update_changed,
@@ -34,7 +35,9 @@ STATE = Returns("workflow_state", "workflow_state_by_id")
 STATE_DELETED = Returns()
 
 
-STATES_REORDERED = Returns()
+STATE_ORDER = WorkspaceOrder(
+    queries.workflow_states, "WorkflowState", "workflow_state_by_id", "stateIds", "workflow_states"
+)
 
 
 async def workflow_state_create(context: Context, input: Any) -> Outcome:
@@ -46,11 +49,11 @@ async def workflow_state_create(context: Context, input: Any) -> Outcome:
         if errors:
             return Done(Outcome(errors=errors))
         row = await context.db.fetch_one(
-            state_sql.insert_state(),
+            writes.insert_last(queries.workflow_states, ("name", "type")),
             {"workspace_id": workspace_id, "name": name, "type": input.type},
         )
         if row is None:
-            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+            return name_taken_outcome()
         journal.record(Change(workspace_id, "WorkflowState", row.id, "CREATED"))
         return Done(Outcome(workflow_state=row), (row.id,))
 
@@ -59,18 +62,14 @@ async def workflow_state_create(context: Context, input: Any) -> Outcome:
 
 async def workflow_state_update(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(context, state_sql.lock_state(), input.id, "WorkflowState")
+        current = await locked_in_scope(context, queries.workflow_states, input.id, "WorkflowState")
         values = given(input, "name", "type")
         errors = []
         if values.get("type", 0) is None:
             errors.append(user_error(UserErrorCode.INVALID_INPUT, "Cannot be null.", "type"))
-        if "name" in values:
-            values["name"] = (values["name"] or "").strip()
-            errors += name_errors(values["name"], "name")
-            if not errors and await name_taken(
-                context, queries.workflow_states, current.workspace_id, values["name"], current.id
-            ):
-                errors.append(user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name"))
+        errors += await new_name_errors(
+            context, queries.workflow_states, current, values, earlier=errors
+        )
         if errors:
             return Done(Outcome(errors=errors))
         try:
@@ -78,7 +77,7 @@ async def workflow_state_update(context: Context, input: Any) -> Outcome:
                 context, journal, queries.workflow_states, "WorkflowState", current, values
             )
         except asyncpg.UniqueViolationError:
-            return Done(Outcome(errors=[user_error(UserErrorCode.NAME_TAKEN, NAME_TAKEN, "name")]))
+            return name_taken_outcome()
         return Done(Outcome(workflow_state=row), (row.id,))
 
     return await perform(context, "workflowStateUpdate", input, STATE, run)
@@ -90,7 +89,7 @@ async def workflow_state_delete(context: Context, input: Any) -> Outcome:
 
     async def run(journal: Journal) -> Done:
         current = await locked_in_scope(
-            context, state_sql.lock_state_for_delete(), input.id, "WorkflowState"
+            context, queries.workflow_states, input.id, "WorkflowState", for_delete=True
         )
         db, workspace_id = context.db, current.workspace_id
         params = {"workspace_id": workspace_id, "target_id": current.id}
@@ -138,16 +137,7 @@ async def workflow_state_delete(context: Context, input: Any) -> Outcome:
             )
             for row in moved:
                 journal.record(
-                    Change(
-                        workspace_id,
-                        "Issue",
-                        row.id,
-                        "UPDATED",
-                        issue_id=row.id,
-                        field="state",
-                        from_value=str(current.id),
-                        to_value=str(target),
-                    )
+                    issue_updated(workspace_id, row.id, "state", str(current.id), str(target))
                 )
         await db.fetch_all(writes.delete_row(queries.workflow_states), params)
         journal.record(Change(workspace_id, "WorkflowState", current.id, "DELETED"))
@@ -157,18 +147,4 @@ async def workflow_state_delete(context: Context, input: Any) -> Outcome:
 
 
 async def workflow_state_reorder(context: Context, input: Any) -> Outcome:
-    async def run(journal: Journal) -> Done:
-        rows, errors = await reorder(
-            context,
-            journal,
-            queries.workflow_states,
-            "WorkflowState",
-            input.workspace_id,
-            input.state_ids,
-            "stateIds",
-        )
-        if errors:
-            return Done(Outcome(errors=errors))
-        return Done(Outcome(workflow_states=list(rows)))
-
-    return await perform(context, "workflowStateReorder", input, STATES_REORDERED, run)
+    return await reorder(context, "workflowStateReorder", input, input.state_ids, STATE_ORDER)

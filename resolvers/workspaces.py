@@ -19,7 +19,7 @@ from core.enums import Role, WorkflowStateType
 from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
 from core.ids import pk_of, to_global_id
 from db import workspaces as writes
-from db.activity import Change
+from db.activity import Change, logged
 from resolvers.guards import visible_workspace_id
 from resolvers.inputs import MAX_DISPLAY_NAME, email_errors
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
@@ -173,14 +173,9 @@ async def invitation_revoke(context: Context, input: Any) -> Outcome:
     invitations of workspaces they are not in."""
 
     async def run(journal: Journal) -> Done:
-        invitation_pk = pk_of(input.id, "Invitation")
-        row = None
-        if invitation_pk is not None:
-            row = await context.db.fetch_one(
-                writes.invitation_by_id(), {"invitation_id": invitation_pk}
-            )
-        if row is None or not policies.can_read_workspace(context.viewer, row.workspace_id):
-            raise NotFoundError("Invitation not found.")
+        row = await _visible(
+            context, input.id, "Invitation", writes.invitation_by_id(), "invitation_id"
+        )
         actor = await _locked_actor(context, row.workspace_id)
         if not policies.can_give_role(actor, row.workspace_id, None, row.role):
             raise ForbiddenError("Your role in this workspace may not revoke that invitation.")
@@ -230,16 +225,7 @@ async def invitation_accept(context: Context, input: Any) -> Outcome:
             return Done(
                 Outcome([user_error(UserErrorCode.ALREADY_MEMBER, "Already a member.", "token")])
             )
-        journal.record(
-            Change(
-                row.workspace_id,
-                "Membership",
-                row.id,
-                "CREATED",
-                field="role",
-                to_value=row.role.value,
-            )
-        )
+        journal.record(_role_change(row, "CREATED", None, row.role))
         viewer = context.viewer.with_role(row.workspace_id, row.role)
         return Done(Outcome(membership=row), viewer=viewer)
 
@@ -262,17 +248,7 @@ async def member_update_role(context: Context, input: Any) -> Outcome:
             writes.set_role(), {"membership_id": membership.id, "role": role}
         )
         if membership.role is not row.role:
-            journal.record(
-                Change(
-                    row.workspace_id,
-                    "Membership",
-                    row.id,
-                    "UPDATED",
-                    field="role",
-                    from_value=membership.role.value,
-                    to_value=row.role.value,
-                )
-            )
+            journal.record(_role_change(row, "UPDATED", membership.role, row.role))
         return Done(Outcome(membership=row))
 
     return await perform(context, "memberUpdateRole", input, NO_REPLAY, run)
@@ -312,19 +288,39 @@ async def _locked_membership(context: Context, global_id: str) -> tuple[Any, Vie
     """The membership and the acting viewer, both read again under the workspace's lock (held
     until commit), so the role checks see what concurrent changes committed; NOT_FOUND outside
     the viewer's scope."""
-    membership_pk = pk_of(global_id, "Membership")
-    row = None
-    if membership_pk is not None:
-        row = await context.db.fetch_one(
-            writes.membership_by_id(), {"membership_id": membership_pk}
-        )
-    if row is None or not policies.can_read_workspace(context.viewer, row.workspace_id):
-        raise NotFoundError("Membership not found.")
+    row = await _visible(
+        context, global_id, "Membership", writes.membership_by_id(), "membership_id"
+    )
     actor = await _locked_actor(context, row.workspace_id)
-    row = await context.db.fetch_one(writes.membership_by_id(), {"membership_id": membership_pk})
+    row = await context.db.fetch_one(writes.membership_by_id(), {"membership_id": row.id})
     if row is None:
         raise NotFoundError("Membership not found.")
     return row, actor
+
+
+async def _visible(
+    context: Context, global_id: str, type_name: str, statement: Any, key: str
+) -> Any:
+    """The row `statement` reads with `global_id`'s primary key as parameter `key`, if it is a
+    `type_name` of a workspace the viewer can read; NOT_FOUND otherwise."""
+    pk = pk_of(global_id, type_name)
+    row = None if pk is None else await context.db.fetch_one(statement, {key: pk})
+    if row is None or not policies.can_read_workspace(context.viewer, row.workspace_id):
+        raise NotFoundError(f"{type_name} not found.")
+    return row
+
+
+def _role_change(membership: Any, action: str, before: Role | None, after: Role | None) -> Change:
+    """A member's role given (CREATED), changed (UPDATED) or taken away (DELETED), for the log."""
+    return Change(
+        membership.workspace_id,
+        "Membership",
+        membership.id,
+        action,
+        field="role",
+        from_value=logged(before),
+        to_value=logged(after),
+    )
 
 
 async def _locked_actor(context: Context, workspace_id: int) -> Viewer:
@@ -349,16 +345,7 @@ async def _last_owner(context: Context, workspace_id: int) -> bool:
 async def _delete(context: Context, journal: Journal, membership: Any) -> Viewer | None:
     """Delete the membership; the viewer as it leaves them if it was their own (else None)."""
     await context.db.fetch_all(writes.delete_membership(), {"membership_id": membership.id})
-    journal.record(
-        Change(
-            membership.workspace_id,
-            "Membership",
-            membership.id,
-            "DELETED",
-            field="role",
-            from_value=membership.role.value,
-        )
-    )
+    journal.record(_role_change(membership, "DELETED", membership.role, None))
     if membership.user_id != context.viewer.user_id:
         return None
     return context.viewer.with_role(membership.workspace_id, None)

@@ -18,10 +18,7 @@ from schema.payloads import mutation
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 @strawberry.type(description="A personal API token (its secret is shown only when created).")
@@ -37,9 +34,7 @@ class ApiToken(Node):
         description="When it was revoked, from then on refused; null while it is not."
     )
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.api_token_by_id
+    loader_name = "api_token_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ApiToken:

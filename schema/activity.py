@@ -19,10 +19,7 @@ from schema.relations import related_nodes, users_at, workspaces_of
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 @strawberry.enum(description="What happened to the subject of an activity entry.")
@@ -155,9 +152,7 @@ class ActivityEntry(Node):
         "one mutation share it."
     )
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.activity_by_id
+    loader_name = "activity_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ActivityEntry:

@@ -13,16 +13,13 @@ from resolvers.context import Context
 from schema import issues as issue_types
 from schema import refs
 from schema.node import Node
-from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, mutation
+from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, gone_id, mutation
 from schema.relation_field import relation
 from schema.relations import related_nodes, users_at
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 _authors = users_at("author_id")
@@ -52,9 +49,7 @@ class Comment(Node):
         "`commentUpdate` so a concurrent edit is not overwritten."
     )
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.comment_by_id
+    loader_name = "comment_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Comment:
@@ -106,11 +101,7 @@ class CommentPayload:
 
 @strawberry.type(description="The comment deleted, or why it was not.")
 class CommentDeletePayload:
-    deleted_comment_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="The `id` of the comment, which no longer exists; null when `errors` is "
-        "not empty.",
-    )
+    deleted_comment_id: strawberry.ID | None = gone_id("comment")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

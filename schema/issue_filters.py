@@ -13,7 +13,7 @@ BAD_USER_INPUT what it cannot mean or what would cost too much:
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import strawberry
 
@@ -54,27 +54,32 @@ _LT, _GT = "Less than this value.", "Greater than this value."
 _LTE, _GTE = "Less than or equal to this value.", "Greater than or equal to this value."
 _NULL = "true: the value is null (not set); false: it is set."
 
+Value = TypeVar("Value")
+
+
+@strawberry.input(description="Compares a value for equality.")
+class _Equality(Generic[Value]):
+    """`eq`, `neq`, `in` and `nin`, which the comparators of every type of value begin with."""
+
+    eq: Value | None = _operator(_EQ)
+    neq: Value | None = _operator(_NEQ)
+    in_: list[Value] | None = _operator(_IN, name="in")
+    nin: list[Value] | None = _operator(_NIN)
+
 
 @strawberry.input(
     description="Compares an ID. An ID of another type, or of an object you cannot see, "
     "matches nothing."
 )
-class IDComparator:
-    eq: strawberry.ID | None = _operator(_EQ)
-    neq: strawberry.ID | None = _operator(_NEQ)
-    in_: list[strawberry.ID] | None = _operator(_IN, name="in")
-    nin: list[strawberry.ID] | None = _operator(_NIN)
+class IDComparator(_Equality[strawberry.ID]):
+    pass
 
 
 @strawberry.input(
     description="Compares a text. `contains` and `startsWith` take the text literally "
     "(`%` and `_` are not wildcards)."
 )
-class StringComparator:
-    eq: str | None = _operator(_EQ)
-    neq: str | None = _operator(_NEQ)
-    in_: list[str] | None = _operator(_IN, name="in")
-    nin: list[str] | None = _operator(_NIN)
+class StringComparator(_Equality[str]):
     eq_ignore_case: str | None = _operator("Equal to this text, ignoring case.")
     contains: str | None = _operator("Contains this text (case-sensitive).")
     contains_ignore_case: str | None = _operator("Contains this text, ignoring case.")
@@ -82,11 +87,7 @@ class StringComparator:
 
 
 @strawberry.input(description="Compares a whole number that is always set.")
-class NumberComparator:
-    eq: int | None = _operator(_EQ)
-    neq: int | None = _operator(_NEQ)
-    in_: list[int] | None = _operator(_IN, name="in")
-    nin: list[int] | None = _operator(_NIN)
+class NumberComparator(_Equality[int]):
     lt: int | None = _operator(_LT)
     gt: int | None = _operator(_GT)
     lte: int | None = _operator(_LTE)
@@ -140,11 +141,7 @@ class NullableDateTimeComparator(DateTimeComparator):
     description="Compares a priority. Priorities are ordered from the most urgent: URGENT < "
     "HIGH < MEDIUM < LOW < NONE, so `lte: HIGH` means HIGH or URGENT."
 )
-class PriorityComparator:
-    eq: Priority | None = _operator(_EQ)
-    neq: Priority | None = _operator(_NEQ)
-    in_: list[Priority] | None = _operator(_IN, name="in")
-    nin: list[Priority] | None = _operator(_NIN)
+class PriorityComparator(_Equality[Priority]):
     lt: Priority | None = _operator("More urgent than this priority.")
     gt: Priority | None = _operator("Less urgent than this priority.")
     lte: Priority | None = _operator("This priority or a more urgent one.")
@@ -152,11 +149,8 @@ class PriorityComparator:
 
 
 @strawberry.input(description="Compares the type of a workflow state.")
-class WorkflowStateTypeComparator:
-    eq: WorkflowStateType | None = _operator(_EQ)
-    neq: WorkflowStateType | None = _operator(_NEQ)
-    in_: list[WorkflowStateType] | None = _operator(_IN, name="in")
-    nin: list[WorkflowStateType] | None = _operator(_NIN)
+class WorkflowStateTypeComparator(_Equality[WorkflowStateType]):
+    pass
 
 
 @strawberry.input(description="Conditions on an issue's workflow state; all given must hold.")

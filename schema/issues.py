@@ -27,16 +27,13 @@ from schema.enums import Priority
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, mutation
+from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, gone_id, mutation
 from schema.relation_field import relation
 from schema.relations import paged_lists, related_nodes, users_at, workspaces_of
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 # Batch resolvers of the Issue type's relations (see execution.batching).
@@ -117,9 +114,7 @@ class Issue(Node):
         description="Manual order (`orderBy: POSITION`), set by `issueUpdate(position:)`."
     )
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.issue_by_id
+    loader_name = "issue_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Issue:
@@ -336,11 +331,7 @@ class IssueBatchPayload:
 
 @strawberry.type(description="The issue deleted, or why it was not.")
 class IssueDeletePayload:
-    deleted_issue_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="The `id` of the issue, which no longer exists; null when `errors` is "
-        "not empty.",
-    )
+    deleted_issue_id: strawberry.ID | None = gone_id("issue")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -10,16 +10,13 @@ from core.ids import to_global_id
 from resolvers import labels as use_cases
 from schema import refs
 from schema.node import Node
-from schema.payloads import IDEMPOTENCY_KEY, mutation
+from schema.payloads import IDEMPOTENCY_KEY, gone_id, mutation
 from schema.relation_field import relation
 from schema.relations import workspaces_of
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 @strawberry.type(description="A tag issues of one workspace can carry.")
@@ -30,9 +27,7 @@ class Label(Node):
     color: str = strawberry.field(description="Hex colour, e.g. `#e11d48`.")
     position: int = strawberry.field(description="Place in the workspace's order of labels.")
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.label_by_id
+    loader_name = "label_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Label:
@@ -94,11 +89,7 @@ class LabelPayload:
 
 @strawberry.type(description="The label deleted, or why it was not.")
 class LabelDeletePayload:
-    deleted_label_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="The `id` of the label, which no longer exists; null when `errors` is "
-        "not empty.",
-    )
+    deleted_label_id: strawberry.ID | None = gone_id("label")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -4,7 +4,7 @@ themselves are `core.ids`)."""
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import strawberry
 from strawberry.types.base import get_object_definition
@@ -22,10 +22,14 @@ if TYPE_CHECKING:
 class Node:
     id: strawberry.ID = strawberry.field(description="The object's global ID.")
 
+    loader_name: ClassVar[str]
+    """The `Loaders` attribute that reads this type's rows by primary key."""
+
     @classmethod
     def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
         """This type's rows by primary key, as far as the viewer may read them."""
-        raise NotImplementedError(cls.__name__)
+        loader: DataLoader[int, Any] = getattr(loaders, cls.loader_name)
+        return loader
 
     @classmethod
     def from_row(cls, row: Any) -> Node:

@@ -31,6 +31,15 @@ EXPECTED_VERSION = (
 )
 
 
+def gone_id(noun: str) -> Any:
+    """A payload's field giving the `id` of the `noun` the mutation deleted."""
+    return strawberry.field(
+        default=None,
+        description=f"The `id` of the {noun}, which no longer exists; null when `errors` is "
+        "not empty.",
+    )
+
+
 def mutation(
     use_case: Callable[[Context, Any], Awaitable[Outcome]],
     input_type: type,

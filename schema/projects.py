@@ -20,10 +20,7 @@ from schema.relations import users_at, workspaces_of
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 _leads = users_at("lead_id")
@@ -45,9 +42,7 @@ class Project(Node):
         description="When it was archived (no new issues can be added); null while it is active."
     )
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.project_by_id
+    loader_name = "project_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Project:

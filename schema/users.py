@@ -18,10 +18,7 @@ from schema.pagination import Connection
 from schema.relation_field import relation
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 _assigned_issues = issue_lists("issues_assigned_to_user", "assignedIssues")
@@ -36,9 +33,7 @@ class User(Node):
     )
     created_at: datetime = strawberry.field(description="When they signed up.")
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.user_by_id
+    loader_name = "user_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> User:

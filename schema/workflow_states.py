@@ -12,16 +12,13 @@ from resolvers import workflow_states as use_cases
 from schema import refs
 from schema.enums import WorkflowStateType
 from schema.node import Node
-from schema.payloads import IDEMPOTENCY_KEY, mutation
+from schema.payloads import IDEMPOTENCY_KEY, gone_id, mutation
 from schema.relation_field import relation
 from schema.relations import workspaces_of
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
-
-    from db.loaders import Loaders
 
 
 @strawberry.type(description="A column of a workspace's board, such as Todo or Done.")
@@ -34,9 +31,7 @@ class WorkflowState(Node):
     )
     position: int = strawberry.field(description="Order on the board, left to right.")
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.workflow_state_by_id
+    loader_name = "workflow_state_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> WorkflowState:
@@ -103,11 +98,7 @@ class WorkflowStatePayload:
 
 @strawberry.type(description="The workflow state deleted, or why it was not.")
 class WorkflowStateDeletePayload:
-    deleted_workflow_state_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="The `id` of the workflow state, which no longer exists; null when `errors` is "
-        "not empty.",
-    )
+    deleted_workflow_state_id: strawberry.ID | None = gone_id("workflow state")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -25,7 +25,7 @@ from schema.enums import Role
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import mutation
+from schema.payloads import gone_id, mutation
 from schema.relation_field import relation
 from schema.relations import paged_lists, users_at, workspaces_of
 from schema.search import SearchResult, search_results
@@ -34,10 +34,8 @@ from schema.user_errors import UserError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
 
-    from db.loaders import Loaders
 
 IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
 MAX_ISSUE_NUMBER = 2**31 - 1
@@ -76,9 +74,7 @@ class Workspace(Node):
     name: str = strawberry.field(description="Display name, 1 to 200 characters.")
     created_at: datetime = strawberry.field(description="When it was created.")
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.workspace_by_id
+    loader_name = "workspace_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Workspace:
@@ -185,9 +181,7 @@ class Membership(Node):
     role: Role = strawberry.field(description="What the member may do (see `Role`).")
     created_at: datetime = strawberry.field(description="When they joined.")
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.membership_by_id
+    loader_name = "membership_by_id"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Membership:
@@ -220,9 +214,7 @@ class Invitation(Node):
         description="When it was accepted; null while it is pending."
     )
 
-    @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        return loaders.invitation_by_id
+    loader_name = "invitation_by_id"
 
     @classmethod
     async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
@@ -349,11 +341,7 @@ class MembershipPayload:
 
 @strawberry.type(description="The membership removed, or why it was not.")
 class MemberRemovePayload:
-    removed_membership_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="The `id` of the membership, which no longer exists; null when `errors` is "
-        "not empty.",
-    )
+    removed_membership_id: strawberry.ID | None = gone_id("membership")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -364,21 +352,13 @@ class WorkspaceLeavePayload:
 
 @strawberry.type(description="The workspace deleted, or why it was not.")
 class WorkspaceDeletePayload:
-    deleted_workspace_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="The `id` of the workspace, which no longer exists; null when `errors` is "
-        "not empty.",
-    )
+    deleted_workspace_id: strawberry.ID | None = gone_id("workspace")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type(description="The invitation withdrawn, or why it was not.")
 class InvitationRevokePayload:
-    revoked_invitation_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="The `id` of the invitation, which no longer exists; null when `errors` is "
-        "not empty.",
-    )
+    revoked_invitation_id: strawberry.ID | None = gone_id("invitation")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

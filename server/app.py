@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
@@ -22,7 +23,8 @@ from strawberry.extensions import (
 
 from db.session import Database, create_engine
 from schema.build import build_schema
-from server.errors import ClientErrors
+from server.cost import CostLimit
+from server.errors import RETRY_AFTER_S, ClientErrors
 from server.graphiql import graphiql_asset_routes
 from server.graphql_view import GraphQLEndpoint
 from server.preflight import BodySizeLimit, ParsedDocumentCache
@@ -40,6 +42,7 @@ def create_schema(settings: Settings):
         extensions=[
             ClientErrors,
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: CostLimit(max_cost=settings.max_cost),
             lambda: AddValidationRules(limit_rules),
             # Per-process caches of parsed and validated documents (bounded LRUs keyed by the
             # query text): clients send the same few documents again and again.
@@ -107,18 +110,30 @@ def create_app_from_environment() -> Starlette:
     return create_app(Settings())
 
 
+READY_TIMEOUT_S = 2.0
+"""How long `/readyz` waits for the database before answering 503."""
+
+
 async def healthz(request: Request) -> JSONResponse:
+    """The process: it answers. Whether the database does is `/readyz`'s question, so that a
+    supervisor does not restart a healthy process for a database outage."""
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> JSONResponse:
+    """The database: 200 once a statement runs on a pooled connection, 503 otherwise (with
+    `Retry-After`). A connection that failed is discarded, so this recovers by itself."""
     database: Database = request.app.state.database
     handle = database.request_handle()
     try:
-        await handle.scalar(text("SELECT 1"))
-    except Exception as error:  # any failure means "not ready"; the reason is for the log only
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await handle.scalar(text("SELECT 1"))
+    except Exception as error:  # any failure means "not ready"
+        failure = handle.failure or error.__cause__ or error
         return JSONResponse(
-            {"status": "unavailable", "database": type(error).__name__}, status_code=503
+            {"status": "unavailable", "database": type(failure).__name__},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     finally:
         await handle.close()

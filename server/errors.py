@@ -10,11 +10,15 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from core.errors import BacklogError
-from db.session import StatementTimeoutError
+from db.session import DatabaseUnavailableError, StatementTimeoutError
 
 logger = logging.getLogger("backlog.errors")
 
 UNEXPECTED = "Unexpected error."
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+RETRY_AFTER_S = 1
+"""What a `SERVICE_UNAVAILABLE` answer's `Retry-After` says: a restarted PostgreSQL is usually
+back within a second, and the first request after it succeeds."""
 
 
 def client_error(error: GraphQLError) -> GraphQLError:
@@ -29,6 +33,9 @@ def client_error(error: GraphQLError) -> GraphQLError:
         return _with_extensions(error, original.message, original.extensions)
     if isinstance(original, StatementTimeoutError):
         return _with_extensions(error, str(original), {"code": "TIMEOUT"})
+    if isinstance(original, DatabaseUnavailableError):
+        # Logged once per request, by the view (the handle keeps what failed).
+        return _with_extensions(error, str(original), {"code": SERVICE_UNAVAILABLE})
     error_id = uuid.uuid4().hex[:12]
     logger.error("Unexpected error %s at %s", error_id, error.path, exc_info=original)
     return _with_extensions(

@@ -9,6 +9,7 @@ gets it, with 4xx for request errors.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -20,8 +21,10 @@ from strawberry.types.unset import UNSET
 from auth.identity import viewer_by_email, viewer_for_bearer
 from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
+from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
 from resolvers.context import Context
 from server import preflight
+from server.errors import RETRY_AFTER_S, SERVICE_UNAVAILABLE
 from server.graphiql import graphiql_page
 from server.signing_key import access_token_issuer
 
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from server.settings import Settings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+logger = logging.getLogger("backlog.database")
 
 
 class BacklogResponse(Response):
@@ -70,10 +75,21 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 context = await self.build_context(request, db)
             except InvalidTokenError:
                 return _unauthenticated(request)
+            except DatabaseUnavailableError:
+                return _unavailable(request)
             with preflight.handing_over(checked):
                 return await super().run(request, context=context, root_value=root_value)
         finally:
             await db.close()
+            if db.failure is not None:
+                # One line per request, however many of its fields failed; no traceback.
+                reason = " ".join(f"{type(db.failure).__name__}: {db.failure}".split())
+                logger.warning(
+                    "database connection failed (%s %s): %s",
+                    request.method,
+                    request.url.path,
+                    reason,
+                )
 
     async def build_context(self, request: Request, db: RequestDatabase) -> Context:
         viewer = await self.authenticate(request, db)
@@ -115,10 +131,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Response:
         response = super().create_response(response_data, sub_response)
+        unavailable = _is_unavailable(response_data)
+        if unavailable:
+            # The database failed under the request: retryable, whatever the media type.
+            response.status_code = 503
+            response.headers["retry-after"] = str(RETRY_AFTER_S)
         if getattr(sub_response, "accepts_graphql_response", False):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON + "; charset=utf-8"
             if (
-                isinstance(response_data, dict)
+                not unavailable
+                and isinstance(response_data, dict)
                 and response_data.get("data") is None
                 and not sub_response.status_code
                 and _is_request_error(response_data)
@@ -129,6 +151,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 response.headers["content-length"] = str(len(response.body))
                 response.status_code = 400
         return response
+
+
+def _is_unavailable(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bool:
+    responses = response_data if isinstance(response_data, list) else [response_data]
+    return any(
+        isinstance(error, dict)
+        and (error.get("extensions") or {}).get("code") == SERVICE_UNAVAILABLE
+        for response in responses
+        for error in response.get("errors") or []
+    )
 
 
 def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
@@ -150,6 +182,17 @@ def _unauthenticated(request: Request) -> Response:
         UNAUTHENTICATED_MESSAGE,
         "UNAUTHENTICATED",
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _unavailable(request: Request) -> Response:
+    """503 when the database fails before execution (while authenticating the request)."""
+    return _refused(
+        request,
+        503,
+        UNAVAILABLE_MESSAGE,
+        SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
 

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, alias="BACKLOG_MAX_QUERY_DEPTH")
     max_aliases: int = Field(default=30, alias="BACKLOG_MAX_ALIASES")
     max_tokens: int = Field(default=2000, alias="BACKLOG_MAX_TOKENS")
+    max_cost: int = Field(default=50_000, ge=1, alias="BACKLOG_MAX_COST")
     max_body_bytes: int = Field(default=100_000, alias="BACKLOG_MAX_BODY_BYTES")
 
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.

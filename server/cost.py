@@ -1,0 +1,239 @@
+"""The cost of a document, known before any SQL: how many objects its response can hold at most.
+
+The model, which a client can compute from its own document:
+
+- every field that returns an object costs 1 for each object it can return, times the number
+  of parents it is asked on;
+- a connection's `nodes` and `edges` hold as many objects as its page (`first` or `last`, 50
+  when neither is given), so everything selected under them is multiplied by that page;
+- `nodes(ids:)` returns one object per ID; any other list of objects counts as a page of 50,
+  and its own `first` is the page of the connections under it that take none (the board:
+  `issueGroups(first: n)` is n issues a group);
+- scalars, enums and `__typename` are free.
+
+`issues(first: 100) { nodes { project { issues(first: 100) { nodes { id } } } } }` costs 1 (the
+outer connection) + 100 (issues) + 100 (projects) + 100 (inner connections) + 10,000 (issues):
+10,301. A document costing more than `max_cost` is refused with `COST_LIMIT_EXCEEDED`, its cost
+and the limit in the error's `extensions`, before any SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_leaf_type,
+)
+from graphql.utilities import get_operation_ast
+from strawberry.extensions import SchemaExtension
+
+from core.errors import CostLimitExceededError
+from execution.graphql_internals import graphql_schema
+from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+PAGED_LISTS = frozenset({"nodes", "edges"})
+"""The fields of a connection that hold its page."""
+MAX_NODES_ARGUMENT = 100
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """The cost of the operation a request runs (0 if there is none to run: execution says
+    why)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return 0
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    walk = _Walk(schema, fragments, variables or {})
+    return walk.selections(
+        root, operation.selection_set, parents=1, page=None, given_page=None, seen=()
+    )
+
+
+class _Walk:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def selections(
+        self,
+        parent_type: GraphQLNamedType,
+        selection_set: SelectionSetNode,
+        *,
+        parents: int,
+        page: int | None,
+        given_page: int | None,
+        seen: tuple[str, ...],
+    ) -> int:
+        """The cost of `selection_set` asked on `parents` objects of `parent_type`; `page` is
+        the page size when the parent is a connection, `given_page` the `first` of a list
+        above that connections without paging arguments take."""
+        total = 0
+        for field, owner in self._fields(parent_type, selection_set, seen):
+            total += self._field(
+                owner, field, parents=parents, page=page, given_page=given_page, seen=seen
+            )
+        return total
+
+    def _fields(
+        self,
+        parent_type: GraphQLNamedType,
+        selection_set: SelectionSetNode,
+        seen: tuple[str, ...],
+    ) -> Iterator[tuple[FieldNode, GraphQLNamedType]]:
+        """Each field selected, with the type it is selected on (fragments spread in place; a
+        fragment already being spread is skipped, as validation refuses such cycles)."""
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield selection, parent_type
+            elif isinstance(selection, InlineFragmentNode):
+                on = self._type(selection.type_condition, parent_type)
+                yield from self._fields(on, selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:
+                    continue
+                on = self._type(fragment.type_condition, parent_type)
+                yield from self._fields(on, fragment.selection_set, (*seen, name))
+
+    def _type(self, condition: Any, default: GraphQLNamedType) -> GraphQLNamedType:
+        if condition is None:
+            return default
+        return self.schema.get_type(condition.name.value) or default
+
+    def _field(
+        self,
+        owner: GraphQLNamedType,
+        field: FieldNode,
+        *,
+        parents: int,
+        page: int | None,
+        given_page: int | None,
+        seen: tuple[str, ...],
+    ) -> int:
+        name = field.name.value
+        definition = getattr(owner, "fields", {}).get(name)
+        if definition is None or field.selection_set is None:
+            return 0  # a leaf, `__typename`, or a field validation refuses
+        named = get_named_type(definition.type)
+        if is_leaf_type(named):
+            return 0
+        objects = parents * self._size(definition.type, field, name, page)
+        own_page = self._page(field)
+        inner_page = None
+        if named.name.endswith("Connection"):
+            inner_page = own_page if own_page is not None else given_page or DEFAULT_PAGE_SIZE
+            given_page = None  # taken by this connection
+        elif own_page is not None:
+            given_page = own_page
+        return objects + self.selections(
+            named,
+            field.selection_set,
+            parents=objects,
+            page=inner_page,
+            given_page=given_page,
+            seen=seen,
+        )
+
+    def _size(self, field_type: Any, field: FieldNode, name: str, page: int | None) -> int:
+        """How many objects the field returns for one parent."""
+        if not isinstance(get_nullable_type(field_type), GraphQLList):
+            return 1
+        if page is not None and name in PAGED_LISTS:
+            return page
+        if name == "nodes":
+            ids = self._argument(field, "ids")
+            if isinstance(ids, list):
+                return min(len(ids), MAX_NODES_ARGUMENT)
+        return DEFAULT_PAGE_SIZE
+
+    def _page(self, field: FieldNode) -> int | None:
+        """The page the field's `first` or `last` asks for, if it has one."""
+        for name in ("first", "last"):
+            value = self._argument(field, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return max(0, min(value, MAX_PAGE_SIZE))
+        return None
+
+    def _argument(self, field: FieldNode, name: str) -> Any:
+        for argument in field.arguments or ():
+            if argument.name.value != name:
+                continue
+            node = argument.value
+            if isinstance(node, VariableNode):
+                return self.variables.get(node.name.value)
+            if isinstance(node, IntValueNode):
+                return int(node.value)
+            if isinstance(node, ListValueNode):
+                return [self._literal(item) for item in node.values]
+            return None
+        return None
+
+    def _literal(self, node: Any) -> Any:
+        return self.variables.get(node.name.value) if isinstance(node, VariableNode) else node
+
+
+class CostLimit(SchemaExtension):
+    """Refuses a document whose cost exceeds `max_cost` before it runs: after validation, with
+    the request's variables, so before any SQL."""
+
+    def __init__(self, *, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            cost = operation_cost(
+                graphql_schema(context.schema),
+                document,
+                context.operation_name,
+                context.variables,
+            )
+            if cost > self.max_cost:
+                refusal = CostLimitExceededError(
+                    f"This document may return {cost:,} objects; the limit is "
+                    f"{self.max_cost:,}. Ask for smaller pages (`first`/`last`) or fewer nested "
+                    "connections.",
+                    cost=cost,
+                    limit=self.max_cost,
+                )
+                context.result = ExecutionResult(
+                    data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
+                )
+        yield

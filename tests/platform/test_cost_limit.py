@@ -1,0 +1,69 @@
+"""The cost limit (`server.cost`): a document whose response could hold more objects than
+`BACKLOG_MAX_COST` is refused before any of its SQL runs; one at exactly the limit runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bench.workloads import BOARD_VIEW, DETAIL_VIEW, LIST_VIEW
+
+NESTED = """{ workspace(slug: "acme") { issues(first: 100) { nodes { project {
+  issues(first: 100) { nodes { project { issues(first: 100) { nodes { id } } } } } } } } } }"""
+
+# 1 workspace + 1 connection + 40 issues with a project each
+FORTY = '{ workspace(slug: "acme") { issues(first: $n) { nodes { id project { key } } } } }'
+FORTY_COST = 1 + 1 + 40 + 40
+
+
+@pytest.fixture
+async def limited(make_client) -> AsyncIterator:
+    async with make_client(BACKLOG_MAX_COST=FORTY_COST) as client:
+        yield client
+
+
+def _refusal(body: dict) -> dict:
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
+    return error["extensions"]
+
+
+async def test_the_nested_connections_document_is_refused_before_its_sql(client, statements):
+    response = await client.post("/graphql", json={"query": NESTED})
+
+    extensions = _refusal(response.json())
+    assert extensions == {"code": "COST_LIMIT_EXCEEDED", "cost": 1_030_302, "limit": 50_000}
+    assert statements.count == 1, statements.statements  # the viewer lookup only
+
+
+async def test_a_document_at_exactly_the_limit_runs(limited):
+    query = "query ($n: Int) " + FORTY
+    response = await limited.post("/graphql", json={"query": query, "variables": {"n": 40}})
+
+    body = response.json()
+    assert "errors" not in body, body
+    assert len(body["data"]["workspace"]["issues"]["nodes"]) == 40
+
+
+async def test_one_more_object_is_refused_with_the_cost_of_the_variables_given(limited):
+    query = "query ($n: Int) " + FORTY
+    response = await limited.post("/graphql", json={"query": query, "variables": {"n": 41}})
+
+    assert _refusal(response.json()) == {
+        "code": "COST_LIMIT_EXCEEDED",
+        "cost": FORTY_COST + 2,
+        "limit": FORTY_COST,
+    }
+
+
+@pytest.mark.parametrize(
+    "document", [LIST_VIEW, DETAIL_VIEW, BOARD_VIEW], ids=["list", "detail", "board"]
+)
+async def test_the_benchmark_views_pass_the_default_limit(client, document):
+    variables = {"slug": "acme", "identifier": "ENG-1", "first": 50}
+    response = await client.post("/graphql", json={"query": document, "variables": variables})
+    assert all(
+        e["extensions"]["code"] != "COST_LIMIT_EXCEEDED" for e in response.json().get("errors", [])
+    )

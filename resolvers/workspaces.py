@@ -249,7 +249,10 @@ async def member_update_role(context: Context, input: Any) -> Outcome:
         )
         if membership.role is not row.role:
             journal.record(_role_change(row, "UPDATED", membership.role, row.role))
-        return Done(Outcome(membership=row))
+        # Changing one's own role (an owner stepping down) holds for the rest of the document.
+        own = row.user_id == context.viewer.user_id
+        viewer = context.viewer.with_role(row.workspace_id, row.role) if own else None
+        return Done(Outcome(membership=row), viewer=viewer)
 
     return await perform(context, "memberUpdateRole", input, NO_REPLAY, run)
 

@@ -28,6 +28,14 @@ def can_read_workspace(viewer: Viewer, workspace_id: int) -> bool:
     return viewer.role_in(workspace_id) is not None
 
 
+def can_explore_schema(viewer: Viewer, who_may: str) -> bool:
+    """Introspection and "Did you mean ...?" hints; `who_may` is the setting: `off`, `members`
+    (signed-in callers) or `everyone`."""
+    if who_may == "members":
+        return viewer.is_authenticated
+    return who_may == "everyone"
+
+
 def can_write(viewer: Viewer) -> bool:
     """Mutations need a signed-in viewer whose credential may write (not a read-only token)."""
     return viewer.is_authenticated and viewer.can_write

@@ -21,7 +21,7 @@ from schema import projects as project_types
 from schema import workflow_states as state_types
 from schema.issue_filters import IssueFilter, IssueOrder, filter_spec
 from schema.issues import Issue
-from schema.pagination import Connection, connection_from_page, page_args
+from schema.pagination import MAX_PAGE_SIZE, Connection, connection_from_page, page_args
 from schema.relation_field import relation
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class _Grouping:
     issues: str
     """The `Loaders` relation of each group's issues, keyed by the group's id."""
 
+
+MAX_GROUPS = MAX_PAGE_SIZE
+"""The most groups (board columns) `issueGroups` returns."""
 
 _GROUPINGS = {
     IssueGrouping.STATE: _Grouping("workflow_states_by_workspace_id", "issues_of_state"),
@@ -93,7 +96,12 @@ async def issue_groups(
     rows_per_workspace = await getattr(context.loaders, grouping.groups).load_many(
         [workspace.pk for workspace in workspaces]
     )
-    return [[IssueGroup.from_row(by, row, page) for row in rows] for rows in rows_per_workspace]
+    # At most MAX_GROUPS columns, in board order: the cost of a document (`server.cost`) counts
+    # a list by its largest size, so the groups need one.
+    return [
+        [IssueGroup.from_row(by, row, page) for row in rows[:MAX_GROUPS]]
+        for rows in rows_per_workspace
+    ]
 
 
 def _relation(group: IssueGroup, context: Context) -> Any:

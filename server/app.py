@@ -1,4 +1,5 @@
-"""The Starlette application: `/graphql`, GraphiQL's assets, `/healthz` and `/readyz`."""
+"""The Starlette application: `/graphql`, GraphiQL's assets (where served), `/healthz` and
+`/readyz`, behind the HTTP layer's production defaults (`server/http_hardening.py`)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from db.session import Database, create_engine
 from schema.build import build_schema
 from server.cost import CostLimit
 from server.errors import RETRY_AFTER_S, ClientErrors
-from server.graphiql import graphiql_asset_routes
+from server.graphiql import graphiql_asset_routes, serves_graphiql
 from server.graphql_view import GraphQLEndpoint
+from server.http_hardening import hardening_middleware
 from server.preflight import BodySizeLimit, ParsedDocumentCache
+from server.schema_exploration import SchemaExploration
 from server.settings import Settings
 
 
@@ -40,6 +43,8 @@ def create_schema(settings: Settings):
     ]
     return build_schema(
         extensions=[
+            # First, so it leaves last: it sees every error, ClientErrors' rewrites included.
+            lambda: SchemaExploration(settings.introspection),
             ClientErrors,
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: CostLimit(max_cost=settings.max_cost),
@@ -77,14 +82,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 await app.state.database.dispose()
 
     graphql = GraphQLEndpoint(create_schema(settings), settings)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if serves_graphiql(enabled=settings.graphiql, cdn_allowed=settings.is_development):
+        routes += graphiql_asset_routes()
+    else:
+        graphql.graphql_ide = None  # Strawberry's view then answers a browser's GET with 404
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            *graphiql_asset_routes(),
+        routes=routes,
+        middleware=[
+            *hardening_middleware(settings),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
     if database is not None:

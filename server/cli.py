@@ -160,14 +160,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print("Loaded the demo data.")
         # Worker processes read their settings from the environment, like any deployment.
         os.environ["DATABASE_URL"] = url
-        print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
+        endpoint = "GraphiQL" if settings.graphiql else "GraphQL"
+        print(f"{endpoint}: http://{args.host}:{args.port}/graphql", flush=True)
         if seeded or settings.is_development:
             _print_demo_sign_in()
         if settings.is_development:
             print(f"Development mode: requests act as {settings.demo_viewer_email}.", flush=True)
         # uvicorn re-raises SIGTERM once it has shut down; the handler above turns it into an
         # exit through this `finally`.
-        _run_uvicorn(args)
+        _run_uvicorn(args, settings)
     finally:
         if embedded is not None:
             # A second Ctrl-C or stop request must not cut the database's shutdown short.
@@ -177,8 +178,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_uvicorn(args: argparse.Namespace) -> None:
+KEEP_ALIVE_S = 5
+"""How long an idle keep-alive connection stays open between requests (uvicorn's default)."""
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
+
+    from server.http_protocol import bounded_protocol
 
     uvicorn.run(
         "server.app:create_app_from_environment",
@@ -187,7 +194,15 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools, with a bound on the size of a request's head and the time it may take.
+        http=bounded_protocol(
+            max_head_bytes=settings.max_header_bytes, head_timeout_s=settings.header_timeout_s
+        ),
+        timeout_keep_alive=KEEP_ALIVE_S,
+        server_header=False,
+        # X-Forwarded-For is the app's to read, and only from BACKLOG_TRUSTED_PROXIES
+        # (server/http_hardening.py): uvicorn's own default trusts any local hop.
+        proxy_headers=False,
         access_log=False,
         app_dir=str(PROJECT_ROOT),
     )

@@ -6,9 +6,9 @@ The model, which a client can compute from its own document:
   of parents it is asked on;
 - a connection's `nodes` and `edges` hold as many objects as its page (`first` or `last`, 50
   when neither is given), so everything selected under them is multiplied by that page;
-- `nodes(ids:)` returns one object per ID; any other list of objects counts as a page of 50,
-  and its own `first` is the page of the connections under it that take none (the board:
-  `issueGroups(first: n)` is n issues a group);
+- `nodes(ids:)` returns one object per ID; any other list of objects counts as 100, the most any
+  list returns (the board's groups are capped at that), and its own `first` is the page of the
+  connections under it that take none (the board: `issueGroups(first: n)` is n issues a group);
 - scalars, enums and `__typename` are free.
 
 `issues(first: 100) { nodes { project { issues(first: 100) { nodes { id } } } } }` costs 1 (the
@@ -39,6 +39,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_nullable_type,
+    get_variable_values,
     is_leaf_type,
 )
 from graphql.utilities import get_operation_ast
@@ -51,6 +52,8 @@ from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 PAGED_LISTS = frozenset({"nodes", "edges"})
 """The fields of a connection that hold its page."""
 MAX_NODES_ARGUMENT = 100
+MAX_LIST_SIZE = MAX_PAGE_SIZE
+"""What a list of objects that is not a page counts as (`schema.board` caps its groups so)."""
 
 
 def operation_cost(
@@ -72,7 +75,12 @@ def operation_cost(
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-    walk = _Walk(schema, fragments, variables or {})
+    # Coerced as execution will coerce them: defaults filled in, `100.0` read as 100.
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
+    values = coerced.coerced if not isinstance(coerced, list) else variables or {}
+    walk = _Walk(schema, fragments, values)
     return walk.selections(
         root, operation.selection_set, parents=1, page=None, given_page=None, seen=()
     )
@@ -180,7 +188,7 @@ class _Walk:
             ids = self._argument(field, "ids")
             if isinstance(ids, list):
                 return min(len(ids), MAX_NODES_ARGUMENT)
-        return DEFAULT_PAGE_SIZE
+        return MAX_LIST_SIZE
 
     def _page(self, field: FieldNode) -> int | None:
         """The page the field's `first` or `last` asks for, if it has one."""

@@ -5,9 +5,12 @@ explorer-plugin files into `web/graphiql/node_modules`. When they are there, the
 script and stylesheet from `GRAPHIQL_ASSETS_PATH` on this server, and its Content-Security-Policy
 allows nothing else. When they are not (npm could not reach its registry), the page falls back to
 the same versions on unpkg.com, pinned by Subresource Integrity hashes, and its policy allows that
-one host too. The page's own script is a file in the repo either way, never inline.
+one host too: in development only, since production never serves a page that loads code from
+another host (`serves_graphiql`). The page's own script is a file in the repo either way, never
+inline. GraphiQL is served only where `BACKLOG_GRAPHIQL` allows it (by default in development).
 
-    app = Starlette(routes=[*graphiql_asset_routes(), Route("/graphql", graphql_endpoint)])
+    if serves_graphiql(enabled=settings.graphiql, cdn_allowed=settings.is_development):
+        routes += graphiql_asset_routes()
 
     # in the GET /graphql handler, for a browser (Accept: text/html):
     return graphiql_page(graphql_path="/graphql")
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import BaseRoute
 
-__all__ = ["GRAPHIQL_ASSETS_PATH", "graphiql_asset_routes", "graphiql_page"]
+__all__ = ["GRAPHIQL_ASSETS_PATH", "graphiql_asset_routes", "graphiql_page", "serves_graphiql"]
 
 GRAPHIQL_ASSETS_PATH = "/graphiql-assets"
 ASSETS_DIR_ENV = "BACKLOG_GRAPHIQL_ASSETS_DIR"
@@ -167,6 +170,30 @@ class _Assets:
         return (self.init_script, self.page_style)
 
 
+def serves_graphiql(*, enabled: bool, cdn_allowed: bool) -> bool:
+    """Whether `GET /graphql` opens GraphiQL: when `enabled` (`BACKLOG_GRAPHIQL`), and, without
+    the local assets, only where loading them from the CDN is allowed (development only)."""
+    if not enabled:
+        return False
+    directory = _assets_dir()
+    if _assets(directory).vendor_dir is not None:
+        return True
+    if cdn_allowed:
+        logger.warning(
+            "The pinned GraphiQL assets are not installed in %s, so the GraphiQL page loads them "
+            "from %s. web/graphiql/install.py (which dev.py runs) installs them.",
+            directory / "node_modules",
+            CDN_BASE_URL,
+        )
+        return True
+    logger.warning(
+        "GraphiQL is off: its pinned assets are not installed in %s, and production never loads "
+        "them from a CDN. web/graphiql/install.py (which dev.py runs) installs them.",
+        directory / "node_modules",
+    )
+    return False
+
+
 def graphiql_asset_routes() -> list[BaseRoute]:
     """The routes under `GRAPHIQL_ASSETS_PATH`: the page's own files, and the vendor files if
     they are installed. Only the listed files are reachable, never the rest of node_modules."""
@@ -255,12 +282,6 @@ def _assets(directory: Path) -> _Assets:
     page_style = _OwnFile(_PAGE_STYLE, (directory / _PAGE_STYLE).read_bytes(), "text/css")
     vendor_dir = directory / "node_modules"
     if not all(_is_installed(vendor_dir, vendor) for vendor in VENDOR_FILES):
-        logger.warning(
-            "The pinned GraphiQL assets are not installed in %s, so the GraphiQL page loads them "
-            "from %s. web/graphiql/install.py (which dev.py runs) installs them.",
-            vendor_dir,
-            CDN_BASE_URL,
-        )
         return _Assets(init_script, page_style, None)
     return _Assets(init_script, page_style, vendor_dir)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -26,6 +27,18 @@ class SettingsError(Exception):
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class Introspection(StrEnum):
+    """Who may explore the schema: introspection (`__schema`, `__type`) and the "Did you
+    mean …?" suggestions of error messages."""
+
+    OFF = "off"
+    MEMBERS = "members"  # signed-in callers
+    EVERYONE = "everyone"
+
+
+CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -76,6 +89,32 @@ class Settings(BaseSettings):
     max_cost: int = Field(default=50_000, ge=1, alias="BACKLOG_MAX_COST")
     max_body_bytes: int = Field(default=100_000, alias="BACKLOG_MAX_BODY_BYTES")
 
+    # Production defaults: what an anonymous caller may learn, and what the HTTP layer allows.
+    introspection_setting: Introspection | None = Field(
+        default=None,
+        alias="BACKLOG_INTROSPECTION",
+        description="off | members | everyone; unset: members in production, everyone in "
+        "development.",
+    )
+    graphiql_setting: bool | None = Field(
+        default=None,
+        alias="BACKLOG_GRAPHIQL",
+        description="Serve GraphiQL at GET /graphql; unset: in development only.",
+    )
+    cors_origins: CommaSeparated = Field(
+        default=(),
+        alias="BACKLOG_CORS_ORIGINS",
+        description="Origins (scheme://host[:port]) whose pages may call the API; `*`: any.",
+    )
+    trusted_proxies: CommaSeparated = Field(
+        default=(),
+        alias="BACKLOG_TRUSTED_PROXIES",
+        description="Addresses or networks whose X-Forwarded-For/-Proto are believed.",
+    )
+    max_header_bytes: int = Field(default=65_536, ge=1024, alias="BACKLOG_MAX_HEADER_BYTES")
+    header_timeout_s: float = Field(default=10.0, gt=0, alias="BACKLOG_HEADER_TIMEOUT_S")
+    body_timeout_s: float = Field(default=10.0, gt=0, alias="BACKLOG_BODY_TIMEOUT_S")
+
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.
     loaders_enabled: bool = Field(default=True, alias="BACKLOG_LOADERS_ENABLED")
     # Bench and tests: run queries with graphql-core's executor instead of execution.engine.
@@ -95,9 +134,56 @@ class Settings(BaseSettings):
             raise ValueError(f"{error} (it must look like {DATABASE_URL_FORM})") from None
         return url
 
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_on_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if origin != "*" and (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], without a path or "
+                    "a trailing slash (or * for any origin)"
+                )
+        return origins
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError:
+                if proxy != "*":
+                    raise ValueError(
+                        f"{proxy!r} is not an IP address or network (or * for any)"
+                    ) from None
+        return proxies
+
     @property
     def is_development(self) -> bool:
         return self.backlog_env is Environment.DEVELOPMENT
+
+    @property
+    def introspection(self) -> Introspection:
+        """Development keeps everything on: GraphiQL and the schema for anyone."""
+        if self.introspection_setting is not None:
+            return self.introspection_setting
+        return Introspection.EVERYONE if self.is_development else Introspection.MEMBERS
+
+    @property
+    def graphiql(self) -> bool:
+        return self.is_development if self.graphiql_setting is None else self.graphiql_setting
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -21,6 +21,7 @@ TESTED = {
     "graphql-core": ({"3.3.2"}, ["execution/graphql_internals.py"]),
     "strawberry-graphql": ({"0.341.2"}, ["execution/graphql_internals.py"]),
     "SQLAlchemy": ({"2.1.9"}, ["db/sqlalchemy_internals.py"]),
+    "uvicorn": ({"0.54.0"}, ["server/http_protocol.py"]),
 }
 
 
@@ -94,6 +95,7 @@ INTERNAL_MODULES = (
     "strawberry.schema.schema",
     "strawberry.schema.schema_converter",
     "strawberry.types.arguments",
+    "uvicorn.protocols",
 )
 ADAPTERS = {file for _, files in TESTED.values() for file in files}
 APPLICATION = ("core", "db", "auth", "resolvers", "schema", "execution", "server")

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from bench.workloads import BOARD_VIEW, DETAIL_VIEW, LIST_VIEW
+from tests.support.factories import ACME_PK
 
 NESTED = """{ workspace(slug: "acme") { issues(first: 100) { nodes { project {
   issues(first: 100) { nodes { project { issues(first: 100) { nodes { id } } } } } } } } } }"""
@@ -67,3 +69,25 @@ async def test_the_benchmark_views_pass_the_default_limit(client, document):
     assert all(
         e["extensions"]["code"] != "COST_LIMIT_EXCEEDED" for e in response.json().get("errors", [])
     )
+
+
+async def test_a_variable_s_default_page_is_counted(limited):
+    query = "query ($n: Int = 41) " + FORTY
+    response = await limited.post("/graphql", json={"query": query})
+
+    assert _refusal(response.json())["cost"] == FORTY_COST + 2
+
+
+async def test_the_board_shows_at_most_100_groups_as_its_cost_counts(client, connection):
+    await connection.execute(
+        text(
+            "INSERT INTO projects (workspace_id, key, name) "
+            "SELECT :w, 'P' || n, 'Project ' || n FROM generate_series(1, 120) AS n"
+        ),
+        {"w": ACME_PK},
+    )
+    query = '{ workspace(slug: "acme") { issueGroups(by: PROJECT, first: 1) { totalCount } } }'
+
+    response = await client.post("/graphql", json={"query": query})
+
+    assert len(response.json()["data"]["workspace"]["issueGroups"]) == 100

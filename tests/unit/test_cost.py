@@ -53,17 +53,25 @@ def test_variables_fragments_and_inline_fragments_count():
     assert cost(document, {"n": 10}) == 1 + 1 + 10 + 10 + 10 + 30
 
 
-def test_nodes_costs_one_per_id_and_other_lists_a_page():
+def test_nodes_costs_one_per_id_and_other_lists_their_largest_size():
     assert cost('{ nodes(ids: ["a", "b", "c"]) { id } }') == 3
-    assert cost(
-        '{ workspace(slug: "a") { issueGroups(first: 2) { issues { nodes { id } } } } }'
-    ) == (1 + 50 + 50 + 50 * 2)
+    board = '{ workspace(slug: "a") { issueGroups(first: 2) { issues { nodes { id } } } } }'
+    assert cost(board) == 1 + 100 + 100 + 100 * 2
 
 
 def test_a_list_s_first_pages_only_the_next_connection_down():
     document = """{ workspace(slug: "a") { issueGroups(first: 2) { issues {
       nodes { comments { nodes { id } } } } } } }"""
-    assert cost(document) == 1 + 50 + 50 + 50 * 2 + 50 * 2 + 50 * 2 * 50
+    assert cost(document) == 1 + 100 + 100 + 100 * 2 + 100 * 2 + 100 * 2 * 50
+
+
+def test_variables_count_as_execution_coerces_them():
+    document = (
+        'query ($n: Int = 30) { workspace(slug: "a") { issues(first: $n) { nodes { id } } } }'
+    )
+    assert cost(document) == 1 + 1 + 30  # the default
+    assert cost(document, {"n": 40.0}) == 1 + 1 + 40  # a whole float is an Int
+    assert cost(document, {"n": None}) == 1 + 1 + 50  # explicit null: the server's default
 
 
 def test_only_the_operation_that_runs_counts():

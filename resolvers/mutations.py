@@ -151,9 +151,9 @@ async def perform(
             # PostgreSQL rolled one side back; nothing of this attempt stayed, so run it again,
             # reading afresh.
             await db.rollback()
+            context.reload()
             if attempt == DEADLOCK_RETRIES:
                 raise
-            context.reload()
             continue
         except asyncpg.ForeignKeyViolationError:
             # A state, label, issue... this change points at was deleted by a transaction that
@@ -168,7 +168,9 @@ async def perform(
                 ]
             )
         except BaseException:
+            # Nothing of it stays: neither may rows it read, for what the document runs next.
             await db.rollback()
+            context.reload()
             raise
         break
     # Loaders may hold rows read before the change (or before a rollback): start afresh.

@@ -1,5 +1,7 @@
 """`python -m bench`: Backlog against PostGraphile, an N+1 baseline, graphql-core's executor and
 a raw-SQL floor, each a real server process loaded with wrk on the same seeded PostgreSQL.
+With `--soak SECONDS`, instead: one Backlog worker's resident memory under steady load
+(bench/soak.py).
 
 Before anything is measured, every server's answer to every document of the chosen workloads is
 checked (data, no errors, the same rows as Backlog's), and the floor is checked to send exactly
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from bench import postgraphile, report, servers
+from bench import postgraphile, report, servers, soak
 from bench.database import DatabaseInfo, open_database
 from bench.load import ensure_wrk
 from bench.measure import (
@@ -47,6 +49,8 @@ def _terminate(signum: int, frame: Any) -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv, description=__doc__)
     signal.signal(signal.SIGTERM, _terminate)
+    if options.soak_s is not None:
+        return _soak(options, options.soak_s)
     began = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     notes: list[str] = []
@@ -106,6 +110,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return REQUESTS_FAILED
     return 0
+
+
+def _soak(options: Options, seconds: float) -> int:
+    notes: list[str] = []
+    try:
+        with open_database(options, notes) as db:
+            status = soak.run_soak(options, db, seconds)
+    except servers.ServerError as error:
+        print(f"\nsoak stopped: {error}", file=sys.stderr)
+        return CHECK_FAILED
+    except KeyboardInterrupt:
+        print("\ninterrupted; the server and PostgreSQL stopped", file=sys.stderr)
+        return INTERRUPTED
+    for note in notes:
+        print(f"note: {note}")
+    return status
 
 
 def _record(

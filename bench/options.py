@@ -86,6 +86,16 @@ def build_parser(description: str | None) -> argparse.ArgumentParser:
         help="a smoke run: --duration 3 --workers 1 --concurrency 16 unless given",
     )
     parser.add_argument(
+        "--soak",
+        type=float,
+        metavar="SECONDS",
+        help=(
+            "instead of the comparison: one backlog worker under the mixed workload for SECONDS "
+            "(at the first --concurrency), its resident memory per minute and whether it stays "
+            "within 10%% of minute 5 (bench/soak.py; e.g. --soak 1800)"
+        ),
+    )
+    parser.add_argument(
         "--results-dir",
         type=Path,
         default=RESULTS_DIR,
@@ -106,6 +116,7 @@ class Options:
     warmup_s: float
     results_dir: Path
     quick: bool
+    soak_s: float | None = None
 
     def workloads_for(self, server: str) -> tuple[str, ...]:
         """The chosen workloads that `server` has an equivalent of."""
@@ -161,6 +172,8 @@ def parse_options(argv: Sequence[str] | None, description: str | None) -> Option
     duration = args.duration if args.duration is not None else 3.0 if args.quick else 10.0
     if duration <= 0 or args.warmup < 0:
         parser.error("--duration must be > 0 and --warmup >= 0")
+    if args.soak is not None and args.soak < 60:
+        parser.error("--soak needs at least 60 seconds (it reports RSS per minute)")
     return Options(
         scale=args.scale,
         data_dir=(args.data_dir or BENCH_DIR / ".data" / args.scale).resolve(),
@@ -172,4 +185,5 @@ def parse_options(argv: Sequence[str] | None, description: str | None) -> Option
         warmup_s=args.warmup,
         results_dir=args.results_dir.resolve(),
         quick=args.quick,
+        soak_s=args.soak,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
@@ -50,6 +50,8 @@ class RelationLoader:
     statements are built once per shape for the whole process, keyed by the relation's `name`.
     """
 
+    __slots__ = ("counts", "pages")
+
     def __init__(
         self,
         db: RequestDatabase,
@@ -63,78 +65,95 @@ class RelationLoader:
         counts_with_pages: bool = False,
         batch: bool = True,
     ) -> None:
-        self._db = db
-        self._name = name
-        self._query = query
-        self._count_query = count_query or query
-        self._parent = parent
-        self._scope = scope
-        self._filtered = filtered
-        # Short lists (an issue's comments) are counted by the statement that pages them, and
-        # the count primes `counts`: `totalCount` next to `nodes` then costs no statement.
-        self._counts_with_pages = counts_with_pages
-        self.pages: DataLoader[PageKey, Page] = DataLoader(
-            self._load_pages, batch=batch, cache=batch
+        # The batch functions are bound to a `_Relation`, which refers to no loader: were they
+        # this object's own methods, each loader would be a reference cycle (loader -> batch
+        # function -> this object -> loader), and a request's rows would outlive it until the
+        # cycle collector ran.
+        relation = _Relation(
+            db, name, query, count_query or query, parent, scope, filtered, counts_with_pages
         )
         self.counts: DataLoader[CountKey, int] = DataLoader(
-            self._load_counts, batch=batch, cache=batch
+            relation.load_counts, batch=batch, cache=batch
+        )
+        self.pages: DataLoader[PageKey, Page] = DataLoader(
+            partial(relation.load_pages, self.counts), batch=batch, cache=batch
         )
 
-    def _statement(
+
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    """What a `RelationLoader`'s batch functions read: the request's database handle, the
+    relation's SELECTs and the viewer's scope."""
+
+    db: RequestDatabase
+    name: str
+    query: Callable[[], Select[Any]]
+    count_query: Callable[[], Select[Any]]
+    parent: ColumnElement[Any]
+    scope: dict[str, Any]
+    filtered: bool
+    # Short lists (an issue's comments) are counted by the statement that pages them, and
+    # the count primes `counts`: `totalCount` next to `nodes` then costs no statement.
+    counts_with_pages: bool
+
+    def statement(
         self, query: Callable[[], Select[Any]], filter: Hashable | None, *, paged: bool
     ) -> tuple[Hashable, Callable[[], Select[Any]], dict[str, Any]]:
         """The shape key, the SELECT builder and the parameters for `filter`."""
-        if not self._filtered or filter is None:
+        if not self.filtered or filter is None:
             filter_shape: Hashable = None
-            params = self._scope
+            params = self.scope
         else:
             filter_shape = filter.shape  # type: ignore[attr-defined]
-            params = {**self._scope, **filter.params()}  # type: ignore[attr-defined]
+            params = {**self.scope, **filter.params()}  # type: ignore[attr-defined]
+        parent = self.parent
 
         def build() -> Select[Any]:
             select = query()
             if paged:
-                select = select.add_columns(self._parent.label("batch_parent"))
+                select = select.add_columns(parent.label("batch_parent"))
             if filter_shape is not None:
                 select = filter.apply(select)  # type: ignore[union-attr]
             return select
 
-        return (self._name, filter_shape), build, params
+        return (self.name, filter_shape), build, params
 
-    async def _load_pages(self, keys: Sequence[PageKey]) -> list[Page]:
+    async def load_pages(
+        self, counts: DataLoader[CountKey, int], keys: Sequence[PageKey]
+    ) -> list[Page]:
         # Keys that differ only by parent share one statement; other arguments split the batch.
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for key in keys:
             groups[(key.ordering, key.args, key.filter)].append(key.parent_id)
         pages: dict[tuple[Any, ...], Page] = {}
         for (ordering, args, filter), parent_ids in groups.items():
-            shape, build, params = self._statement(self._query, filter, paged=True)
+            shape, build, params = self.statement(self.query, filter, paged=True)
             found = await fetch_pages_per_parent(
-                self._db,
+                self.db,
                 shape,
                 build,
-                self._parent,
+                self.parent,
                 list(dict.fromkeys(parent_ids)),
                 ordering,
                 args,
                 params,
-                with_totals=self._counts_with_pages,
+                with_totals=self.counts_with_pages,
             )
             for parent_id, page in found.items():
                 pages[(ordering, args, filter, parent_id)] = page
                 if page.total is not None:
-                    self.counts.prime(CountKey(parent_id, filter), page.total)
+                    counts.prime(CountKey(parent_id, filter), page.total)
         return [pages[(k.ordering, k.args, k.filter, k.parent_id)] for k in keys]
 
-    async def _load_counts(self, keys: Sequence[CountKey]) -> list[int]:
+    async def load_counts(self, keys: Sequence[CountKey]) -> list[int]:
         groups: dict[Hashable | None, list[int]] = defaultdict(list)
         for key in keys:
             groups[key.filter].append(key.parent_id)
         totals: dict[tuple[Any, int], int] = {}
         for filter, parent_ids in groups.items():
-            shape, build, params = self._statement(self._count_query, filter, paged=False)
+            shape, build, params = self.statement(self.count_query, filter, paged=False)
             found = await count_per_parent(
-                self._db, shape, build, self._parent, list(dict.fromkeys(parent_ids)), params
+                self.db, shape, build, self.parent, list(dict.fromkeys(parent_ids)), params
             )
             for parent_id, total in found.items():
                 totals[(filter, parent_id)] = total

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import traceback
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
 from functools import partial
@@ -55,6 +56,7 @@ from execution.graphql_internals import (
     build_resolve_info,
     collect_root_fields,
     collect_subfields,
+    detach_async_helpers,
     ensure_valid_runtime_type,
     error_collector,
     exact_python_class,
@@ -149,6 +151,11 @@ class _FieldPlan:
 class LevelExecutionContext(StrawberryExecutionContext):
     """Strawberry's execution context with queries run by the level-at-a-time executor."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not a reference cycle: what the request read is freed as soon as it is answered.
+        detach_async_helpers(self)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         if not self._can_run_by_level():
             return super().execute_operation(serially)
@@ -167,7 +174,8 @@ class _LevelRun:
         self.executor = executor
         self.schema = executor.schema
         self.context = executor.context_value
-        self.add_error = error_collector(executor)
+        self.collect_error = error_collector(executor)
+        self.errors: list[GraphQLError] = []
         self.python_arguments = argument_converter(executor.schema)
         self.plans: dict[int, tuple[GroupedFieldSet, list[_FieldPlan]]] = {}
         self.batches: dict[_FieldPlan, list[tuple[Any, dict[str, Any], _Position, Path]]] = {}
@@ -189,8 +197,15 @@ class _LevelRun:
         data: dict[str, Any] = {}
         root = _Position(None, "", False, None, None)
         plans = self.plans_of(root_type, grouped)
-        self.execute_fields(root_type, plans, executor.root_value, data, root, None)
-        await self.drain()
+        try:
+            self.execute_fields(root_type, plans, executor.root_value, data, root, None)
+            await self.drain()
+        finally:
+            # Work left by a run stopped half way (cancelled) refers back to this run.
+            self.pending.clear()
+            self.batches.clear()
+            for error in self.errors:
+                _release_frames(error)
         return finished_response(executor, None if self.data_nulled else data)
 
     # -- walking the tree -------------------------------------------------------------------
@@ -359,9 +374,11 @@ class _LevelRun:
         path: Path,
     ) -> None:
         """Complete `value` into `container[key]`; a failure nulls the nearest nullable place."""
+        if isinstance(value, Exception):
+            # Not raised again: its traceback would gain this frame, and through it the caller's.
+            self.slot_failed(value, return_type, plan, container, key, parent, path)
+            return
         try:
-            if isinstance(value, Exception):
-                raise value
             value_type = return_type
             nullable = True
             if value_type.__class__ is GraphQLNonNull:
@@ -382,12 +399,24 @@ class _LevelRun:
                 position = _Position(container, key, nullable, parent, path)
                 self.complete_object(value_type, plan, value, position)
         except Exception as raw:
-            error = located_error(raw, plan.nodes, path.as_list())
-            if return_type.__class__ is GraphQLNonNull:
-                self.null_out(parent, error)
-            else:
-                container[key] = None
-                self.add_error(error, path)
+            self.slot_failed(raw, return_type, plan, container, key, parent, path)
+
+    def slot_failed(
+        self,
+        raw: Exception,
+        return_type: GraphQLOutputType,
+        plan: _FieldPlan,
+        container: Any,
+        key: str | int,
+        parent: _Position,
+        path: Path,
+    ) -> None:
+        error = located_error(raw, plan.nodes, path.as_list())
+        if return_type.__class__ is GraphQLNonNull:
+            self.null_out(parent, error)
+        else:
+            container[key] = None
+            self.add_error(error, path)
 
     def complete_list(
         self, return_type: GraphQLList[Any], plan: _FieldPlan, value: Any, position: _Position
@@ -452,6 +481,10 @@ class _LevelRun:
         )
 
     # -- errors -----------------------------------------------------------------------------
+
+    def add_error(self, error: GraphQLError, path: Path | None) -> None:
+        self.errors.append(error)
+        self.collect_error(error, path)
 
     def field_error(
         self,
@@ -557,6 +590,19 @@ class _LevelRun:
             plan.method = method
             return FieldKind.METHOD
         return FieldKind.RESOLVER
+
+
+def _release_frames(error: GraphQLError) -> None:
+    """Let the frames an error passed through go of their local variables.
+
+    An error caught here and kept (in the response's errors, as a batch's result) holds its
+    traceback, whose frames hold the executor's locals, which lead back to the error: a reference
+    cycle that would keep the whole request for the cycle collector. Once the run is over those
+    frames are finished; the traceback still names every file, line and function for the log.
+    """
+    for raised in (error, error.original_error):
+        if raised is not None and raised.__traceback__ is not None:
+            traceback.clear_frames(raised.__traceback__)
 
 
 def _coerce_leaf(leaf: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:

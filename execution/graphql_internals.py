@@ -12,9 +12,11 @@ Internal to `execution`: the rest of Backlog uses the libraries' public APIs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from graphql import GraphQLResolveInfoHelpers
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.collect_fields import collect_fields as _collect_fields
 from graphql.execution.values import get_argument_values
@@ -49,6 +51,7 @@ __all__ = [
     "build_resolve_info",
     "collect_root_fields",
     "collect_subfields",
+    "detach_async_helpers",
     "ensure_valid_runtime_type",
     "error_collector",
     "exact_python_class",
@@ -151,6 +154,34 @@ def finished_response(
     """The response with the collected errors: graphql-core 3.3's private `build_response` then
     `finish` (which runs the async-work-finished hook and honours an abort signal)."""
     return executor.finish(executor.build_response(data))
+
+
+def detach_async_helpers(executor: Executor[Any]) -> None:
+    """Make the executor's `async_helpers` reach it through a weak reference.
+
+    graphql-core 3.3's `Executor.__init__` keeps `GraphQLResolveInfoHelpers` of its own bound
+    methods (`gather_async_work`, `track_async_work`), which every `info` carries: each executor
+    is then a reference cycle, and with it the request's context, loaders and rows wait for the
+    cycle collector. These helpers call the same methods while the execution lives (a resolver
+    runs inside it); once it is over, there is nothing to track or gather for it.
+    """
+    gather = weakref.WeakMethod(executor.gather_async_work)
+    track = weakref.WeakMethod(executor.track_async_work)
+
+    def gather_async_work(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+        method = gather()
+        if method is None:
+            raise RuntimeError("The execution these helpers belong to is over.")
+        return method(values)
+
+    def track_async_work(values: Sequence[Any]) -> None:
+        method = track()
+        if method is not None:
+            method(values)
+
+    executor.async_helpers = GraphQLResolveInfoHelpers(
+        gather=gather_async_work, track=track_async_work
+    )
 
 
 def uses_middleware_or_abort_signal(executor: Executor[Any]) -> bool:

@@ -340,6 +340,9 @@ class RequestDatabase:
         self._owns_connection = False
         self._lost = False
         self._timed_out = False  # a statement of the open transaction timed out
+        self.committed = False
+        """Whether a transaction of this request committed: then a later failure must not be
+        answered as retryable as a whole (a mutation already took effect)."""
         self.failure: BaseException | None = None
         self.lock = asyncio.Lock()
         self.statement_count = 0
@@ -453,6 +456,7 @@ class RequestDatabase:
             if self._transaction is not None:
                 transaction, self._transaction = self._transaction, None
                 await self._guarded(transaction.commit())
+                self.committed = True
 
     async def rollback(self) -> None:
         """Undo everything since the last commit; the next statement starts a new transaction.

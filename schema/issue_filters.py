@@ -40,6 +40,8 @@ MAX_FILTER_CONDITIONS = 50
 each nested filter counts one."""
 MAX_FILTER_VALUES = 100
 """How many values one `in`/`nin` list may hold (as `nodes(ids:)` takes at most 100 IDs)."""
+FILTER_ARGUMENT = "filter"
+"""The argument every issue list takes its `IssueFilter` in (and no other argument has)."""
 
 
 def _operator(description: str, *, name: str | None = None) -> Any:
@@ -276,10 +278,42 @@ _OPERATORS: tuple[tuple[str, spec.Operator], ...] = (
 _LABEL_QUANTIFIERS = ("some", "none", "every")
 
 
+def _too_deep() -> BadUserInputError:
+    return BadUserInputError(
+        f"The issue filter nests `and`/`or`/`not` more than {MAX_FILTER_DEPTH} levels deep.",
+        argument=FILTER_ARGUMENT,
+        limit=MAX_FILTER_DEPTH,
+    )
+
+
+def _too_many_conditions() -> BadUserInputError:
+    return BadUserInputError(
+        f"The issue filter holds more than {MAX_FILTER_CONDITIONS} conditions.",
+        argument=FILTER_ARGUMENT,
+        limit=MAX_FILTER_CONDITIONS,
+    )
+
+
+def _too_many_values(operator: str) -> BadUserInputError:
+    return BadUserInputError(
+        f"`{operator}` takes at most {MAX_FILTER_VALUES} values.",
+        argument=FILTER_ARGUMENT,
+        limit=MAX_FILTER_VALUES,
+    )
+
+
+def _too_many_ids() -> BadUserInputError:
+    return BadUserInputError(
+        f"`in` and `nin` take at most {MAX_FILTER_VALUES} IDs.",
+        argument=FILTER_ARGUMENT,
+        limit=MAX_FILTER_VALUES,
+    )
+
+
 def _text(value: str) -> str:
     problem = unstorable_text(value)
     if problem is not None:
-        raise BadUserInputError(f"A filter's text {problem}.", argument="filter")
+        raise BadUserInputError(f"A filter's text {problem}.", argument=FILTER_ARGUMENT)
     return value
 
 
@@ -301,11 +335,7 @@ class _FilterBuilder:
     def _count(self, how_many: int = 1) -> None:
         self._conditions += how_many
         if self._conditions > MAX_FILTER_CONDITIONS:
-            raise BadUserInputError(
-                f"The issue filter holds more than {MAX_FILTER_CONDITIONS} conditions.",
-                argument="filter",
-                limit=MAX_FILTER_CONDITIONS,
-            )
+            raise _too_many_conditions()
 
     def compare(
         self, field: str, comparator: Any, convert: Callable[[Any], Any] = _as_is
@@ -321,11 +351,7 @@ class _FilterBuilder:
             self._count()
             if operator in ("in", "nin"):
                 if len(value) > MAX_FILTER_VALUES:
-                    raise BadUserInputError(
-                        f"`{operator}` takes at most {MAX_FILTER_VALUES} values.",
-                        argument="filter",
-                        limit=MAX_FILTER_VALUES,
-                    )
+                    raise _too_many_values(operator)
                 value = tuple(dict.fromkeys(convert(item) for item in value))
             elif operator != "null":
                 value = convert(value)
@@ -340,16 +366,14 @@ class _FilterBuilder:
 
         def keys(ids: list[strawberry.ID]) -> tuple[int, ...]:
             if len(ids) > MAX_FILTER_VALUES:
-                raise BadUserInputError(
-                    f"`in` and `nin` take at most {MAX_FILTER_VALUES} IDs.",
-                    argument="filter",
-                    limit=MAX_FILTER_VALUES,
-                )
+                raise _too_many_ids()
             found = []
             for global_id in ids:
                 decoded = from_global_id(global_id)
                 if decoded is None:
-                    raise BadUserInputError(f"`{global_id}` is not an ID.", argument="filter")
+                    raise BadUserInputError(
+                        f"`{global_id}` is not an ID.", argument=FILTER_ARGUMENT
+                    )
                 if decoded[0] == type_name:
                     found.append(decoded[1])
             return tuple(sorted(set(found)))
@@ -409,16 +433,11 @@ class _FilterBuilder:
 
     def issue(self, issue_filter: IssueFilter, depth: int = 1) -> list[spec.Condition]:
         if depth > MAX_FILTER_DEPTH:
-            raise BadUserInputError(
-                f"The issue filter nests `and`/`or`/`not` more than {MAX_FILTER_DEPTH} "
-                "levels deep.",
-                argument="filter",
-                limit=MAX_FILTER_DEPTH,
-            )
+            raise _too_deep()
         if depth > 1 and issue_filter.include_archived:
             raise BadUserInputError(
                 "`includeArchived` applies to the whole list: give it on the outermost filter.",
-                argument="filter",
+                argument=FILTER_ARGUMENT,
             )
         f = issue_filter
         conditions = [
@@ -471,6 +490,89 @@ def filter_spec(issue_filter: IssueFilter | None) -> spec.IssueFilter:
         _all(conditions) if conditions else None,
         include_archived=issue_filter.include_archived,
     )
+
+
+_LOGICAL_LISTS = ("and", "or")
+_GIVEN = (str, int, float, bool, list, dict)
+"""JSON values: anything else (a variable the request left out) is no condition."""
+FILTER_OBJECT_FIELDS = frozenset(
+    {
+        *("id", "number", "title", "priority", "estimate", "dueDate"),
+        *("createdAt", "updatedAt", "archivedAt", "type", "name"),
+        *("state", "assignee", "creator", "project", "parent", "labels"),
+    }
+)
+"""The fields of the filter inputs that hold an object of conditions (a comparator, a
+relation's filter) and count none themselves; the label quantifiers count one, and every other
+field given is one operator (or an unknown field, which validation refuses anyway)."""
+
+
+def check_filter_limits(value: object) -> None:
+    """Refuses, by counting alone, a filter that `filter_spec` would refuse for its depth, its
+    conditions or its values: the filter as the request gave it (JSON values under GraphQL
+    names, from its variables or its literal), before it is coerced into input objects, which
+    costs time in proportion to its size.
+
+    It counts what `filter_spec` counts, so it never refuses a filter `filter_spec` accepts,
+    and stops at the first limit passed: its work is bounded by the limits, not by the input.
+    What it cannot read (a value of the wrong type) is left to validation.
+
+    >>> check_filter_limits({"or": [{"priority": {"eq": "HIGH"}}] * 2})
+    >>> check_filter_limits({"or": [{}] * 3_000})
+    Traceback (most recent call last):
+    core.errors.BadUserInputError: The issue filter holds more than 50 conditions.
+    """
+    _FilterCount().issue(value, depth=1)
+
+
+class _FilterCount:
+    """`_FilterBuilder`'s count, over plain values."""
+
+    SUB_FILTER_LEVELS = 3
+    """How many objects may nest below one filter level (`labels: {some: {name: {eq: ..}}}`)."""
+
+    def __init__(self) -> None:
+        self._conditions = 0
+
+    def _count(self, how_many: int = 1) -> None:
+        self._conditions += how_many
+        if self._conditions > MAX_FILTER_CONDITIONS:
+            raise _too_many_conditions()
+
+    def issue(self, value: object, depth: int) -> None:
+        if depth > MAX_FILTER_DEPTH:
+            raise _too_deep()
+        if not isinstance(value, dict):
+            return
+        for name, item in value.items():
+            if not isinstance(item, _GIVEN) or name == "includeArchived":
+                continue
+            if name in _LOGICAL_LISTS:
+                nested = item if isinstance(item, list) else [item]
+                self._count(len(nested))
+                for each in nested:
+                    self.issue(each, depth + 1)
+            elif name == "not":
+                self._count()
+                self.issue(item, depth + 1)
+            else:
+                self.condition(name, item, self.SUB_FILTER_LEVELS)
+
+    def condition(self, name: str, value: object, levels: int) -> None:
+        """`value` given under `name` below a filter level: an object of conditions (a
+        comparator, a relation's filter, a label quantifier's), or one operator's value."""
+        holds_conditions = name in FILTER_OBJECT_FIELDS or name in _LABEL_QUANTIFIERS
+        if not holds_conditions or name in _LABEL_QUANTIFIERS:
+            self._count()
+        if holds_conditions and isinstance(value, dict) and levels > 0:
+            for inner, item in value.items():
+                if isinstance(item, _GIVEN):
+                    self.condition_of(name, inner, item, levels - 1)
+
+    def condition_of(self, owner: str, name: str, value: object, levels: int) -> None:
+        if isinstance(value, list) and name in ("in", "nin") and len(value) > MAX_FILTER_VALUES:
+            raise _too_many_ids() if owner == "id" else _too_many_values(name)
+        self.condition(name, value, levels)
 
 
 async def issue_connections(

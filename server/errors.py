@@ -21,8 +21,42 @@ RETRY_AFTER_S = 1
 back within a second, and the first request after it succeeds."""
 
 
+LOGGED_IDS = 10
+"""How many unexpected errors of one request its log record names beyond the first."""
+
+
 def client_error(error: GraphQLError) -> GraphQLError:
     """The error as the client may see it: no stack trace, SQL or secret ever leaves here."""
+    [masked] = client_errors([error])
+    return masked
+
+
+def client_errors(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """Each error as the client may see it, and at most one log record for all of them.
+
+    Errors a client caused (a code of the API, a request error) are not logged. Each
+    unexpected one gets its own `errorId`; the record has the first one's traceback and names
+    up to `LOGGED_IDS` more, so a request whose every field fails writes one record, not one
+    per field.
+    """
+    masked: list[GraphQLError] = []
+    unexpected: list[tuple[str, GraphQLError]] = []
+    for error in errors:
+        exposed = _exposed(error)
+        if exposed is None:
+            error_id = uuid.uuid4().hex[:12]
+            unexpected.append((error_id, error))
+            exposed = _with_extensions(
+                error, UNEXPECTED, {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+            )
+        masked.append(exposed)
+    if unexpected:
+        _log_unexpected(unexpected)
+    return masked
+
+
+def _exposed(error: GraphQLError) -> GraphQLError | None:
+    """The error with its code, if its message may reach the client (None: it is masked)."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else None
@@ -36,10 +70,22 @@ def client_error(error: GraphQLError) -> GraphQLError:
     if isinstance(original, DatabaseUnavailableError):
         # Logged once per request, by the view (the handle keeps what failed).
         return _with_extensions(error, str(original), {"code": SERVICE_UNAVAILABLE})
-    error_id = uuid.uuid4().hex[:12]
-    logger.error("Unexpected error %s at %s", error_id, error.path, exc_info=original)
-    return _with_extensions(
-        error, UNEXPECTED, {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+    return None
+
+
+def _log_unexpected(unexpected: list[tuple[str, GraphQLError]]) -> None:
+    (error_id, first), more = unexpected[0], unexpected[1:]
+    named = "; ".join(f"{other_id} at {other.path}" for other_id, other in more[:LOGGED_IDS])
+    unnamed = len(more) - LOGGED_IDS
+    others = (
+        ""
+        if not more
+        else f" (and {len(more)} more in this request: {named}"
+        + (f"; {unnamed} not named" if unnamed > 0 else "")
+        + ")"
+    )
+    logger.error(
+        "Unexpected error %s at %s%s", error_id, first.path, others, exc_info=first.original_error
     )
 
 
@@ -56,10 +102,10 @@ def _with_extensions(error: GraphQLError, message: str, extensions: dict) -> Gra
 
 
 class ClientErrors(SchemaExtension):
-    """Rewrites every error of a result through `client_error`."""
+    """Rewrites every error of a result through `client_errors`."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [client_error(error) for error in result.errors]
+            result.errors = client_errors(list(result.errors))

@@ -1,10 +1,12 @@
 """The `/graphql` endpoint: Strawberry's Starlette view with Backlog's context and responses.
 
 An HTTP request first goes through the pre-flight (`server/preflight.py`: its body decoded once,
-unstorable text refused, the transaction chosen), then gets one database handle, one set of
-loaders and one viewer; the handle is released in a `finally`, whatever happened. Responses
-follow the GraphQL-over-HTTP spec: a client that accepts `application/graphql-response+json`
-gets it, with 4xx for request errors.
+malformed requests and unstorable text refused, the transaction chosen), then gets one database
+handle, one set of loaders and one viewer; the handle is released in a `finally`, whatever
+happened. Responses follow the GraphQL-over-HTTP spec: a client that accepts
+`application/graphql-response+json` gets it, with 4xx for request errors; a malformed request
+is a 400 `BAD_REQUEST` in every media type. A refused request is logged as one line
+(`backlog.requests`, INFO), never with a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -29,6 +32,8 @@ from server.graphiql import graphiql_page
 from server.signing_key import access_token_issuer
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
 
@@ -38,12 +43,14 @@ if TYPE_CHECKING:
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 logger = logging.getLogger("backlog.database")
+refusals = logging.getLogger("backlog.requests")
 
 
 class BacklogResponse(Response):
     """Carries what the response needs to know about its request (set in get_sub_response)."""
 
     accepts_graphql_response = False
+    database: RequestDatabase | None = None
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -60,16 +67,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         ):
             return await super().run(request, context=context, root_value=root_value)
         # The pre-flight, before any database work: the body is read (and size-checked),
-        # decoded once, and the operation's kind picks the transaction.
+        # decoded once, and the operation's kind picks the transaction. A request it refuses
+        # (malformed, unstorable text, no operation to run, a filter past its limits) ends here.
         body = await request.body()
         checked = preflight.check(request, body, max_tokens=self.settings.max_tokens)
-        if checked.holds_unstorable_text:
-            # A request error (the document never runs): 400 where the client takes the
-            # GraphQL-over-HTTP media type, 200 for plain JSON, as for validation errors.
-            status = 400 if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "") else 200
-            return _refused(request, status, preflight.UNSTORABLE_TEXT_MESSAGE, "BAD_USER_INPUT")
+        if checked.refusal is not None:
+            return _refused_request(request, checked.refusal)
         database: Database = request.app.state.database
         db = database.request_handle(snapshot=checked.reads_only)
+        request.state.request_database = db  # for `get_sub_response`
         try:
             try:
                 context = await self.build_context(request, db)
@@ -78,7 +84,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             except DatabaseUnavailableError:
                 return _unavailable(request)
             with preflight.handing_over(checked):
-                return await super().run(request, context=context, root_value=root_value)
+                try:
+                    return await super().run(request, context=context, root_value=root_value)
+                except HTTPException as error:
+                    # Strawberry's own refusals (a content type it does not read, a mutation
+                    # over GET, no document): typed and logged like the pre-flight's.
+                    refusal = preflight.Refusal(error.reason, "BAD_REQUEST", malformed=True)
+                    return _refused_request(request, refusal, status=error.status_code)
         finally:
             await db.close()
             if db.failure is not None:
@@ -117,6 +129,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         del sub_response.headers["content-length"]
         accept = request.headers.get("accept", "")
         sub_response.accepts_graphql_response = GRAPHQL_RESPONSE_JSON in accept
+        sub_response.database = getattr(request.state, "request_database", None)
         return sub_response
 
     def decode_json(self, data: str | bytes) -> object:
@@ -131,7 +144,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Response:
         response = super().create_response(response_data, sub_response)
-        unavailable = _is_unavailable(response_data)
+        # Retryable as a whole only if nothing of it took effect: after a committed mutation, the
+        # lost field's error says what failed, and the request is answered as any other.
+        database = sub_response.database if isinstance(sub_response, BacklogResponse) else None
+        committed = database is not None and database.committed
+        unavailable = _is_unavailable(response_data) and not committed
         if unavailable:
             # The database failed under the request: retryable, whatever the media type.
             response.status_code = 503
@@ -196,15 +213,39 @@ def _unavailable(request: Request) -> Response:
     )
 
 
+def _refused_request(
+    request: Request, refusal: preflight.Refusal, *, status: int | None = None
+) -> Response:
+    """A request refused before anything of it ran, logged as one line without a traceback.
+
+    Its status: a malformed request is a 400 in every media type; a request error of a
+    well-formed one is answered as validation errors are (`create_response`): 400 where the
+    client takes the GraphQL-over-HTTP media type, 200 for plain JSON.
+    """
+    if status is None:
+        accepts_graphql_response = GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
+        status = 400 if refusal.malformed or accepts_graphql_response else 200
+    refusals.info(
+        "%s %s refused with %d %s: %.200r",
+        request.method,
+        request.url.path,
+        status,
+        refusal.code,
+        refusal.message,
+    )
+    return _refused(request, status, refusal.message, refusal.code, refusal.extensions)
+
+
 def _refused(
     request: Request,
     status: int,
     message: str,
     code: str,
+    extensions: Mapping[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A request refused before execution, with a GraphQL error body."""
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    body = {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
     media_type = (
         GRAPHQL_RESPONSE_JSON
         if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")

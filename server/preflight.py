@@ -5,18 +5,24 @@ The steps, in the order a request meets them:
 1. `BodySizeLimit` (ASGI middleware, around the whole app): a body over the limit is refused
    with 413 before anything reads it.
 2. `check`, which the view calls with the body it has read, before any database work:
-   - the body's JSON is decoded, once (`DecodedBody`);
-   - text no field can take (NUL, lone UTF-16 surrogates) refuses the request;
-   - the document is parsed through the per-process cache (`parsed`) to tell whether its
-     operation only reads: such a request runs in a REPEATABLE READ READ ONLY transaction, so
-     every statement of it (a page and its `totalCount`, a list and the objects it points at)
-     sees one snapshot.
+   - the request's parameters are read: a POST body must be UTF-8 JSON (decoded once), an
+     object, with the fields GraphQL-over-HTTP defines of their types; a GET request's
+     `variables` are JSON. Anything else is malformed: `BAD_REQUEST`, HTTP 400;
+   - text no field can take (NUL, lone UTF-16 surrogates) refuses the request, wherever it is:
+     the URL, the JSON, the document's string literals (`BAD_USER_INPUT`);
+   - the document is parsed and inspected through the per-process cache (`inspected`): the
+     operation to run must be known (several operations and no `operationName` is a request
+     error, `GRAPHQL_VALIDATION_FAILED`), every `filter` argument is counted against the
+     filter limits before anything coerces it (`check_filter_limits`), and a `query`
+     operation runs in a REPEATABLE READ READ ONLY transaction, so every statement of it (a
+     page and its `totalCount`, a list and the objects it points at) sees one snapshot.
 3. While Strawberry handles the request (`handing_over`), its JSON hook (`decode_json`) returns
-   the body `check` decoded instead of decoding it again, and its parse step is served from the
+   what `check` decoded instead of decoding it again, and its parse step is served from the
    same cache (`ParsedDocumentCache`).
 
-A request `check` cannot make sense of (not JSON, no document, a syntax error) is not refused
-here: it is left to Strawberry, which answers it like any other request error.
+A refused request gets its one error (`Refusal`) from the view, and nothing of it runs. A
+document that does not parse is not refused here: Strawberry answers it like any other
+request error.
 """
 
 from __future__ import annotations
@@ -24,18 +30,33 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from graphql import DocumentNode, GraphQLError, OperationType, parse
-from graphql.utilities import get_operation_ast
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    ExecutableDefinitionNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    ValueNode,
+    Visitor,
+    parse,
+    visit,
+)
+from graphql.utilities import get_operation_ast, value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
+from core.errors import BadUserInputError
 from core.text import unstorable_text
+from schema.issue_filters import FILTER_ARGUMENT, check_filter_limits
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -123,32 +144,33 @@ UNSTORABLE_TEXT_MESSAGE = (
 # errors deep in whichever resolver first touched them. Only a body holding such an escape is
 # searched (the escape may be text itself, as in a description quoting `\\u0000`).
 _SUSPECT_ESCAPE = re.compile(rb"\\u0000|\\u[dD][89abAB]|\\u[dD][c-fC-F]")
-_NUL_IN_QUERY_STRING = b"%00"
+_JSON_PARAMETERS = ("variables", "extensions")
 
 
 @dataclass(frozen=True, slots=True)
-class DecodedBody:
-    """The body's JSON, or the error decoding it gave (raised when Strawberry asks for it).
+class Refusal:
+    """Why a request is refused before anything of it runs: its one GraphQL error."""
 
-    Decoded by `json.loads`, Strawberry's own decoder, so execution sees the values it always
-    saw: orjson, for one, reads an integer beyond 64 bits as a float.
-    """
+    message: str
+    code: str
+    extensions: Mapping[str, Any] = field(default_factory=dict)
+    malformed: bool = False
+    """True: not a GraphQL-over-HTTP request at all (its body or parameters cannot be read),
+    HTTP 400 whatever the media type. False: a request error of a well-formed request, answered
+    as a validation error is."""
 
-    value: Any = None
-    error: Exception | None = None
 
-    @classmethod
-    def of(cls, body: bytes) -> DecodedBody:
-        try:
-            return cls(value=json.loads(body))
-        # What the decoder raises on a body it cannot read (RecursionError: nested too deep).
-        except (ValueError, RecursionError) as error:
-            return cls(error=error)
+def _malformed(message: str) -> Refusal:
+    return Refusal(message, "BAD_REQUEST", malformed=True)
 
-    def json(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
+
+_UNSTORABLE = Refusal(UNSTORABLE_TEXT_MESSAGE, "BAD_USER_INPUT")
+
+
+class _Refused(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,31 +178,29 @@ class CheckedRequest:
     """What the pre-flight learned of one HTTP request."""
 
     body: bytes
-    # None when no step needed it (a GET request without a suspect body).
-    decoded: DecodedBody | None
-    holds_unstorable_text: bool
+    decoded: Mapping[str | bytes, Any]
+    """The JSON texts the check decoded (the body; a GET request's `variables` and
+    `extensions`), by their text, each decoded by `json.loads`, Strawberry's own decoder, so
+    execution sees the values it always saw (orjson, for one, reads an integer beyond 64 bits
+    as a float)."""
+    refusal: Refusal | None
     reads_only: bool
 
 
 def check(request: Request, body: bytes, *, max_tokens: int) -> CheckedRequest:
-    """The pre-flight of a request whose body has been read: decode, refuse, classify."""
-    suspect = _SUSPECT_ESCAPE.search(body) is not None
-    decoded = DecodedBody.of(body) if suspect or request.method != "GET" else None
-    if _NUL_IN_QUERY_STRING in request.scope["query_string"] or (
-        suspect and decoded is not None and decoded.error is None and _unstorable(decoded.value)
-    ):
-        return CheckedRequest(body, decoded, holds_unstorable_text=True, reads_only=False)
-    # A GET request's GraphQL parameters are in its query string (Strawberry ignores its body).
-    if request.method == "GET":
-        parameters: Any = request.query_params
-    else:
-        parameters = None if decoded is None or decoded.error is not None else decoded.value
-    return CheckedRequest(
-        body,
-        decoded,
-        holds_unstorable_text=False,
-        reads_only=_only_queries(parameters, max_tokens),
-    )
+    """The pre-flight of a request whose body has been read, in this order: its parameters
+    read (a POST body: UTF-8, JSON, an object; the fields GraphQL-over-HTTP defines, of their
+    types), unstorable text refused (in the URL, the JSON, the document's string literals),
+    then, if the document parses, its operation chosen (several and no `operationName`: a
+    request error, as the spec wants), its filters counted against their limits, and the
+    transaction chosen from the operation's kind."""
+    decoded: dict[str | bytes, Any] = {}
+    try:
+        parameters = _parameters(request, body, decoded)
+        reads = _check_document(parameters, max_tokens)
+    except _Refused as refused:
+        return CheckedRequest(body, decoded, refused.refusal, reads_only=False)
+    return CheckedRequest(body, decoded, None, reads_only=reads)
 
 
 def reads_only(request: Request, body: bytes, *, max_tokens: int) -> bool:
@@ -189,27 +209,119 @@ def reads_only(request: Request, body: bytes, *, max_tokens: int) -> bool:
     return check(request, body, max_tokens=max_tokens).reads_only
 
 
+def _parameters(
+    request: Request, body: bytes, decoded: dict[str | bytes, Any]
+) -> Mapping[str, Any]:
+    """The request's GraphQL parameters (`query`, `variables`, `operationName`,
+    `extensions`), decoded and checked; what is decoded is kept in `decoded`."""
+    url = request.query_params
+    if any(_unstorable(text) for item in url.multi_items() for text in item):
+        raise _Refused(_UNSTORABLE)
+    if request.method == "GET":
+        # A GET request's GraphQL parameters are in its query string (Strawberry ignores its
+        # body); `variables` and `extensions` are JSON there.
+        parameters: dict[str, Any] = dict(url)
+        for name in _JSON_PARAMETERS:
+            text = parameters.get(name)
+            if text:
+                parameters[name] = decoded[text] = _json(text)
+                if _unstorable(parameters[name]):
+                    raise _Refused(_UNSTORABLE)
+    else:
+        value = decoded[body] = _json(body)
+        if _SUSPECT_ESCAPE.search(body) is not None and _unstorable(value):
+            raise _Refused(_UNSTORABLE)
+        if not isinstance(value, dict):
+            batch = " (batched requests are not supported)" if isinstance(value, list) else ""
+            raise _Refused(_malformed(f"The request body must be a JSON object{batch}."))
+        parameters = value
+    # As Strawberry checks them (it would fail on a type it does not check).
+    for name, types, kind in (
+        ("query", str, "a string"),
+        ("operationName", str, "a string"),
+        ("variables", dict, "an object"),
+        ("extensions", dict, "an object"),
+    ):
+        if not isinstance(parameters.get(name), types | None):
+            raise _Refused(
+                _malformed(f"The GraphQL operation's `{name}` must be {kind} or null, if provided.")
+            )
+    return parameters
+
+
+def _json(text: str | bytes) -> Any:
+    """`text` decoded as JSON; refuses what is not UTF-8 JSON, or nested past what the
+    decoder can follow."""
+    if isinstance(text, bytes):
+        try:
+            text.decode()
+        except UnicodeDecodeError:
+            raise _Refused(_malformed("The request body is not UTF-8 text.")) from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _Refused(_malformed("The request's JSON is nested too deeply.")) from None
+    except ValueError:
+        raise _Refused(_malformed("The request's JSON cannot be parsed.")) from None
+
+
 def _unstorable(value: Any) -> bool:
-    if isinstance(value, str):
-        return unstorable_text(value) is not None
-    if isinstance(value, dict):
-        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(item) for item in value)
+    """Whether any text in `value` (JSON values, walked without recursion) breaks the text
+    rule."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if unstorable_text(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
-def _only_queries(parameters: Any, max_tokens: int) -> bool:
-    if not hasattr(parameters, "get"):
-        return False
+def _check_document(parameters: Mapping[str, Any], max_tokens: int) -> bool:
+    """Checks the document (when it parses: Strawberry reports syntax errors); whether its
+    operation only reads."""
     query, name = parameters.get("query"), parameters.get("operationName")
-    if not isinstance(query, str) or not (name is None or isinstance(name, str)):
-        return False
-    document = parsed(query, max_tokens)
+    document = None if query is None else inspected(query, max_tokens)
     if document is None:
         return False
-    operation = get_operation_ast(document, name)
-    return operation is not None and operation.operation is OperationType.QUERY
+    if document.holds_unstorable_text:
+        raise _Refused(_UNSTORABLE)
+    operation = get_operation_ast(document.document, name)
+    if operation is None:
+        raise _Refused(Refusal(_no_operation(document, name), "GRAPHQL_VALIDATION_FAILED"))
+    filters = document.filters_of(operation)
+    if filters:
+        variables = _with_defaults(operation, parameters.get("variables") or {})
+        for value in filters:
+            try:
+                check_filter_limits(value_from_ast_untyped(value, variables))
+            except BadUserInputError as error:
+                extensions = {k: v for k, v in error.extensions.items() if k != "code"}
+                raise _Refused(Refusal(error.message, error.code, extensions)) from None
+    return operation.operation is OperationType.QUERY
+
+
+def _no_operation(document: InspectedDocument, name: str | None) -> str:
+    """Why no operation of `document` is the one to run (graphql-core's words)."""
+    if name is not None:
+        return f"Unknown operation named '{name}'."
+    if document.operations > 1:
+        return "Must provide operation name if query contains multiple operations."
+    return "Must provide an operation."
+
+
+def _with_defaults(operation: OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
+    defaults = {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
+    return {**defaults, **variables} if defaults else variables
 
 
 # ---- 3. Handing over to Strawberry -----------------------------------------------------------
@@ -219,7 +331,7 @@ _HANDED_OVER: ContextVar[CheckedRequest | None] = ContextVar("handed_over", defa
 
 @contextlib.contextmanager
 def handing_over(checked: CheckedRequest) -> Iterator[None]:
-    """While Strawberry handles the request, `decode_json` serves its body from `checked`."""
+    """While Strawberry handles the request, `decode_json` serves what `checked` decoded."""
     token = _HANDED_OVER.set(checked)
     try:
         yield
@@ -228,11 +340,12 @@ def handing_over(checked: CheckedRequest) -> Iterator[None]:
 
 
 def decode_json(data: str | bytes) -> object:
-    """The view's JSON decoder (Strawberry's `decode_json` hook): the request's body as `check`
-    decoded it; anything else (a GET request's `variables`) with the same decoder."""
+    """The view's JSON decoder (Strawberry's `decode_json` hook): what `check` decoded (the
+    body, a GET request's `variables`) served as it was decoded; anything else with the same
+    decoder."""
     checked = _HANDED_OVER.get()
-    if checked is not None and checked.decoded is not None and data == checked.body:
-        return checked.decoded.json()
+    if checked is not None and data in checked.decoded:
+        return checked.decoded[data]
     return json.loads(data)
 
 
@@ -248,6 +361,65 @@ def parsed(query: str, max_tokens: int | None) -> DocumentNode | None:
         return parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class InspectedDocument:
+    """What the check needs of a document that parses, learned once per document."""
+
+    document: DocumentNode
+    operations: int
+    holds_unstorable_text: bool
+    """A string literal breaks the text rule (`"a\\u0000"` in the document's own escapes)."""
+    filters: tuple[tuple[ExecutableDefinitionNode, tuple[ValueNode, ...]], ...]
+    """The values given to `filter` arguments, with the operation or fragment they are in."""
+
+    def filters_of(self, operation: OperationDefinitionNode) -> list[ValueNode]:
+        """The filters `operation` may run: its own and its fragments' (one it does not spread
+        is a validation error anyway)."""
+        return [
+            value
+            for definition, values in self.filters
+            if definition is operation or isinstance(definition, FragmentDefinitionNode)
+            for value in values
+        ]
+
+
+class _Literals(Visitor):
+    """Finds the string literals that break the text rule and the `filter` arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unstorable = False
+        self.filters: list[ValueNode] = []
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.unstorable = self.unstorable or unstorable_text(node.value) is not None
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        if node.name.value == FILTER_ARGUMENT:
+            self.filters.append(node.value)
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
+def inspected(query: str, max_tokens: int | None) -> InspectedDocument | None:
+    """The document of `query` with what the check needs of it; None if it does not parse."""
+    document = parsed(query, max_tokens)
+    if document is None:
+        return None
+    literals = _Literals()
+    filters = []
+    for definition in document.definitions:
+        if isinstance(definition, ExecutableDefinitionNode):
+            literals.filters = []
+            visit(definition, literals)
+            filters.append((definition, tuple(literals.filters)))
+    return InspectedDocument(
+        document,
+        operations=sum(isinstance(d, OperationDefinitionNode) for d in document.definitions),
+        holds_unstorable_text=literals.unstorable,
+        filters=tuple(filters),
+    )
 
 
 class ParsedDocumentCache(SchemaExtension):

@@ -11,6 +11,7 @@ is a 400 `BAD_REQUEST` in every media type. A refused request is logged as one l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 return _unavailable(request)
             with preflight.handing_over(checked):
                 try:
-                    return await super().run(request, context=context, root_value=root_value)
+                    if not checked.reads_only:
+                        # A mutation is bounded statement by statement; stopping one between a
+                        # commit and its answer would hide what it did.
+                        return await super().run(request, context=context, root_value=root_value)
+                    async with asyncio.timeout(self.settings.query_deadline_s):
+                        return await super().run(request, context=context, root_value=root_value)
+                except TimeoutError:
+                    return _past_deadline(request, self.settings.query_deadline_s)
                 except HTTPException as error:
                     # Strawberry's own refusals (a content type it does not read, a mutation
                     # over GET, no document): typed and logged like the pre-flight's.
@@ -199,6 +207,18 @@ def _unauthenticated(request: Request) -> Response:
         UNAUTHENTICATED_MESSAGE,
         "UNAUTHENTICATED",
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _past_deadline(request: Request, deadline_s: float) -> Response:
+    """A query stopped at its deadline: its statement is cancelled and its connection released
+    (`db.session` discards a connection whose statement was cancelled)."""
+    logger.warning("query stopped at its %s s deadline (%s)", deadline_s, request.url.path)
+    return _refused(
+        request,
+        503,
+        f"The query took longer than {deadline_s:g} s and was stopped; ask for less.",
+        "TIMEOUT",
     )
 
 

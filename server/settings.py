@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, alias="BACKLOG_MAX_ALIASES")
     max_tokens: int = Field(default=2000, alias="BACKLOG_MAX_TOKENS")
     max_cost: int = Field(default=50_000, ge=1, alias="BACKLOG_MAX_COST")
+    query_deadline_s: float = Field(default=8.0, gt=0, alias="BACKLOG_QUERY_DEADLINE_S")
     max_body_bytes: int = Field(default=100_000, alias="BACKLOG_MAX_BODY_BYTES")
 
     # Production defaults: what an anonymous caller may learn, and what the HTTP layer allows.

@@ -24,27 +24,11 @@ import psutil
 import pytest
 
 from server.settings import PROJECT_ROOT
+from tests.support.processes import clean_environment, free_port
 
 TEST_SECRET = "a-secret-for-the-start-up-tests-of-32-bytes-or-more"
 # Each failure must come well before anything a worker or a retry loop would take.
 FAILS_WITHIN_SECONDS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def clean_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
-    """This process's environment without any Backlog setting, plus `settings`."""
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("BACKLOG_") and name not in {"DATABASE_URL", "TEST_DATABASE_URL"}
-    }
-    # Never the checkout's `.backlog`, even if a check let the server get that far.
-    return {**environment, "BACKLOG_DATA_DIR": str(tmp_path / "data"), **settings}
 
 
 def backlog_serve(

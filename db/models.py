@@ -416,3 +416,15 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = _created_at()
 
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
+class PersistedOperation(Base):
+    """A GraphQL document kept by its SHA-256 (hex): registered by a client (automatic persisted
+    queries) or pushed as a trusted document (`backlog operations push`)."""
+
+    __tablename__ = "persisted_operations"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text, nullable=False)
+    trusted: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
+    created_at: Mapped[datetime] = _created_at()

@@ -1,10 +1,13 @@
-"""`backlog`: serve, migrate, seed, export-schema."""
+"""`backlog`: serve, migrate, seed, export-schema, operations push."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
+import re
 import signal
 import sys
 from dataclasses import replace
@@ -53,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+
+    operations = commands.add_parser("operations", help="persisted operations")
+    operation_commands = operations.add_subparsers(dest="operations_command", required=True)
+    push = operation_commands.add_parser(
+        "push",
+        help="store a manifest's documents as trusted (GraphQL Code Generator's persisted "
+        "documents or Relay's persisted queries: a JSON object of id or hash to document)",
+    )
+    push.add_argument("manifest", type=Path)
 
     args = parser.parse_args(argv)
     # A stop request (SIGTERM from `python3 dev.py`, a supervisor, `docker stop`) leaves through
@@ -248,11 +260,73 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def trusted_documents(manifest: str) -> dict[str, str]:
+    """A manifest's documents by their SHA-256 (hex). A manifest is a JSON object of key to
+    document: GraphQL Code Generator keys each by its SHA-256, which must be right; Relay by an
+    id of its own (an MD5, or any string), kept only as the manifest's."""
+    from graphql import GraphQLError, parse
+
+    try:
+        entries = json.loads(manifest)
+    except ValueError as error:
+        raise StartupError(f"the manifest is not JSON: {error}") from None
+    if not isinstance(entries, dict):
+        raise StartupError("the manifest must be a JSON object of id or hash to document")
+    documents: dict[str, str] = {}
+    for key, document in entries.items():
+        if not isinstance(document, str):
+            raise StartupError(f"{key!r}: the document is not a string")
+        sha256 = hashlib.sha256(document.encode()).hexdigest()
+        if _SHA256_HEX.fullmatch(key) and key.lower() != sha256:
+            raise StartupError(f"{key!r}: not the SHA-256 of its document ({sha256})")
+        try:
+            parse(document)
+        except GraphQLError as error:
+            raise StartupError(f"{key!r}: the document does not parse: {error.message}") from None
+        documents[sha256] = document
+    return documents
+
+
+def cmd_operations(args: argparse.Namespace) -> int:
+    from db.persisted_operations import operation_trust
+    from db.session import create_engine
+
+    try:
+        manifest = args.manifest.read_text()
+    except OSError as error:
+        raise StartupError(f"{args.manifest}: {error.strerror}") from None
+    documents = trusted_documents(manifest)
+    url, _ = _database_url(checked_settings(signing_key=False))
+    _migrate(url)
+
+    async def push() -> int:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                new = 0
+                for sha256, document in documents.items():
+                    result = await connection.execute(
+                        operation_trust(), {"sha256": sha256, "document": document}
+                    )
+                    new += bool(result.scalar_one())
+                return new
+        finally:
+            await engine.dispose()
+
+    new = asyncio.run(push())
+    print(f"Trusted documents: {new} new, {len(documents) - new} known.")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "export-schema": cmd_export_schema,
+    "operations": cmd_operations,
 }
 
 if __name__ == "__main__":

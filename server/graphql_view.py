@@ -25,18 +25,21 @@ from strawberry.types.unset import UNSET
 from auth.identity import viewer_by_email, viewer_for_bearer
 from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
+from db.persisted_operations import PersistedOperations
 from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
 from resolvers.context import Context
 from server import preflight
 from server.errors import RETRY_AFTER_S, SERVICE_UNAVAILABLE
 from server.graphiql import graphiql_page
+from server.settings import TrustedDocuments
 from server.signing_key import access_token_issuer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from cross_web import AsyncHTTPRequestAdapter
     from starlette.websockets import WebSocket
-    from strawberry.http import GraphQLHTTPResponse
+    from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
     from db.session import Database, RequestDatabase
     from server.settings import Settings
@@ -59,6 +62,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         super().__init__(schema, subscription_protocols=(), allow_queries_via_get=True)
         self.settings = settings
         self.access_tokens = access_token_issuer(settings)
+        self.persisted_operations = PersistedOperations()
 
     async def run(
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
@@ -75,6 +79,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if checked.refusal is not None:
             return _refused_request(request, checked.refusal)
         database: Database = request.app.state.database
+        if checked.persisted is not None or self._trusted_only(request):
+            # Before the request's handle opens: a document named by its hash decides the
+            # transaction once it is found.
+            try:
+                resolved = await self._persisted(request, checked, database)
+            except DatabaseUnavailableError:
+                return _unavailable(request)
+            if isinstance(resolved, Response):
+                return resolved
+            checked = resolved
+            if checked.refusal is not None:
+                return _refused_request(request, checked.refusal)
         db = database.request_handle(snapshot=checked.reads_only)
         request.state.request_database = db  # for `get_sub_response`
         try:
@@ -110,6 +126,57 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     request.url.path,
                     reason,
                 )
+
+    def _trusted_only(self, request: Request) -> bool:
+        """Whether the caller may run only trusted documents. Known before authenticating: a
+        request without credentials is anonymous (except in development), and one with bad
+        credentials is refused anyway."""
+        mode = self.settings.trusted_documents
+        if mode is TrustedDocuments.ANONYMOUS:
+            return "authorization" not in request.headers and not self.settings.is_development
+        return mode is TrustedDocuments.EVERYONE
+
+    async def _persisted(
+        self, request: Request, checked: preflight.CheckedRequest, database: Database
+    ) -> preflight.CheckedRequest | Response:
+        """Persisted operations: the document a request names by its hash found (or
+        `PersistedQueryNotFound`), a sent one registered, and, for a caller restricted to
+        trusted documents, anything else refused."""
+        trusted_only = self._trusted_only(request)
+        query = checked.query
+        if checked.persisted is not None:
+            sha256 = checked.persisted.sha256
+        elif query is not None:
+            sha256 = preflight.document_sha256(query)
+        else:
+            return checked  # no document at all: Strawberry answers
+        stored = await self.persisted_operations.find(database, sha256, trusted_only=trusted_only)
+        if trusted_only and (stored is None or not stored.trusted):
+            return _refused_request(request, PERSISTED_QUERY_REQUIRED, status=403)
+        if checked.awaits_document:
+            if stored is None:
+                return _refused_request(request, preflight.PERSISTED_QUERY_NOT_FOUND)
+            return preflight.with_document(
+                checked, stored.document, max_tokens=self.settings.max_tokens
+            )
+        if checked.persisted is not None and stored is None and query is not None:
+            await self.persisted_operations.register(database, sha256, query)
+        return checked
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted query by its hash carries no `query`, but is no page view.
+        return super().should_render_graphql_ide(request) and (
+            request.query_params.get("extensions") is None
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        document = preflight.handed_over_document()
+        if document is not None and not isinstance(data, list) and data.query is None:
+            data.query = document  # the stored document the request named by its hash
+        return data
 
     async def build_context(self, request: Request, db: RequestDatabase) -> Context:
         viewer = await self.authenticate(request, db)
@@ -194,6 +261,12 @@ def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
         isinstance(error, dict) and not error.get("path") for error in errors
     )
 
+
+PERSISTED_QUERY_REQUIRED = preflight.Refusal(
+    "Only trusted documents may run here: send a trusted document's hash "
+    "(extensions.persistedQuery.sha256Hash).",
+    "PERSISTED_QUERY_REQUIRED",
+)
 
 UNAUTHENTICATED_MESSAGE = "The access token is invalid, expired or revoked."
 

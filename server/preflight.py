@@ -10,6 +10,10 @@ The steps, in the order a request meets them:
      `variables` are JSON. Anything else is malformed: `BAD_REQUEST`, HTTP 400;
    - text no field can take (NUL, lone UTF-16 surrogates) refuses the request, wherever it is:
      the URL, the JSON, the document's string literals (`BAD_USER_INPUT`);
+   - a persisted query (`extensions.persistedQuery`, Apollo's automatic persisted queries) is
+     read: version 1, a SHA-256 in hex, which a document sent with it must have
+     (`PERSISTED_QUERY_HASH_MISMATCH`). A request naming a stored document by its hash only is
+     given it by the view (`with_document`), which checks it as below;
    - the document is parsed and inspected through the per-process cache (`inspected`): the
      operation to run must be known (several operations and no `operationName` is a request
      error, `GRAPHQL_VALIDATION_FAILED`), every `filter` argument is counted against the
@@ -28,11 +32,12 @@ request error.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -173,6 +178,24 @@ class _Refused(Exception):
         self.refusal = refusal
 
 
+PERSISTED_QUERY_NOT_FOUND = Refusal("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+"""Apollo's answer to a hash it does not know: its clients then send the document too."""
+
+PERSISTED_QUERY_HASH_MISMATCH = Refusal(
+    "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH", malformed=True
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PersistedQuery:
+    """The request's `extensions.persistedQuery` (automatic persisted queries, version 1)."""
+
+    sha256: str
+    """Hex, lower case."""
+    sent: bool
+    """The request carries the document too (checked against the hash): to register."""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckedRequest:
     """What the pre-flight learned of one HTTP request."""
@@ -185,6 +208,22 @@ class CheckedRequest:
     as a float)."""
     refusal: Refusal | None
     reads_only: bool
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    persisted: PersistedQuery | None = None
+    document: str | None = None
+    """A stored document the request named by its hash only (`with_document`): what
+    Strawberry runs."""
+
+    @property
+    def awaits_document(self) -> bool:
+        """The request names a stored document by its hash and has not been given it yet."""
+        return self.persisted is not None and not self.persisted.sent and self.document is None
+
+    @property
+    def query(self) -> str | None:
+        """The document to run: the request's own, or the stored one it named."""
+        query = self.parameters.get("query")
+        return query if isinstance(query, str) else self.document
 
 
 def check(request: Request, body: bytes, *, max_tokens: int) -> CheckedRequest:
@@ -195,12 +234,59 @@ def check(request: Request, body: bytes, *, max_tokens: int) -> CheckedRequest:
     request error, as the spec wants), its filters counted against their limits, and the
     transaction chosen from the operation's kind."""
     decoded: dict[str | bytes, Any] = {}
+    parameters: Mapping[str, Any] = {}
     try:
         parameters = _parameters(request, body, decoded)
+        persisted = _persisted_query(parameters)
         reads = _check_document(parameters, max_tokens)
     except _Refused as refused:
         return CheckedRequest(body, decoded, refused.refusal, reads_only=False)
-    return CheckedRequest(body, decoded, None, reads_only=reads)
+    return CheckedRequest(
+        body, decoded, None, reads_only=reads, parameters=parameters, persisted=persisted
+    )
+
+
+def with_document(checked: CheckedRequest, document: str, *, max_tokens: int) -> CheckedRequest:
+    """`checked`, a request that named a stored document by its hash, given that document: the
+    document is checked as a sent one would have been, and its operation picks the
+    transaction."""
+    try:
+        reads = _check_document({**checked.parameters, "query": document}, max_tokens)
+    except _Refused as refused:
+        return replace(checked, refusal=refused.refusal, reads_only=False, document=document)
+    return replace(checked, reads_only=reads, document=document)
+
+
+def document_sha256(document: str) -> str:
+    """The hex SHA-256 of a document's UTF-8 text: its key among persisted operations."""
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _persisted_query(parameters: Mapping[str, Any]) -> PersistedQuery | None:
+    """The request's persisted query extension, checked: version 1, a SHA-256 in hex, which
+    the document, if sent, must have."""
+    extension = (parameters.get("extensions") or {}).get("persistedQuery")
+    if extension is None:
+        return None
+    if not isinstance(extension, dict) or extension.get("version") != 1:
+        raise _Refused(
+            Refusal(
+                "Unsupported persisted query version", "PERSISTED_QUERY_NOT_SUPPORTED", {}, True
+            )
+        )
+    sha256 = extension.get("sha256Hash")
+    if not isinstance(sha256, str) or _SHA256_HEX.fullmatch(sha256) is None:
+        raise _Refused(
+            _malformed("The persisted query's `sha256Hash` must be a SHA-256 in hexadecimal.")
+        )
+    sha256 = sha256.lower()
+    query = parameters.get("query")
+    if query is not None and document_sha256(query) != sha256:
+        raise _Refused(PERSISTED_QUERY_HASH_MISMATCH)
+    return PersistedQuery(sha256, sent=query is not None)
 
 
 def reads_only(request: Request, body: bytes, *, max_tokens: int) -> bool:
@@ -337,6 +423,12 @@ def handing_over(checked: CheckedRequest) -> Iterator[None]:
         yield
     finally:
         _HANDED_OVER.reset(token)
+
+
+def handed_over_document() -> str | None:
+    """The stored document the request handed over named by its hash, if any."""
+    checked = _HANDED_OVER.get()
+    return None if checked is None else checked.document
 
 
 def decode_json(data: str | bytes) -> object:

@@ -38,6 +38,14 @@ class Introspection(StrEnum):
     EVERYONE = "everyone"
 
 
+class TrustedDocuments(StrEnum):
+    """Who may run only trusted documents (`backlog operations push`)."""
+
+    OFF = "off"  # anyone may run any document
+    ANONYMOUS = "anonymous"  # callers without credentials
+    EVERYONE = "everyone"
+
+
 CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 
 
@@ -111,6 +119,11 @@ class Settings(BaseSettings):
         default=(),
         alias="BACKLOG_TRUSTED_PROXIES",
         description="Addresses or networks whose X-Forwarded-For/-Proto are believed.",
+    )
+    trusted_documents: TrustedDocuments = Field(
+        default=TrustedDocuments.OFF,
+        alias="BACKLOG_TRUSTED_DOCUMENTS",
+        description="off | anonymous | everyone: who may run only trusted documents.",
     )
     max_header_bytes: int = Field(default=65_536, ge=1024, alias="BACKLOG_MAX_HEADER_BYTES")
     header_timeout_s: float = Field(default=10.0, gt=0, alias="BACKLOG_HEADER_TIMEOUT_S")

@@ -63,6 +63,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.settings = settings
         self.access_tokens = access_token_issuer(settings)
         self.persisted_operations = PersistedOperations()
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def run(
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
@@ -93,6 +94,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 return _refused_request(request, checked.refusal)
         db = database.request_handle(snapshot=checked.reads_only)
         request.state.request_database = db  # for `get_sub_response`
+        stopped = False
         try:
             try:
                 context = await self.build_context(request, db)
@@ -109,6 +111,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     async with asyncio.timeout(self.settings.query_deadline_s):
                         return await super().run(request, context=context, root_value=root_value)
                 except TimeoutError:
+                    stopped = True
                     return _past_deadline(request, self.settings.query_deadline_s)
                 except HTTPException as error:
                     # Strawberry's own refusals (a content type it does not read, a mutation
@@ -116,7 +119,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     refusal = preflight.Refusal(error.reason, "BAD_REQUEST", malformed=True)
                     return _refused_request(request, refusal, status=error.status_code)
         finally:
-            await db.close()
+            if stopped:
+                # Its statement is being cancelled, and the connection closes once PostgreSQL
+                # answers (it is never pooled again): the client is not kept waiting for that.
+                closing = asyncio.create_task(db.close())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+            else:
+                await db.close()
             if db.failure is not None:
                 # One line per request, however many of its fields failed; no traceback.
                 reason = " ".join(f"{type(db.failure).__name__}: {db.failure}".split())

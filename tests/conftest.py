@@ -74,9 +74,14 @@ async def seeded_database_url(server_url: str) -> AsyncIterator[str]:
         await admin.dispose()
 
 
+STATEMENT_TIMEOUT_MS = 5000
+
+
 @pytest.fixture(scope="session")
 async def engine(seeded_database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(seeded_database_url, statement_timeout_ms=2000)
+    # Ends a test that waits on a lock it will never get, well before the suite's own limits;
+    # generous enough for a slow statement on a loaded 2-core machine.
+    engine = create_engine(seeded_database_url, statement_timeout_ms=STATEMENT_TIMEOUT_MS)
     yield engine
     await engine.dispose()
 

@@ -26,11 +26,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from server.preflight import run_refusing, send_error
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,7 +111,6 @@ class BodyDeadline:
             return
         deadline = asyncio.get_running_loop().time() + self.seconds
         body_received = False
-        response_started = False
 
         async def receive_by_deadline() -> Message:
             nonlocal body_received
@@ -124,31 +124,11 @@ class BodyDeadline:
             body_received = message["type"] != "http.request" or not message.get("more_body")
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive_by_deadline, tracking_send)
-        except BodyTimeoutError:
-            if not response_started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        message = f"The request body did not arrive within {self.seconds:g} s."
-        body = orjson.dumps(
-            {"errors": [{"message": message, "extensions": {"code": "REQUEST_TIMEOUT"}}]}
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 408,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        if await run_refusing(self.app, scope, receive_by_deadline, send, BodyTimeoutError):
+            await send_error(
+                send,
+                408,
+                f"The request body did not arrive within {self.seconds:g} s.",
+                {"code": "REQUEST_TIMEOUT"},
+                headers=((b"connection", b"close"),),
+            )

@@ -75,6 +75,48 @@ class BodyTooLargeError(Exception):
     pass
 
 
+async def run_refusing(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, refused: type[Exception]
+) -> bool:
+    """Run the app; True if it raised `refused` (from a wrapped `receive`) before its response
+    started, so the caller answers in its place. Raised later, the response is already going."""
+    response_started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal response_started
+        response_started = response_started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking_send)
+    except refused:
+        return not response_started
+    return False
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    message: str,
+    extensions: dict[str, Any],
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """A GraphQL error body sent straight over ASGI, by a middleware refusing a request."""
+    body = orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimit:
     """Pure ASGI middleware: refuses a body over `max_bytes` with 413, checking Content-Length
     up front and counting streamed bytes too."""
@@ -92,7 +134,6 @@ class BodySizeLimit:
             await self._refuse(send)
             return
         received = 0
-        response_started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -103,39 +144,16 @@ class BodySizeLimit:
                     raise BodyTooLargeError
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLargeError:
-            if not response_started:
-                await self._refuse(send)
+        if await run_refusing(self.app, scope, counting_receive, send, BodyTooLargeError):
+            await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"The request body is larger than {self.max_bytes} bytes.",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE", "limit": self.max_bytes},
-                    }
-                ]
-            }
+        await send_error(
+            send,
+            413,
+            f"The request body is larger than {self.max_bytes} bytes.",
+            {"code": "PAYLOAD_TOO_LARGE", "limit": self.max_bytes},
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 # ---- 2. The check, with the body read --------------------------------------------------------

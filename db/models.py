@@ -428,3 +428,16 @@ class PersistedOperation(Base):
     document: Mapped[str] = mapped_column(Text, nullable=False)
     trusted: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
     created_at: Mapped[datetime] = _created_at()
+
+
+class RateLimitWindow(Base):
+    """What one caller (`key`: a user, an API token, a client address) has spent of its rate
+    limit in the current window; the row is reused, reset when a new window starts. Charged
+    only through the `rate_limit_charge` function (migration 0009), which every server process
+    calls, so the budget is shared by all of them."""
+
+    __tablename__ = "rate_limit_windows"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    spent: Mapped[int] = mapped_column(BigInteger, nullable=False)

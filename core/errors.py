@@ -51,6 +51,13 @@ class CostLimitExceededError(BacklogError):
     code = "COST_LIMIT_EXCEEDED"
 
 
+class RateLimitedError(BacklogError):
+    """The caller spent its budget for the current window (`extensions.resetAt` says when it is
+    renewed); answered with HTTP 429 and `Retry-After`."""
+
+    code = "RATE_LIMITED"
+
+
 class UserErrorCode(Enum):
     """Why a mutation did not do what was asked (described for clients in `schema.user_errors`)."""
 

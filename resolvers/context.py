@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from auth.tokens import AccessTokenIssuer
     from auth.viewer import Viewer
+    from core.limits import RateLimitStatus
     from db.session import RequestDatabase
 
 
@@ -44,6 +45,8 @@ class Context:
     viewer: Viewer
     settings: RequestSettings
     access_tokens: AccessTokenIssuer
+    rate_limit: RateLimitStatus | None = None
+    """Set before execution when rate limits are on (`server/rate_limit.py`)."""
 
     @classmethod
     def for_request(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import strawberry
 
 from auth import policies
@@ -33,6 +34,14 @@ _FIELD_NAMES = {"lead_id": "lead"}
 def require_manager(context: Context, workspace_id: int) -> None:
     if not policies.can_manage_workflow(context.viewer, workspace_id):
         raise ForbiddenError("Your role in this workspace may not change that.")
+
+
+def managed_workspace_id(context: Context, workspace_global_id: Any) -> int:
+    """The workspace a create or reorder names: NOT_FOUND outside the viewer's scope,
+    FORBIDDEN unless they may manage it."""
+    workspace_id = visible_workspace_id(context, workspace_global_id)
+    require_manager(context, workspace_id)
+    return workspace_id
 
 
 async def locked_in_scope(
@@ -126,11 +135,14 @@ async def new_name_errors(
 
 
 @dataclass(frozen=True)
-class WorkspaceOrder:
-    """Rows a workspace keeps in an order its managers set: labels, workflow states."""
+class WorkspaceList:
+    """Rows a workspace keeps in an order its managers set, each with a name unique in the
+    workspace: labels, workflow states."""
 
     table: Table
     type_name: str
+    field: str
+    """The payload field of one of them (create, update)."""
     loader: str
     """The `Loaders` attribute reading them by id."""
     ids_field: str
@@ -138,24 +150,58 @@ class WorkspaceOrder:
     result: str
     """The payload field listing them in the new order."""
 
+    @property
+    def returns(self) -> Returns:
+        """How a retried create or update rebuilds its payload."""
+        return Returns(self.field, self.loader)
+
+
+async def create_last(
+    context: Context,
+    journal: Journal,
+    kind: WorkspaceList,
+    workspace_id: int,
+    values: dict[str, Any],
+) -> Done:
+    """A new row of the workspace with `values`, after its others; nothing written when its
+    name is taken (checked by the insert itself, so a concurrent create cannot slip in)."""
+    row = await context.db.fetch_one(
+        writes.insert_last(kind.table, tuple(values)), {"workspace_id": workspace_id, **values}
+    )
+    if row is None:
+        return name_taken_outcome()
+    journal.record(Change(workspace_id, kind.type_name, row.id, "CREATED"))
+    return Done(Outcome(**{kind.field: row}), (row.id,))
+
+
+async def update_named(
+    context: Context, journal: Journal, kind: WorkspaceList, current: Any, values: dict[str, Any]
+) -> Done:
+    """`update_changed` on a row whose new name `new_name_errors` found free: a concurrent change
+    that took it since is NAME_TAKEN too."""
+    try:
+        row = await update_changed(context, journal, kind.table, kind.type_name, current, values)
+    except asyncpg.UniqueViolationError:
+        return name_taken_outcome()
+    return Done(Outcome(**{kind.field: row}), (row.id,))
+
 
 async def reorder(
-    context: Context, operation: str, input: Any, global_ids: list[str], order: WorkspaceOrder
+    context: Context, operation: str, input: Any, global_ids: list[str], kind: WorkspaceList
 ) -> Outcome:
     """The rows of `input.workspace_id` put in the order of `global_ids`, which must name each
     exactly once."""
-    field, table = order.ids_field, order.table
+    field, table = kind.ids_field, kind.table
 
     async def run(journal: Journal) -> Done:
-        workspace_id = visible_workspace_id(context, input.workspace_id)
-        require_manager(context, workspace_id)
-        keys, errors = reference_pks(global_ids, order.type_name, field)
+        workspace_id = managed_workspace_id(context, input.workspace_id)
+        keys, errors = reference_pks(global_ids, kind.type_name, field)
         if errors:
             return Done(Outcome(errors=errors))
         db = context.db
         rows = await db.fetch_all(writes.ids_in_order(table), {"workspace_id": workspace_id})
         if len(keys) != len(set(keys)) or set(keys) != {row.id for row in rows}:
-            message = f"Name every {order.type_name} of the workspace exactly once."
+            message = f"Name every {kind.type_name} of the workspace exactly once."
             return Done(Outcome(errors=[user_error(UserErrorCode.INVALID_INPUT, message, field)]))
         await db.fetch_all(
             writes.reorder(table),
@@ -173,7 +219,7 @@ async def reorder(
             )
         )
         # Read after the update, on the same connection: the loaders of this mutation are fresh.
-        reordered = await getattr(context.loaders, order.loader).load_many(keys)
-        return Done(Outcome(**{order.result: list(reordered)}))
+        reordered = await getattr(context.loaders, kind.loader).load_many(keys)
+        return Done(Outcome(**{kind.result: list(reordered)}))
 
     return await perform(context, operation, input, Returns(), run)

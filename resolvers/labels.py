@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
 from core.errors import UserError, UserErrorCode, user_error
 from core.ids import to_global_id
 from db import issues as issue_sql
@@ -14,16 +12,15 @@ from db import labels as label_sql
 from db import queries, writes
 from db.activity import Change, issue_updated
 from resolvers.edits import (
-    WorkspaceOrder,
+    WorkspaceList,
+    create_last,
     given,
     locked_in_scope,
-    name_taken_outcome,
+    managed_workspace_id,
     new_name_errors,
     reorder,
-    require_manager,
-    update_changed,
+    update_named,
 )
-from resolvers.guards import visible_workspace_id
 from resolvers.inputs import name_errors
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
@@ -33,13 +30,10 @@ if TYPE_CHECKING:
 COLOR = re.compile(r"^#[0-9a-f]{6}$")
 
 
-LABEL = Returns("label", "label_by_id")
+LABELS = WorkspaceList(queries.labels, "Label", "label", "label_by_id", "labelIds", "labels")
 
 
 LABEL_DELETED = Returns()
-
-
-LABEL_ORDER = WorkspaceOrder(queries.labels, "Label", "label_by_id", "labelIds", "labels")
 
 
 def _color_errors(color: str) -> list[UserError]:
@@ -50,22 +44,16 @@ def _color_errors(color: str) -> list[UserError]:
 
 async def label_create(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        workspace_id = visible_workspace_id(context, input.workspace_id)
-        require_manager(context, workspace_id)
+        workspace_id = managed_workspace_id(context, input.workspace_id)
         name, color = input.name.strip(), input.color.strip().lower()
         errors = name_errors(name, "name") + _color_errors(color)
         if errors:
             return Done(Outcome(errors=errors))
-        row = await context.db.fetch_one(
-            writes.insert_last(queries.labels, ("name", "color")),
-            {"workspace_id": workspace_id, "name": name, "color": color},
+        return await create_last(
+            context, journal, LABELS, workspace_id, {"name": name, "color": color}
         )
-        if row is None:
-            return name_taken_outcome()
-        journal.record(Change(workspace_id, "Label", row.id, "CREATED"))
-        return Done(Outcome(label=row), (row.id,))
 
-    return await perform(context, "labelCreate", input, LABEL, run)
+    return await perform(context, "labelCreate", input, LABELS.returns, run)
 
 
 async def label_update(context: Context, input: Any) -> Outcome:
@@ -78,13 +66,9 @@ async def label_update(context: Context, input: Any) -> Outcome:
             errors += _color_errors(values["color"])
         if errors:
             return Done(Outcome(errors=errors))
-        try:
-            row = await update_changed(context, journal, queries.labels, "Label", current, values)
-        except asyncpg.UniqueViolationError:  # taken by a concurrent change since the check
-            return name_taken_outcome()
-        return Done(Outcome(label=row), (row.id,))
+        return await update_named(context, journal, LABELS, current, values)
 
-    return await perform(context, "labelUpdate", input, LABEL, run)
+    return await perform(context, "labelUpdate", input, LABELS.returns, run)
 
 
 async def label_delete(context: Context, input: Any) -> Outcome:
@@ -108,4 +92,4 @@ async def label_delete(context: Context, input: Any) -> Outcome:
 
 
 async def label_reorder(context: Context, input: Any) -> Outcome:
-    return await reorder(context, "labelReorder", input, input.label_ids, LABEL_ORDER)
+    return await reorder(context, "labelReorder", input, input.label_ids, LABELS)

@@ -11,8 +11,7 @@ from db import issues as issue_sql
 from db import projects as project_sql
 from db import queries, writes
 from db.activity import Change
-from resolvers.edits import given, locked_in_scope, require_manager, update_changed
-from resolvers.guards import visible_workspace_id
+from resolvers.edits import given, locked_in_scope, managed_workspace_id, update_changed
 from resolvers.inputs import MAX_DISPLAY_NAME, body_errors, name_errors, not_found, reference_pks
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
@@ -45,8 +44,7 @@ def _lead_key(lead_id: Any) -> int | None:
 
 async def project_create(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        workspace_id = visible_workspace_id(context, input.workspace_id)
-        require_manager(context, workspace_id)
+        workspace_id = managed_workspace_id(context, input.workspace_id)
         key = input.key.strip().upper()
         errors = []
         if not PROJECT_KEY.match(key):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
 from core.errors import UserErrorCode, user_error
 from core.ids import to_global_id
 from db import issues as issue_sql
@@ -13,51 +11,46 @@ from db import queries, writes
 from db import workflow_states as state_sql
 from db.activity import Change, issue_updated
 from resolvers.edits import (
-    WorkspaceOrder,
+    WorkspaceList,
+    create_last,
     given,
     locked_in_scope,
-    name_taken_outcome,
+    managed_workspace_id,
     new_name_errors,
     reorder,
-    require_manager,
-    update_changed,
+    update_named,
 )
-from resolvers.guards import visible_workspace_id
 from resolvers.inputs import name_errors, not_found, reference_pks
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
     from resolvers.context import Context
 
-STATE = Returns("workflow_state", "workflow_state_by_id")
+STATES = WorkspaceList(
+    queries.workflow_states,
+    "WorkflowState",
+    "workflow_state",
+    "workflow_state_by_id",
+    "stateIds",
+    "workflow_states",
+)
 
 
 STATE_DELETED = Returns()
 
 
-STATE_ORDER = WorkspaceOrder(
-    queries.workflow_states, "WorkflowState", "workflow_state_by_id", "stateIds", "workflow_states"
-)
-
-
 async def workflow_state_create(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        workspace_id = visible_workspace_id(context, input.workspace_id)
-        require_manager(context, workspace_id)
+        workspace_id = managed_workspace_id(context, input.workspace_id)
         name = input.name.strip()
         errors = name_errors(name, "name")
         if errors:
             return Done(Outcome(errors=errors))
-        row = await context.db.fetch_one(
-            writes.insert_last(queries.workflow_states, ("name", "type")),
-            {"workspace_id": workspace_id, "name": name, "type": input.type},
+        return await create_last(
+            context, journal, STATES, workspace_id, {"name": name, "type": input.type}
         )
-        if row is None:
-            return name_taken_outcome()
-        journal.record(Change(workspace_id, "WorkflowState", row.id, "CREATED"))
-        return Done(Outcome(workflow_state=row), (row.id,))
 
-    return await perform(context, "workflowStateCreate", input, STATE, run)
+    return await perform(context, "workflowStateCreate", input, STATES.returns, run)
 
 
 async def workflow_state_update(context: Context, input: Any) -> Outcome:
@@ -72,15 +65,9 @@ async def workflow_state_update(context: Context, input: Any) -> Outcome:
         )
         if errors:
             return Done(Outcome(errors=errors))
-        try:
-            row = await update_changed(
-                context, journal, queries.workflow_states, "WorkflowState", current, values
-            )
-        except asyncpg.UniqueViolationError:
-            return name_taken_outcome()
-        return Done(Outcome(workflow_state=row), (row.id,))
+        return await update_named(context, journal, STATES, current, values)
 
-    return await perform(context, "workflowStateUpdate", input, STATE, run)
+    return await perform(context, "workflowStateUpdate", input, STATES.returns, run)
 
 
 async def workflow_state_delete(context: Context, input: Any) -> Outcome:
@@ -147,4 +134,4 @@ async def workflow_state_delete(context: Context, input: Any) -> Outcome:
 
 
 async def workflow_state_reorder(context: Context, input: Any) -> Outcome:
-    return await reorder(context, "workflowStateReorder", input, input.state_ids, STATE_ORDER)
+    return await reorder(context, "workflowStateReorder", input, input.state_ids, STATES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -89,15 +90,30 @@ def _log_unexpected(unexpected: list[tuple[str, GraphQLError]]) -> None:
     )
 
 
-def _with_extensions(error: GraphQLError, message: str, extensions: dict) -> GraphQLError:
+def _with_extensions(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return rewritten(
+        error, message, original_error=None, extensions={**(error.extensions or {}), **extensions}
+    )
+
+
+def rewritten(
+    error: GraphQLError,
+    message: str,
+    *,
+    original_error: Exception | None,
+    extensions: dict[str, Any] | None,
+) -> GraphQLError:
+    """A copy of `error`, at the same place in the document and the result, with another
+    message, cause and extensions: the original may be cached (validation errors are), so it is
+    never changed."""
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        original_error=None,
-        extensions={**(error.extensions or {}), **extensions},
+        original_error=original_error,
+        extensions=extensions,
     )
 
 

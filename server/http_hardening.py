@@ -31,7 +31,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server.preflight import run_refusing, send_error
+from server.preflight import HTTPMiddleware, run_refusing, send_error
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -68,15 +68,12 @@ def hardening_middleware(settings: Settings) -> list[Middleware]:
     return middleware
 
 
-class ResponseHeaders:
+class ResponseHeaders(HTTPMiddleware):
     def __init__(self, app: ASGIApp, *, vary_origin: bool) -> None:
-        self.app = app
+        super().__init__(app)
         self.vary_origin = vary_origin
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         with_credentials = any(name == b"authorization" for name, _ in scope["headers"])
 
         async def send_with_headers(message: Message) -> None:
@@ -97,18 +94,15 @@ class BodyTimeoutError(Exception):
     pass
 
 
-class BodyDeadline:
-    """Pure ASGI middleware: the body must have arrived by a deadline counted from the request's
-    start; what the app reads after it (waiting for a disconnect) has no deadline."""
+class BodyDeadline(HTTPMiddleware):
+    """The body must have arrived by a deadline counted from the request's start; what the app
+    reads after it (waiting for a disconnect) has no deadline."""
 
     def __init__(self, app: ASGIApp, *, seconds: float) -> None:
-        self.app = app
+        super().__init__(app)
         self.seconds = seconds
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         deadline = asyncio.get_running_loop().time() + self.seconds
         body_received = False
 

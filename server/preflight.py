@@ -71,6 +71,23 @@ if TYPE_CHECKING:
 # ---- 1. The body's size ----------------------------------------------------------------------
 
 
+class HTTPMiddleware:
+    """Pure ASGI middleware acting on HTTP requests (`handle`) only: WebSocket and lifespan
+    messages pass through untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
 class BodyTooLargeError(Exception):
     pass
 
@@ -117,18 +134,15 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-class BodySizeLimit:
-    """Pure ASGI middleware: refuses a body over `max_bytes` with 413, checking Content-Length
-    up front and counting streamed bytes too."""
+class BodySizeLimit(HTTPMiddleware):
+    """Refuses a body over `max_bytes` with 413, checking Content-Length up front and counting
+    streamed bytes too."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(send)

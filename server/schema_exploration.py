@@ -18,6 +18,7 @@ from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
 from auth import policies
+from server.errors import rewritten
 from server.settings import Introspection
 
 if TYPE_CHECKING:
@@ -53,12 +54,6 @@ def without_suggestion(error: GraphQLError) -> GraphQLError:
     message, found, _ = error.message.partition(SUGGESTION)
     if not found:
         return error
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions=error.extensions,
+    return rewritten(
+        error, message, original_error=error.original_error, extensions=error.extensions
     )

@@ -65,25 +65,28 @@ def take_issue_number() -> Update:
     )
 
 
+NEW_ISSUE_FIELDS = (
+    "title",
+    "description",
+    "state_id",
+    "priority",
+    "assignee_id",
+    "creator_id",
+    "parent_id",
+    "estimate",
+    "due_date",
+)
+"""What a new issue is given besides its place (workspace, project, number), whether a mutation
+or the seed creates it; the database fills in the rest."""
+
+
 @cache
 def insert_issue() -> Insert:
     """Takes the project's next number (`take_issue_number`) and inserts the issue with it, in
     one statement: the project's row lock, which orders concurrent creates, is taken as late as
     can be. No row when the project is archived."""
     number = take_issue_number().cte("taken")
-    fields = (
-        "workspace_id",
-        "project_id",
-        "title",
-        "description",
-        "state_id",
-        "priority",
-        "assignee_id",
-        "creator_id",
-        "parent_id",
-        "estimate",
-        "due_date",
-    )
+    fields = ("workspace_id", "project_id", *NEW_ISSUE_FIELDS)
     values = select(
         *(
             bindparam("project_id", BigInteger)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
+from db.issues import NEW_ISSUE_FIELDS
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -355,15 +357,7 @@ def _build(plan: SeedPlan) -> _Rows:
         "workspace_id",
         "project_id",
         "number",
-        "title",
-        "description",
-        "state_id",
-        "priority",
-        "assignee_id",
-        "creator_id",
-        "parent_id",
-        "estimate",
-        "due_date",
+        *NEW_ISSUE_FIELDS,
         "created_at",
         "updated_at",
     )

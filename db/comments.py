@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, bindparam, delete, func, insert, update
 
-from db.queries import COMMENT_COLUMNS, comments, typed_param, visible_comments
+from db.queries import COMMENT_COLUMNS, comments, typed_param, visible_rows
 from db.writes import TARGET, WORKSPACE
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def insert_comment() -> Insert:
 
 @cache
 def lock_comment() -> Select[Any]:
-    return visible_comments().where(comments.c.id == TARGET).with_for_update(key_share=True)
+    return visible_rows(comments).where(comments.c.id == TARGET).with_for_update(key_share=True)
 
 
 @cache

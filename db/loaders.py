@@ -23,7 +23,7 @@ from db.queries import ReadScope
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
 
-    from sqlalchemy import Column, ColumnElement, Row, Select
+    from sqlalchemy import Column, ColumnElement, Row, Select, Table
 
     from db.pagination import Ordering
     from db.session import RequestDatabase
@@ -215,6 +215,16 @@ class Loaders:
             batch=self._batch,
         )
 
+    def _by_id(self, table: Table) -> DataLoader[int, Row[Any] | None]:
+        """Rows of a table of workspaces' rows (`queries.visible_rows`) by id."""
+        return self._rows(queries.visible_rows(table), table.c.id)
+
+    def _of_workspace(self, table: Table) -> RelationLoader:
+        """A workspace's rows of `table`: its projects, labels, activity..."""
+        return self._relation(
+            f"{table.name} of workspace", partial(queries.visible_rows, table), table.c.workspace_id
+        )
+
     def _issue_relation(
         self, name: str, parent: ColumnElement[Any], *, short: bool = False
     ) -> RelationLoader:
@@ -241,19 +251,19 @@ class Loaders:
 
     @cached_property
     def membership_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_memberships(), queries.memberships.c.id)
+        return self._by_id(queries.memberships)
 
     @cached_property
     def project_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_projects(), queries.projects.c.id)
+        return self._by_id(queries.projects)
 
     @cached_property
     def workflow_state_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_workflow_states(), queries.workflow_states.c.id)
+        return self._by_id(queries.workflow_states)
 
     @cached_property
     def label_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_labels(), queries.labels.c.id)
+        return self._by_id(queries.labels)
 
     @cached_property
     def issue_by_id(self) -> DataLoader[int, Row[Any] | None]:
@@ -261,7 +271,7 @@ class Loaders:
 
     @cached_property
     def comment_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_comments(), queries.comments.c.id)
+        return self._by_id(queries.comments)
 
     @cached_property
     def api_token_by_id(self) -> DataLoader[int, Row[Any] | None]:
@@ -273,19 +283,18 @@ class Loaders:
 
     @cached_property
     def activity_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_activity(), queries.activity.c.id)
+        return self._by_id(queries.activity)
 
     @cached_property
     def history_of_issue(self) -> RelationLoader:
+        activity = queries.activity
         return self._relation(
-            "history of issue", queries.visible_activity, queries.activity.c.issue_id
+            "history of issue", partial(queries.visible_rows, activity), activity.c.issue_id
         )
 
     @cached_property
     def activity_of_workspace(self) -> RelationLoader:
-        return self._relation(
-            "activity of workspace", queries.visible_activity, queries.activity.c.workspace_id
-        )
+        return self._of_workspace(queries.activity)
 
     @cached_property
     def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
@@ -297,31 +306,19 @@ class Loaders:
 
     @cached_property
     def projects_of_workspace(self) -> RelationLoader:
-        return self._relation(
-            "projects of workspace", queries.visible_projects, queries.projects.c.workspace_id
-        )
+        return self._of_workspace(queries.projects)
 
     @cached_property
     def memberships_of_workspace(self) -> RelationLoader:
-        return self._relation(
-            "memberships of workspace",
-            queries.visible_memberships,
-            queries.memberships.c.workspace_id,
-        )
+        return self._of_workspace(queries.memberships)
 
     @cached_property
     def labels_of_workspace(self) -> RelationLoader:
-        return self._relation(
-            "labels of workspace", queries.visible_labels, queries.labels.c.workspace_id
-        )
+        return self._of_workspace(queries.labels)
 
     @cached_property
     def workflow_states_of_workspace(self) -> RelationLoader:
-        return self._relation(
-            "workflow states of workspace",
-            queries.visible_workflow_states,
-            queries.workflow_states.c.workspace_id,
-        )
+        return self._of_workspace(queries.workflow_states)
 
     @cached_property
     def issues_of_workspace(self) -> RelationLoader:
@@ -341,8 +338,12 @@ class Loaders:
 
     @cached_property
     def comments_of_issue(self) -> RelationLoader:
+        comments = queries.comments
         return self._relation(
-            "comments of issue", queries.visible_comments, queries.comments.c.issue_id, short=True
+            "comments of issue",
+            partial(queries.visible_rows, comments),
+            comments.c.issue_id,
+            short=True,
         )
 
     @cached_property
@@ -434,9 +435,7 @@ class Loaders:
         """All of each workspace's workflow states, in board order."""
         states = queries.workflow_states
         return self._rows_of(
-            queries.visible_workflow_states(),
-            states.c.workspace_id,
-            (states.c.position, states.c.id),
+            queries.visible_rows(states), states.c.workspace_id, (states.c.position, states.c.id)
         )
 
     @cached_property
@@ -444,7 +443,7 @@ class Loaders:
         """All of each workspace's projects, by key."""
         projects = queries.projects
         return self._rows_of(
-            queries.visible_projects(), projects.c.workspace_id, (projects.c.key, projects.c.id)
+            queries.visible_rows(projects), projects.c.workspace_id, (projects.c.key, projects.c.id)
         )
 
     @cached_property

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from db import models
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy import ColumnElement, Select, Table
 
 users = models.table_of(models.User)
 workspaces = models.table_of(models.Workspace)
@@ -89,28 +89,11 @@ def visible_workspaces() -> Select[Any]:
     return select(workspaces).where(in_scope(workspaces.c.id))
 
 
-def _in_workspaces(table: Any) -> Select[Any]:
+@cache
+def visible_rows(table: Table) -> Select[Any]:
+    """The rows of `table` in the viewer's workspaces, for the tables whose rows each carry their
+    workspace (memberships, projects, workflow states, labels, comments, activity)."""
     return select(*_readable_columns(table)).where(in_scope(table.c.workspace_id))
-
-
-@cache
-def visible_memberships() -> Select[Any]:
-    return _in_workspaces(memberships)
-
-
-@cache
-def visible_projects() -> Select[Any]:
-    return _in_workspaces(projects)
-
-
-@cache
-def visible_workflow_states() -> Select[Any]:
-    return _in_workspaces(workflow_states)
-
-
-@cache
-def visible_labels() -> Select[Any]:
-    return _in_workspaces(labels)
 
 
 @cache
@@ -126,16 +109,6 @@ def visible_issues() -> Select[Any]:
 def countable_issues() -> Select[Any]:
     """`visible_issues` without the join that only supplies `project_key`: for counting."""
     return select(issues.c.id).where(in_scope(issues.c.workspace_id))
-
-
-@cache
-def visible_activity() -> Select[Any]:
-    return _in_workspaces(activity)
-
-
-@cache
-def visible_comments() -> Select[Any]:
-    return _in_workspaces(comments)
 
 
 @cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -35,6 +36,9 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.enums import Priority, Role, TokenScope, WorkflowStateType
+
+if TYPE_CHECKING:
+    from sqlalchemy.schema import SchemaItem
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -71,6 +75,24 @@ COMMENT_SEARCH_VECTOR = f"to_tsvector('{SEARCH_CONFIGURATION}'::regconfig, body)
 
 def _created_at() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class _WorkspaceKeyed:
+    """A row of one workspace that other rows point at by `(id, workspace_id)`, a composite
+    foreign key: what they point at is then in their own workspace. Its table's arguments come
+    from `_workspace_keyed`."""
+
+    # First, as the migrations made them (a mixin's columns would otherwise come last).
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, sort_order=-1)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, sort_order=-1
+    )
+
+
+def _workspace_keyed(*table_args: SchemaItem) -> tuple[SchemaItem, ...]:
+    """The `__table_args__` of a `_WorkspaceKeyed` table: its own and the unique constraint the
+    composite foreign keys need."""
+    return (UniqueConstraint("id", "workspace_id"), *table_args)
 
 
 class User(Base):
@@ -112,13 +134,9 @@ class Membership(Base):
     __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
 
 
-class Project(Base):
+class Project(_WorkspaceKeyed, Base):
     __tablename__ = "projects"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    )
     key: Mapped[str] = mapped_column(String(10), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
@@ -130,58 +148,43 @@ class Project(Base):
     created_at: Mapped[datetime] = _created_at()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (
+    __table_args__ = _workspace_keyed(
         UniqueConstraint("workspace_id", "key"),
-        UniqueConstraint("id", "workspace_id"),
         CheckConstraint("key ~ '^[A-Z][A-Z0-9]{0,9}$'", name="key_format"),
     )
 
 
-class WorkflowState(Base):
+class WorkflowState(_WorkspaceKeyed, Base):
     __tablename__ = "workflow_states"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     type: Mapped[WorkflowStateType] = mapped_column(
         _pg_enum(WorkflowStateType, "workflow_state_type"), nullable=False
     )
     position: Mapped[int] = mapped_column(Integer, nullable=False)
 
-    __table_args__ = (
+    __table_args__ = _workspace_keyed(
         UniqueConstraint("workspace_id", "name"),
-        UniqueConstraint("id", "workspace_id"),
         Index("ix_workflow_states_workspace_position", "workspace_id", "position"),
     )
 
 
-class Label(Base):
+class Label(_WorkspaceKeyed, Base):
     __tablename__ = "labels"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     color: Mapped[str] = mapped_column(String(7), nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
-    __table_args__ = (
+    __table_args__ = _workspace_keyed(
         UniqueConstraint("workspace_id", "name"),
-        UniqueConstraint("id", "workspace_id"),
         CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color_format"),
     )
 
 
-class Issue(Base):
+class Issue(_WorkspaceKeyed, Base):
     __tablename__ = "issues"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    )
     project_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     title: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -213,9 +216,8 @@ class Issue(Base):
     # Maintained by PostgreSQL; titles weigh more than descriptions in search ranking.
     search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(ISSUE_SEARCH_VECTOR))
 
-    __table_args__ = (
+    __table_args__ = _workspace_keyed(
         UniqueConstraint("project_id", "number"),
-        UniqueConstraint("id", "workspace_id"),
         ForeignKeyConstraint(
             ["project_id", "workspace_id"],
             ["projects.id", "projects.workspace_id"],

@@ -278,36 +278,30 @@ _OPERATORS: tuple[tuple[str, spec.Operator], ...] = (
 _LABEL_QUANTIFIERS = ("some", "none", "every")
 
 
+def _beyond(limit: int, message: str) -> BadUserInputError:
+    return BadUserInputError(message, argument=FILTER_ARGUMENT, limit=limit)
+
+
 def _too_deep() -> BadUserInputError:
-    return BadUserInputError(
+    return _beyond(
+        MAX_FILTER_DEPTH,
         f"The issue filter nests `and`/`or`/`not` more than {MAX_FILTER_DEPTH} levels deep.",
-        argument=FILTER_ARGUMENT,
-        limit=MAX_FILTER_DEPTH,
     )
 
 
 def _too_many_conditions() -> BadUserInputError:
-    return BadUserInputError(
+    return _beyond(
+        MAX_FILTER_CONDITIONS,
         f"The issue filter holds more than {MAX_FILTER_CONDITIONS} conditions.",
-        argument=FILTER_ARGUMENT,
-        limit=MAX_FILTER_CONDITIONS,
     )
 
 
 def _too_many_values(operator: str) -> BadUserInputError:
-    return BadUserInputError(
-        f"`{operator}` takes at most {MAX_FILTER_VALUES} values.",
-        argument=FILTER_ARGUMENT,
-        limit=MAX_FILTER_VALUES,
-    )
+    return _beyond(MAX_FILTER_VALUES, f"`{operator}` takes at most {MAX_FILTER_VALUES} values.")
 
 
 def _too_many_ids() -> BadUserInputError:
-    return BadUserInputError(
-        f"`in` and `nin` take at most {MAX_FILTER_VALUES} IDs.",
-        argument=FILTER_ARGUMENT,
-        limit=MAX_FILTER_VALUES,
-    )
+    return _beyond(MAX_FILTER_VALUES, f"`in` and `nin` take at most {MAX_FILTER_VALUES} IDs.")
 
 
 def _text(value: str) -> str:
@@ -326,8 +320,8 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-class _FilterBuilder:
-    """Turns one `IssueFilter` input into conditions, counting them against the limits."""
+class _ConditionCount:
+    """Counts a filter's conditions against `MAX_FILTER_CONDITIONS`."""
 
     def __init__(self) -> None:
         self._conditions = 0
@@ -336,6 +330,10 @@ class _FilterBuilder:
         self._conditions += how_many
         if self._conditions > MAX_FILTER_CONDITIONS:
             raise _too_many_conditions()
+
+
+class _FilterBuilder(_ConditionCount):
+    """Turns one `IssueFilter` input into conditions, counting them against the limits."""
 
     def compare(
         self, field: str, comparator: Any, convert: Callable[[Any], Any] = _as_is
@@ -525,19 +523,11 @@ def check_filter_limits(value: object) -> None:
     _FilterCount().issue(value, depth=1)
 
 
-class _FilterCount:
+class _FilterCount(_ConditionCount):
     """`_FilterBuilder`'s count, over plain values."""
 
     SUB_FILTER_LEVELS = 3
     """How many objects may nest below one filter level (`labels: {some: {name: {eq: ..}}}`)."""
-
-    def __init__(self) -> None:
-        self._conditions = 0
-
-    def _count(self, how_many: int = 1) -> None:
-        self._conditions += how_many
-        if self._conditions > MAX_FILTER_CONDITIONS:
-            raise _too_many_conditions()
 
     def issue(self, value: object, depth: int) -> None:
         if depth > MAX_FILTER_DEPTH:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from core.enums import Priority
 from db import queries
 from db.pagination import Ordering, SortKey
 from schema.enums import IssueOrderField, OrderDirection
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 _issues = queries.issues
 # Field: (row label, column, Python type). A nullable column's nulls sort last either way.
@@ -20,26 +24,19 @@ ISSUE_ORDER_KEYS = {
     IssueOrderField.POSITION: ("position", _issues.c.position, float),
 }
 
-PROJECTS: Ordering = (
-    SortKey("key", queries.projects.c.key, str),
-    SortKey("id", queries.projects.c.id, int),
-)
-MEMBERSHIPS: Ordering = (SortKey("id", queries.memberships.c.id, int),)
-LABELS: Ordering = (
-    SortKey("position", queries.labels.c.position, int),
-    SortKey("name", queries.labels.c.name, str),
-    SortKey("id", queries.labels.c.id, int),
-)
-WORKFLOW_STATES: Ordering = (
-    SortKey("position", queries.workflow_states.c.position, int),
-    SortKey("id", queries.workflow_states.c.id, int),
-)
-ACTIVITY: Ordering = (SortKey("id", queries.activity.c.id, int),)
+
+def _ascending(table: Table, **keys: type) -> Ordering:
+    """Ascending keys, each labelled with its column's name."""
+    return tuple(SortKey(name, table.c[name], python_type) for name, python_type in keys.items())
+
+
+PROJECTS = _ascending(queries.projects, key=str, id=int)
+MEMBERSHIPS = _ascending(queries.memberships, id=int)
+LABELS = _ascending(queries.labels, position=int, name=str, id=int)
+WORKFLOW_STATES = _ascending(queries.workflow_states, position=int, id=int)
+ACTIVITY = _ascending(queries.activity, id=int)
 """The stream's order: ids grow in commit order (see db/activity.py)."""
-COMMENTS: Ordering = (
-    SortKey("created_at", queries.comments.c.created_at, datetime),
-    SortKey("id", queries.comments.c.id, int),
-)
+COMMENTS = _ascending(queries.comments, created_at=datetime, id=int)
 ISSUES_DEFAULT: Ordering = (
     SortKey("created_at", _issues.c.created_at, datetime, descending=True),
     SortKey("id", _issues.c.id, int, descending=True),

@@ -23,6 +23,7 @@ from db.queries import (
     SCOPE_VIEWER,
     USER_COLUMNS,
     api_tokens,
+    column_params,
     refresh_tokens,
     sign_in_failures,
     typed_param,
@@ -30,7 +31,7 @@ from db.queries import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Delete, Insert, Select, Update
+    from sqlalchemy import ColumnElement, Delete, Insert, Select, Table, Update
 
 
 @cache
@@ -51,11 +52,7 @@ def insert_user() -> Insert:
     """Returns no row when the email is taken (the unique index on lower(email))."""
     return (
         postgresql.insert(users)
-        .values(
-            email=typed_param("email", users.c.email),
-            name=typed_param("name", users.c.name),
-            password_hash=typed_param("password_hash", users.c.password_hash),
-        )
+        .values(column_params(users, "email", "name", "password_hash"))
         .on_conflict_do_nothing(index_elements=[func.lower(users.c.email)])
         .returning(users.c.id)
     )
@@ -93,8 +90,7 @@ def recent_failures() -> Select[int, int]:
 @cache
 def insert_failure() -> Insert:
     return insert(sign_in_failures).values(
-        email=typed_param("email", sign_in_failures.c.email),
-        client_address=typed_param("client_address", sign_in_failures.c.client_address),
+        column_params(sign_in_failures, "email", "client_address")
     )
 
 
@@ -108,10 +104,7 @@ def forget_failures() -> Delete:
 @cache
 def insert_refresh_token() -> Insert:
     return insert(refresh_tokens).values(
-        user_id=bindparam("user_id", BigInteger),
-        family_id=typed_param("family_id", refresh_tokens.c.family_id),
-        token_hash=typed_param("token_hash", refresh_tokens.c.token_hash),
-        expires_at=typed_param("expires_at", refresh_tokens.c.expires_at),
+        column_params(refresh_tokens, "user_id", "family_id", "token_hash", "expires_at")
     )
 
 
@@ -138,28 +131,25 @@ def refresh_token_family() -> Select[Any]:
     )
 
 
+def _revoke(table: Table, *matching: ColumnElement[bool]) -> Update:
+    """Revokes the credentials `matching` that are not revoked yet (an earlier revocation keeps
+    its time)."""
+    return (
+        update(table).where(*matching, table.c.revoked_at.is_(None)).values(revoked_at=func.now())
+    )
+
+
 @cache
 def revoke_family() -> Update:
-    return (
-        update(refresh_tokens)
-        .where(
-            refresh_tokens.c.family_id == typed_param("family_id", refresh_tokens.c.family_id),
-            refresh_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=func.now())
+    return _revoke(
+        refresh_tokens,
+        refresh_tokens.c.family_id == typed_param("family_id", refresh_tokens.c.family_id),
     )
 
 
 @cache
 def revoke_user_refresh_tokens() -> Update:
-    return (
-        update(refresh_tokens)
-        .where(
-            refresh_tokens.c.user_id == bindparam("user_id", BigInteger),
-            refresh_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=func.now())
-    )
+    return _revoke(refresh_tokens, refresh_tokens.c.user_id == bindparam("user_id", BigInteger))
 
 
 API_TOKEN_COLUMNS = (
@@ -175,32 +165,18 @@ API_TOKEN_COLUMNS = (
 
 @cache
 def insert_api_token() -> Insert:
-    return (
-        insert(api_tokens)
-        .values(
-            user_id=bindparam("user_id", BigInteger),
-            name=typed_param("name", api_tokens.c.name),
-            scope=typed_param("scope", api_tokens.c.scope),
-            token_hash=typed_param("token_hash", api_tokens.c.token_hash),
-            expires_at=typed_param("expires_at", api_tokens.c.expires_at),
-        )
-        .returning(*API_TOKEN_COLUMNS)
-    )
+    values = column_params(api_tokens, "user_id", "name", "scope", "token_hash", "expires_at")
+    return insert(api_tokens).values(values).returning(*API_TOKEN_COLUMNS)
 
 
 @cache
 def revoke_api_token() -> Update:
     """Only the owner's own live token: anyone else's id matches nothing."""
-    return (
-        update(api_tokens)
-        .where(
-            api_tokens.c.id == bindparam("token_id", BigInteger),
-            api_tokens.c.user_id == bindparam("user_id", BigInteger),
-            api_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=func.now())
-        .returning(*API_TOKEN_COLUMNS)
-    )
+    return _revoke(
+        api_tokens,
+        api_tokens.c.id == bindparam("token_id", BigInteger),
+        api_tokens.c.user_id == bindparam("user_id", BigInteger),
+    ).returning(*API_TOKEN_COLUMNS)
 
 
 @cache

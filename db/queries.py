@@ -56,6 +56,12 @@ def typed_param(name: str, column: Any) -> Any:
     return bindparam(name, type_=column.type)
 
 
+def column_params(table: Table, *names: str) -> dict[str, Any]:
+    """The values of an INSERT whose parameters are named like the columns they fill: for each
+    column named, a bind parameter of that name and the column's type."""
+    return {name: typed_param(name, table.c[name]) for name in names}
+
+
 @dataclass(frozen=True, slots=True)
 class ReadScope:
     """What one viewer may read, as plain values: the workspaces whose rows they see, and their

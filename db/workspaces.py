@@ -14,6 +14,7 @@ from core.enums import Role
 from db import models
 from db.queries import (
     activity,
+    column_params,
     in_scope,
     memberships,
     typed_param,
@@ -34,9 +35,7 @@ def insert_workspace() -> Insert:
     """Returns no row when the slug is taken."""
     return (
         postgresql.insert(workspaces)
-        .values(
-            slug=typed_param("slug", workspaces.c.slug), name=typed_param("name", workspaces.c.name)
-        )
+        .values(column_params(workspaces, "slug", "name"))
         .on_conflict_do_nothing(index_elements=[workspaces.c.slug])
         .returning(*workspaces.c)
     )
@@ -101,11 +100,7 @@ def insert_membership() -> Insert:
     """Returns no row when the user is already a member."""
     return (
         postgresql.insert(memberships)
-        .values(
-            workspace_id=bindparam("workspace_id", BigInteger),
-            user_id=bindparam("user_id", BigInteger),
-            role=typed_param("role", memberships.c.role),
-        )
+        .values(column_params(memberships, "workspace_id", "user_id", "role"))
         .on_conflict_do_nothing(index_elements=[memberships.c.workspace_id, memberships.c.user_id])
         .returning(*memberships.c)
     )
@@ -157,18 +152,8 @@ def member_with_email() -> Select[Any]:
 
 @cache
 def insert_invitation() -> Insert:
-    return (
-        insert(invitations)
-        .values(
-            workspace_id=bindparam("workspace_id", BigInteger),
-            email=typed_param("email", invitations.c.email),
-            role=typed_param("role", invitations.c.role),
-            token_hash=typed_param("token_hash", invitations.c.token_hash),
-            invited_by=bindparam("invited_by", BigInteger),
-            expires_at=typed_param("expires_at", invitations.c.expires_at),
-        )
-        .returning(*invitations.c)
-    )
+    fields = ("workspace_id", "email", "role", "token_hash", "invited_by", "expires_at")
+    return insert(invitations).values(column_params(invitations, *fields)).returning(*invitations.c)
 
 
 @cache

@@ -12,13 +12,17 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.pagination import shaped
-from db.queries import in_scope, issues, typed_param
+from db.queries import column_params, in_scope, issues, typed_param
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, ColumnElement, Delete, Insert, Select, Table, Update
 
 
 ISSUE_WRITE_COLUMNS = tuple(column for column in issues.c if column.key != "search_vector")
+
+
+_CHANGED_AT = ("updated_at", "edited_at")
+"""The columns some tables keep the time of a row's last change in (issues, comments)."""
 
 
 TARGET: BindParameter[int] = bindparam("target_id", BigInteger)
@@ -34,7 +38,8 @@ def id_array(name: str) -> Any:
 def update_columns(table: Table, fields: frozenset[str], *, versioned: bool = False) -> Update:
     """`UPDATE table SET <each field> = :new_<field> WHERE id = :target_id RETURNING *`.
 
-    `versioned` rows also get `version + 1` (and issues `updated_at = now()`)."""
+    `versioned` rows also get `version + 1`; a table keeping the time of a row's last change
+    (`_CHANGED_AT`) gets it set."""
 
     def build() -> Update:
         values: dict[str, Any] = {
@@ -42,8 +47,9 @@ def update_columns(table: Table, fields: frozenset[str], *, versioned: bool = Fa
         }
         if versioned:
             values["version"] = table.c.version + 1
-        if "updated_at" in table.c:
-            values["updated_at"] = func.now()
+        for changed_at in _CHANGED_AT:
+            if changed_at in table.c:
+                values[changed_at] = func.now()
         readable = [column for column in table.c if column.key != "search_vector"]
         return update(table).where(table.c.id == TARGET).values(values).returning(*readable)
 
@@ -85,10 +91,13 @@ def insert_last(table: Table, fields: tuple[str, ...]) -> Insert:
     workspace's order (labels, states); no row when its name is taken."""
 
     def build() -> Insert:
-        values = {name: typed_param(name, table.c[name]) for name in fields}
         return (
             postgresql.insert(table)
-            .values(workspace_id=WORKSPACE, **values, position=next_position(table))
+            .values(
+                workspace_id=WORKSPACE,
+                **column_params(table, *fields),
+                position=next_position(table),
+            )
             .on_conflict_do_nothing(index_elements=[table.c.workspace_id, table.c.name])
             .returning(*table.c)
         )

@@ -8,6 +8,7 @@ from auth import policies
 from core.errors import ForbiddenError, NotFoundError
 from core.ids import to_global_id
 from db import comments as comment_sql
+from db import queries, writes
 from db.activity import Change
 from resolvers.inputs import body_errors, conflict, target_pk
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
@@ -83,7 +84,8 @@ async def comment_update(context: Context, input: Any) -> Outcome:
         if input.body == current.body:
             return Done(Outcome(comment=current), (current.id,))
         row = await context.db.fetch_row(
-            comment_sql.edit_comment(), {"target_id": current.id, "body": input.body}
+            writes.update_columns(queries.comments, frozenset({"body"}), versioned=True),
+            {"target_id": current.id, "new_body": input.body},
         )
         journal.record(
             Change(
@@ -108,7 +110,7 @@ async def comment_delete(context: Context, input: Any) -> Outcome:
             policies.can_delete_comment,
             "Only its author or an admin may delete a comment.",
         )
-        await context.db.fetch_all(comment_sql.delete_comment(), {"target_id": current.id})
+        await context.db.fetch_all(writes.delete_row(queries.comments), {"target_id": current.id})
         journal.record(
             Change(
                 current.workspace_id,

@@ -4,26 +4,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from core.ids import to_global_id
 from resolvers import accounts as use_cases
 from schema import refs
-from schema import users as user_types
 from schema.enums import TokenScope
 from schema.node import Node
-from schema.payloads import mutation
-from schema.user_errors import UserError
-
-if TYPE_CHECKING:
-    from sqlalchemy import Row
+from schema.payloads import mutation, node_field, payload_type, scalar_field
 
 
 @strawberry.type(description="A personal API token (its secret is shown only when created).")
 class ApiToken(Node):
-    pk: strawberry.Private[int]
     name: str = strawberry.field(description="Its owner's label for it, to tell tokens apart.")
     scope: TokenScope = strawberry.field(description="What requests made with it may do.")
     created_at: datetime = strawberry.field(description="When it was created.")
@@ -35,18 +27,6 @@ class ApiToken(Node):
     )
 
     loader_name = "api_token_by_id"
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> ApiToken:
-        return cls(
-            id=to_global_id("ApiToken", row.id),
-            pk=row.id,
-            name=row.name,
-            scope=row.scope,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-        )
 
 
 @strawberry.input(description="A new account.")
@@ -100,64 +80,40 @@ class ApiTokenRevokeInput:
     id: strawberry.ID = strawberry.field(description="One of the tokens in your `apiTokens`.")
 
 
-@strawberry.type(description="A signed-in session: a short-lived access token and its refresh.")
-class AuthPayload:
-    viewer: refs.User | None = strawberry.field(
-        default=None, description="The signed-in user; null when `errors` is not empty."
-    )
-    access_token: str | None = strawberry.field(
-        default=None, description="Send as `Authorization: Bearer <accessToken>`."
-    )
-    access_token_expires_at: datetime | None = strawberry.field(
-        default=None,
-        description="When `accessToken` stops working: use `refreshToken` for a new one before.",
-    )
-    refresh_token: str | None = strawberry.field(
-        default=None,
-        description="Exchange with `tokenRefresh` for a new pair; each works once.",
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(
-    description="The end of a session. It has no errors: an unknown token has no session "
-    "left to end."
+AuthPayload = payload_type(
+    "AuthPayload",
+    "A signed-in session: a short-lived access token and its refresh.",
+    viewer=node_field(refs.User, "The signed-in user; null when `errors` is not empty."),
+    access_token=scalar_field(str, "Send as `Authorization: Bearer <accessToken>`."),
+    access_token_expires_at=scalar_field(
+        datetime,
+        "When `accessToken` stops working: use `refreshToken` for a new one before.",
+    ),
+    refresh_token=scalar_field(
+        str, "Exchange with `tokenRefresh` for a new pair; each works once."
+    ),
 )
-class LogOutPayload:
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(
-    description="Whether the password was changed (if `errors` is empty; every session was "
-    "then signed out)."
+LogOutPayload = payload_type(
+    "LogOutPayload",
+    "The end of a session. It has no errors: an unknown token has no session left to end.",
 )
-class PasswordChangePayload:
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The new API token with its secret, or why none was created.")
-class ApiTokenCreatePayload:
-    api_token: ApiToken | None = strawberry.field(
-        default=None, description="The token created; null when `errors` is not empty."
-    )
-    secret: str | None = strawberry.field(
-        default=None, description="The token itself, shown this once and never again."
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The revoked API token, or why it could not be revoked.")
-class ApiTokenRevokePayload:
-    api_token: ApiToken | None = strawberry.field(
-        default=None,
-        description="The token, now with its `revokedAt`; null when `errors` is not empty.",
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-def _signed_in_user(row: Any) -> Any:
-    # Looked up at call time: `schema.users` imports this module.
-    return user_types.User.from_row(row)
+PasswordChangePayload = payload_type(
+    "PasswordChangePayload",
+    "Whether the password was changed (if `errors` is empty; every session was then signed out).",
+)
+ApiTokenCreatePayload = payload_type(
+    "ApiTokenCreatePayload",
+    "The new API token with its secret, or why none was created.",
+    api_token=node_field(ApiToken, "The token created; null when `errors` is not empty."),
+    secret=scalar_field(str, "The token itself, shown this once and never again."),
+)
+ApiTokenRevokePayload = payload_type(
+    "ApiTokenRevokePayload",
+    "The revoked API token, or why it could not be revoked.",
+    api_token=node_field(
+        ApiToken, "The token, now with its `revokedAt`; null when `errors` is not empty."
+    ),
+)
 
 
 @strawberry.type
@@ -169,7 +125,6 @@ class AccountMutations:
         SignUpInput,
         AuthPayload,
         description="Create an account and sign in.",
-        viewer=_signed_in_user,
     )
 
     log_in = mutation(
@@ -178,7 +133,6 @@ class AccountMutations:
         AuthPayload,
         description="Sign in with email and password. Failures do not tell whether the email "
         "has an account, and repeated failures are throttled per account and per address.",
-        viewer=_signed_in_user,
     )
 
     token_refresh = mutation(
@@ -187,7 +141,6 @@ class AccountMutations:
         AuthPayload,
         description="Exchange a refresh token for a new access token and refresh token. "
         "A refresh token works once; using one twice signs out its whole session.",
-        viewer=_signed_in_user,
     )
 
     log_out = mutation(
@@ -209,7 +162,6 @@ class AccountMutations:
         ApiTokenCreateInput,
         ApiTokenCreatePayload,
         description="Create a personal API token for scripts and apps.",
-        api_token=ApiToken.from_row,
     )
 
     api_token_revoke = mutation(
@@ -217,5 +169,4 @@ class AccountMutations:
         ApiTokenRevokeInput,
         ApiTokenRevokePayload,
         description="Revoke one of your personal API tokens.",
-        api_token=ApiToken.from_row,
     )

@@ -14,7 +14,7 @@ from resolvers.context import Context
 from schema import refs
 from schema.node import Node, node_type
 from schema.relation_field import relation
-from schema.relations import related_nodes, users_at, workspaces_of
+from schema.relations import nodes_at, workspaces_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -106,15 +106,8 @@ async def _to_nodes(entries: list[ActivityEntry], context: Context) -> list[Any]
     return await nodes_by_reference(_referenced(entries, "stored_to"), context)
 
 
-async def _issues(entries: list[ActivityEntry], context: Context) -> list[Any]:
-    from schema.issues import Issue
-
-    return await related_nodes(
-        context.loaders.issue_by_id, [e.issue_id for e in entries], Issue.from_row
-    )
-
-
-_actors = users_at("actor_id")
+_issues = nodes_at(refs.Issue, "issue_id")
+_actors = nodes_at(refs.User, "actor_id")
 
 
 @strawberry.type(
@@ -123,7 +116,6 @@ _actors = users_at("actor_id")
     "never misses one."
 )
 class ActivityEntry(Node):
-    pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
     actor_id: strawberry.Private[int | None]
     issue_id: strawberry.Private[int | None]
@@ -156,21 +148,13 @@ class ActivityEntry(Node):
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ActivityEntry:
-        return cls(
-            id=to_global_id("ActivityEntry", row.id),
-            pk=row.id,
-            workspace_id=row.workspace_id,
-            actor_id=row.actor_id,
-            issue_id=row.issue_id,
-            subject_type=row.subject_type,
-            subject_id=row.subject_id,
+        return super().from_row(
+            row,
             stored_from=row.from_value,
             stored_to=row.to_value,
             action=ActivityAction(row.action),
-            field=row.field,
             from_value=_value(row.field, row.from_value),
             to_value=_value(row.field, row.to_value),
-            created_at=row.created_at,
         )
 
     actor = relation(

@@ -9,84 +9,47 @@ Fields left out of an update input are left alone; `null` clears a field that ma
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from core.ids import to_global_id
 from resolvers import issues as use_cases
-from resolvers.context import Context
-from schema import activity as activity_types
-from schema import comments as comment_types
-from schema import labels as label_types
 from schema import orderings, refs
-from schema import projects as project_types
-from schema import workflow_states as state_types
 from schema.enums import Priority
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import EXPECTED_VERSION, IDEMPOTENCY_KEY, gone_id, mutation
+from schema.payloads import (
+    EXPECTED_VERSION,
+    archive_mutations,
+    deleted_payload,
+    idempotent,
+    mutation,
+    node_list,
+    object_payload,
+    payload_type,
+)
 from schema.relation_field import relation
-from schema.relations import paged_lists, related_nodes, users_at, workspaces_of
-from schema.user_errors import UserError
+from schema.relations import nodes_at, paged_lists, workspaces_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
 
 
 # Batch resolvers of the Issue type's relations (see execution.batching).
-
-
-async def _projects(issues: list[Issue], context: Context) -> list[Any]:
-    return await related_nodes(
-        context.loaders.project_by_id,
-        [i.project_id for i in issues],
-        project_types.Project.from_row,
-        missing="Project not found.",
-    )
-
-
-async def _states(issues: list[Issue], context: Context) -> list[Any]:
-    return await related_nodes(
-        context.loaders.workflow_state_by_id,
-        [i.state_id for i in issues],
-        state_types.WorkflowState.from_row,
-        missing="Workflow state not found.",
-    )
-
-
-_assignees = users_at("assignee_id")
-_creators = users_at("creator_id")
-
-
-async def _parents(issues: list[Issue], context: Context) -> list[Any]:
-    return await related_nodes(
-        context.loaders.issue_by_id, [i.parent_id for i in issues], Issue.from_row
-    )
-
-
+_projects = nodes_at(refs.Project, "project_id", missing="Project not found.")
+_states = nodes_at(refs.WorkflowState, "state_id", missing="Workflow state not found.")
+_assignees = nodes_at(refs.User, "assignee_id")
+_creators = nodes_at(refs.User, "creator_id")
+_parents = nodes_at(refs.Issue, "parent_id")
 _children = issue_lists("children_of_issue", "children")
-
-
-_labels = paged_lists(
-    "labels_of_issue", "labels", orderings.LABELS, lambda: label_types.Label.from_row
-)
-_history = paged_lists(
-    "history_of_issue",
-    "history",
-    orderings.ACTIVITY,
-    lambda: activity_types.ActivityEntry.from_row,
-)
-_comments = paged_lists(
-    "comments_of_issue", "comments", orderings.COMMENTS, lambda: comment_types.Comment.from_row
-)
+_labels = paged_lists("labels_of_issue", "labels", orderings.LABELS, refs.Label)
+_history = paged_lists("history_of_issue", "history", orderings.ACTIVITY, refs.ActivityEntry)
+_comments = paged_lists("comments_of_issue", "comments", orderings.COMMENTS, refs.Comment)
 
 
 @strawberry.type(description="A unit of work, identified like `ENG-42` within its workspace.")
 class Issue(Node):
-    pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
     project_id: strawberry.Private[int]
     state_id: strawberry.Private[int]
@@ -118,28 +81,7 @@ class Issue(Node):
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Issue:
-        return cls(
-            id=to_global_id("Issue", row.id),
-            pk=row.id,
-            workspace_id=row.workspace_id,
-            project_id=row.project_id,
-            state_id=row.state_id,
-            assignee_id=row.assignee_id,
-            creator_id=row.creator_id,
-            parent_id=row.parent_id,
-            identifier=f"{row.project_key}-{row.number}",
-            number=row.number,
-            title=row.title,
-            description=row.description,
-            priority=row.priority,
-            estimate=row.estimate,
-            due_date=row.due_date,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            archived_at=row.archived_at,
-            version=row.version,
-            position=row.position,
-        )
+        return super().from_row(row, identifier=f"{row.project_key}-{row.number}")
 
     workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
 
@@ -178,6 +120,7 @@ class Issue(Node):
 
 
 @strawberry.input(description="A new issue; only `projectId` and `title` are required.")
+@idempotent
 class IssueCreateInput:
     project_id: strawberry.ID = strawberry.field(description="It takes the project's next number.")
     title: str = strawberry.field(description="1 to 255 characters.")
@@ -202,10 +145,10 @@ class IssueCreateInput:
     due_date: date | None = strawberry.field(
         default=None, description="The day it is due (a date, without time or time zone)."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="Changes to one issue: only the fields given are changed.")
+@idempotent
 class IssueUpdateInput:
     id: strawberry.ID = strawberry.field(description="The issue to change.")
     expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
@@ -253,7 +196,6 @@ class IssueUpdateInput:
         description="Manual order (`orderBy: POSITION`): to move an issue between two others, "
         "give a value between theirs.",
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="The same changes to several issues, all or none.")
@@ -292,18 +234,18 @@ class IssueBatchChangesInput:
 
 
 @strawberry.input(description="Up to 50 issues changed in one transaction: all or none.")
+@idempotent
 class IssueBatchUpdateInput:
     ids: list[strawberry.ID] = strawberry.field(description="1 to 50 issue IDs.")
     changes: IssueBatchChangesInput = strawberry.field(
         description="What to change on every issue: only the fields given."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="The issue to archive or unarchive.")
+@idempotent
 class IssueArchiveInput:
     id: strawberry.ID = strawberry.field(description="The issue to archive or unarchive.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="The issue to delete.")
@@ -311,28 +253,16 @@ class IssueDeleteInput:
     id: strawberry.ID = strawberry.field(description="The issue to delete.")
 
 
-@strawberry.type(description="The issue a mutation created or changed, or why it could not.")
-class IssuePayload:
-    issue: refs.Issue | None = strawberry.field(
-        default=None, description="On CONFLICT, the issue as it is now."
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The issues a batch update changed, or why none was.")
-class IssueBatchPayload:
-    issues: list[refs.Issue] = strawberry.field(
-        default_factory=list,
-        description="The issues as they are now, in the order of `ids`; empty when `errors` "
-        "is not.",
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The issue deleted, or why it was not.")
-class IssueDeletePayload:
-    deleted_issue_id: strawberry.ID | None = gone_id("issue")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+IssuePayload = object_payload(Issue, "issue", conflict=True)
+IssueBatchPayload = payload_type(
+    "IssueBatchPayload",
+    "The issues a batch update changed, or why none was.",
+    issues=node_list(
+        Issue,
+        "The issues as they are now, in the order of `ids`; empty when `errors` is not.",
+    ),
+)
+IssueDeletePayload = deleted_payload("issue")
 
 
 @strawberry.type
@@ -345,7 +275,6 @@ class IssueMutations:
         IssuePayload,
         description="Create an issue (MEMBER+). It takes its project's next number, without "
         "gaps or duplicates however many are created at once.",
-        issue=Issue.from_row,
     )
 
     issue_update = mutation(
@@ -354,7 +283,6 @@ class IssueMutations:
         IssuePayload,
         description="Change an issue (MEMBER+): only the fields given, so concurrent changes "
         "to other fields are kept. With `expectedVersion`, a concurrent change is a CONFLICT.",
-        issue=Issue.from_row,
     )
 
     issue_batch_update = mutation(
@@ -362,23 +290,14 @@ class IssueMutations:
         IssueBatchUpdateInput,
         IssueBatchPayload,
         description="Apply the same changes to up to 50 issues in one transaction: all or none.",
-        issues=Issue.from_row,
     )
 
-    issue_archive = mutation(
-        partial(use_cases.issue_set_archived, archived=True),
+    issue_archive, issue_unarchive = archive_mutations(
+        use_cases.issue_set_archived,
         IssueArchiveInput,
         IssuePayload,
-        description="Archive an issue (MEMBER+): it leaves lists unless `includeArchived`.",
-        issue=Issue.from_row,
-    )
-
-    issue_unarchive = mutation(
-        partial(use_cases.issue_set_archived, archived=False),
-        IssueArchiveInput,
-        IssuePayload,
-        description="Bring an archived issue back (MEMBER+).",
-        issue=Issue.from_row,
+        archive="Archive an issue (MEMBER+): it leaves lists unless `includeArchived`.",
+        unarchive="Bring an archived issue back (MEMBER+).",
     )
 
     issue_delete = mutation(

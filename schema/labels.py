@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import strawberry
 
-from core.ids import to_global_id
 from resolvers import labels as use_cases
 from schema import refs
 from schema.node import Node
-from schema.payloads import IDEMPOTENCY_KEY, gone_id, mutation
+from schema.payloads import (
+    deleted_payload,
+    idempotent,
+    mutation,
+    object_payload,
+    reordered_payload,
+)
 from schema.relation_field import relation
 from schema.relations import workspaces_of
-from schema.user_errors import UserError
-
-if TYPE_CHECKING:
-    from sqlalchemy import Row
 
 
 @strawberry.type(description="A tag issues of one workspace can carry.")
 class Label(Node):
-    pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
     name: str = strawberry.field(description="Unique in the workspace.")
     color: str = strawberry.field(description="Hex colour, e.g. `#e11d48`.")
@@ -29,29 +27,19 @@ class Label(Node):
 
     loader_name = "label_by_id"
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> Label:
-        return cls(
-            id=to_global_id("Label", row.id),
-            pk=row.id,
-            workspace_id=row.workspace_id,
-            name=row.name,
-            color=row.color,
-            position=row.position,
-        )
-
     workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
 
 
 @strawberry.input(description="A new label, last in the workspace's order.")
+@idempotent
 class LabelCreateInput:
     workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
     name: str = strawberry.field(description="1 to 100 characters, unique in the workspace.")
     color: str = strawberry.field(description="Hex colour such as `#e11d48`.")
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="Changes to a label: only the fields given are changed.")
+@idempotent
 class LabelUpdateInput:
     id: strawberry.ID = strawberry.field(description="The label to change.")
     name: str | None = strawberry.field(
@@ -61,7 +49,6 @@ class LabelUpdateInput:
     color: str | None = strawberry.field(
         default=strawberry.UNSET, description="Hex colour such as `#e11d48`; cannot be null."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="The label to delete; issues lose it.")
@@ -79,27 +66,11 @@ class LabelReorderInput:
     )
 
 
-@strawberry.type(description="The label a mutation created or changed, or why it could not.")
-class LabelPayload:
-    label: refs.Label | None = strawberry.field(
-        default=None, description="The label as it is now; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The label deleted, or why it was not.")
-class LabelDeletePayload:
-    deleted_label_id: strawberry.ID | None = gone_id("label")
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The labels in their new order, or why they were not reordered.")
-class LabelReorderPayload:
-    labels: list[refs.Label] = strawberry.field(
-        default_factory=list,
-        description="Every label of the workspace, in the new order; empty when `errors` is not.",
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+LabelPayload = object_payload(Label, "label")
+LabelDeletePayload = deleted_payload("label")
+LabelReorderPayload = reordered_payload(
+    Label, "labels", "Every label of the workspace, in the new order"
+)
 
 
 @strawberry.type
@@ -111,7 +82,6 @@ class LabelMutations:
         LabelCreateInput,
         LabelPayload,
         description="Create a label (ADMIN+).",
-        label=Label.from_row,
     )
 
     label_update = mutation(
@@ -119,7 +89,6 @@ class LabelMutations:
         LabelUpdateInput,
         LabelPayload,
         description="Rename or recolour a label (ADMIN+).",
-        label=Label.from_row,
     )
 
     label_delete = mutation(
@@ -134,5 +103,4 @@ class LabelMutations:
         LabelReorderInput,
         LabelReorderPayload,
         description="Put a workspace's labels in a new order (ADMIN+).",
-        labels=Label.from_row,
     )

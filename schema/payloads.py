@@ -1,13 +1,19 @@
-"""What every mutation's input and payload share: payloads made from what the use cases return
-(`resolvers.mutations.Outcome`), and descriptions of common input fields."""
+"""What every mutation's input and payload share. Inputs: the descriptions of common fields,
+and `idempotent`. Payloads: each type made by `payload_type` from its fields, then `errors`
+(`object_payload`, `reordered_payload` and `deleted_payload` make the common kinds), and
+`payload`, which maps what a use case returns (`resolvers.mutations.Outcome`) into one. The
+root mutation fields: `mutation`, and `archive_mutations` for an archive/unarchive pair."""
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
+from strawberry.types.lazy_type import LazyType
 
 from resolvers.context import Info
 from schema.user_errors import UserError
@@ -31,28 +37,128 @@ EXPECTED_VERSION = (
 )
 
 
-def gone_id(noun: str) -> Any:
-    """A payload's field giving the `id` of the `noun` the mutation deleted."""
-    return strawberry.field(
-        default=None,
-        description=f"The `id` of the {noun}, which no longer exists; null when `errors` is "
-        "not empty.",
+InputType = TypeVar("InputType", bound=type)
+
+
+def idempotent(cls: InputType) -> InputType:
+    """Under `@strawberry.input`: the input ends with an optional `idempotencyKey`."""
+    cls.__annotations__["idempotency_key"] = str | None
+    cls.idempotency_key = strawberry.field(  # type: ignore[attr-defined]
+        default=None, description=IDEMPOTENCY_KEY
     )
+    return cls
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadField:
+    """One field of a payload type, for `payload_type`: its annotation, its Strawberry field,
+    and the `Node` type (or lazy reference to one) whose `from_row` maps the records the use
+    case returns for it."""
+
+    annotation: Any
+    field: Any
+    node: Any = None
+
+
+def node_field(of: Any, description: str) -> PayloadField:
+    """The object the mutation changed, as it is now; null when it changed none."""
+    return PayloadField(of | None, strawberry.field(default=None, description=description), of)
+
+
+def node_list(of: Any, description: str) -> PayloadField:
+    """The objects the mutation changed, as they are now; empty when it changed none."""
+    field = strawberry.field(default_factory=list, description=description)
+    return PayloadField(list[of], field, of)
+
+
+def scalar_field(of: Any, description: str) -> PayloadField:
+    """A plain value (a secret, a time), null when the mutation changed nothing."""
+    return PayloadField(of | None, strawberry.field(default=None, description=description))
+
+
+def gone_id(noun: str) -> PayloadField:
+    """The `id` of the `noun` the mutation deleted."""
+    return scalar_field(
+        strawberry.ID,
+        f"The `id` of the {noun}, which no longer exists; null when `errors` is not empty.",
+    )
+
+
+_ERRORS = PayloadField(list[UserError], strawberry.field(default_factory=list))
+
+
+def payload_type(name: str, description: str, **fields: PayloadField) -> type:
+    """The payload type `name`: `fields` in their order, then `errors` (empty when the mutation
+    succeeded; its description is `schema.build`'s, common to every payload)."""
+    namespace: dict[str, Any] = {"__annotations__": {}, "__qualname__": name}
+    for field_name, field in (*fields.items(), ("errors", _ERRORS)):
+        namespace["__annotations__"][field_name] = field.annotation
+        namespace[field_name] = field.field
+    namespace["node_fields"] = {n: f.node for n, f in fields.items() if f.node is not None}
+    return strawberry.type(type(name, (), namespace), description=description)
+
+
+def object_payload(of: Any, noun: str, *, conflict: bool = False) -> type:
+    """`<Type>Payload`: the object a mutation created or changed, in its field `<type>`.
+    With `conflict`, the mutation takes an `expectedVersion`, and a CONFLICT error comes with
+    the object as it is now."""
+    type_name = _type_name(of)
+    return payload_type(
+        f"{type_name}Payload",
+        f"The {noun} a mutation created or changed, or why it could not.",
+        **{
+            _field_name(type_name): node_field(
+                of,
+                f"On CONFLICT, the {noun} as it is now."
+                if conflict
+                else f"The {noun} as it is now; null when `errors` is not empty.",
+            )
+        },
+    )
+
+
+def reordered_payload(of: Any, plural: str, every: str) -> type:
+    """`<Type>ReorderPayload`: every `of` object of the workspace in its new order, in the field
+    `<type>s`; `every` says which ones and in which order."""
+    type_name = _type_name(of)
+    return payload_type(
+        f"{type_name}ReorderPayload",
+        f"The {plural} in their new order, or why they were not reordered.",
+        **{f"{_field_name(type_name)}s": node_list(of, f"{every}; empty when `errors` is not.")},
+    )
+
+
+def deleted_payload(noun: str) -> type:
+    """`<Noun>DeletePayload`: the `id` of the `noun` a mutation deleted, in its field
+    `deleted<Noun>Id`."""
+    return payload_type(
+        "".join(word.capitalize() for word in noun.split()) + "DeletePayload",
+        f"The {noun} deleted, or why it was not.",
+        **{f"deleted_{noun.replace(' ', '_')}_id": gone_id(noun)},
+    )
+
+
+def _type_name(of: Any) -> str:
+    return str(of.type_name if isinstance(of, LazyType) else of.__name__)
+
+
+def _field_name(type_name: str) -> str:
+    """`WorkflowState`: `workflow_state`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in type_name).lstrip("_")
 
 
 def mutation(
     use_case: Callable[[Context, Any], Awaitable[Outcome]],
     input_type: type,
-    payload_type: type,
+    payload_class: type,
     *,
     description: str,
-    **to_node: Callable[[Any], Any],
 ) -> Any:
     """A root mutation field, declared once: its `input: input_type` argument, its nullable
-    `payload_type`, and the mapping of the use case's outcome into it (see `payload`)."""
+    `payload_class`, and the mapping of the use case's outcome into it (see `payload`)."""
 
     async def resolve(self: Any, info: Info, input: Any) -> Any:
-        return payload(payload_type, await use_case(info.context, input), **to_node)
+        return payload(payload_class, await use_case(info.context, input))
 
     resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
@@ -62,22 +168,44 @@ def mutation(
                 "input", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=input_type
             ),
         ],
-        return_annotation=payload_type | None,
+        return_annotation=payload_class | None,
     )
     return strawberry.mutation(resolver=resolve, description=description)
 
 
-def payload(
-    cls: Callable[..., PayloadType], outcome: Outcome, **to_node: Callable[[Any], Any]
-) -> PayloadType:
+def archive_mutations(
+    set_archived: Callable[..., Awaitable[Outcome]],
+    input_type: type,
+    payload_class: type,
+    *,
+    archive: str,
+    unarchive: str,
+) -> tuple[Any, Any]:
+    """The `<noun>Archive` and `<noun>Unarchive` fields, described by `archive` and `unarchive`:
+    one use case, `set_archived(context, input, archived=...)`, serves both."""
+    return (
+        mutation(
+            partial(set_archived, archived=True), input_type, payload_class, description=archive
+        ),
+        mutation(
+            partial(set_archived, archived=False), input_type, payload_class, description=unarchive
+        ),
+    )
+
+
+def payload(cls: Callable[..., PayloadType], outcome: Outcome) -> PayloadType:
     """`cls` with the outcome's errors and values; a record (a row, or a list of rows) goes
-    through its field's `to_node` mapper, plain values (IDs, secrets, times) as they are."""
+    through the `from_row` of its field's node type, plain values (IDs, secrets, times) as
+    they are."""
+    node_fields: dict[str, Any] = getattr(cls, "node_fields", {})
     values = {}
     for name, value in outcome.values.items():
-        mapper = to_node.get(name)
-        if mapper is not None and value is not None:
-            value = [mapper(item) for item in value] if isinstance(value, list) else mapper(value)
+        of = node_fields.get(name)
+        if of is not None and value is not None:
+            # A lazy reference: the type modules refer to one another (see `schema.refs`).
+            to_node = (of.resolve_type() if isinstance(of, LazyType) else of).from_row
+            value = [to_node(item) for item in value] if isinstance(value, list) else to_node(value)
         elif not isinstance(value, str | datetime | None):
-            raise TypeError(f"{name!r} holds a record: name its mapper")
+            raise TypeError(f"{name!r} holds a record: declare its field with `node_field`")
         values[name] = value
     return cls(errors=[UserError.from_record(error) for error in outcome.errors], **values)

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.errors import NotFoundError
 from db.loaders import CountKey, PageKey
+from schema import refs
 from schema.pagination import Connection, connection_from_page, page_args
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable, Sequence
 
     from aiodataloader import DataLoader
+    from strawberry.types.lazy_type import LazyType
 
     from db.loaders import RelationLoader
     from db.pagination import Ordering
@@ -73,42 +75,34 @@ async def connections_of(
     ]
 
 
-# Links many types share. The type modules import this one, so these import theirs lazily.
+def nodes_at(
+    of: LazyType[Any, Any], attribute: str, *, missing: str | None = None
+) -> Callable[[Sequence[Any], Context], Awaitable[list[Any]]]:
+    """The batch resolver of a to-one link: the `of` node whose key each parent holds in
+    `attribute` (see `related_nodes` for `missing`). `of` is a lazy reference (`schema.refs`):
+    the type modules import this one."""
 
-
-async def workspaces_of(parents: Sequence[Any], context: Context) -> list[Any]:
-    """The workspace of each parent (anything with a `workspace_id`)."""
-    from schema.workspaces import Workspace
-
-    return await related_nodes(
-        context.loaders.workspace_by_id,
-        [parent.workspace_id for parent in parents],
-        Workspace.from_row,
-        missing="Workspace not found.",
-    )
-
-
-def users_at(attribute: str) -> Callable[[Sequence[Any], Context], Awaitable[list[Any]]]:
-    """A batch resolver of the user whose id each parent holds in `attribute` (or null)."""
-
-    async def users(parents: Sequence[Any], context: Context) -> list[Any]:
-        from schema.users import User
-
+    async def nodes(parents: Sequence[Any], context: Context) -> list[Any]:
+        cls = of.resolve_type()
         return await related_nodes(
-            context.loaders.user_by_id,
+            cls.loader(context.loaders),
             [getattr(parent, attribute) for parent in parents],
-            User.from_row,
+            cls.from_row,
+            missing=missing,
         )
 
-    return users
+    return nodes
+
+
+workspaces_of = nodes_at(refs.Workspace, "workspace_id", missing="Workspace not found.")
+"""The workspace of each parent (anything with a `workspace_id`)."""
 
 
 def paged_lists(
-    relation: str, name: str, ordering: Ordering, to_node: Callable[[], Callable[[Any], Any]]
+    relation: str, name: str, ordering: Ordering, of: LazyType[Any, Any]
 ) -> Callable[..., Awaitable[list[Any]]]:
-    """The batch resolver of each parent's plainly paged list: `relation` names the `Loaders`
-    attribute, `name` the field; `to_node()` gives the row mapper (looked up late, as the
-    schema modules import one another)."""
+    """The batch resolver of each parent's plainly paged list of `of` nodes: `relation` names
+    the `Loaders` attribute, `name` the field."""
 
     async def pages(
         parents: Sequence[Any],
@@ -123,7 +117,7 @@ def paged_lists(
             getattr(context.loaders, relation),
             name,
             ordering,
-            to_node(),
+            of.resolve_type().from_row,
             first=first,
             after=after,
             last=last,

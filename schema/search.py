@@ -9,12 +9,11 @@ import strawberry
 from db.search import SnippetKey, search_ordering
 from resolvers.context import Context
 from resolvers.search import search_spec, snippet_html
-from schema import comments as comment_types
 from schema import refs
 from schema.issues import Issue
 from schema.pagination import Connection
 from schema.relation_field import relation
-from schema.relations import connections_of, related_nodes
+from schema.relations import connections_of, nodes_at
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -73,12 +72,7 @@ async def _snippets(results: list[SearchResult], context: Context) -> list[str |
     return [snippet_html(h) if h is not None else None for h in headlines]
 
 
-async def _comments(results: list[SearchResult], context: Context) -> list[Any]:
-    return await related_nodes(
-        context.loaders.comment_by_id,
-        [r.comment_id for r in results],
-        comment_types.Comment.from_row,
-    )
+_comments = nodes_at(refs.Comment, "comment_id")
 
 
 @strawberry.type(description="An issue matching a search: how well it matched, and where.")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from core.ids import to_global_id
 from resolvers import accounts
 from resolvers.context import Info
 from schema import accounts as account_types
@@ -17,16 +15,11 @@ from schema.node import Node
 from schema.pagination import Connection
 from schema.relation_field import relation
 
-if TYPE_CHECKING:
-    from sqlalchemy import Row
-
-
 _assigned_issues = issue_lists("issues_assigned_to_user", "assignedIssues")
 
 
 @strawberry.type(description="A person with an account.")
 class User(Node):
-    pk: strawberry.Private[int]
     name: str = strawberry.field(description="What others see them as.")
     email: str = strawberry.field(
         description="What they sign in with; shown to those who share a workspace with them."
@@ -34,16 +27,6 @@ class User(Node):
     created_at: datetime = strawberry.field(description="When they signed up.")
 
     loader_name = "user_by_id"
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> User:
-        return cls(
-            id=to_global_id("User", row.id),
-            pk=row.id,
-            name=row.name,
-            email=row.email,
-            created_at=row.created_at,
-        )
 
     @strawberry.field(
         description="Your personal API tokens that are not revoked, newest first; null on "

@@ -3,27 +3,25 @@ payloads, and `WorkflowStateMutations`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import strawberry
 
-from core.ids import to_global_id
 from resolvers import workflow_states as use_cases
 from schema import refs
 from schema.enums import WorkflowStateType
 from schema.node import Node
-from schema.payloads import IDEMPOTENCY_KEY, gone_id, mutation
+from schema.payloads import (
+    deleted_payload,
+    idempotent,
+    mutation,
+    object_payload,
+    reordered_payload,
+)
 from schema.relation_field import relation
 from schema.relations import workspaces_of
-from schema.user_errors import UserError
-
-if TYPE_CHECKING:
-    from sqlalchemy import Row
 
 
 @strawberry.type(description="A column of a workspace's board, such as Todo or Done.")
 class WorkflowState(Node):
-    pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
     name: str = strawberry.field(description="Unique in the workspace, such as In Review.")
     type: WorkflowStateType = strawberry.field(
@@ -33,31 +31,21 @@ class WorkflowState(Node):
 
     loader_name = "workflow_state_by_id"
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> WorkflowState:
-        return cls(
-            id=to_global_id("WorkflowState", row.id),
-            pk=row.id,
-            workspace_id=row.workspace_id,
-            name=row.name,
-            type=row.type,
-            position=row.position,
-        )
-
     workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
 
 
 @strawberry.input(description="A new workflow state, rightmost on the board.")
+@idempotent
 class WorkflowStateCreateInput:
     workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
     name: str = strawberry.field(description="1 to 100 characters, unique in the workspace.")
     type: WorkflowStateType = strawberry.field(
         description="What being in it says about an issue's progress."
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="Changes to a workflow state: only the fields given are changed.")
+@idempotent
 class WorkflowStateUpdateInput:
     id: strawberry.ID = strawberry.field(description="The workflow state to change.")
     name: str | None = strawberry.field(
@@ -68,7 +56,6 @@ class WorkflowStateUpdateInput:
         default=strawberry.UNSET,
         description="What being in it says about an issue's progress; cannot be null.",
     )
-    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="The workflow state to delete.")
@@ -88,27 +75,11 @@ class WorkflowStateReorderInput:
     )
 
 
-@strawberry.type(description="The state a mutation created or changed, or why it could not.")
-class WorkflowStatePayload:
-    workflow_state: refs.WorkflowState | None = strawberry.field(
-        default=None, description="The state as it is now; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The workflow state deleted, or why it was not.")
-class WorkflowStateDeletePayload:
-    deleted_workflow_state_id: strawberry.ID | None = gone_id("workflow state")
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The states in their new order, or why they were not reordered.")
-class WorkflowStateReorderPayload:
-    workflow_states: list[refs.WorkflowState] = strawberry.field(
-        default_factory=list,
-        description="Every state of the workspace, left to right; empty when `errors` is not.",
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+WorkflowStatePayload = object_payload(WorkflowState, "state")
+WorkflowStateDeletePayload = deleted_payload("workflow state")
+WorkflowStateReorderPayload = reordered_payload(
+    WorkflowState, "states", "Every state of the workspace, left to right"
+)
 
 
 @strawberry.type
@@ -120,7 +91,6 @@ class WorkflowStateMutations:
         WorkflowStateCreateInput,
         WorkflowStatePayload,
         description="Add a workflow state, rightmost on the board (ADMIN+).",
-        workflow_state=WorkflowState.from_row,
     )
 
     workflow_state_update = mutation(
@@ -128,7 +98,6 @@ class WorkflowStateMutations:
         WorkflowStateUpdateInput,
         WorkflowStatePayload,
         description="Rename a workflow state or change its type (ADMIN+).",
-        workflow_state=WorkflowState.from_row,
     )
 
     workflow_state_delete = mutation(
@@ -143,5 +112,4 @@ class WorkflowStateMutations:
         WorkflowStateReorderInput,
         WorkflowStateReorderPayload,
         description="Put a workspace's board columns in a new order (ADMIN+).",
-        workflow_states=WorkflowState.from_row,
     )

@@ -5,62 +5,50 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from auth import policies
-from core.errors import BadUserInputError, NotFoundError
-from core.ids import to_global_id
+from core.errors import BadUserInputError
 from resolvers import workspaces as use_cases
 from resolvers.context import Context, Info
-from schema import activity as activity_types
 from schema import issues as issue_types
-from schema import labels as label_types
 from schema import orderings, refs
-from schema import projects as project_types
-from schema import workflow_states as state_types
 from schema.board import IssueGroup, issue_groups
 from schema.enums import Role
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import gone_id, mutation
+from schema.payloads import (
+    deleted_payload,
+    gone_id,
+    mutation,
+    node_field,
+    object_payload,
+    payload_type,
+    scalar_field,
+)
 from schema.relation_field import relation
-from schema.relations import paged_lists, users_at, workspaces_of
+from schema.relations import nodes_at, paged_lists, workspaces_of
 from schema.search import SearchResult, search_results
-from schema.user_errors import UserError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from sqlalchemy import Row
 
 
 IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
 MAX_ISSUE_NUMBER = 2**31 - 1
 
 
-_projects = paged_lists(
-    "projects_of_workspace", "projects", orderings.PROJECTS, lambda: project_types.Project.from_row
-)
+_projects = paged_lists("projects_of_workspace", "projects", orderings.PROJECTS, refs.Project)
 _members = paged_lists(
-    "memberships_of_workspace", "members", orderings.MEMBERSHIPS, lambda: Membership.from_row
+    "memberships_of_workspace", "members", orderings.MEMBERSHIPS, refs.Membership
 )
-_labels = paged_lists(
-    "labels_of_workspace", "labels", orderings.LABELS, lambda: label_types.Label.from_row
-)
-_activity = paged_lists(
-    "activity_of_workspace",
-    "activity",
-    orderings.ACTIVITY,
-    lambda: activity_types.ActivityEntry.from_row,
-)
+_labels = paged_lists("labels_of_workspace", "labels", orderings.LABELS, refs.Label)
+_activity = paged_lists("activity_of_workspace", "activity", orderings.ACTIVITY, refs.ActivityEntry)
 _workflow_states = paged_lists(
-    "workflow_states_of_workspace",
-    "workflowStates",
-    orderings.WORKFLOW_STATES,
-    lambda: state_types.WorkflowState.from_row,
+    "workflow_states_of_workspace", "workflowStates", orderings.WORKFLOW_STATES, refs.WorkflowState
 )
 
 
@@ -69,22 +57,11 @@ _issues = issue_lists("issues_of_workspace", "issues")
 
 @strawberry.type(description="A team's space: its members, projects, labels and workflow.")
 class Workspace(Node):
-    pk: strawberry.Private[int]
     slug: str = strawberry.field(description="URL-safe unique name, e.g. `acme`.")
     name: str = strawberry.field(description="Display name, 1 to 200 characters.")
     created_at: datetime = strawberry.field(description="When it was created.")
 
     loader_name = "workspace_by_id"
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> Workspace:
-        return cls(
-            id=to_global_id("Workspace", row.id),
-            pk=row.id,
-            slug=row.slug,
-            name=row.name,
-            created_at=row.created_at,
-        )
 
     @strawberry.field(
         description="Invitations not yet accepted nor expired, newest first; null unless you "
@@ -168,31 +145,17 @@ class Workspace(Node):
         return issue_types.Issue.from_row(row) if row is not None else None
 
 
-async def _member_users(memberships: list[Membership], context: Context) -> list[Any]:
-    users = await users_at("user_id")(memberships, context)
-    return [user if user is not None else NotFoundError("User not found.") for user in users]
+_member_users = nodes_at(refs.User, "user_id", missing="User not found.")
 
 
 @strawberry.type(description="A user's membership of a workspace, with their role.")
 class Membership(Node):
-    pk: strawberry.Private[int]
     workspace_id: strawberry.Private[int]
     user_id: strawberry.Private[int]
     role: Role = strawberry.field(description="What the member may do (see `Role`).")
     created_at: datetime = strawberry.field(description="When they joined.")
 
     loader_name = "membership_by_id"
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> Membership:
-        return cls(
-            id=to_global_id("Membership", row.id),
-            pk=row.id,
-            workspace_id=row.workspace_id,
-            user_id=row.user_id,
-            role=row.role,
-            created_at=row.created_at,
-        )
 
     user = relation(_member_users, refs.User, description="The member.")
 
@@ -201,7 +164,6 @@ class Membership(Node):
 
 @strawberry.type(description="An invitation to join a workspace (its token is shown once).")
 class Invitation(Node):
-    pk: strawberry.Private[int]
     email: str = strawberry.field(
         description="Who it is for: only the account with this email can accept it."
     )
@@ -226,18 +188,6 @@ class Invitation(Node):
             else None
             for row in rows
         ]
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> Invitation:
-        return cls(
-            id=to_global_id("Invitation", row.id),
-            pk=row.id,
-            email=row.email,
-            role=row.role,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            accepted_at=row.accepted_at,
-        )
 
 
 @strawberry.input(
@@ -289,19 +239,23 @@ class InvitationRevokeInput:
     )
 
 
-@strawberry.input(description="A member's new role.")
-class MemberUpdateRoleInput:
+@strawberry.input(description="Names a member.")
+class _MemberInput:
+    """What the inputs that act on a member begin with."""
+
     membership_id: strawberry.ID = strawberry.field(
         description="The member's `Membership` (not their `User`)."
     )
+
+
+@strawberry.input(description="A member's new role.")
+class MemberUpdateRoleInput(_MemberInput):
     role: Role = strawberry.field(description="The role they will have from now on.")
 
 
 @strawberry.input(description="The member to remove from a workspace.")
-class MemberRemoveInput:
-    membership_id: strawberry.ID = strawberry.field(
-        description="The member's `Membership` (not their `User`)."
-    )
+class MemberRemoveInput(_MemberInput):
+    pass
 
 
 @strawberry.input(description="The workspace to leave.")
@@ -311,55 +265,30 @@ class WorkspaceLeaveInput:
     )
 
 
-@strawberry.type(description="The workspace a mutation created or changed, or why it could not.")
-class WorkspacePayload:
-    workspace: refs.Workspace | None = strawberry.field(
-        default=None, description="The workspace as it is now; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The invitation made, with its token, or why none was.")
-class MemberInvitePayload:
-    invitation: Invitation | None = strawberry.field(
-        default=None, description="The pending invitation; null when `errors` is not empty."
-    )
-    token: str | None = strawberry.field(
-        default=None,
-        description="Give it to the invitee, who passes it to `invitationAccept`; shown once.",
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The membership a mutation created or changed, or why it could not.")
-class MembershipPayload:
-    membership: refs.Membership | None = strawberry.field(
-        default=None, description="The membership as it is now; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The membership removed, or why it was not.")
-class MemberRemovePayload:
-    removed_membership_id: strawberry.ID | None = gone_id("membership")
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="Whether you left the workspace: you did if `errors` is empty.")
-class WorkspaceLeavePayload:
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The workspace deleted, or why it was not.")
-class WorkspaceDeletePayload:
-    deleted_workspace_id: strawberry.ID | None = gone_id("workspace")
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type(description="The invitation withdrawn, or why it was not.")
-class InvitationRevokePayload:
-    revoked_invitation_id: strawberry.ID | None = gone_id("invitation")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+WorkspacePayload = object_payload(Workspace, "workspace")
+MemberInvitePayload = payload_type(
+    "MemberInvitePayload",
+    "The invitation made, with its token, or why none was.",
+    invitation=node_field(Invitation, "The pending invitation; null when `errors` is not empty."),
+    token=scalar_field(
+        str, "Give it to the invitee, who passes it to `invitationAccept`; shown once."
+    ),
+)
+MembershipPayload = object_payload(Membership, "membership")
+MemberRemovePayload = payload_type(
+    "MemberRemovePayload",
+    "The membership removed, or why it was not.",
+    removed_membership_id=gone_id("membership"),
+)
+WorkspaceLeavePayload = payload_type(
+    "WorkspaceLeavePayload", "Whether you left the workspace: you did if `errors` is empty."
+)
+WorkspaceDeletePayload = deleted_payload("workspace")
+InvitationRevokePayload = payload_type(
+    "InvitationRevokePayload",
+    "The invitation withdrawn, or why it was not.",
+    revoked_invitation_id=gone_id("invitation"),
+)
 
 
 @strawberry.type
@@ -371,7 +300,6 @@ class WorkspaceMutations:
         WorkspaceCreateInput,
         WorkspacePayload,
         description="Create a workspace; you become its OWNER.",
-        workspace=Workspace.from_row,
     )
 
     workspace_update = mutation(
@@ -379,7 +307,6 @@ class WorkspaceMutations:
         WorkspaceUpdateInput,
         WorkspacePayload,
         description="Rename a workspace (ADMIN+) or change its slug (OWNER).",
-        workspace=Workspace.from_row,
     )
 
     workspace_delete = mutation(
@@ -395,7 +322,6 @@ class WorkspaceMutations:
         MemberInvitePayload,
         description="Invite someone by email (ADMIN+; only an OWNER invites owners). The "
         "payload's token is what the invitee passes to `invitationAccept`; it expires in 7 days.",
-        invitation=Invitation.from_row,
     )
 
     invitation_accept = mutation(
@@ -403,7 +329,6 @@ class WorkspaceMutations:
         InvitationAcceptInput,
         MembershipPayload,
         description="Join the workspace an invitation to your email is for.",
-        membership=Membership.from_row,
     )
 
     invitation_revoke = mutation(
@@ -419,7 +344,6 @@ class WorkspaceMutations:
         MembershipPayload,
         description="Change a member's role (ADMIN+; only an OWNER gives or takes OWNER). "
         "A workspace always keeps one OWNER.",
-        membership=Membership.from_row,
     )
 
     member_remove = mutation(

@@ -14,7 +14,7 @@ from resolvers.context import Context
 from schema import refs
 from schema.node import Node, node_type
 from schema.relation_field import relation
-from schema.relations import nodes_at, workspaces_of
+from schema.relations import nodes_at, workspace_relation
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -185,6 +185,4 @@ class ActivityEntry(Node):
         description="The object `toValue` refers to, if it is a reference and still exists.",
     )
 
-    workspace = relation(
-        workspaces_of, refs.Workspace, description="The workspace whose stream the entry is in."
-    )
+    workspace = workspace_relation("The workspace whose stream the entry is in.")

@@ -30,7 +30,7 @@ from schema.payloads import (
     payload_type,
 )
 from schema.relation_field import relation
-from schema.relations import nodes_at, paged_lists, workspaces_of
+from schema.relations import nodes_at, paged_lists, workspace_relation
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -83,7 +83,7 @@ class Issue(Node):
     def from_row(cls, row: Row[Any]) -> Issue:
         return super().from_row(row, identifier=f"{row.project_key}-{row.number}")
 
-    workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
+    workspace = workspace_relation()
 
     project = relation(_projects, refs.Project, description="The project it is numbered in.")
 

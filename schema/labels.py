@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import labels as use_cases
-from schema import refs
 from schema.node import Node
 from schema.payloads import (
     deleted_payload,
@@ -14,8 +13,7 @@ from schema.payloads import (
     object_payload,
     reordered_payload,
 )
-from schema.relation_field import relation
-from schema.relations import workspaces_of
+from schema.relations import workspace_relation
 
 
 @strawberry.type(description="A tag issues of one workspace can carry.")
@@ -27,7 +25,7 @@ class Label(Node):
 
     loader_name = "label_by_id"
 
-    workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
+    workspace = workspace_relation()
 
 
 @strawberry.input(description="A new label, last in the workspace's order.")

@@ -13,7 +13,7 @@ from schema.node import Node
 from schema.pagination import Connection
 from schema.payloads import archive_mutations, idempotent, mutation, object_payload
 from schema.relation_field import relation
-from schema.relations import nodes_at, workspaces_of
+from schema.relations import nodes_at, workspace_relation
 
 _leads = nodes_at(refs.User, "lead_id")
 
@@ -35,7 +35,7 @@ class Project(Node):
 
     loader_name = "project_by_id"
 
-    workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
+    workspace = workspace_relation()
 
     lead = relation(
         _leads,

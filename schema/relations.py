@@ -1,9 +1,9 @@
 """Batch functions of relations: one loader call for all the parents at one query level.
 
 Every relation field of the schema is made by `schema.relation_field.relation` from a batch
-function (see `execution.batching`), itself built from these helpers: `related_nodes` for a
-to-one link (an issue's assignee), `connections_of` for a paged one-to-many list (an issue's
-comments).
+function (see `execution.batching`), itself built from these helpers: `nodes_at` (over
+`related_nodes`) for a to-one link (an issue's assignee), `paged_lists` (over `connections_of`)
+for a paged one-to-many list (an issue's comments).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from core.errors import NotFoundError
 from db.loaders import CountKey, PageKey
 from schema import refs
 from schema.pagination import Connection, connection_from_page, page_args
+from schema.relation_field import relation
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -96,6 +97,11 @@ def nodes_at(
 
 workspaces_of = nodes_at(refs.Workspace, "workspace_id", missing="Workspace not found.")
 """The workspace of each parent (anything with a `workspace_id`)."""
+
+
+def workspace_relation(description: str = "The workspace it belongs to.") -> Any:
+    """The `workspace` field of a type whose objects hold a `workspace_id`."""
+    return relation(workspaces_of, refs.Workspace, description=description)
 
 
 def paged_lists(

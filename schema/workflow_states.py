@@ -6,7 +6,6 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import workflow_states as use_cases
-from schema import refs
 from schema.enums import WorkflowStateType
 from schema.node import Node
 from schema.payloads import (
@@ -16,8 +15,7 @@ from schema.payloads import (
     object_payload,
     reordered_payload,
 )
-from schema.relation_field import relation
-from schema.relations import workspaces_of
+from schema.relations import workspace_relation
 
 
 @strawberry.type(description="A column of a workspace's board, such as Todo or Done.")
@@ -31,7 +29,7 @@ class WorkflowState(Node):
 
     loader_name = "workflow_state_by_id"
 
-    workspace = relation(workspaces_of, refs.Workspace, description="The workspace it belongs to.")
+    workspace = workspace_relation()
 
 
 @strawberry.input(description="A new workflow state, rightmost on the board.")

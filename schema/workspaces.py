@@ -30,7 +30,7 @@ from schema.payloads import (
     scalar_field,
 )
 from schema.relation_field import relation
-from schema.relations import nodes_at, paged_lists, workspaces_of
+from schema.relations import nodes_at, paged_lists, workspace_relation
 from schema.search import SearchResult, search_results
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class Membership(Node):
 
     user = relation(_member_users, refs.User, description="The member.")
 
-    workspace = relation(workspaces_of, Workspace, description="The workspace they belong to.")
+    workspace = workspace_relation("The workspace they belong to.")
 
 
 @strawberry.type(description="An invitation to join a workspace (its token is shown once).")

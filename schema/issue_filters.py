@@ -13,7 +13,7 @@ BAD_USER_INPUT what it cannot mean or what would cost too much:
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 import strawberry
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from resolvers.context import Context
     from schema.issues import Issue
     from schema.pagination import Connection
+    from schema.relation_field import PageArguments
 
 MAX_FILTER_DEPTH = 5
 """How deeply `and`/`or`/`not` may nest: the outermost filter is level 1."""
@@ -572,10 +573,7 @@ async def issue_connections(
     *,
     filter: IssueFilter | None,
     order_by: list[IssueOrder] | None,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    **page: Unpack[PageArguments],
 ) -> list[Connection[Issue]]:
     """One page of each parent's issues (`relation` names the list, `name` the field)."""
     from schema.issues import Issue
@@ -587,11 +585,8 @@ async def issue_connections(
         name,
         ordering,
         Issue.from_row,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
         filter=filter_spec(filter),
+        **page,
     )
 
 
@@ -604,10 +599,7 @@ def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]
         context: Context,
         filter: IssueFilter | None = None,
         order_by: list[IssueOrder] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        **page: Unpack[PageArguments],
     ) -> list[Any]:
         return await issue_connections(
             getattr(context.loaders, relation),
@@ -615,10 +607,7 @@ def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]
             [parent.pk for parent in parents],
             filter=filter,
             order_by=order_by,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            **page,
         )
 
     return issues

@@ -91,10 +91,10 @@ def page_args(
     connection: str,
     ordering: Ordering,
     *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> PageArgs:
     """Validate a connection's arguments the way GitHub's API does, with the same limits."""
     if first is not None and last is not None:

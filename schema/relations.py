@@ -8,7 +8,7 @@ for a paged one-to-many list (an issue's comments).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from core.errors import NotFoundError
 from db.loaders import CountKey, PageKey
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from db.loaders import RelationLoader
     from db.pagination import Ordering
     from resolvers.context import Context
+    from schema.relation_field import PageArguments
 
 NodeType = TypeVar("NodeType")
 
@@ -59,14 +60,11 @@ async def connections_of(
     ordering: Ordering,
     to_node: Callable[[Any], NodeType],
     *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
     filter: Hashable | None = None,
+    **page: Unpack[PageArguments],
 ) -> list[Connection[NodeType]]:
     """One page of `relation` per parent, with the same arguments for all of them."""
-    args = page_args(name, ordering, first=first, after=after, last=last, before=before)
+    args = page_args(name, ordering, **page)
     pages = await relation.pages.load_many(
         [PageKey(parent_id, ordering, args, filter) for parent_id in parent_ids]
     )
@@ -111,12 +109,7 @@ def paged_lists(
     the `Loaders` attribute, `name` the field."""
 
     async def pages(
-        parents: Sequence[Any],
-        context: Context,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        parents: Sequence[Any], context: Context, **page: Unpack[PageArguments]
     ) -> list[Any]:
         return await connections_of(
             [parent.pk for parent in parents],
@@ -124,10 +117,7 @@ def paged_lists(
             name,
             ordering,
             of.resolve_type().from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            **page,
         )
 
     return pages

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from bench import postgraphile, report, servers, soak
+from bench import postgraphile, protection, report, servers, soak
 from bench.database import DatabaseInfo, open_database
 from bench.load import ensure_wrk
 from bench.measure import (
@@ -29,6 +29,7 @@ from bench.measure import (
     Reference,
     compare_statement_sources,
     in_process_reference,
+    operations_by_document,
     run_matrix,
 )
 from bench.options import BENCH_DIR, Options, parse_options
@@ -85,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             reference = asyncio.run(in_process_reference(db.url, options, db.targets, notes))
             for (server, document), statements in sorted(reference.statements.items()):
                 print(f"   {server:<14} {document:<11} {len(statements)} statements", flush=True)
+            print("Measuring what cost analysis and rate limits add, in process ...", flush=True)
+            protection_figures = protection.measure(
+                db.url, operations_by_document(options.workloads, db.targets)
+            )
             measured = run_matrix(options, db, reference, cli, notes)
             compare_statement_sources(measured, reference, notes)
     except (CheckError, servers.ServerError) as error:
@@ -96,8 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     elapsed = time.monotonic() - began
     found = report.print_report(measured.runs, notes, options.not_comparable())
+    protection.print_report(protection_figures)
     host["load_average_end"] = os.getloadavg()
     record = _record(options, stamp, elapsed, host, db, measured, reference, notes)
+    record["protection"] = protection_figures
     _write_results(options, stamp, record, measured)
     print(f"Took {elapsed / 60:.1f} min.")
     print(report.targets_met(found))

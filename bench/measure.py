@@ -34,7 +34,7 @@ from bench.workloads import (
 from db.session import Database, StatementCounter, create_engine
 from server.seed import DEMO_EMAIL
 
-BACKLOG_VARIANTS = ("backlog", "backlog-plain", "n+1")
+BACKLOG_VARIANTS = ("backlog", "backlog-unlimited", "backlog-plain", "n+1")
 STATEMENT_SAMPLES = 20
 WRK_TIMEOUT_S = 10.0  # a response slower than this is an error (run_wrk's default)
 # A run that completed fewer requests than it has connections is measured again this long.
@@ -62,7 +62,7 @@ def _filled_json(payload: dict[str, Any]) -> dict[str, Any]:
     return dict(orjson.loads(_filled(orjson.dumps(payload))))
 
 
-def _operations_by_document(workloads: Iterable[str], targets: Targets) -> dict[str, Operation]:
+def operations_by_document(workloads: Iterable[str], targets: Targets) -> dict[str, Operation]:
     """The operation each distinct document of `workloads` is checked with."""
     found: dict[str, Operation] = {}
     for name in workloads:
@@ -95,6 +95,7 @@ def _settings_for(url: str, variant: str) -> Any:
         BACKLOG_DB_POOL_SIZE=servers.DB_POOL_SIZE,
         BACKLOG_LEVEL_EXECUTOR=env["BACKLOG_LEVEL_EXECUTOR"],
         BACKLOG_LOADERS_ENABLED=env["BACKLOG_LOADERS_ENABLED"],
+        BACKLOG_RATE_LIMIT=env["BACKLOG_RATE_LIMIT"],
     )
 
 
@@ -116,7 +117,7 @@ async def in_process_reference(
     variants = [v for v in BACKLOG_VARIANTS if v == "backlog" or v in options.servers]
     try:
         for variant in variants:
-            documents = _operations_by_document(options.workloads_for(variant), targets)
+            documents = operations_by_document(options.workloads_for(variant), targets)
             app = create_app(_settings_for(url, variant), database=database)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -137,7 +138,7 @@ async def in_process_reference(
                     else:
                         _compare(variant, name, body, reference, notes)
         if "floor" in options.servers:
-            for name, operation in _operations_by_document(
+            for name, operation in operations_by_document(
                 options.workloads_for("floor"), targets
             ).items():
                 assert operation.floor is not None
@@ -194,7 +195,7 @@ def check_server(
 ) -> None:
     """One request per document of `workloads` over HTTP, held to the in-process reference;
     what the writes wrote is undone."""
-    documents = _operations_by_document(workloads, targets)
+    documents = operations_by_document(workloads, targets)
     try:
         for name, operation in documents.items():
             url, payload = server.request_for(operation)

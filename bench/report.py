@@ -19,7 +19,7 @@ from typing import Any
 from server.settings import PROJECT_ROOT
 
 # Backlog is compared with each of these; the ratio is Backlog's figure over theirs.
-BASELINES = ("postgraphile", "n+1", "floor", "backlog-plain")
+BASELINES = ("postgraphile", "n+1", "floor", "backlog-plain", "backlog-unlimited")
 TARGET_CONCURRENCY = 16  # the p99 target is defined at this concurrency
 
 
@@ -155,6 +155,15 @@ def targets(runs: Sequence[Run], not_comparable: NotComparable | None = None) ->
             only_concurrency=TARGET_CONCURRENCY,
         )
     against("n+1", "list", "list: N+1 slower than Backlog", ">= 5.0x", _rps_ratio, _ge(5.0))
+    for workload in ("list", "detail"):
+        against(
+            "backlog-unlimited",
+            workload,
+            f"{workload} req/s with rate limits vs without",
+            ">= 0.95x",
+            _rps_ratio,
+            _ge(0.95),
+        )
     failed = [run for run in runs if run.errors]
     found.append(
         Target(
@@ -229,7 +238,7 @@ def raw_table(runs: Sequence[Run]) -> str:
 def ratio_table(rows: Sequence[dict[str, Any]]) -> str:
     headers = (
         "workload", "workers", "conc", "÷PG req/s", "÷PG p99", "÷N+1 req/s", "÷floor req/s",
-        "÷plain req/s",
+        "÷plain req/s", "÷unlimited req/s",
     )  # fmt: skip
     cells = [
         (
@@ -241,6 +250,7 @@ def ratio_table(rows: Sequence[dict[str, Any]]) -> str:
             _times(row["rps_vs_n+1"]),
             _times(row["rps_vs_floor"]),
             _times(row["rps_vs_backlog-plain"]),
+            _times(row["rps_vs_backlog-unlimited"]),
         )
         for row in rows
     ]

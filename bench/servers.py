@@ -53,7 +53,14 @@ class ServerSpec:
 BACKLOG_APP = "server.app:create_app_from_environment"
 FLOOR_APP = "bench.floor:create_floor_app"
 
-# Every variant sets both switches: a value left in the caller's environment must not leak in.
+# Every variant sets every switch: a value left in the caller's environment must not leak in.
+# The load is one user sending thousands of requests a second, far past any real budget: it
+# gets one it never spends, so each request pays the limiter's bookkeeping and none is refused.
+RATE_LIMITED = {
+    "BACKLOG_LEVEL_EXECUTOR": "true",
+    "BACKLOG_LOADERS_ENABLED": "true",
+    "BACKLOG_RATE_LIMIT": str(10**12),
+}
 SERVERS: dict[str, ServerSpec] = {
     spec.name: spec
     for spec in (
@@ -61,19 +68,25 @@ SERVERS: dict[str, ServerSpec] = {
             "backlog",
             "Backlog as deployed: DataLoaders and the level executor",
             BACKLOG_APP,
-            {"BACKLOG_LEVEL_EXECUTOR": "true", "BACKLOG_LOADERS_ENABLED": "true"},
+            RATE_LIMITED,
+        ),
+        ServerSpec(
+            "backlog-unlimited",
+            "Backlog without rate limits (what rate limiting costs; cost analysis stays on)",
+            BACKLOG_APP,
+            {**RATE_LIMITED, "BACKLOG_RATE_LIMIT": "0"},
         ),
         ServerSpec(
             "backlog-plain",
             "Backlog on graphql-core's own executor (what the level executor buys)",
             BACKLOG_APP,
-            {"BACKLOG_LEVEL_EXECUTOR": "false", "BACKLOG_LOADERS_ENABLED": "true"},
+            {**RATE_LIMITED, "BACKLOG_LEVEL_EXECUTOR": "false"},
         ),
         ServerSpec(
             "n+1",
             "Backlog without DataLoaders: one query per relation and parent (the N+1 baseline)",
             BACKLOG_APP,
-            {"BACKLOG_LEVEL_EXECUTOR": "true", "BACKLOG_LOADERS_ENABLED": "false"},
+            {**RATE_LIMITED, "BACKLOG_LOADERS_ENABLED": "false"},
         ),
         ServerSpec(
             "floor",

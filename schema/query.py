@@ -9,6 +9,7 @@ import strawberry
 from resolvers.context import Info
 from schema import nodes
 from schema.node import Node
+from schema.rate_limit import RateLimit
 from schema.relations import related_nodes
 from schema.users import User
 from schema.workspaces import Workspace
@@ -60,3 +61,11 @@ class Query:
         ],
     ) -> list[Node | None]:
         return await nodes.resolve_nodes(info, ids)
+
+    @strawberry.field(
+        description="What this request cost and what is left of your rate limit; null when the "
+        "server has no rate limits."
+    )
+    def rate_limit(self, info: Info) -> RateLimit | None:
+        status = info.context.rate_limit
+        return RateLimit.from_status(status) if status is not None else None

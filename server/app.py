@@ -30,11 +30,14 @@ from server.graphiql import graphiql_asset_routes, serves_graphiql
 from server.graphql_view import GraphQLEndpoint
 from server.http_hardening import hardening_middleware
 from server.preflight import BodySizeLimit, ParsedDocumentCache
+from server.rate_limit import RateLimiter
 from server.schema_exploration import SchemaExploration
 from server.settings import Settings
 
+RATE_LIMIT_POOL_SIZE = 2
 
-def create_schema(settings: Settings):
+
+def create_schema(settings: Settings, limiter: RateLimiter):
     # The limiters' rule classes are made once, so the validation cache (keyed by document
     # and rules) hits; a limiter built per request would bring new classes every time.
     limit_rules = [
@@ -47,7 +50,7 @@ def create_schema(settings: Settings):
             lambda: SchemaExploration(settings.introspection),
             ClientErrors,
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: CostLimit(max_cost=settings.max_cost),
+            lambda: CostLimit(max_cost=settings.max_cost, limiter=limiter),
             lambda: AddValidationRules(limit_rules),
             # Per-process caches of parsed and validated documents (bounded LRUs keyed by the
             # query text): clients send the same few documents again and again.
@@ -58,8 +61,14 @@ def create_schema(settings: Settings):
     )
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
-    """The app; `database` is for tests, which hand in one bound to a rolled-back transaction."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    rate_limit_database: Database | None = None,
+) -> Starlette:
+    """The app; `database` is for tests, which hand in one bound to a rolled-back transaction,
+    and may hand the rate limiter another (else it shares `database`)."""
     settings = settings or Settings()
     if settings.database_url is None and database is None:
         raise RuntimeError("DATABASE_URL is not set (`backlog serve` sets it for you).")
@@ -74,14 +83,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 statement_timeout_ms=settings.statement_timeout_ms,
             )
         )
+        # Its own two connections: a request charges its rate limit while holding its
+        # connection, which must never wait for another one of the same pool.
+        limiter.database = database or Database(
+            create_engine(
+                settings.database_url or "",
+                pool_size=RATE_LIMIT_POOL_SIZE,
+                statement_timeout_ms=settings.statement_timeout_ms,
+                application_name="backlog-rate-limits",
+            )
+        )
         tune_garbage_collector()
+        cleanup = asyncio.create_task(limiter.forget_stale_windows_forever())
         try:
             yield
         finally:
+            cleanup.cancel()
             if owned:
                 await app.state.database.dispose()
+                await limiter.database.dispose()
 
-    graphql = GraphQLEndpoint(create_schema(settings), settings)
+    limiter = RateLimiter(settings)
+    graphql = GraphQLEndpoint(create_schema(settings, limiter), settings)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
@@ -102,6 +125,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if database is not None:
         # Tests drive the app without running its lifespan.
         app.state.database = database
+        limiter.database = rate_limit_database or database
     return app
 
 

@@ -19,8 +19,9 @@ and the limit in the error's `extensions`, before any SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
@@ -45,9 +46,16 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from core.errors import CostLimitExceededError
+from core.errors import CostLimitExceededError, RateLimitedError
+from db.session import DatabaseUnavailableError
 from execution.graphql_internals import graphql_schema
 from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from server.rate_limit import OBJECTS_PER_POINT, account_operations, request_points
+
+if TYPE_CHECKING:
+    from core.limits import RateLimitStatus
+    from resolvers.context import Context
+    from server.rate_limit import RateLimiter
 
 PAGED_LISTS = frozenset({"nodes", "edges"})
 """The fields of a connection that hold its page."""
@@ -217,31 +225,108 @@ class _Walk:
 
 
 class CostLimit(SchemaExtension):
-    """Refuses a document whose cost exceeds `max_cost` before it runs: after validation, with
-    the request's variables, so before any SQL."""
+    """Before a document runs (after validation, with the request's variables, so before any
+    SQL): refuses it if its cost exceeds `max_cost`, then charges its caller's rate limit
+    (`server/rate_limit.py`). The response's `extensions` carry the cost and, with rate limits
+    on, the caller's budget."""
 
-    def __init__(self, *, max_cost: int) -> None:
+    def __init__(self, *, max_cost: int, limiter: RateLimiter) -> None:
         self.max_cost = max_cost
+        self.limiter = limiter
+        self.cost: int | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            cost = operation_cost(
+            self.cost = operation_cost(
                 graphql_schema(context.schema),
                 document,
                 context.operation_name,
                 context.variables,
             )
-            if cost > self.max_cost:
-                refusal = CostLimitExceededError(
-                    f"This document may return {cost:,} objects; the limit is "
-                    f"{self.max_cost:,}. Ask for smaller pages (`first`/`last`) or fewer nested "
-                    "connections.",
-                    cost=cost,
-                    limit=self.max_cost,
-                )
+            refusal = self._over_limit(self.cost)
+            if refusal is None and self.limiter.enabled:
+                refusal = await self._charge(self.cost, document)
+            if refusal is not None:
                 context.result = ExecutionResult(
-                    data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
+                    data=None, errors=[GraphQLError(str(refusal), original_error=refusal)]
                 )
         yield
+
+    def _over_limit(self, cost: int) -> Exception | None:
+        if cost <= self.max_cost:
+            return None
+        return CostLimitExceededError(
+            f"This document may return {cost:,} objects; the limit is {self.max_cost:,}. Ask "
+            "for smaller pages (`first`/`last`) or fewer nested connections.",
+            cost=cost,
+            limit=self.max_cost,
+        )
+
+    async def _charge(self, cost: int, document: DocumentNode) -> Exception | None:
+        request: Context = self.execution_context.context
+        charges = self.limiter.charges(
+            request.viewer,
+            request.client_address,
+            cost,
+            account_operations(document, self.execution_context.operation_name),
+        )
+        own = charges[0]
+        if own.points > own.limit:
+            # It would be refused in every window: not a matter of waiting.
+            most = own.limit * OBJECTS_PER_POINT - 1
+            return CostLimitExceededError(
+                f"This document may return {cost:,} objects, {own.points:,} points; your "
+                f"budget is {own.limit:,} points a window, enough for {most:,} objects.",
+                cost=cost,
+                limit=most,
+            )
+        try:
+            verdict = await self.limiter.charge(charges)
+        except DatabaseUnavailableError as error:
+            return error
+        request.rate_limit = verdict.status
+        if verdict.refused_by is None:
+            return None
+        status = verdict.status
+        if verdict.refused_by is own:
+            message = (
+                f"Rate limit exceeded: this request costs {own.points:,} points and "
+                f"{status.remaining:,} of your {own.limit:,} are left until "
+                f"{_iso(status.reset_at)}."
+            )
+        else:
+            message = (
+                "Too many sign-ups, sign-ins, token refreshes, password changes or invitations "
+                f"from this address: at most {verdict.refused_by.limit:,} a window; try again "
+                f"after {_iso(status.reset_at)}."
+            )
+        return RateLimitedError(
+            message,
+            cost=own.points,
+            limit=status.limit,
+            remaining=status.remaining,
+            resetAt=_iso(status.reset_at),
+            retryAfter=verdict.retry_after_s,
+        )
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        results: dict[str, Any] = {
+            "cost": {"objects": self.cost, "points": request_points(self.cost)}
+        }
+        status: RateLimitStatus | None = getattr(self.execution_context.context, "rate_limit", None)
+        if status is not None:
+            results["rateLimit"] = {
+                "limit": status.limit,
+                "remaining": status.remaining,
+                "resetAt": _iso(status.reset_at),
+            }
+        return results
+
+
+def _iso(moment: datetime) -> str:
+    """As the schema's `DateTime` fields write it."""
+    return moment.astimezone(UTC).isoformat()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -25,6 +27,7 @@ from strawberry.types.unset import UNSET
 from auth.identity import viewer_by_email, viewer_for_bearer
 from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
+from core.errors import RateLimitedError
 from db.persisted_operations import PersistedOperations
 from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
 from resolvers.context import Context
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
+    from core.limits import RateLimitStatus
     from db.session import Database, RequestDatabase
     from server.settings import Settings
 
@@ -107,9 +111,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     if not checked.reads_only:
                         # A mutation is bounded statement by statement; stopping one between a
                         # commit and its answer would hide what it did.
-                        return await super().run(request, context=context, root_value=root_value)
-                    async with asyncio.timeout(self.settings.query_deadline_s):
-                        return await super().run(request, context=context, root_value=root_value)
+                        response = await super().run(request, context, root_value)
+                    else:
+                        async with asyncio.timeout(self.settings.query_deadline_s):
+                            response = await super().run(request, context, root_value)
+                    if context.rate_limit is not None:
+                        response.headers.update(rate_limit_headers(context.rate_limit))
+                    return response
                 except TimeoutError:
                     stopped = True
                     return _past_deadline(request, self.settings.query_deadline_s)
@@ -238,10 +246,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             # The database failed under the request: retryable, whatever the media type.
             response.status_code = 503
             response.headers["retry-after"] = str(RETRY_AFTER_S)
+        retry_after = _rate_limited(response_data)
+        if retry_after is not None:
+            response.status_code = 429
+            response.headers["retry-after"] = str(retry_after)
         if getattr(sub_response, "accepts_graphql_response", False):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON + "; charset=utf-8"
             if (
                 not unavailable
+                and retry_after is None
                 and isinstance(response_data, dict)
                 and response_data.get("data") is None
                 and not sub_response.status_code
@@ -263,6 +276,26 @@ def _is_unavailable(response_data: GraphQLHTTPResponse | list[GraphQLHTTPRespons
         for response in responses
         for error in response.get("errors") or []
     )
+
+
+def _rate_limited(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
+    """Seconds to wait, if the request was refused for its rate limit."""
+    if isinstance(response_data, dict):
+        for error in response_data.get("errors") or []:
+            extensions = (error.get("extensions") or {}) if isinstance(error, dict) else {}
+            if extensions.get("code") == RateLimitedError.code:
+                return int(extensions["retryAfter"])
+    return None
+
+
+def rate_limit_headers(status: RateLimitStatus) -> dict[str, str]:
+    """The caller's budget, as the IETF RateLimit header fields draft names it."""
+    reset_s = max(0, math.ceil((status.reset_at - datetime.now(UTC)).total_seconds()))
+    return {
+        "ratelimit-limit": str(status.limit),
+        "ratelimit-remaining": str(status.remaining),
+        "ratelimit-reset": str(reset_s),
+    }
 
 
 def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:

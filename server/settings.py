@@ -98,6 +98,28 @@ class Settings(BaseSettings):
     query_deadline_s: float = Field(default=8.0, gt=0, alias="BACKLOG_QUERY_DEADLINE_S")
     max_body_bytes: int = Field(default=100_000, alias="BACKLOG_MAX_BODY_BYTES")
 
+    # Rate limits (server/rate_limit.py): points per window; 0 turns a budget off.
+    rate_limit: int = Field(
+        default=2_000,
+        ge=0,
+        alias="BACKLOG_RATE_LIMIT",
+        description="Points a user may spend per window (0: no rate limits at all).",
+    )
+    anonymous_rate_limit: int = Field(
+        default=300,
+        ge=1,
+        alias="BACKLOG_ANONYMOUS_RATE_LIMIT",
+        description="Points an anonymous client address may spend per window.",
+    )
+    account_rate_limit: int = Field(
+        default=10,
+        ge=0,
+        alias="BACKLOG_ACCOUNT_RATE_LIMIT",
+        description="Sign-ups, sign-ins, token refreshes, password changes and invitations per "
+        "client address per window (0: no such limit).",
+    )
+    rate_limit_window_s: int = Field(default=60, ge=1, alias="BACKLOG_RATE_LIMIT_WINDOW_S")
+
     # Production defaults: what an anonymous caller may learn, and what the HTTP layer allows.
     introspection_setting: Introspection | None = Field(
         default=None,

@@ -109,14 +109,32 @@ def statements(connection: AsyncConnection) -> Iterator[StatementCounter]:
 
 
 @pytest.fixture
+async def rate_limit_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The rate limiter's connection, in a transaction of its own rolled back at the end: a
+    request's charge must outlive the request's own savepoint, as it does in production (where
+    the limiter has its own pool), and no test may spend another's budget."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        await connection.exec_driver_sql("SELECT 1")
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
 def make_client(
-    connection: AsyncConnection, seeded_database_url: str
+    connection: AsyncConnection, rate_limit_connection: AsyncConnection, seeded_database_url: str
 ) -> Callable[..., httpx.AsyncClient]:
     def make(viewer: str = OWNER, **settings: Any) -> httpx.AsyncClient:
         settings.setdefault("BACKLOG_JWT_SECRET", TEST_JWT_SECRET)
         settings.setdefault("BACKLOG_ENV", "development")
         config = Settings(database_url=seeded_database_url, BACKLOG_DEMO_VIEWER=viewer, **settings)
-        app = create_app(config, database=Database.sharing(connection))
+        app = create_app(
+            config,
+            database=Database.sharing(connection),
+            rate_limit_database=Database.sharing(rate_limit_connection),
+        )
         transport = httpx.ASGITransport(app=app)
         return httpx.AsyncClient(transport=transport, base_url="http://backlog.test")
 

@@ -83,6 +83,14 @@ def check_viewer(actor: str, response: httpx.Response) -> None:
     assert (viewer or {}).get("email") == expected
 
 
+def check_rate_limit(actor: str, response: httpx.Response) -> None:
+    """Everyone has a budget: a user's own, or, anonymous, the address's (a smaller one)."""
+    if refused_credentials(actor, response):
+        return
+    budget = data_of(response, "rateLimit")
+    assert budget["limit"] == (300 if actor == "anonymous" else 2000), (actor, budget)
+
+
 def open_to_everyone(field: str, *, errors: tuple[str, ...] = ()) -> Check:
     """Needs no sign-in: answers with its payload (here, the payload errors named)."""
 
@@ -195,6 +203,7 @@ MATRIX: dict[str, Case] = {
         visible_to_members("nodes"),
         {"ids": [ACME]},
     ),
+    "Query.rateLimit": Case("{ rateLimit { limit } }", check_rate_limit),
     "Mutation.signUp": Case(
         """mutation { signUp(input: {email: "x", password: "short", name: ""}) {
             errors { code } } }""",

@@ -107,12 +107,13 @@ def test_servers_without_an_equivalent_are_not_started_and_are_reported_na():
 
     assert [server for server, _, _ in options.plan()] == [
         "backlog",
+        "backlog-unlimited",
         "backlog-plain",
         "n+1",
         "floor",
     ]
     assert options.workloads_for("floor") == ("search",)
-    assert options.runs() == 3 * 2 + 1
+    assert options.runs() == 4 * 2 + 1
     assert set(options.not_comparable()) == {
         ("postgraphile", "search"),
         ("postgraphile", "issueCreate"),

@@ -322,7 +322,9 @@ async def restarted_client(
         BACKLOG_DEMO_VIEWER=OWNER,
     )
     database = Database(create_engine(url, pool_size=3))
-    app = create_app(settings, database=database)
+    # The rate limiter's own pool, as in production: it must recover from the restart too.
+    rate_limit_database = Database(create_engine(url, pool_size=2))
+    app = create_app(settings, database=database, rate_limit_database=rate_limit_database)
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://backlog.test"
@@ -330,6 +332,7 @@ async def restarted_client(
             yield client
     finally:
         await database.dispose()
+        await rate_limit_database.dispose()
 
 
 async def viewer_request(client: httpx.AsyncClient) -> httpx.Response:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.tokens import AccessTokenIssuer
 from tests.support.actors import TEST_JWT_SECRET
-from tests.support.graphql import Body, GraphQL
+from tests.support.graphql import Body, GraphQL, without_cost
 
 ISSUER = AccessTokenIssuer(
     secret=TEST_JWT_SECRET,
@@ -41,7 +41,6 @@ def signed_in_caller(client: httpx.AsyncClient, connection: AsyncConnection, ema
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
         assert response.status_code == 200, response.text
-        body: Body = response.json()
-        return body
+        return without_cost(response)
 
     return call

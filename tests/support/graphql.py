@@ -3,6 +3,10 @@
 - `request(client, query, variables)`: the response body, whatever it holds.
 - `graphql_caller(client)`: a `GraphQL` callable (what the `gql` fixtures are), asserting HTTP 200.
 - `data(client, query, variables)`: the `data` of a request that must have no errors.
+
+The first two hand back the body without its `extensions`, once `without_cost` has checked that
+an executed request's tell its cost (tests/platform/test_rate_limits.py checks the figures), so
+that a test compares what its document asked for.
 """
 
 from __future__ import annotations
@@ -21,7 +25,16 @@ async def request(
 ) -> Body:
     """POST a document; the JSON body, errors included."""
     response = await client.post("/graphql", json={"query": query, "variables": variables})
-    body: Body = response.json()
+    return without_cost(response.json())
+
+
+def without_cost(answer: httpx.Response | Body) -> Body:
+    """The body without `extensions`: where the document ran, they must hold its cost."""
+    body = dict(_body(answer))
+    extensions = body.pop("extensions", None)
+    if extensions is not None:
+        cost = extensions["cost"]
+        assert isinstance(cost["objects"], int) and cost["points"] == 1 + cost["objects"] // 100
     return body
 
 
@@ -29,8 +42,7 @@ def graphql_caller(client: httpx.AsyncClient) -> GraphQL:
     async def call(query: str, variables: dict[str, Any] | None = None) -> Body:
         response = await client.post("/graphql", json={"query": query, "variables": variables})
         assert response.status_code == 200, response.text
-        body: Body = response.json()
-        return body
+        return without_cost(response.json())
 
     return call
 

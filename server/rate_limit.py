@@ -1,0 +1,278 @@
+"""Rate limits: a budget of points per caller and window, shared by every server process.
+
+- A request costs `1 + ⌊objects / 100⌋` points, its objects being its cost (`server/cost.py`):
+  a cheap request still costs a point, so a flood of them runs out too.
+- The points are charged to the viewer's user (all of a user's sessions and API tokens share
+  one budget, `BACKLOG_RATE_LIMIT`), or, for an anonymous caller, to its address
+  (`BACKLOG_ANONYMOUS_RATE_LIMIT`).
+- Each account operation in a document (`signUp`, `logIn`, `tokenRefresh`, `passwordChange`,
+  `memberInvite`, `invitationAccept`: a password hash or an email each) also costs 1 of its
+  address's own, smaller budget (`BACKLOG_ACCOUNT_RATE_LIMIT`), whoever the caller is.
+- Windows are fixed, `BACKLOG_RATE_LIMIT_WINDOW_S` long, on PostgreSQL's clock; a request that
+  does not fit in what is left is refused whole (nothing of it is charged), with 429,
+  `Retry-After` and `RATE_LIMITED`. One whose points exceed the whole budget could never run:
+  it is refused with `COST_LIMIT_EXCEEDED` instead.
+
+What is spent lives in PostgreSQL (`rate_limit_windows`), so every process draws on the same
+budget. A statement per request would be a round trip added to every request, so a process
+*leases* points: when a key's lease cannot pay for a request, it charges PostgreSQL the request
+plus a lease of `1/LEASE_FRACTION` of the limit (if that still fits; otherwise the request
+alone), and later requests are paid from the lease without a statement. Spending is exact
+within one process; across N processes a caller may be refused while up to N leases
+(N % of its limit) stand unused elsewhere, and `remaining` may lag by as much.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationType,
+    SelectionSetNode,
+)
+from graphql.utilities import get_operation_ast
+
+from core.limits import RateLimitStatus
+from db import rate_limits
+
+if TYPE_CHECKING:
+    from auth.viewer import Viewer
+    from db.session import Database
+    from server.settings import Settings
+
+logger = logging.getLogger("backlog.rate_limits")
+
+OBJECTS_PER_POINT = 100
+LEASE_FRACTION = 100
+ACCOUNT_OPERATIONS = frozenset(
+    {"signUp", "logIn", "tokenRefresh", "passwordChange", "memberInvite", "invitationAccept"}
+)
+"""Root mutation fields that hash a password or send an email: limited per address as well."""
+
+
+def request_points(objects: int) -> int:
+    return 1 + objects // OBJECTS_PER_POINT
+
+
+def account_operations(document: DocumentNode, operation_name: str | None) -> int:
+    """How many account operations the mutation a request runs holds (aliases count each)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.MUTATION:
+        return 0
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    return sum(
+        1
+        for name in _root_field_names(operation.selection_set, fragments, set())
+        if name in ACCOUNT_OPERATIONS
+    )
+
+
+def _root_field_names(
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    spread: set[str],
+) -> Iterator[str]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_field_names(selection.selection_set, fragments, spread)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in spread:
+                spread.add(name)  # validation refuses cycles later; never loop on one here
+                yield from _root_field_names(fragment.selection_set, fragments, spread)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    key: str
+    points: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer to one request's charges: its status (the caller's own budget) and, when
+    refused, which budget refused it and how long until it is renewed."""
+
+    status: RateLimitStatus
+    refused_by: Charge | None = None
+    retry_after_s: int = 0
+
+    @property
+    def allowed(self) -> bool:
+        return self.refused_by is None
+
+
+@dataclass(slots=True)
+class _Lease:
+    unused: int
+    spent: int
+    """The key's points spent in PostgreSQL when this process last charged it (every
+    process's leases included)."""
+    reset_at: datetime
+    expires: float
+    """`time.monotonic()` at `reset_at`: the lease is of that window only."""
+
+
+class RateLimiter:
+    """One per process. `database` is set when the app starts (its own small pool: a request
+    holding its connection never waits on another one of the same pool)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.window_s = settings.rate_limit_window_s
+        self.user_limit = settings.rate_limit
+        self.anonymous_limit = settings.anonymous_rate_limit
+        self.account_limit = settings.account_rate_limit
+        self.database: Database | None = None
+        self._leases: dict[str, _Lease] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.user_limit > 0
+
+    def charges(
+        self, viewer: Viewer, address: str, objects: int, account_operations: int
+    ) -> list[Charge]:
+        """What a request owes: its points to its caller's budget, first, and its account
+        operations to its address's."""
+        if viewer.user_id is not None:
+            charges = [Charge(f"user:{viewer.user_id}", request_points(objects), self.user_limit)]
+        else:
+            key = f"address:{address}"
+            charges = [Charge(key, request_points(objects), self.anonymous_limit)]
+        if account_operations and self.account_limit > 0:
+            charges.append(Charge(f"accounts:{address}", account_operations, self.account_limit))
+        return charges
+
+    async def charge(self, charges: Sequence[Charge]) -> Verdict:
+        """Pays for a request from this process's leases, or charges PostgreSQL; all the
+        charges or none. Raises DatabaseUnavailableError when PostgreSQL cannot be asked."""
+        now = time.monotonic()
+        leases = [self._live_lease(charge.key, now) for charge in charges]
+        if all(
+            lease is not None and lease.unused >= charge.points
+            for lease, charge in zip(leases, charges, strict=True)
+        ):
+            for lease, charge in zip(leases, charges, strict=True):
+                assert lease is not None
+                lease.unused -= charge.points
+            return self._allowed(charges[0], leases[0])
+        # What the leases can pay is taken now, before the round trip, so that a concurrent
+        # request of the same caller cannot count it too; given back if the charge is refused.
+        taken = [
+            min(lease.unused, charge.points) if lease is not None else 0
+            for lease, charge in zip(leases, charges, strict=True)
+        ]
+        for lease, amount in zip(leases, taken, strict=True):
+            if lease is not None:
+                lease.unused -= amount
+        owed = [
+            (charge, charge.points - amount)
+            for charge, amount in zip(charges, taken, strict=True)
+            if charge.points > amount
+        ]
+        try:
+            rows = await self._charge_database(owed)
+        except BaseException:
+            self._give_back(leases, taken)
+            raise
+        started = time.monotonic()
+        refused = next((charge for charge, _ in owed if rows[charge.key].granted is None), None)
+        if refused is not None:
+            self._give_back(leases, taken)
+            row = rows[refused.key]
+            own = rows.get(charges[0].key)
+            status = self._status(charges[0], own.spent if own else None, leases[0], row.reset_at)
+            wait = max(1, math.ceil((row.reset_at - row.checked_at).total_seconds()))
+            return Verdict(status, refused_by=refused, retry_after_s=wait)
+        for charge, _ in owed:
+            row = rows[charge.key]
+            self._renew(charge.key, row, started)
+        return self._allowed(charges[0], self._leases.get(charges[0].key))
+
+    async def _charge_database(
+        self, owed: Sequence[tuple[Charge, int]]
+    ) -> dict[str, rate_limits.Charged]:
+        if self.database is None:
+            raise RuntimeError("the rate limiter has no database yet")
+        return await rate_limits.charge(
+            self.database,
+            keys=[charge.key for charge, _ in owed],
+            needs=[need for _, need in owed],
+            extras=[charge.limit // LEASE_FRACTION for charge, _ in owed],
+            limits=[charge.limit for charge, _ in owed],
+            window_seconds=self.window_s,
+        )
+
+    def _live_lease(self, key: str, now: float) -> _Lease | None:
+        lease = self._leases.get(key)
+        if lease is not None and lease.expires <= now:
+            # Its window is over: what it did not use is gone with it, as at every window's end.
+            del self._leases[key]
+            return None
+        return lease
+
+    def _renew(self, key: str, row: rate_limits.Charged, now: float) -> None:
+        granted = row.granted or 0
+        lease = self._leases.get(key)
+        if lease is not None and lease.reset_at == row.reset_at:
+            # A concurrent request's lease of the same window: both stay usable.
+            lease.unused += granted
+            lease.spent = max(lease.spent, row.spent)
+            return
+        expires = now + (row.reset_at - row.checked_at).total_seconds()
+        self._leases[key] = _Lease(granted, row.spent, row.reset_at, expires)
+
+    @staticmethod
+    def _give_back(leases: Iterable[_Lease | None], taken: Iterable[int]) -> None:
+        for lease, amount in zip(leases, taken, strict=True):
+            if lease is not None:
+                lease.unused += amount
+
+    def _allowed(self, charge: Charge, lease: _Lease | None) -> Verdict:
+        assert lease is not None  # paid from a lease, or one was just renewed
+        return Verdict(self._status(charge, lease.spent, lease, lease.reset_at))
+
+    @staticmethod
+    def _status(
+        charge: Charge, spent: int | None, lease: _Lease | None, reset_at: datetime
+    ) -> RateLimitStatus:
+        unused = lease.unused if lease is not None else 0
+        used = (spent if spent is not None else lease.spent if lease is not None else 0) - unused
+        return RateLimitStatus(
+            cost=charge.points,
+            limit=charge.limit,
+            remaining=max(0, charge.limit - used),
+            reset_at=reset_at,
+        )
+
+    async def forget_stale_windows_forever(self) -> None:
+        """Deletes the rows of callers idle for a window, every window (each process does: it is
+        one cheap statement, and idempotent)."""
+        while True:
+            await asyncio.sleep(self.window_s)
+            if self.database is None:
+                continue
+            try:
+                await rate_limits.forget_stale_windows(self.database, self.window_s)
+            except Exception as error:  # the next window tries again
+                logger.warning("could not delete stale rate-limit windows: %s", error)

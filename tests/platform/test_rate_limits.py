@@ -1,0 +1,315 @@
+"""Rate limits (server/rate_limit.py): a budget of points per caller and window, kept in
+PostgreSQL so that every server process draws on the same one."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from db import rate_limits
+from db.session import Database, StatementCounter
+from tests.support.actors import TEST_JWT_SECRET
+from tests.support.processes import clean_environment, free_port
+
+CHEAP = "{ viewer { id } }"  # one object: 1 point
+RATE_LIMIT = "{ rateLimit { cost limit remaining resetAt } }"
+
+
+async def post(client: httpx.AsyncClient, query: str, **extra: object) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query, **extra})
+
+
+def remaining(response: httpx.Response) -> int:
+    return int(response.headers["ratelimit-remaining"])
+
+
+async def test_every_response_carries_its_cost_and_the_callers_budget(make_client):
+    async with make_client(BACKLOG_RATE_LIMIT="1000") as client:
+        first = await post(client, CHEAP)
+        second = await post(
+            client, '{ workspace(slug: "acme") { issues(first: 50) { nodes { id } } } }'
+        )
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["extensions"]["cost"] == {"objects": 1, "points": 1}
+    # 1 workspace + 1 connection + 50 issues: 52 objects, 1 point per 100 and 1 for the request.
+    assert second.json()["extensions"]["cost"] == {"objects": 52, "points": 1}
+    budget = second.json()["extensions"]["rateLimit"]
+    assert budget["limit"] == 1000 and budget["remaining"] == 998
+    assert first.headers["ratelimit-limit"] == "1000"
+    assert remaining(first) == 999 and remaining(second) == 998
+    reset_at = datetime.fromisoformat(budget["resetAt"])
+    assert timedelta(0) < reset_at - datetime.now(UTC) <= timedelta(seconds=60)
+    assert 0 <= int(second.headers["ratelimit-reset"]) <= 60
+
+
+async def test_the_rate_limit_field_says_what_the_extensions_say(make_client):
+    async with make_client(BACKLOG_RATE_LIMIT="1000") as client:
+        response = await post(client, RATE_LIMIT)
+
+    body = response.json()
+    field = body["data"]["rateLimit"]
+    assert field["cost"] == body["extensions"]["cost"]["points"] == 1
+    assert field["limit"] == 1000 and field["remaining"] == 999
+    assert field["resetAt"] == body["extensions"]["rateLimit"]["resetAt"]
+
+
+async def test_a_spent_budget_is_a_429_that_charges_nothing(make_client):
+    async with make_client(BACKLOG_RATE_LIMIT="3") as client:
+        answers = [await post(client, CHEAP) for _ in range(3)]
+        refused = await post(client, CHEAP)
+        again = await post(client, CHEAP)
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert [remaining(answer) for answer in answers] == [2, 1, 0]
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert remaining(refused) == 0
+    [error] = refused.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["limit"] == 3 and error["extensions"]["remaining"] == 0
+    assert refused.json()["data"] is None
+    assert again.status_code == 429
+
+
+async def test_a_429_stays_a_429_in_the_graphql_response_media_type(make_client):
+    accept = {"accept": "application/graphql-response+json"}
+    async with make_client(BACKLOG_RATE_LIMIT="1") as client:
+        await post(client, CHEAP)
+        refused = await client.post("/graphql", json={"query": CHEAP}, headers=accept)
+
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("application/graphql-response+json")
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_request_that_does_not_fit_is_refused_whole_and_smaller_ones_still_run(
+    make_client,
+):
+    big = '{ workspace(slug: "acme") { issues(first: 100) { nodes { id } } } }'  # 2 points
+    async with make_client(BACKLOG_RATE_LIMIT="3") as client:
+        await post(client, CHEAP)
+        await post(client, CHEAP)
+        refused = await post(client, big)
+        fits = await post(client, CHEAP)
+
+    assert refused.status_code == 429
+    assert fits.status_code == 200 and remaining(fits) == 0
+
+
+async def test_a_document_dearer_than_the_whole_budget_is_a_cost_error_not_a_wait(make_client):
+    big = '{ workspace(slug: "acme") { issues(first: 100) { nodes { id } } } }'  # 2 points
+    async with make_client(BACKLOG_RATE_LIMIT="1") as client:
+        response = await post(client, big)
+
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
+    assert error["extensions"]["limit"] == 99  # objects that 1 point pays for
+    assert "retry-after" not in response.headers
+
+
+LOG_IN_TWICE = """mutation {
+  a: logIn(input: {email: "nobody@example.com", password: "wrong"}) { errors { code } }
+  b: logIn(input: {email: "nobody@example.com", password: "wrong"}) { errors { code } }
+}"""
+
+
+async def test_account_operations_have_their_own_budget_per_address(make_client):
+    async with make_client(BACKLOG_ACCOUNT_RATE_LIMIT="3") as client:
+        first = await post(client, LOG_IN_TWICE)  # 2 of 3
+        second = await post(client, LOG_IN_TWICE)  # 2 more do not fit
+        other = await post(client, CHEAP)
+
+    assert first.status_code == 200
+    assert first.json()["data"]["a"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+    assert second.status_code == 429
+    [error] = second.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert "from this address" in error["message"]
+    assert other.status_code == 200  # the caller's own budget is another one
+
+
+async def test_anonymous_callers_are_limited_by_address(make_client):
+    async with make_client(BACKLOG_ENV="production", BACKLOG_ANONYMOUS_RATE_LIMIT="2") as client:
+        answers = [await post(client, CHEAP) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[0].json()["data"] == {"viewer": None}
+
+
+async def test_without_rate_limits_the_cost_is_still_told(make_client):
+    async with make_client(BACKLOG_RATE_LIMIT="0") as client:
+        response = await post(client, RATE_LIMIT)
+
+    assert response.json() == {
+        "data": {"rateLimit": None},
+        "extensions": {"cost": {"objects": 1, "points": 1}},
+    }
+    assert "ratelimit-limit" not in response.headers
+
+
+async def test_a_process_leases_points_instead_of_a_statement_per_request(
+    make_client, rate_limit_connection
+):
+    counter = StatementCounter()
+    counter.attach(rate_limit_connection.sync_connection)
+    # 100,000 points: a lease of 1,000, so 20 requests of 1 point need one charge.
+    async with make_client(BACKLOG_RATE_LIMIT="100000") as client:
+        answers = [await post(client, CHEAP) for _ in range(20)]
+    counter.detach(rate_limit_connection.sync_connection)
+
+    assert len([sql for sql in counter.statements if "rate_limit_charge" in sql]) == 1
+    assert [remaining(answer) for answer in answers] == list(range(99_999, 99_979, -1))
+
+
+async def test_a_new_window_renews_the_budget(make_client):
+    async with make_client(BACKLOG_RATE_LIMIT="1", BACKLOG_RATE_LIMIT_WINDOW_S="1") as client:
+        for _ in range(5):
+            allowed = await post(client, CHEAP)
+            refused = await post(client, CHEAP)
+            if refused.status_code == 429:  # both in one window (retried if it turned between)
+                break
+        assert refused.status_code == 429
+        reset_at = datetime.fromisoformat(allowed.json()["extensions"]["rateLimit"]["resetAt"])
+        await asyncio.sleep(max(0.0, (reset_at - datetime.now(UTC)).total_seconds()) + 0.05)
+        renewed = await post(client, CHEAP)
+
+    assert renewed.status_code == 200 and remaining(renewed) == 0
+
+
+async def test_callers_idle_for_a_window_are_forgotten(connection):
+    await connection.execute(
+        text(
+            "INSERT INTO rate_limit_windows (key, window_start, spent) VALUES "
+            "('user:old', now() - interval '1 hour', 5), ('user:current', now(), 5)"
+        )
+    )
+    await rate_limits.forget_stale_windows(Database.sharing(connection), window_seconds=60)
+
+    keys = (
+        await connection.execute(
+            text("SELECT key FROM rate_limit_windows WHERE key IN ('user:old', 'user:current')")
+        )
+    ).scalars()
+    assert set(keys) == {"user:current"}
+
+
+# ---- Two server processes --------------------------------------------------------------------
+
+LIMIT = 10
+
+
+def start_server(tmp_path, database_url: str, port: int) -> subprocess.Popen[bytes]:
+    with (tmp_path / f"server-{port}.log").open("wb") as stderr:  # the child keeps its copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=clean_environment(
+                tmp_path,
+                DATABASE_URL=database_url,
+                BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
+                BACKLOG_ENV="production",
+                BACKLOG_ANONYMOUS_RATE_LIMIT=str(LIMIT),
+                BACKLOG_ACCOUNT_RATE_LIMIT="2",
+                BACKLOG_RATE_LIMIT_WINDOW_S="3600",
+                # The test speaks for client addresses of its own, through a trusted proxy.
+                BACKLOG_TRUSTED_PROXIES="127.0.0.1",
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory, seeded_database_url) -> Iterator[tuple[int, int]]:
+    tmp_path = tmp_path_factory.mktemp("rate-limited-servers")
+    ports = (free_port(), free_port())
+    processes = [start_server(tmp_path, seeded_database_url, port) for port in ports]
+    try:
+        deadline = time.monotonic() + 30
+        for process, port in zip(processes, ports, strict=True):
+            while True:
+                assert process.poll() is None, (tmp_path / f"server-{port}.log").read_text()
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the servers did not answer within 30 s"
+                time.sleep(0.1)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
+
+
+def client_address() -> str:
+    """An address no other test uses, so no other test's spending counts."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}"
+
+
+def wait_out_the_hour_if_it_is_ending() -> None:
+    """Windows are fixed: a test that straddled two would see the budget renewed."""
+    left = 3600 - time.time() % 3600
+    if left < 10:
+        time.sleep(left + 0.1)
+
+
+def test_two_processes_share_one_budget(two_servers):
+    wait_out_the_hour_if_it_is_ending()
+    address = client_address()
+    answers = []
+    for attempt in range(LIMIT + 4):
+        port = two_servers[attempt % 2]
+        answers.append(
+            httpx.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": CHEAP},
+                headers={"x-forwarded-for": address},
+                timeout=10,
+            )
+        )
+
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [200] * LIMIT + [429] * 4
+    assert [remaining(answer) for answer in answers[:LIMIT]] == list(range(LIMIT - 1, -1, -1))
+    for refused in answers[LIMIT:]:  # from both processes
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    # Another address is another budget.
+    other = httpx.post(
+        f"http://127.0.0.1:{two_servers[0]}/graphql",
+        json={"query": CHEAP},
+        headers={"x-forwarded-for": client_address()},
+        timeout=10,
+    )
+    assert other.status_code == 200
+
+
+def test_two_processes_share_the_account_operations_limit(two_servers):
+    wait_out_the_hour_if_it_is_ending()
+    address = client_address()
+    log_in = 'mutation { logIn(input: {email: "x@b.c", password: "y"}) { errors { code } } }'
+    statuses = [
+        httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": log_in},
+            headers={"x-forwarded-for": address},
+            timeout=10,
+        ).status_code
+        for port in (*two_servers, *two_servers)
+    ]
+
+    assert statuses == [200, 200, 429, 429]

@@ -265,11 +265,18 @@ class RateLimiter:
             reset_at=reset_at,
         )
 
+    def forget_expired_leases(self) -> None:
+        """Drops the leases of windows that are over: without this, every client address that
+        ever called would keep an entry."""
+        now = time.monotonic()
+        self._leases = {key: lease for key, lease in self._leases.items() if lease.expires > now}
+
     async def forget_stale_windows_forever(self) -> None:
-        """Deletes the rows of callers idle for a window, every window (each process does: it is
-        one cheap statement, and idempotent)."""
+        """Once a window: drops this process's expired leases, and deletes the rows of callers
+        idle for two windows (each process does: one cheap statement, and idempotent)."""
         while True:
             await asyncio.sleep(self.window_s)
+            self.forget_expired_leases()
             if self.database is None:
                 continue
             try:

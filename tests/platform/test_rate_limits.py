@@ -15,8 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from auth.viewer import Viewer
 from db import rate_limits
 from db.session import Database, StatementCounter
+from server.rate_limit import RateLimiter
+from server.settings import Settings
 from tests.support.actors import TEST_JWT_SECRET
 from tests.support.processes import clean_environment, free_port
 
@@ -185,6 +188,19 @@ async def test_a_new_window_renews_the_budget(make_client):
         renewed = await post(client, CHEAP)
 
     assert renewed.status_code == 200 and remaining(renewed) == 0
+
+
+async def test_a_process_forgets_the_leases_of_windows_that_are_over(rate_limit_connection):
+    limiter = RateLimiter(Settings(BACKLOG_RATE_LIMIT_WINDOW_S=1, BACKLOG_RATE_LIMIT=100_000))
+    limiter.database = Database.sharing(rate_limit_connection)
+    for address in ("192.0.2.1", "192.0.2.2"):
+        await limiter.charge(limiter.charges(Viewer.anonymous(), address, 1, 0))
+    assert len(limiter._leases) == 2
+
+    await asyncio.sleep(1.05)
+    limiter.forget_expired_leases()
+
+    assert limiter._leases == {}
 
 
 async def test_callers_idle_for_a_window_are_forgotten(connection):

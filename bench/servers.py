@@ -26,7 +26,7 @@ from bench import postgraphile
 from bench.procstat import CpuMeter
 from bench.workloads import WORKSPACE_SLUG, Operation
 from server.seed import DEMO_EMAIL
-from server.settings import PROJECT_ROOT
+from server.settings import MAX_POINTS, PROJECT_ROOT
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 90.0
@@ -59,7 +59,7 @@ FLOOR_APP = "bench.floor:create_floor_app"
 RATE_LIMITED = {
     "BACKLOG_LEVEL_EXECUTOR": "true",
     "BACKLOG_LOADERS_ENABLED": "true",
-    "BACKLOG_RATE_LIMIT": str(10**12),
+    "BACKLOG_RATE_LIMIT": str(MAX_POINTS),
 }
 SERVERS: dict[str, ServerSpec] = {
     spec.name: spec

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Integer, Text, bindparam, delete, func, text
+from sqlalchemy import BigInteger, Integer, Text, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import models
@@ -45,7 +45,15 @@ def stale_windows_delete() -> Delete:
     stale_before = func.now() - func.make_interval(
         0, 0, 0, 0, 0, 0, bindparam("window_seconds", type_=Integer) * 2
     )
-    return delete(table).where(table.c.window_start < stale_before)
+    # Rows a charge holds are skipped (and taken in key order, as charges take them): the
+    # cleanup never waits for a request, nor deadlocks with one.
+    stale = (
+        select(table.c.key)
+        .where(table.c.window_start < stale_before)
+        .order_by(table.c.key)
+        .with_for_update(skip_locked=True)
+    )
+    return delete(table).where(table.c.key.in_(stale.scalar_subquery()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,7 +104,7 @@ def create_app(
                 await limiter.database.dispose()
 
     limiter = RateLimiter(settings)
-    graphql = GraphQLEndpoint(create_schema(settings, limiter), settings)
+    graphql = GraphQLEndpoint(create_schema(settings, limiter), settings, limiter)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),

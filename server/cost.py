@@ -9,7 +9,8 @@ The model, which a client can compute from its own document:
 - `nodes(ids:)` returns one object per ID; any other list of objects counts as 100, the most any
   list returns (the board's groups are capped at that), and its own `first` is the page of the
   connections under it that take none (the board: `issueGroups(first: n)` is n issues a group);
-- scalars, enums and `__typename` are free.
+- scalars, enums and `__typename` are free; introspection costs a flat 2,000 for `__schema`
+  (what the whole schema's description holds) and 100 for `__type`.
 
 `issues(first: 100) { nodes { project { issues(first: 100) { nodes { id } } } } }` costs 1 (the
 outer connection) + 100 (issues) + 100 (projects) + 100 (inner connections) + 10,000 (issues):
@@ -20,7 +21,7 @@ and the limit in the error's `extensions`, before any SQL.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -46,11 +47,16 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from core.errors import CostLimitExceededError, RateLimitedError
-from db.session import DatabaseUnavailableError
+from core.errors import CostLimitExceededError
 from execution.graphql_internals import graphql_schema
 from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from server.rate_limit import OBJECTS_PER_POINT, account_operations, request_points
+from server.rate_limit import (
+    OBJECTS_PER_POINT,
+    account_operations,
+    iso,
+    refusal,
+    request_points,
+)
 
 if TYPE_CHECKING:
     from core.limits import RateLimitStatus
@@ -59,6 +65,9 @@ if TYPE_CHECKING:
 
 PAGED_LISTS = frozenset({"nodes", "edges"})
 """The fields of a connection that hold its page."""
+INTROSPECTION_COSTS = {"__schema": 2_000, "__type": 100}
+"""Flat, whatever is selected under them: GraphiQL's whole introspection query returns 1,972
+objects, one type with its fields and their types about 65."""
 MAX_NODES_ARGUMENT = 100
 MAX_LIST_SIZE = MAX_PAGE_SIZE
 """What a list of objects that is not a page counts as (`schema.board` caps its groups so)."""
@@ -163,6 +172,8 @@ class _Walk:
         seen: tuple[str, ...],
     ) -> int:
         name = field.name.value
+        if name in INTROSPECTION_COSTS:
+            return parents * INTROSPECTION_COSTS[name]
         definition = getattr(owner, "fields", {}).get(name)
         if definition is None or field.selection_set is None:
             return 0  # a leaf, `__typename`, or a field validation refuses
@@ -265,51 +276,45 @@ class CostLimit(SchemaExtension):
         )
 
     async def _charge(self, cost: int, document: DocumentNode) -> Exception | None:
+        """Charges what the document owes beyond the point its request paid to be admitted
+        (`GraphQLEndpoint.run`); the request's status then tells its whole price."""
         request: Context = self.execution_context.context
-        charges = self.limiter.charges(
-            request.viewer,
-            request.client_address,
-            cost,
-            account_operations(document, self.execution_context.operation_name),
-        )
-        own = charges[0]
-        if own.points > own.limit:
+        admitted: RateLimitStatus | None = getattr(request, "rate_limit", None)
+        if admitted is None:  # not admitted by `GraphQLEndpoint.run`: a schema driven directly
+            return None
+        admission = self.limiter.admission(request.viewer, request.client_address)
+        points = request_points(cost)
+        if points > admission.limit:
             # It would be refused in every window: not a matter of waiting.
-            most = own.limit * OBJECTS_PER_POINT - 1
+            most = admission.limit * OBJECTS_PER_POINT - 1
             return CostLimitExceededError(
-                f"This document may return {cost:,} objects, {own.points:,} points; your "
-                f"budget is {own.limit:,} points a window, enough for {most:,} objects.",
+                f"This document may return {cost:,} objects, {points:,} points; your "
+                f"budget is {admission.limit:,} points a window, enough for {most:,} objects.",
                 cost=cost,
                 limit=most,
             )
-        try:
-            verdict = await self.limiter.charge(charges)
-        except DatabaseUnavailableError as error:
-            return error
-        request.rate_limit = verdict.status
-        if verdict.refused_by is None:
+        operations = account_operations(document, self.execution_context.operation_name)
+        if 0 < self.limiter.account_limit < operations:
+            return CostLimitExceededError(
+                f"This document holds {operations} sign-ups, sign-ins, token refreshes, password "
+                f"changes or invitations; one address may make {self.limiter.account_limit} a "
+                "window.",
+                cost=operations,
+                limit=self.limiter.account_limit,
+            )
+        charges = self.limiter.document_charges(admission, request.client_address, cost, operations)
+        verdict = None
+        if charges:
+            try:
+                verdict = await self.limiter.charge(charges)
+            except Exception as error:  # answered as its error: coded, or masked and logged
+                return error
+            if charges[0].key == admission.key:
+                admitted = verdict.status
+        request.rate_limit = replace(admitted, cost=points)
+        if verdict is None or verdict.allowed:
             return None
-        status = verdict.status
-        if verdict.refused_by is own:
-            message = (
-                f"Rate limit exceeded: this request costs {own.points:,} points and "
-                f"{status.remaining:,} of your {own.limit:,} are left until "
-                f"{_iso(status.reset_at)}."
-            )
-        else:
-            message = (
-                "Too many sign-ups, sign-ins, token refreshes, password changes or invitations "
-                f"from this address: at most {verdict.refused_by.limit:,} a window; try again "
-                f"after {_iso(status.reset_at)}."
-            )
-        return RateLimitedError(
-            message,
-            cost=own.points,
-            limit=status.limit,
-            remaining=status.remaining,
-            resetAt=_iso(status.reset_at),
-            retryAfter=verdict.retry_after_s,
-        )
+        return refusal(verdict, request.rate_limit)
 
     def get_results(self) -> dict[str, Any]:
         if self.cost is None:
@@ -322,11 +327,6 @@ class CostLimit(SchemaExtension):
             results["rateLimit"] = {
                 "limit": status.limit,
                 "remaining": status.remaining,
-                "resetAt": _iso(status.reset_at),
+                "resetAt": iso(status.reset_at),
             }
         return results
-
-
-def _iso(moment: datetime) -> str:
-    """As the schema's `DateTime` fields write it."""
-    return moment.astimezone(UTC).isoformat()

@@ -29,11 +29,12 @@ from auth.tokens import InvalidTokenError
 from auth.viewer import Viewer
 from core.errors import RateLimitedError
 from db.persisted_operations import PersistedOperations
-from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
+from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError, StatementTimeoutError
 from resolvers.context import Context
 from server import preflight
 from server.errors import RETRY_AFTER_S, SERVICE_UNAVAILABLE
 from server.graphiql import graphiql_page
+from server.rate_limit import refusal
 from server.settings import TrustedDocuments
 from server.signing_key import access_token_issuer
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
     from core.limits import RateLimitStatus
     from db.session import Database, RequestDatabase
+    from server.rate_limit import RateLimiter, Verdict
     from server.settings import Settings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -62,9 +64,10 @@ class BacklogResponse(Response):
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(self, schema: Any, settings: Settings, limiter: RateLimiter) -> None:
         super().__init__(schema, subscription_protocols=(), allow_queries_via_get=True)
         self.settings = settings
+        self.limiter = limiter
         self.access_tokens = access_token_issuer(settings)
         self.persisted_operations = PersistedOperations()
         self._closing: set[asyncio.Task[None]] = set()
@@ -106,6 +109,21 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 return _unauthenticated(request)
             except DatabaseUnavailableError:
                 return _unavailable(request)
+            if self.limiter.enabled:
+                # Before the document is parsed: a caller whose budget is spent costs no more.
+                try:
+                    admitted = await self.limiter.charge(
+                        [self.limiter.admission(context.viewer, context.client_address)]
+                    )
+                except (DatabaseUnavailableError, StatementTimeoutError):
+                    return _unavailable(request)
+                except Exception:
+                    # A fault of ours: logged once with its traceback; the client may retry.
+                    logger.exception("rate limit admission failed (%s)", request.url.path)
+                    return _unavailable(request)
+                context.rate_limit = admitted.status
+                if not admitted.allowed:
+                    return _over_budget(request, admitted)
             with preflight.handing_over(checked):
                 try:
                     if not checked.reads_only:
@@ -335,6 +353,23 @@ def _past_deadline(request: Request, deadline_s: float) -> Response:
         503,
         f"The query took longer than {deadline_s:g} s and was stopped; ask for less.",
         "TIMEOUT",
+    )
+
+
+def _over_budget(request: Request, verdict: Verdict) -> Response:
+    """429 before the document is read: the caller's budget cannot pay even for admission."""
+    error = refusal(verdict, verdict.status)
+    refusals.info("%s %s refused with 429 RATE_LIMITED", request.method, request.url.path)
+    return _refused(
+        request,
+        429,
+        error.message,
+        error.code,
+        error.extensions,
+        headers={
+            "Retry-After": str(verdict.retry_after_s),
+            **rate_limit_headers(verdict.status),
+        },
     )
 
 

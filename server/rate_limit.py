@@ -25,12 +25,14 @@ within one process; across N processes a caller may be refused while up to N lea
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from graphql import (
@@ -44,6 +46,7 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 
+from core.errors import RateLimitedError
 from core.limits import RateLimitStatus
 from db import rate_limits
 
@@ -122,6 +125,53 @@ class Verdict:
         return self.refused_by is None
 
 
+@lru_cache(maxsize=4096)
+def address_key(address: str) -> str:
+    """Whose budget an address spends: an IPv6 client's whole /64, which one subscriber is
+    given and may use every address of (keyed by /128, each would be a fresh budget); an IPv4
+    address itself; anything that is no address (a proxy's garbage) one shared key."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unparsed"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(ip)
+
+
+def refusal(verdict: Verdict, status: RateLimitStatus) -> RateLimitedError:
+    """The error of a refused request; `status` is the caller's own budget."""
+    refused = verdict.refused_by
+    assert refused is not None
+    if refused.key.startswith("accounts:"):
+        message = (
+            "Too many sign-ups, sign-ins, token refreshes, password changes or invitations "
+            f"from this address: at most {refused.limit:,} a window; try again after "
+            f"{iso(verdict.status.reset_at)}."
+        )
+    else:
+        message = (
+            f"Rate limit exceeded: this request costs {status.cost:,} points and "
+            f"{status.remaining:,} of your {status.limit:,} are left until "
+            f"{iso(status.reset_at)}."
+        )
+    return RateLimitedError(
+        message,
+        cost=status.cost,
+        limit=status.limit,
+        remaining=status.remaining,
+        resetAt=iso(status.reset_at),
+        retryAfter=verdict.retry_after_s,
+    )
+
+
+def iso(moment: datetime) -> str:
+    """As the schema's `DateTime` fields write it."""
+    return moment.astimezone(UTC).isoformat()
+
+
 @dataclass(slots=True)
 class _Lease:
     unused: int
@@ -149,33 +199,46 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.user_limit > 0
 
-    def charges(
-        self, viewer: Viewer, address: str, objects: int, account_operations: int
-    ) -> list[Charge]:
-        """What a request owes: its points to its caller's budget, first, and its account
-        operations to its address's."""
+    def admission(self, viewer: Viewer, address: str) -> Charge:
+        """The point every request pays, charged before its document is even parsed: a caller
+        whose budget is spent is refused at once, whatever it sends (a document that does not
+        parse or validate costs the server work too)."""
         if viewer.user_id is not None:
-            charges = [Charge(f"user:{viewer.user_id}", request_points(objects), self.user_limit)]
-        else:
-            key = f"address:{address}"
-            charges = [Charge(key, request_points(objects), self.anonymous_limit)]
-        if account_operations and self.account_limit > 0:
-            charges.append(Charge(f"accounts:{address}", account_operations, self.account_limit))
-        return charges
+            return Charge(f"user:{viewer.user_id}", 1, self.user_limit)
+        return Charge(f"address:{address_key(address)}", 1, self.anonymous_limit)
+
+    def document_charges(
+        self, admission: Charge, address: str, objects: int, account_operations: int
+    ) -> list[Charge]:
+        """What a validated document owes beyond its admission: a point per 100 objects to its
+        caller's budget, and its account operations to its address's (those owing nothing are
+        left out)."""
+        charges = [replace(admission, points=objects // OBJECTS_PER_POINT)]
+        if self.account_limit > 0:
+            key = f"accounts:{address_key(address)}"
+            charges.append(Charge(key, account_operations, self.account_limit))
+        return [charge for charge in charges if charge.points > 0]
 
     async def charge(self, charges: Sequence[Charge]) -> Verdict:
         """Pays for a request from this process's leases, or charges PostgreSQL; all the
         charges or none. Raises DatabaseUnavailableError when PostgreSQL cannot be asked."""
         now = time.monotonic()
         leases = [self._live_lease(charge.key, now) for charge in charges]
-        if all(
-            lease is not None and lease.unused >= charge.points
-            for lease, charge in zip(leases, charges, strict=True)
-        ):
-            for lease, charge in zip(leases, charges, strict=True):
+        if all(lease is not None for lease in leases):
+            for charge, lease in zip(charges, leases, strict=True):
                 assert lease is not None
-                lease.unused -= charge.points
-            return self._allowed(charges[0], leases[0])
+                if lease.spent - lease.unused + charge.points > charge.limit:
+                    # What PostgreSQL said was spent, which only grows within a window, leaves
+                    # too little: it would refuse too, so a refused caller costs no statement.
+                    return self._refusal(charges, leases, charge, now)
+            if all(
+                lease is not None and lease.unused >= charge.points
+                for charge, lease in zip(charges, leases, strict=True)
+            ):
+                for charge, lease in zip(charges, leases, strict=True):
+                    assert lease is not None
+                    lease.unused -= charge.points
+                return Verdict(self._status(charges[0], leases[0]))
         # What the leases can pay is taken now, before the round trip, so that a concurrent
         # request of the same caller cannot count it too; given back if the charge is refused.
         taken = [
@@ -195,19 +258,20 @@ class RateLimiter:
         except BaseException:
             self._give_back(leases, taken)
             raise
-        started = time.monotonic()
-        refused = next((charge for charge, _ in owed if rows[charge.key].granted is None), None)
-        if refused is not None:
+        now = time.monotonic()
+        noted = {charge.key: self._note(charge.key, rows[charge.key], now) for charge, _ in owed}
+        if any(rows[charge.key].granted is None for charge, _ in owed):
+            # Refused: the budget that could not pay is one whose row has too little left.
             self._give_back(leases, taken)
-            row = rows[refused.key]
-            own = rows.get(charges[0].key)
-            status = self._status(charges[0], own.spent if own else None, leases[0], row.reset_at)
-            wait = max(1, math.ceil((row.reset_at - row.checked_at).total_seconds()))
-            return Verdict(status, refused_by=refused, retry_after_s=wait)
-        for charge, _ in owed:
-            row = rows[charge.key]
-            self._renew(charge.key, row, started)
-        return self._allowed(charges[0], self._leases.get(charges[0].key))
+            leases = [
+                noted.get(charge.key, lease) for charge, lease in zip(charges, leases, strict=True)
+            ]
+            refused = next(
+                (charge for charge, need in owed if rows[charge.key].spent + need > charge.limit),
+                owed[0][0],
+            )
+            return self._refusal(charges, leases, refused, now)
+        return Verdict(self._status(charges[0], noted.get(charges[0].key, leases[0])))
 
     async def _charge_database(
         self, owed: Sequence[tuple[Charge, int]]
@@ -231,16 +295,21 @@ class RateLimiter:
             return None
         return lease
 
-    def _renew(self, key: str, row: rate_limits.Charged, now: float) -> None:
+    def _note(self, key: str, row: rate_limits.Charged, now: float) -> _Lease:
+        """What PostgreSQL answered for `key`: the lease it granted (none when refused) and
+        what is spent, for this window."""
         granted = row.granted or 0
         lease = self._leases.get(key)
-        if lease is not None and lease.reset_at == row.reset_at:
-            # A concurrent request's lease of the same window: both stay usable.
-            lease.unused += granted
-            lease.spent = max(lease.spent, row.spent)
-            return
+        if lease is not None and lease.reset_at >= row.reset_at:
+            if lease.reset_at == row.reset_at:
+                # A concurrent request's lease of the same window: both stay usable.
+                lease.unused += granted
+                lease.spent = max(lease.spent, row.spent)
+            # else: an answer about a window already over arrived late; its lease is void.
+            return lease
         expires = now + (row.reset_at - row.checked_at).total_seconds()
-        self._leases[key] = _Lease(granted, row.spent, row.reset_at, expires)
+        lease = self._leases[key] = _Lease(granted, row.spent, row.reset_at, expires)
+        return lease
 
     @staticmethod
     def _give_back(leases: Iterable[_Lease | None], taken: Iterable[int]) -> None:
@@ -248,21 +317,28 @@ class RateLimiter:
             if lease is not None:
                 lease.unused += amount
 
-    def _allowed(self, charge: Charge, lease: _Lease | None) -> Verdict:
-        assert lease is not None  # paid from a lease, or one was just renewed
-        return Verdict(self._status(charge, lease.spent, lease, lease.reset_at))
+    def _refusal(
+        self,
+        charges: Sequence[Charge],
+        leases: Sequence[_Lease | None],
+        refused: Charge,
+        now: float,
+    ) -> Verdict:
+        by_key = {charge.key: lease for charge, lease in zip(charges, leases, strict=True)}
+        lease = by_key[refused.key]
+        assert lease is not None  # noted from PostgreSQL's answer, or live
+        wait = max(1, math.ceil(lease.expires - now))
+        return Verdict(self._status(charges[0], leases[0]), refused_by=refused, retry_after_s=wait)
 
     @staticmethod
-    def _status(
-        charge: Charge, spent: int | None, lease: _Lease | None, reset_at: datetime
-    ) -> RateLimitStatus:
-        unused = lease.unused if lease is not None else 0
-        used = (spent if spent is not None else lease.spent if lease is not None else 0) - unused
+    def _status(charge: Charge, lease: _Lease | None) -> RateLimitStatus:
+        # Every charge has a lease once paid or refused: taken from it, or noted from PostgreSQL.
+        assert lease is not None
         return RateLimitStatus(
             cost=charge.points,
             limit=charge.limit,
-            remaining=max(0, charge.limit - used),
-            reset_at=reset_at,
+            remaining=max(0, charge.limit - (lease.spent - lease.unused)),
+            reset_at=lease.reset_at,
         )
 
     def forget_expired_leases(self) -> None:

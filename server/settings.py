@@ -49,6 +49,10 @@ class TrustedDocuments(StrEnum):
 CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 
 
+MAX_POINTS = 2**31 - 1
+"""The most a budget may hold: `RateLimit.limit` is a GraphQL `Int`, 32 bits."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -102,23 +106,28 @@ class Settings(BaseSettings):
     rate_limit: int = Field(
         default=2_000,
         ge=0,
+        le=MAX_POINTS,
         alias="BACKLOG_RATE_LIMIT",
         description="Points a user may spend per window (0: no rate limits at all).",
     )
     anonymous_rate_limit: int = Field(
         default=300,
         ge=1,
+        le=MAX_POINTS,
         alias="BACKLOG_ANONYMOUS_RATE_LIMIT",
         description="Points an anonymous client address may spend per window.",
     )
     account_rate_limit: int = Field(
         default=10,
         ge=0,
+        le=MAX_POINTS,
         alias="BACKLOG_ACCOUNT_RATE_LIMIT",
         description="Sign-ups, sign-ins, token refreshes, password changes and invitations per "
         "client address per window (0: no such limit).",
     )
-    rate_limit_window_s: int = Field(default=60, ge=1, alias="BACKLOG_RATE_LIMIT_WINDOW_S")
+    rate_limit_window_s: int = Field(
+        default=60, ge=1, le=86_400, alias="BACKLOG_RATE_LIMIT_WINDOW_S"
+    )
 
     # Production defaults: what an anonymous caller may learn, and what the HTTP layer allows.
     introspection_setting: Introspection | None = Field(

@@ -18,9 +18,10 @@ from sqlalchemy import text
 from auth.viewer import Viewer
 from db import rate_limits
 from db.session import Database, StatementCounter
-from server.rate_limit import RateLimiter
+from server.rate_limit import RateLimiter, address_key
 from server.settings import Settings
 from tests.support.actors import TEST_JWT_SECRET
+from tests.support.graphql import error_codes
 from tests.support.processes import clean_environment, free_port
 
 CHEAP = "{ viewer { id } }"  # one object: 1 point
@@ -80,8 +81,16 @@ async def test_a_spent_budget_is_a_429_that_charges_nothing(make_client):
     [error] = refused.json()["errors"]
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["limit"] == 3 and error["extensions"]["remaining"] == 0
-    assert refused.json()["data"] is None
+    assert "data" not in refused.json()  # refused before its document was read
     assert again.status_code == 429
+
+
+async def test_documents_that_do_not_even_parse_pay_their_admission(make_client):
+    async with make_client(BACKLOG_RATE_LIMIT="2") as client:
+        answers = [await post(client, "{ viewer {") for _ in range(3)]
+
+    assert [error_codes(answer) for answer in answers[:2]] == [["GRAPHQL_PARSE_FAILED"]] * 2
+    assert answers[2].status_code == 429 and error_codes(answers[2]) == ["RATE_LIMITED"]
 
 
 async def test_a_429_stays_a_429_in_the_graphql_response_media_type(make_client):
@@ -95,17 +104,19 @@ async def test_a_429_stays_a_429_in_the_graphql_response_media_type(make_client)
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
 
 
-async def test_a_request_that_does_not_fit_is_refused_whole_and_smaller_ones_still_run(
-    make_client,
-):
-    big = '{ workspace(slug: "acme") { issues(first: 100) { nodes { id } } } }'  # 2 points
-    async with make_client(BACKLOG_RATE_LIMIT="3") as client:
+async def test_a_document_that_does_not_fit_pays_only_its_admission(make_client):
+    # 1 workspace + 1 connection + 100 issues + 100 projects: 202 objects, 3 points.
+    dear = '{ workspace(slug: "acme") { issues(first: 100) { nodes { project { id } } } } }'
+    async with make_client(BACKLOG_RATE_LIMIT="4") as client:
         await post(client, CHEAP)
         await post(client, CHEAP)
-        refused = await post(client, big)
+        refused = await post(client, dear)  # 1 point to be admitted, 2 more do not fit
         fits = await post(client, CHEAP)
 
     assert refused.status_code == 429
+    [error] = refused.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["cost"] == 3
+    assert refused.json()["data"] is None
     assert fits.status_code == 200 and remaining(fits) == 0
 
 
@@ -140,6 +151,74 @@ async def test_account_operations_have_their_own_budget_per_address(make_client)
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert "from this address" in error["message"]
     assert other.status_code == 200  # the caller's own budget is another one
+
+
+async def test_the_account_budget_is_named_when_it_is_the_one_spent(make_client):
+    # Anonymous with 50 points: no lease, so both budgets go to PostgreSQL on every request.
+    log_in = 'mutation { logIn(input: {email: "x@b.c", password: "y"}) { errors { code } } }'
+    async with make_client(
+        BACKLOG_ENV="production",
+        BACKLOG_ANONYMOUS_RATE_LIMIT="50",
+        BACKLOG_ACCOUNT_RATE_LIMIT="2",
+    ) as client:
+        answers = [await post(client, log_in) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    [error] = answers[2].json()["errors"]
+    assert "from this address" in error["message"]
+    # The caller's own budget: two sign-ins of 2 points (101 objects: the payload and its
+    # list of errors), then the third's admission.
+    assert remaining(answers[2]) == 45
+
+
+async def test_more_account_operations_than_a_window_allows_is_not_worth_a_retry(make_client):
+    three = (
+        "mutation { "
+        + " ".join(
+            f'a{n}: logIn(input: {{email: "x@b.c", password: "y"}}) {{ errors {{ code }} }}'
+            for n in range(3)
+        )
+        + " }"
+    )
+    async with make_client(BACKLOG_ACCOUNT_RATE_LIMIT="2") as client:
+        response = await post(client, three)
+
+    assert response.status_code == 200 and "retry-after" not in response.headers
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
+    assert error["extensions"]["limit"] == 2
+
+
+async def test_a_refused_caller_costs_no_statement_until_its_window_ends(
+    make_client, rate_limit_connection
+):
+    counter = StatementCounter()
+    counter.attach(rate_limit_connection.sync_connection)
+    async with make_client(BACKLOG_RATE_LIMIT="3") as client:  # 3 points: no lease
+        answers = [await post(client, CHEAP) for _ in range(10)]
+    counter.detach(rate_limit_connection.sync_connection)
+
+    assert [answer.status_code for answer in answers] == [200] * 3 + [429] * 7
+    # Three charges; the third's answer said all is spent, which only grows in a window.
+    assert len([sql for sql in counter.statements if "rate_limit_charge" in sql]) == 3
+
+
+async def test_a_fault_in_the_limiter_is_masked_logged_and_retryable(
+    make_client, monkeypatch, caplog
+):
+    async def broken(*args, **kwargs):
+        raise ValueError("secret detail of a fault")
+
+    monkeypatch.setattr(rate_limits, "charge", broken)
+    async with make_client(BACKLOG_RATE_LIMIT="3") as client:
+        response = await post(client, CHEAP)
+
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "secret detail" not in response.text
+    assert error_codes(response) == ["SERVICE_UNAVAILABLE"]
+    assert [r.message for r in caplog.records if r.exc_info] == [
+        "rate limit admission failed (/graphql)"
+    ]
 
 
 async def test_anonymous_callers_are_limited_by_address(make_client):
@@ -194,13 +273,24 @@ async def test_a_process_forgets_the_leases_of_windows_that_are_over(rate_limit_
     limiter = RateLimiter(Settings(BACKLOG_RATE_LIMIT_WINDOW_S=1, BACKLOG_RATE_LIMIT=100_000))
     limiter.database = Database.sharing(rate_limit_connection)
     for address in ("192.0.2.1", "192.0.2.2"):
-        await limiter.charge(limiter.charges(Viewer.anonymous(), address, 1, 0))
+        await limiter.charge([limiter.admission(Viewer.anonymous(), address)])
     assert len(limiter._leases) == 2
 
     await asyncio.sleep(1.05)
     limiter.forget_expired_leases()
 
     assert limiter._leases == {}
+
+
+def test_an_ipv6_client_spends_its_64s_budget_and_garbage_one_shared_budget():
+    assert (
+        address_key("2001:db8:1:2::1")
+        == address_key("2001:db8:1:2:ffff::9")
+        == ("2001:db8:1:2::/64")
+    )
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.7") == address_key("192.0.2.7") == "192.0.2.7"
+    assert address_key("x" * 300) == address_key("unknown") == "unparsed"
 
 
 async def test_callers_idle_for_a_window_are_forgotten(connection):
@@ -272,8 +362,9 @@ def two_servers(tmp_path_factory, seeded_database_url) -> Iterator[tuple[int, in
 
 
 def client_address() -> str:
-    """An address no other test uses, so no other test's spending counts."""
-    return f"2001:db8::{uuid.uuid4().hex[:4]}"
+    """An address of a /64 no other test uses, so no other test's spending counts."""
+    digits = uuid.uuid4().hex
+    return f"2001:db8:{digits[:4]}:{digits[4:8]}::1"
 
 
 def wait_out_the_hour_if_it_is_ending() -> None:

@@ -1,17 +1,17 @@
 """Rate limits: a budget of points per caller and window, shared by every server process.
 
-- A request costs `1 + ⌊objects / 100⌋` points, its objects being its cost (`server/cost.py`):
-  a cheap request still costs a point, so a flood of them runs out too.
+- A request costs `1 + ⌊objects / 100⌋` points, its objects being its cost (`server/cost.py`).
+  The 1 is its admission, paid before its document is parsed (`admission`, charged by the
+  view), so a caller whose budget is spent is refused whatever it sends; the rest is charged
+  once the document is validated (`document_charges`, by `server.cost.CostLimit`).
 - The points are charged to the viewer's user (all of a user's sessions and API tokens share
   one budget, `BACKLOG_RATE_LIMIT`), or, for an anonymous caller, to its address
-  (`BACKLOG_ANONYMOUS_RATE_LIMIT`).
+  (`BACKLOG_ANONYMOUS_RATE_LIMIT`; an IPv6 address by its /64, `address_key`).
 - Each account operation in a document (`signUp`, `logIn`, `tokenRefresh`, `passwordChange`,
   `memberInvite`, `invitationAccept`: a password hash or an email each) also costs 1 of its
   address's own, smaller budget (`BACKLOG_ACCOUNT_RATE_LIMIT`), whoever the caller is.
-- Windows are fixed, `BACKLOG_RATE_LIMIT_WINDOW_S` long, on PostgreSQL's clock; a request that
-  does not fit in what is left is refused whole (nothing of it is charged), with 429,
-  `Retry-After` and `RATE_LIMITED`. One whose points exceed the whole budget could never run:
-  it is refused with `COST_LIMIT_EXCEEDED` instead.
+- Windows are fixed, `BACKLOG_RATE_LIMIT_WINDOW_S` long, on PostgreSQL's clock. Charges that
+  do not fit are refused all together (429, `Retry-After`, `RATE_LIMITED`: `refusal`).
 
 What is spent lives in PostgreSQL (`rate_limit_windows`), so every process draws on the same
 budget. A statement per request would be a round trip added to every request, so a process
@@ -19,7 +19,9 @@ budget. A statement per request would be a round trip added to every request, so
 plus a lease of `1/LEASE_FRACTION` of the limit (if that still fits; otherwise the request
 alone), and later requests are paid from the lease without a statement. Spending is exact
 within one process; across N processes a caller may be refused while up to N leases
-(N % of its limit) stand unused elsewhere, and `remaining` may lag by as much.
+(N % of its limit) stand unused elsewhere, and `remaining` may lag by as much. What PostgreSQL
+last said was spent only grows within a window, so a caller it cannot pay for is refused
+locally, without a statement, until the window ends.
 """
 
 from __future__ import annotations

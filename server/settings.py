@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -51,6 +51,11 @@ CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 
 MAX_POINTS = 2**31 - 1
 """The most a budget may hold: `RateLimit.limit` is a GraphQL `Int`, 32 bits."""
+
+
+def _budget(default: int, alias: str, description: str, *, least: int = 0) -> Any:
+    """A rate-limit budget: points (or operations) per window."""
+    return Field(default=default, ge=least, le=MAX_POINTS, alias=alias, description=description)
 
 
 class Settings(BaseSettings):
@@ -103,27 +108,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=100_000, alias="BACKLOG_MAX_BODY_BYTES")
 
     # Rate limits (server/rate_limit.py): points per window; 0 turns a budget off.
-    rate_limit: int = Field(
-        default=2_000,
-        ge=0,
-        le=MAX_POINTS,
-        alias="BACKLOG_RATE_LIMIT",
-        description="Points a user may spend per window (0: no rate limits at all).",
+    rate_limit: int = _budget(
+        2_000, "BACKLOG_RATE_LIMIT", "Points a user may spend per window (0: no rate limits)."
     )
-    anonymous_rate_limit: int = Field(
-        default=300,
-        ge=1,
-        le=MAX_POINTS,
-        alias="BACKLOG_ANONYMOUS_RATE_LIMIT",
-        description="Points an anonymous client address may spend per window.",
+    anonymous_rate_limit: int = _budget(
+        300,
+        "BACKLOG_ANONYMOUS_RATE_LIMIT",
+        "Points an anonymous client address may spend per window.",
+        least=1,
     )
-    account_rate_limit: int = Field(
-        default=10,
-        ge=0,
-        le=MAX_POINTS,
-        alias="BACKLOG_ACCOUNT_RATE_LIMIT",
-        description="Sign-ups, sign-ins, token refreshes, password changes and invitations per "
-        "client address per window (0: no such limit).",
+    account_rate_limit: int = _budget(
+        10,
+        "BACKLOG_ACCOUNT_RATE_LIMIT",
+        "Sign-ups, sign-ins, token refreshes, password changes and invitations per client "
+        "address per window (0: no such limit).",
     )
     rate_limit_window_s: int = Field(
         default=60, ge=1, le=86_400, alias="BACKLOG_RATE_LIMIT_WINDOW_S"

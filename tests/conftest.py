@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -86,9 +87,9 @@ async def engine(seeded_database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """The test's connection, inside a transaction rolled back at the end."""
+@asynccontextmanager
+async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction rolled back at the end."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
         # SQLAlchemy begins lazily; begin now, so request handles nest savepoints inside it.
@@ -97,6 +98,13 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             yield connection
         finally:
             await transaction.rollback()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The test's connection, inside a transaction rolled back at the end."""
+    async with rolled_back(engine) as connection:
+        yield connection
 
 
 @pytest.fixture
@@ -113,13 +121,8 @@ async def rate_limit_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConne
     """The rate limiter's connection, in a transaction of its own rolled back at the end: a
     request's charge must outlive the request's own savepoint, as it does in production (where
     the limiter has its own pool), and no test may spend another's budget."""
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        await connection.exec_driver_sql("SELECT 1")
-        try:
-            yield connection
-        finally:
-            await transaction.rollback()
+    async with rolled_back(engine) as connection:
+        yield connection
 
 
 @pytest.fixture

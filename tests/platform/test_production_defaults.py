@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ from server.settings import Settings
 from tests.support.actors import MEMBER, TEST_JWT_SECRET
 from tests.support.credentials import access_token
 from tests.support.graphql import without_cost
-from tests.support.processes import clean_environment, free_port
+from tests.support.processes import free_port, serve, wait_until_healthy
 
 SCHEMA_TYPES = "{ __schema { types { name } } }"
 ONE_TYPE = '{ __type(name: "Issue") { fields { name } } }'
@@ -327,37 +325,25 @@ def server(tmp_path_factory, seeded_database_url) -> Iterator[int]:
     tmp_path = tmp_path_factory.mktemp("production-server")
     log = tmp_path / "stderr.log"
     port = free_port()
-    with log.open("wb") as stderr:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(
-            # Two workers: what they are handed (the protocol and its limits) crosses a process.
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
-            cwd=tmp_path,
-            env=clean_environment(
-                tmp_path,
-                DATABASE_URL=seeded_database_url,
-                BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
-                BACKLOG_ENV="production",
-                BACKLOG_HEADER_TIMEOUT_S=str(HEAD_TIMEOUT_S),
-                BACKLOG_BODY_TIMEOUT_S=str(BODY_TIMEOUT_S),
-                BACKLOG_MAX_HEADER_BYTES=str(MAX_HEADER_BYTES),
-                # Its budgets would be committed, and shared by every anonymous test request;
-                # tests/platform/test_rate_limits.py runs servers with rate limits.
-                BACKLOG_RATE_LIMIT="0",
-            ),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+    process = serve(
+        tmp_path,
+        log,
+        port,
+        # Two workers: what they are handed (the protocol and its limits) crosses a process.
+        "--workers",
+        "2",
+        DATABASE_URL=seeded_database_url,
+        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
+        BACKLOG_ENV="production",
+        BACKLOG_HEADER_TIMEOUT_S=str(HEAD_TIMEOUT_S),
+        BACKLOG_BODY_TIMEOUT_S=str(BODY_TIMEOUT_S),
+        BACKLOG_MAX_HEADER_BYTES=str(MAX_HEADER_BYTES),
+        # Its budgets would be committed, and shared by every anonymous test request;
+        # tests/platform/test_rate_limits.py runs servers with rate limits.
+        BACKLOG_RATE_LIMIT="0",
+    )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "backlog serve did not answer within 20 s"
-            time.sleep(0.1)
+        wait_until_healthy(process, port, log)
         yield port
     finally:
         process.terminate()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from server.rate_limit import RateLimiter, address_key
 from server.settings import Settings
 from tests.support.actors import TEST_JWT_SECRET
 from tests.support.graphql import error_codes
-from tests.support.processes import clean_environment, free_port
+from tests.support.processes import free_port, serve, wait_until_healthy
 
 CHEAP = "{ viewer { id } }"  # one object: 1 point
 RATE_LIMIT = "{ rateLimit { cost limit remaining resetAt } }"
@@ -316,24 +315,19 @@ LIMIT = 10
 
 
 def start_server(tmp_path, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    with (tmp_path / f"server-{port}.log").open("wb") as stderr:  # the child keeps its copy
-        return subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=clean_environment(
-                tmp_path,
-                DATABASE_URL=database_url,
-                BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
-                BACKLOG_ENV="production",
-                BACKLOG_ANONYMOUS_RATE_LIMIT=str(LIMIT),
-                BACKLOG_ACCOUNT_RATE_LIMIT="2",
-                BACKLOG_RATE_LIMIT_WINDOW_S="3600",
-                # The test speaks for client addresses of its own, through a trusted proxy.
-                BACKLOG_TRUSTED_PROXIES="127.0.0.1",
-            ),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+    return serve(
+        tmp_path,
+        tmp_path / f"server-{port}.log",
+        port,
+        DATABASE_URL=database_url,
+        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
+        BACKLOG_ENV="production",
+        BACKLOG_ANONYMOUS_RATE_LIMIT=str(LIMIT),
+        BACKLOG_ACCOUNT_RATE_LIMIT="2",
+        BACKLOG_RATE_LIMIT_WINDOW_S="3600",
+        # The test speaks for client addresses of its own, through a trusted proxy.
+        BACKLOG_TRUSTED_PROXIES="127.0.0.1",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -342,17 +336,8 @@ def two_servers(tmp_path_factory, seeded_database_url) -> Iterator[tuple[int, in
     ports = (free_port(), free_port())
     processes = [start_server(tmp_path, seeded_database_url, port) for port in ports]
     try:
-        deadline = time.monotonic() + 30
         for process, port in zip(processes, ports, strict=True):
-            while True:
-                assert process.poll() is None, (tmp_path / f"server-{port}.log").read_text()
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the servers did not answer within 30 s"
-                time.sleep(0.1)
+            wait_until_healthy(process, port, tmp_path / f"server-{port}.log", within_s=30)
         yield ports
     finally:
         for process in processes:

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import httpx
 
 
 def free_port() -> int:
@@ -23,3 +28,35 @@ def clean_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     }
     # Never the checkout's `.backlog`, even if a check let the server get that far.
     return {**environment, "BACKLOG_DATA_DIR": str(tmp_path / "data"), **settings}
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], port: int, log: Path, *, within_s: float = 20
+) -> None:
+    """Until the server on `port` answers `/healthz`; fails with its log if it exits first or
+    does not answer within `within_s`."""
+    deadline = time.monotonic() + within_s
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"the server did not answer within {within_s:g} s"
+        time.sleep(0.1)
+
+
+def serve(
+    tmp_path: Path, log: Path, port: int, *options: str, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`backlog serve --port PORT OPTIONS` run from `tmp_path` with only `settings` for Backlog
+    in its environment (`clean_environment`); its stderr goes to `log`."""
+    with log.open("wb") as stderr:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *options],
+            cwd=tmp_path,
+            env=clean_environment(tmp_path, **settings),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )

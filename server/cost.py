@@ -20,6 +20,7 @@ and the limit in the error's `extensions`, before any SQL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from core.errors import CostLimitExceededError
+from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
 from execution.graphql_internals import graphql_schema
 from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from server.rate_limit import (
@@ -62,6 +64,8 @@ if TYPE_CHECKING:
     from core.limits import RateLimitStatus
     from resolvers.context import Context
     from server.rate_limit import RateLimiter
+
+logger = logging.getLogger("backlog.rate_limits")
 
 PAGED_LISTS = frozenset({"nodes", "edges"})
 """The fields of a connection that hold its page."""
@@ -307,8 +311,13 @@ class CostLimit(SchemaExtension):
         if charges:
             try:
                 verdict = await self.limiter.charge(charges)
-            except Exception as error:  # answered as its error: coded, or masked and logged
+            except DatabaseUnavailableError as error:
                 return error
+            except Exception:
+                # As at admission (`GraphQLEndpoint.run`): logged once, and answered as the
+                # retryable 503 it is to the client, whatever failed.
+                logger.exception("rate limit charge failed")
+                return DatabaseUnavailableError(UNAVAILABLE_MESSAGE)
             if charges[0].key == admission.key:
                 admitted = verdict.status
         request.rate_limit = replace(admitted, cost=points)

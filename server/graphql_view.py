@@ -133,17 +133,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     else:
                         async with asyncio.timeout(self.settings.query_deadline_s):
                             response = await super().run(request, context, root_value)
-                    if context.rate_limit is not None:
-                        response.headers.update(rate_limit_headers(context.rate_limit))
-                    return response
                 except TimeoutError:
                     stopped = True
-                    return _past_deadline(request, self.settings.query_deadline_s)
+                    response = _past_deadline(request, self.settings.query_deadline_s)
                 except HTTPException as error:
                     # Strawberry's own refusals (a content type it does not read, a mutation
                     # over GET, no document): typed and logged like the pre-flight's.
                     refusal = preflight.Refusal(error.reason, "BAD_REQUEST", malformed=True)
-                    return _refused_request(request, refusal, status=error.status_code)
+                    response = _refused_request(request, refusal, status=error.status_code)
+            if context.rate_limit is not None:
+                response.headers.update(rate_limit_headers(context.rate_limit))
+            return response
         finally:
             if stopped:
                 # Its statement is being cancelled, and the connection closes once PostgreSQL

@@ -196,6 +196,7 @@ class RateLimiter:
         self.account_limit = settings.account_rate_limit
         self.database: Database | None = None
         self._leases: dict[str, _Lease] = {}
+        self._leasing: set[str] = set()
 
     @property
     def enabled(self) -> bool:
@@ -280,14 +281,24 @@ class RateLimiter:
     ) -> dict[str, rate_limits.Charged]:
         if self.database is None:
             raise RuntimeError("the rate limiter has no database yet")
-        return await rate_limits.charge(
-            self.database,
-            keys=[charge.key for charge, _ in owed],
-            needs=[need for _, need in owed],
-            extras=[charge.limit // LEASE_FRACTION for charge, _ in owed],
-            limits=[charge.limit for charge, _ in owed],
-            window_seconds=self.window_s,
-        )
+        # One lease per key in flight: concurrent requests of a caller whose lease ran out each
+        # pay for themselves, instead of each taking another 1% of its budget.
+        leasing = {charge.key for charge, _ in owed} - self._leasing
+        self._leasing |= leasing
+        try:
+            return await rate_limits.charge(
+                self.database,
+                keys=[charge.key for charge, _ in owed],
+                needs=[need for _, need in owed],
+                extras=[
+                    charge.limit // LEASE_FRACTION if charge.key in leasing else 0
+                    for charge, _ in owed
+                ],
+                limits=[charge.limit for charge, _ in owed],
+                window_seconds=self.window_s,
+            )
+        finally:
+            self._leasing -= leasing
 
     def _live_lease(self, key: str, now: float) -> _Lease | None:
         lease = self._leases.get(key)

@@ -23,7 +23,7 @@ from execution.graphql_internals import graphql_schema
 from schema.build import build_schema
 from schema.issue_filters import FILTER_ARGUMENT, FILTER_OBJECT_FIELDS, MAX_FILTER_CONDITIONS
 from server.errors import LOGGED_IDS, ClientErrors
-from tests.support.graphql import without_cost
+from tests.support.graphql import error_codes, without_cost
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 MEDIA_TYPES = [GRAPHQL_RESPONSE_JSON, "application/json"]
@@ -414,3 +414,16 @@ async def test_a_thousand_unexpected_errors_write_one_log_record(log):
     assert all(error_id in message for error_id in ids[1 : 1 + LOGGED_IDS])
     assert ids[1 + LOGGED_IDS] not in message
     assert record.exc_info is not None  # the first one's traceback: a server error, not a client's
+
+
+async def test_fragments_spreading_each_other_twice_are_refused_before_validation(client):
+    # 2^60 fields once spread in place, in 60 short fragments: validation and the cost walk
+    # would each take exponential time.
+    chain = " ".join(f"fragment F{n} on Query {{ ...F{n + 1} ...F{n + 1} }}" for n in range(60))
+    document = f"query {{ ...F0 }} {chain} fragment F60 on Query {{ __typename }}"
+    started = time.monotonic()
+    response = await client.post("/graphql", json={"query": document})
+
+    assert time.monotonic() - started < 2
+    assert error_codes(response) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "at most 5,000" in response.json()["errors"][0]["message"]

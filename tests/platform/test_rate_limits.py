@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from auth.viewer import Viewer
 from db import rate_limits
-from db.session import Database, StatementCounter
-from server.rate_limit import RateLimiter, address_key
+from db.session import Database, StatementCounter, create_engine
+from server.rate_limit import Charge, RateLimiter, address_key
 from server.settings import Settings
 from tests.support.actors import TEST_JWT_SECRET
 from tests.support.graphql import error_codes
@@ -220,6 +220,38 @@ async def test_a_fault_in_the_limiter_is_masked_logged_and_retryable(
     ]
 
 
+@pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
+async def test_a_fault_charging_the_document_is_a_retryable_503(
+    make_client, monkeypatch, caplog, accept
+):
+    charge = rate_limits.charge
+    calls = []
+
+    async def second_call_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("secret detail of a fault")
+        return await charge(*args, **kwargs)
+
+    monkeypatch.setattr(rate_limits, "charge", second_call_fails)
+    dear = '{ workspace(slug: "acme") { issues(first: 100) { nodes { id } } } }'  # 2 points
+    async with make_client(BACKLOG_RATE_LIMIT="99") as client:  # no lease: a charge each
+        response = await client.post("/graphql", json={"query": dear}, headers={"accept": accept})
+
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "secret detail" not in response.text
+    assert error_codes(response) == ["SERVICE_UNAVAILABLE"]
+    assert [r.message for r in caplog.records if r.exc_info] == ["rate limit charge failed"]
+
+
+async def test_an_admitted_request_strawberry_refuses_still_tells_the_budget(make_client):
+    async with make_client(BACKLOG_RATE_LIMIT="1000") as client:
+        response = await client.get("/graphql", params={"query": "mutation { __typename }"})
+
+    assert response.status_code >= 400
+    assert remaining(response) == 999  # its admission
+
+
 async def test_anonymous_callers_are_limited_by_address(make_client):
     async with make_client(BACKLOG_ENV="production", BACKLOG_ANONYMOUS_RATE_LIMIT="2") as client:
         answers = [await post(client, CHEAP) for _ in range(3)]
@@ -290,6 +322,26 @@ def test_an_ipv6_client_spends_its_64s_budget_and_garbage_one_shared_budget():
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("::ffff:192.0.2.7") == address_key("192.0.2.7") == "192.0.2.7"
     assert address_key("x" * 300) == address_key("unknown") == "unparsed"
+
+
+async def test_concurrent_requests_of_one_caller_take_one_lease(seeded_database_url):
+    database = Database(create_engine(seeded_database_url, pool_size=2))
+    limiter = RateLimiter(Settings(BACKLOG_RATE_LIMIT=1000))  # a lease is 10 points
+    limiter.database = database
+    charge = Charge(f"test:{uuid.uuid4().hex}", 1, 1000)
+    try:
+        await asyncio.gather(*(limiter.charge([charge]) for _ in range(20)))
+        lease = limiter._leases[charge.key]
+        assert lease.spent - lease.unused == 20  # what was used: exact
+        assert lease.unused <= 10  # one lease in flight at a time, not one per request
+    finally:
+        handle = database.request_handle()
+        await handle.fetch_all(
+            text("DELETE FROM rate_limit_windows WHERE key = :key").bindparams(key=charge.key)
+        )
+        await handle.commit()
+        await handle.close()
+        await database.dispose()
 
 
 async def test_callers_idle_for_a_window_are_forgotten(connection):

@@ -94,7 +94,8 @@ def _fingerprint(ordering: Ordering) -> str:
     return ",".join(key.label + ("-" if key.descending else "+") for key in ordering)
 
 
-def encode_cursor(row: Row[Any], ordering: Ordering) -> str:
+def encode_cursor(row: Any, ordering: Ordering) -> str:
+    """The cursor of `row` (a row, or anything holding the ordering's labels as attributes)."""
     values = [_fingerprint(ordering), *(_jsonable(getattr(row, key.label)) for key in ordering)]
     raw = json.dumps(values, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from aiodataloader import DataLoader
 
+    from auth.viewer import Viewer
     from db.loaders import Loaders
     from resolvers.context import Context
 
@@ -35,6 +36,12 @@ class Node:
         """This type's rows by primary key, as far as the viewer may read them."""
         loader: DataLoader[int, Any] = getattr(loaders, cls.loader_name)
         return loader
+
+    @classmethod
+    def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
+        """Whether the viewer may read this type's objects of a workspace in their read scope:
+        yes, unless a type's own policy says otherwise (invitations)."""
+        return True
 
     @classmethod
     def from_row(cls, row: Any, **computed: Any) -> Self:

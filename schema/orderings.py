@@ -36,6 +36,8 @@ LABELS = _ascending(queries.labels, position=int, name=str, id=int)
 WORKFLOW_STATES = _ascending(queries.workflow_states, position=int, id=int)
 ACTIVITY = _ascending(queries.activity, id=int)
 """The stream's order: ids grow in commit order (see db/activity.py)."""
+CHANGES = _ascending(queries.activity, workspace_id=int, id=int)
+"""The cursor of `workspace.changes`: its workspace, and the last entry of its stream read."""
 COMMENTS = _ascending(queries.comments, created_at=datetime, id=int)
 ISSUES_DEFAULT: Ordering = (
     SortKey("created_at", _issues.c.created_at, datetime, descending=True),

@@ -16,6 +16,7 @@ from resolvers.context import Context, Info
 from schema import issues as issue_types
 from schema import orderings, refs
 from schema.board import IssueGroup, issue_groups
+from schema.changes import ChangeSet, workspace_changes
 from schema.enums import Role
 from schema.issue_filters import issue_lists
 from schema.node import Node
@@ -35,6 +36,8 @@ from schema.search import SearchResult, search_results
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from auth.viewer import Viewer
 
 
 IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
@@ -120,6 +123,15 @@ class Workspace(Node):
         "integrations read by paging `after` the last entry they saw (`last: n` for the latest).",
     )
 
+    changes = relation(
+        workspace_changes,
+        ChangeSet,
+        description="Delta sync: what changed since a cursor, read from `activity`: the objects "
+        "changed, as they are now, and the IDs of those deleted, each once, with the cursor to "
+        "ask from next time. Take the cursor (`since: null`) before loading what it will keep "
+        "up to date: a change is then sent again at worst, never missed.",
+    )
+
     @strawberry.field(description="The issue with this identifier, e.g. `ENG-42`.")
     async def issue(
         self,
@@ -179,12 +191,16 @@ class Invitation(Node):
     loader_name = "invitation_by_id"
 
     @classmethod
-    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
+    def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
         """Only those who may invite see invitations (they hold emails)."""
+        return policies.can_see_invitations(viewer, workspace_id)
+
+    @classmethod
+    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
         rows = await cls.loader(context.loaders).load_many(list(pks))
         return [
             cls.from_row(row)
-            if row is not None and policies.can_see_invitations(context.viewer, row.workspace_id)
+            if row is not None and cls.readable_in(context.viewer, row.workspace_id)
             else None
             for row in rows
         ]

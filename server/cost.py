@@ -6,6 +6,8 @@ The model, which a client can compute from its own document:
   of parents it is asked on;
 - a connection's `nodes` and `edges` hold as many objects as its page (`first` or `last`, 50
   when neither is given), so everything selected under them is multiplied by that page;
+- `workspace.changes(first:)` is a page too: its `nodes` hold `first` objects (100 when not
+  given, at most 500);
 - `nodes(ids:)` returns one object per ID; any other list of objects counts as 100, the most any
   list returns (the board's groups are capped at that), and its own `first` is the page of the
   connections under it that take none (the board: `issueGroups(first: n)` is n issues a group);
@@ -51,6 +53,7 @@ from strawberry.extensions import SchemaExtension
 from core.errors import CostLimitExceededError
 from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
 from execution.graphql_internals import graphql_schema
+from resolvers.changes import DEFAULT_CHANGES, MAX_CHANGES
 from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from server.rate_limit import (
     OBJECTS_PER_POINT,
@@ -72,6 +75,8 @@ PAGED_LISTS = frozenset({"nodes", "edges"})
 INTROSPECTION_COSTS = {"__schema": 2_000, "__type": 100}
 """Flat, whatever is selected under them: GraphiQL's whole introspection query returns 1,972
 objects, one type with its fields and their types about 65."""
+CHANGE_SET = "ChangeSet"
+"""What `workspace.changes` returns: a page of its own, of `first` changed objects."""
 MAX_NODES_ARGUMENT = 100
 MAX_LIST_SIZE = MAX_PAGE_SIZE
 """What a list of objects that is not a page counts as (`schema.board` caps its groups so)."""
@@ -190,6 +195,10 @@ class _Walk:
         if named.name.endswith("Connection"):
             inner_page = own_page if own_page is not None else given_page or DEFAULT_PAGE_SIZE
             given_page = None  # taken by this connection
+        elif named.name == CHANGE_SET:
+            changes = self._page(field, most=MAX_CHANGES)
+            inner_page = changes if changes is not None else DEFAULT_CHANGES
+            given_page = None
         elif own_page is not None:
             given_page = own_page
         return objects + self.selections(
@@ -213,12 +222,13 @@ class _Walk:
                 return min(len(ids), MAX_NODES_ARGUMENT)
         return MAX_LIST_SIZE
 
-    def _page(self, field: FieldNode) -> int | None:
-        """The page the field's `first` or `last` asks for, if it has one."""
+    def _page(self, field: FieldNode, *, most: int = MAX_PAGE_SIZE) -> int | None:
+        """The page the field's `first` or `last` asks for, if it has one (a larger one is
+        refused when it runs)."""
         for name in ("first", "last"):
             value = self._argument(field, name)
             if isinstance(value, int) and not isinstance(value, bool):
-                return max(0, min(value, MAX_PAGE_SIZE))
+                return max(0, min(value, most))
         return None
 
     def _argument(self, field: FieldNode, name: str) -> Any:

@@ -91,3 +91,15 @@ async def test_the_board_shows_at_most_100_groups_as_its_cost_counts(client, con
     response = await client.post("/graphql", json={"query": query})
 
     assert len(response.json()["data"]["workspace"]["issueGroups"]) == 100
+
+
+@pytest.mark.parametrize(("first", "objects"), [(None, 100), (300, 300), (900, 500)])
+async def test_a_change_set_holds_as_many_objects_as_its_first(client, first, objects):
+    # Its `nodes` are a page of `first` (100 unless given, 500 at most: more is refused when it
+    # runs), each with its state here.
+    query = """query ($first: Int) { workspace(slug: "acme") { changes(first: $first) {
+        nodes { id ... on Issue { state { name } } } } } }"""
+
+    response = await client.post("/graphql", json={"query": query, "variables": {"first": first}})
+
+    assert response.json()["extensions"]["cost"]["objects"] == 1 + 1 + 2 * objects

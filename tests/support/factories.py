@@ -102,6 +102,34 @@ async def create_issue(gql: GraphQL, connection: AsyncConnection, **fields: Any)
     return payload
 
 
+# ---- comments and labels ---------------------------------------------------------------------
+
+COMMENT_CREATE = """mutation ($input: CommentCreateInput!) {
+    commentCreate(input: $input) { comment { id } errors { code } } }"""
+LABEL_CREATE = """mutation ($input: LabelCreateInput!) {
+    labelCreate(input: $input) { label { id } errors { code } } }"""
+
+
+async def _created(gql: GraphQL, document: str, input: dict[str, Any], field: str) -> str:
+    body = await gql(document, {"input": input})
+    assert "errors" not in body, body
+    (payload,) = body["data"].values()
+    assert payload["errors"] == [], payload
+    created: str = payload[field]["id"]
+    return created
+
+
+async def create_comment(gql: GraphQL, issue_id: str, body: str) -> str:
+    """Comments on an issue; the comment's global id."""
+    return await _created(gql, COMMENT_CREATE, {"issueId": issue_id, "body": body}, "comment")
+
+
+async def create_label(gql: GraphQL, name: str, workspace: str = ACME) -> str:
+    """Creates a label (by default in acme); its global id."""
+    label = {"workspaceId": workspace, "name": name, "color": "#112233"}
+    return await _created(gql, LABEL_CREATE, label, "label")
+
+
 # ---- a committed workspace for races ---------------------------------------------------------
 
 RACE_SLUG = "race-test"

@@ -83,14 +83,18 @@ def create_app(
                 statement_timeout_ms=settings.statement_timeout_ms,
             )
         )
-        # Its own two connections: a request charges its rate limit while holding its
-        # connection, which must never wait for another one of the same pool.
-        limiter.database = database or Database(
-            create_engine(
-                settings.database_url or "",
-                pool_size=RATE_LIMIT_POOL_SIZE,
-                statement_timeout_ms=settings.statement_timeout_ms,
-                application_name="backlog-rate-limits",
+        # Its own pool (two connections, four at peak): a request charges its rate limit while
+        # holding its connection, which must never wait for another one of the same pool.
+        limiter.database = (
+            rate_limit_database
+            or database
+            or Database(
+                create_engine(
+                    settings.database_url or "",
+                    pool_size=RATE_LIMIT_POOL_SIZE,
+                    statement_timeout_ms=settings.statement_timeout_ms,
+                    application_name="backlog-rate-limits",
+                )
             )
         )
         tune_garbage_collector()

@@ -112,12 +112,7 @@ def _charge_from_lease(limiter: RateLimiter, charges: list[Charge]) -> None:
 async def _forget_bench_keys(database: Database) -> None:
     from sqlalchemy import text
 
-    handle = database.request_handle()
-    try:
-        await handle.fetch_all(text("DELETE FROM rate_limit_windows WHERE key LIKE 'bench:%'"))
-        await handle.commit()
-    finally:
-        await handle.close()
+    await database.run_alone(text("DELETE FROM rate_limit_windows WHERE key LIKE 'bench:%'"))
 
 
 def print_report(found: dict[str, Any]) -> None:

@@ -101,12 +101,7 @@ class PersistedOperations:
 
     async def register(self, database: Database, sha256: str, document: str) -> None:
         """Keeps `document` (whose SHA-256 was checked) untrusted, unless already kept."""
-        db = database.request_handle()
-        try:
-            await db.fetch_all(operation_register(), {"sha256": sha256, "document": document})
-            await db.commit()
-        finally:
-            await db.close()
+        await database.run_alone(operation_register(), {"sha256": sha256, "document": document})
         self._remember(sha256, StoredOperation(document, trusted=False))
 
     def _remember(self, sha256: str, operation: StoredOperation) -> None:

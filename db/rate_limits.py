@@ -83,12 +83,7 @@ async def charge(
         "limits": list(limits),
         "window_seconds": window_seconds,
     }
-    db = database.request_handle()
-    try:
-        rows = await db.fetch_all(charge_statement(), params)
-        await db.commit()
-    finally:
-        await db.close()
+    rows = await database.run_alone(charge_statement(), params)
     return {
         row.key: Charged(row.key, row.spent, row.granted, row.reset_at, row.checked_at)
         for row in rows
@@ -96,9 +91,4 @@ async def charge(
 
 
 async def forget_stale_windows(database: Database, window_seconds: int) -> None:
-    db = database.request_handle()
-    try:
-        await db.fetch_all(stale_windows_delete(), {"window_seconds": window_seconds})
-        await db.commit()
-    finally:
-        await db.close()
+    await database.run_alone(stale_windows_delete(), {"window_seconds": window_seconds})

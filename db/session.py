@@ -200,6 +200,20 @@ class Database:
         """A handle for one request; `snapshot` for requests that only read."""
         return RequestDatabase(self, snapshot=snapshot)
 
+    async def run_alone(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """One statement in a short transaction of its own, committed: for work that must not
+        wait for, nor be undone with, a request's transaction (a rate-limit charge, a persisted
+        query's registration). Its rows, if it returns any."""
+        db = self.request_handle()
+        try:
+            rows = await db.fetch_all(statement, params)
+            await db.commit()
+        finally:
+            await db.close()
+        return rows
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

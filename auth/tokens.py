@@ -15,6 +15,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -59,6 +60,13 @@ class AccessTokenIssuer:
 
     def user_id_of(self, token: str) -> int:
         """The user a valid token was issued to; InvalidTokenError otherwise."""
+        return _user_id(self._claims(token)["sub"])
+
+    def expiry_of(self, token: str) -> datetime:
+        """When a valid token expires; InvalidTokenError if it is not valid now."""
+        return datetime.fromtimestamp(self._claims(token)["exp"], UTC)
+
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token,
@@ -75,7 +83,7 @@ class AccessTokenIssuer:
             value = claims[claim]
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise InvalidTokenError(f"{claim} is not a NumericDate")
-        return _user_id(claims["sub"])
+        return claims
 
 
 def _user_id(subject: object) -> int:

@@ -16,22 +16,31 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from graphql import GraphQLResolveInfoHelpers
+from graphql import GraphQLError, GraphQLResolveInfoHelpers
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.collect_fields import collect_fields as _collect_fields
 from graphql.execution.values import get_argument_values
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.schema import (
+    StrawberryGraphQLCoreExecutionContext,
+    _coerce_pre_execution_error,
+)
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
+from strawberry.types.execution import ExecutionResult as StrawberryResult
+from strawberry.types.graphql import OperationType
+
+from core.errors import BacklogError
 
 if TYPE_CHECKING:
     from graphql import (
+        DocumentNode,
         ExecutionResult,
         Executor,
         ExperimentalIncrementalExecutionResults,
         FieldNode,
         GraphQLAbstractType,
-        GraphQLError,
         GraphQLField,
         GraphQLObjectType,
         GraphQLResolveInfo,
@@ -60,6 +69,7 @@ __all__ = [
     "has_resolver",
     "plain_method",
     "strawberry_field",
+    "through_extensions",
     "uses_middleware_or_abort_signal",
     "wraps_resolver",
 ]
@@ -287,3 +297,57 @@ def graphql_schema(schema: StrawberrySchema) -> GraphQLSchema:
     """The graphql-core schema a Strawberry schema wraps (Strawberry 0.341: `_schema`), for
     what reads the schema's types outside execution (the cost of a document)."""
     return schema._schema
+
+
+async def through_extensions(
+    schema: StrawberrySchema,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    context: Any,
+    start: Callable[[DocumentNode], Awaitable[list[GraphQLError]]],
+) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    """A subscription's document through the schema's extensions as Strawberry 0.341's private
+    `Schema._stream` takes one, up to where it would subscribe: parsing, validation and the
+    `on_execute` hooks run (so every limit and charge applies), and `start(document)` is called
+    in their place. Returns the document and the errors, rewritten by the extensions, of
+    whichever step failed (none: `start` succeeded)."""
+    execution_context = schema._create_execution_context(
+        query=query,
+        allowed_operation_types=(OperationType.SUBSCRIPTION,),
+        variable_values=variables,
+        context_value=context,
+        operation_name=operation_name,
+    )
+    extensions = schema.get_extensions()
+    for extension in extensions:
+        extension.execution_context = execution_context
+    runner = schema.create_extensions_runner(execution_context, extensions)
+    async with runner.operation():
+        try:
+            failed: Any = await schema._prepare_operation_async(execution_context, runner)
+        except InvalidOperationTypeError:
+            refusal = BacklogError(
+                "Only subscriptions run over a WebSocket: send queries and mutations over HTTP."
+            )
+            failed = StrawberryResult(data=None, errors=[_request_error(refusal)])
+        except (MissingQueryError, CannotGetOperationTypeError) as error:
+            reason = _coerce_pre_execution_error(error).message
+            failed = StrawberryResult(data=None, errors=[_request_error(BacklogError(reason))])
+        if failed:
+            execution_context.result = StrawberryResult(data=None, errors=failed.errors)
+        else:
+            async with runner.executing():
+                document = execution_context.graphql_document
+                assert document is not None
+                if execution_context.result is None:  # an `on_execute` hook may answer first
+                    errors = await start(document)
+                    if errors:
+                        execution_context.result = StrawberryResult(data=None, errors=errors)
+    result = execution_context.result
+    errors = list(result.errors or []) if result is not None else []
+    return execution_context.graphql_document, errors
+
+
+def _request_error(error: BacklogError) -> GraphQLError:
+    return GraphQLError(error.message, original_error=error)

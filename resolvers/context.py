@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from auth.viewer import Viewer
     from core.limits import RateLimitStatus
     from db.session import RequestDatabase
+    from resolvers.subscriptions import LiveUpdates
 
 
 class RequestSettings(Protocol):
@@ -47,6 +48,8 @@ class Context:
     access_tokens: AccessTokenIssuer
     rate_limit: RateLimitStatus | None = None
     """Set before execution when rate limits are on (`server/rate_limit.py`)."""
+    live: LiveUpdates | None = None
+    """Where subscriptions are served: set on a WebSocket's (`server/live.py`)."""
 
     @classmethod
     def for_request(

@@ -61,18 +61,22 @@ class _Position:
     id: int
 
 
-def _cursor(position: _Position) -> str:
-    return encode_cursor(position, orderings.CHANGES)
+def stream_cursor(workspace_id: int, entry_id: int) -> str:
+    """A place in a workspace's stream, after its entry `entry_id`: what `changes` and every
+    subscription event hand out, and `since:` / `after:` take back."""
+    return encode_cursor(_Position(workspace_id, entry_id), orderings.CHANGES)
 
 
-def _position(since: str) -> _Position:
+def stream_position(cursor: str, argument: str) -> tuple[int, int]:
+    """(workspace id, entry id) of a `stream_cursor`; BAD_USER_INPUT naming `argument` if it
+    is not one."""
     try:
-        workspace_id, entry_id = decode_cursor(since, orderings.CHANGES)
+        workspace_id, entry_id = decode_cursor(cursor, orderings.CHANGES)
     except InvalidCursorError as error:
         raise BadUserInputError(
-            f"`{since}` is not a cursor of `changes`.", argument="since"
+            f"`{cursor}` is not a cursor of a workspace's stream.", argument=argument
         ) from error
-    return _Position(workspace_id, entry_id)
+    return workspace_id, entry_id
 
 
 async def workspace_changes(
@@ -108,7 +112,7 @@ async def workspace_changes(
             ChangeSet(nodes=[], deleted_ids=[], cursor=_end(w.pk, page, 0), has_more=False)
             for w, page in zip(workspaces, heads, strict=True)
         ]
-    position = _position(since)
+    position = _Position(*stream_position(since, "since"))
     # Only the cursor's own workspace is read: its entry ids mean nothing in another's stream.
     ours = [w.pk for w in workspaces if w.pk == position.workspace_id]
     after = PageArgs(limit=limit, after=(position.id,))
@@ -144,7 +148,7 @@ def _change_set(
 
 def _end(workspace_id: int, page: Page, before: int) -> str:
     """The cursor after the page's last entry; after `before` if it has none."""
-    return _cursor(_Position(workspace_id, page.rows[-1].id if page.rows else before))
+    return stream_cursor(workspace_id, page.rows[-1].id if page.rows else before)
 
 
 def _readable(context: Context, workspace_id: int, changes: list[LastChange]) -> list[LastChange]:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import signal
 from collections.abc import AsyncIterator
+from types import FrameType
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -23,16 +26,19 @@ from strawberry.extensions import (
 )
 
 from db.session import Database, create_engine
+from db.stream import StreamListener
 from schema.build import build_schema
 from server.cost import CostLimit
 from server.errors import RETRY_AFTER_S, ClientErrors
 from server.graphiql import graphiql_asset_routes, serves_graphiql
 from server.graphql_view import GraphQLEndpoint
 from server.http_hardening import hardening_middleware
+from server.live import LiveUpdates
 from server.preflight import BodySizeLimit, ParsedDocumentCache
 from server.rate_limit import RateLimiter
 from server.schema_exploration import SchemaExploration
 from server.settings import Settings
+from server.websocket import CloseCode, WebSockets
 
 RATE_LIMIT_POOL_SIZE = 2
 
@@ -98,19 +104,35 @@ def create_app(
             )
         )
         tune_garbage_collector()
-        cleanup = asyncio.create_task(limiter.forget_stale_windows_forever())
+        background = [asyncio.create_task(limiter.forget_stale_windows_forever())]
+        live = None
+        if owned and settings.database_url is not None:
+            live = LiveUpdates(schema, settings, app.state.database, graphql.access_tokens)
+            background.append(
+                asyncio.create_task(StreamListener(settings.database_url, live.changed).run())
+            )
+            close_sockets_before_exit(websockets)
+        app.state.live = live
         try:
             yield
         finally:
-            cleanup.cancel()
+            await websockets.close_all(CloseCode.GOING_AWAY, GOING_AWAY)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            if live is not None:
+                await live.stop()
             if owned:
                 await app.state.database.dispose()
                 await limiter.database.dispose()
 
     limiter = RateLimiter(settings)
-    graphql = GraphQLEndpoint(create_schema(settings, limiter), settings, limiter)
+    schema = create_schema(settings, limiter)
+    graphql = GraphQLEndpoint(schema, settings, limiter)
+    websockets = WebSockets(schema, settings, limiter, graphql.access_tokens)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", websockets.endpoint),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -131,6 +153,38 @@ def create_app(
         app.state.database = database
         limiter.database = rate_limit_database or database
     return app
+
+
+GOING_AWAY = "The server is shutting down: reconnect and resume from your last cursor."
+
+
+def close_sockets_before_exit(websockets: WebSockets) -> None:
+    """On SIGTERM or SIGINT, close every WebSocket with 1001 first, then let uvicorn shut down
+    as it would have (it would close them with 1012, which `graphql-ws` clients do not retry)."""
+    loop = asyncio.get_running_loop()
+    closing: set[asyncio.Task[None]] = set()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        async def going_away(
+            signum: int, frame: FrameType | None, previous: Any = previous
+        ) -> None:
+            try:
+                await asyncio.wait_for(websockets.close_all(CloseCode.GOING_AWAY, GOING_AWAY), 5)
+            finally:
+                previous(signum, frame)
+
+        def on_signal(signum: int, frame: FrameType | None, going_away: Any = going_away) -> None:
+            task = loop.create_task(going_away(signum, frame))
+            closing.add(task)
+            task.add_done_callback(closing.discard)
+
+        try:
+            signal.signal(signum, on_signal)
+        except ValueError:  # not the main thread (an app run by tests): nothing to hook
+            return
 
 
 def tune_garbage_collector() -> None:

@@ -211,6 +211,8 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
             max_head_bytes=settings.max_header_bytes, head_timeout_s=settings.header_timeout_s
         ),
         timeout_keep_alive=KEEP_ALIVE_S,
+        # A subscribe message is a document and its variables: no bigger than a request body.
+        ws_max_size=settings.ws_max_message_bytes,
         server_header=False,
         # X-Forwarded-For is the app's to read, and only from BACKLOG_TRUSTED_PROXIES
         # (server/http_hardening.py): uvicorn's own default trusts any local hop.

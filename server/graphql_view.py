@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
+    from auth.tokens import AccessTokenIssuer
     from core.limits import RateLimitStatus
     from db.session import Database, RequestDatabase
     from server.rate_limit import RateLimiter, Verdict
@@ -219,17 +220,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context.for_request(request, db, viewer, self.settings, self.access_tokens)
 
     async def authenticate(self, request: Request, db: RequestDatabase) -> Viewer:
-        """The request's viewer. A request without credentials is anonymous (in development:
-        the demo user); bad credentials raise InvalidTokenError, never fall back."""
-        header = request.headers.get("authorization")
-        if header is None:
-            if self.settings.is_development:
-                return await viewer_by_email(db, self.settings.demo_viewer_email)
-            return Viewer.anonymous()
-        scheme, _, credential = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            raise InvalidTokenError("not a Bearer credential")
-        return await viewer_for_bearer(db, credential.strip(), self.access_tokens)
+        return await viewer_of(
+            db, request.headers.get("authorization"), self.settings, self.access_tokens
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(graphql_path=request.url.path)
@@ -423,3 +416,27 @@ def _refused(
         else "application/json"
     )
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+async def viewer_of(
+    db: RequestDatabase,
+    authorization: str | None,
+    settings: Settings,
+    access_tokens: AccessTokenIssuer,
+) -> Viewer:
+    """The viewer of an `Authorization` value (a request's header, a WebSocket's
+    `connection_init`). None is anonymous (in development: the demo user); bad credentials raise
+    InvalidTokenError, never fall back."""
+    if authorization is None:
+        if settings.is_development:
+            return await viewer_by_email(db, settings.demo_viewer_email)
+        return Viewer.anonymous()
+    return await viewer_for_bearer(db, bearer_token(authorization), access_tokens)
+
+
+def bearer_token(authorization: str) -> str:
+    """The credential of `Bearer <credential>`; InvalidTokenError for anything else."""
+    scheme, _, credential = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise InvalidTokenError("not a Bearer credential")
+    return credential.strip()

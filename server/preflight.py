@@ -424,6 +424,8 @@ def _check_document(parameters: Mapping[str, Any], max_tokens: int) -> bool:
     operation = get_operation_ast(document.document, name)
     if operation is None:
         raise _Refused(Refusal(_no_operation(document, name), "GRAPHQL_VALIDATION_FAILED"))
+    if operation.operation is OperationType.SUBSCRIPTION:
+        raise _Refused(SUBSCRIPTION_OVER_HTTP)
     filters = document.filters_of(operation)
     if filters:
         variables = _with_defaults(operation, parameters.get("variables") or {})
@@ -434,6 +436,13 @@ def _check_document(parameters: Mapping[str, Any], max_tokens: int) -> bool:
                 extensions = {k: v for k, v in error.extensions.items() if k != "code"}
                 raise _Refused(Refusal(error.message, error.code, extensions)) from None
     return operation.operation is OperationType.QUERY
+
+
+SUBSCRIPTION_OVER_HTTP = Refusal(
+    "Subscriptions are served over a WebSocket at this same path (graphql-transport-ws, or the "
+    "legacy graphql-ws); over HTTP, send queries and mutations.",
+    "BAD_REQUEST",
+)
 
 
 def _no_operation(document: InspectedDocument, name: str | None) -> str:

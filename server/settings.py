@@ -158,6 +158,16 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(default=10.0, gt=0, alias="BACKLOG_HEADER_TIMEOUT_S")
     body_timeout_s: float = Field(default=10.0, gt=0, alias="BACKLOG_BODY_TIMEOUT_S")
 
+    # Subscriptions (server/live.py, server/websocket.py).
+    ws_init_timeout_s: float = Field(default=10.0, gt=0, alias="BACKLOG_WS_INIT_TIMEOUT_S")
+    ws_keepalive_s: float = Field(default=15.0, gt=0, alias="BACKLOG_WS_KEEPALIVE_S")
+    ws_max_message_bytes: int = Field(default=65_536, ge=1024, alias="BACKLOG_WS_MAX_MESSAGE_BYTES")
+    ws_max_subscriptions: int = Field(default=100, ge=1, alias="BACKLOG_WS_MAX_SUBSCRIPTIONS")
+    ws_max_connections_per_user: int = Field(
+        default=50, ge=1, alias="BACKLOG_WS_MAX_CONNECTIONS_PER_USER"
+    )
+    ws_max_queued: int = Field(default=1000, ge=1, alias="BACKLOG_WS_MAX_QUEUED")
+
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.
     loaders_enabled: bool = Field(default=True, alias="BACKLOG_LOADERS_ENABLED")
     # Bench and tests: run queries with graphql-core's executor instead of execution.engine.

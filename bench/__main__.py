@@ -1,7 +1,8 @@
 """`python -m bench`: Backlog against PostGraphile, an N+1 baseline, graphql-core's executor and
 a raw-SQL floor, each a real server process loaded with wrk on the same seeded PostgreSQL.
 With `--soak SECONDS`, instead: one Backlog worker's resident memory under steady load
-(bench/soak.py).
+(bench/soak.py). `python -m bench live [--help]`: subscriptions over WebSockets, delivered while
+writes go through the API (bench/live.py).
 
 Before anything is measured, every server's answer to every document of the chosen workloads is
 checked (data, no errors, the same rows as Backlog's), and the floor is checked to send exactly
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from bench import postgraphile, protection, report, servers, soak
+from bench import live, postgraphile, protection, report, servers, soak
 from bench.database import DatabaseInfo, open_database
 from bench.load import ensure_wrk
 from bench.measure import (
@@ -48,8 +49,11 @@ def _terminate(signum: int, frame: Any) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv, description=__doc__)
+    args = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _terminate)
+    if args[:1] == ["live"]:
+        return live.main(args[1:])
+    options = parse_options(args, description=__doc__)
     if options.soak_s is not None:
         return _soak(options, options.soak_s)
     began = time.monotonic()

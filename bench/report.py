@@ -349,20 +349,25 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def machine_ticks() -> tuple[int, int]:
+    """The whole machine's busy and total clock ticks so far (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks[:8]) - idle, sum(ticks[:8])  # guest time is already in user
+
+
+def busy_between(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How many CPUs' worth of work the machine did between two `machine_ticks()`."""
+    share = (after[0] - before[0]) / max(after[1] - before[1], 1)
+    return share * (os.cpu_count() or 1)
+
+
 def busy_cpus(seconds: float = 1.0) -> float:
     """How many CPUs' worth of work the whole machine did over `seconds` (/proc/stat)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:]]
-        idle = ticks[3] + ticks[4]  # idle + iowait
-        return sum(ticks[:8]) - idle, sum(ticks[:8])  # guest time is already in user
-
-    busy_before, total_before = sample()
+    before = machine_ticks()
     time.sleep(seconds)
-    busy_after, total_after = sample()
-    share = (busy_after - busy_before) / max(total_after - total_before, 1)
-    return share * (os.cpu_count() or 1)
+    return busy_between(before, machine_ticks())
 
 
 def machine() -> dict[str, Any]:

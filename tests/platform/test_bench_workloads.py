@@ -17,6 +17,9 @@ import orjson
 import pytest
 
 from bench import floor, report
+from bench.live import LiveRun, analyse
+from bench.live import parse_options as parse_live_options
+from bench.live_client import Received
 from bench.load import fill, run_wrk
 from bench.options import parse_options
 from bench.workloads import (
@@ -31,6 +34,7 @@ from bench.workloads import (
     document_shares,
     writes,
 )
+from schema.changes import stream_cursor
 
 TARGETS = Targets(
     workspace_slug="acme",
@@ -217,3 +221,80 @@ def test_wrk_fills_templates_per_request_and_counts_only_non_empty_errors():
     # wrk may leave requests unanswered at the end; every answered failing one is counted.
     assert 0 < result.graphql_errors == result.failed_responses <= failed
     assert result.graphql_errors >= result.requests - len(filled) - 2
+
+
+# -- live: what every subscriber received, checked against the writes ------------------------
+
+
+def _received(server: int, deliveries: list[tuple[int, int]], at: float = 10.0) -> Received:
+    """A subscriber that received (seq, stream entry id) pairs in this order, 0.05 s apart."""
+    return Received(
+        server=server,
+        seqs=[seq for seq, _ in deliveries],
+        cursors=[stream_cursor(7, entry) for _, entry in deliveries],
+        times=[at + 0.05 * number for number in range(len(deliveries))],
+    )
+
+
+def _analysed(received: list[Received], done: dict[int, float] | None = None) -> LiveRun:
+    sent = {seq: 9.0 + seq * 0.001 for seq in range(1, 6)}
+    options = parse_live_options(["--subscribers", "3", "--seconds", "1", "--rate", "4"])
+    return analyse(
+        options=options,
+        count=len(received),
+        received=received,
+        sent=sent,
+        done={seq: at + 0.01 for seq, at in sent.items()} if done is None else done,
+        live=range(2, 6),  # seq 1 is the sentinel: not counted
+        began=9.0,
+        cpu={"server": 1.0, "db": 0.5, "clients": 0.5},
+        db_visible=True,
+        write_cpu_ms_alone=10.0,
+        rss=([100.0, 100.0], [101.0, 101.0], [102.0, 102.0]),
+        connected=len(received),
+        phase=(2.0, 1.5, [0.4, 0.5]),
+    )
+
+
+EVERYTHING = [(1, 100), (2, 101), (3, 102), (4, 103), (5, 104)]
+
+
+def test_live_counts_every_delivery_of_every_committed_write_once_in_order():
+    run = _analysed([_received(0, EVERYTHING), _received(1, EVERYTHING[1:])])
+
+    assert run.correct
+    assert (run.writes, run.deliveries) == (4, 8)
+    assert (run.missing, run.duplicated, run.out_of_order, run.unexpected) == (0, 0, 0, 0)
+    assert run.kib_per_connection == 1024.0  # 2 MB more over 2 connections
+    assert run.p50_ms > 0 and run.p99_from_send_ms > run.p99_ms
+
+
+@pytest.mark.parametrize(
+    ("deliveries", "missing", "duplicated", "out_of_order"),
+    [
+        ([(2, 101), (3, 102), (5, 104)], 1, 0, 0),
+        ([(2, 101), (3, 102), (3, 102), (4, 103), (5, 104)], 0, 1, 0),
+        ([(2, 101), (4, 103), (3, 102), (5, 104)], 0, 0, 1),
+    ],
+    ids=["missed", "twice", "out of order"],
+)
+def test_live_finds_a_subscriber_that_missed_repeated_or_reordered_an_event(
+    deliveries, missing, duplicated, out_of_order
+):
+    run = _analysed([_received(0, EVERYTHING), _received(1, deliveries)])
+
+    assert (run.missing, run.duplicated, run.out_of_order) == (missing, duplicated, out_of_order)
+    assert not run.correct
+
+
+def test_live_tells_apart_a_failed_write_and_disagreeing_cursors():
+    failed_write = {seq: 9.1 for seq in (1, 2, 3, 5)}  # seq 4 got no successful response
+    run = _analysed(
+        [_received(0, EVERYTHING), _received(1, [(2, 101), (3, 102), (4, 103), (5, 999)])],
+        done=failed_write,
+    )
+
+    assert (run.writes, run.write_failures) == (3, 1)
+    assert run.unexpected == 2  # each subscriber received the write that answered an error
+    assert run.cursor_disagreements == 1  # seq 5 came with two different stream positions
+    assert run.missing == 0 and not run.correct

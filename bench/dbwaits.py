@@ -1,14 +1,15 @@
 """What the database's connections were doing during a run, sampled from pg_stat_activity.
 
-Every write appends to the activity log last, under one transaction-level advisory lock that
-orders the stream (db/activity.py), so writers queue there; issueCreate also takes its
-project's row lock to number the issue. Neither shows in requests/s alone. A sampler polls
+Every write appends to the activity log last, under its workspace's transaction-level advisory
+lock that orders that workspace's stream (db/activity.py), so writers to one workspace queue
+there (writers to different workspaces do not); issueCreate also takes its project's row lock
+to number the issue. Neither shows in requests/s alone. A sampler polls
 pg_stat_activity every SAMPLE_INTERVAL_S on a connection of its own while wrk runs, and the
 report gives the mean number of the servers' connections in each state:
 
 - `busy`: in a transaction or running a statement (at most the servers' pool sizes);
 - `running`: executing, not waiting on anything;
-- `stream_lock`: waiting for the activity log's advisory lock;
+- `stream_lock`: waiting for an advisory lock: a workspace's activity stream lock, in writes;
 - `row_locks`: waiting for a row another transaction holds (`transactionid`, `tuple`);
 - `other_locks`: waiting for any other heavyweight lock;
 - `io`: waiting on I/O or a lightweight lock (WAL flushes at commit, mostly);

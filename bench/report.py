@@ -312,8 +312,8 @@ def print_report(
         print()
         print("Writes. Rows written per completed request (issues created, activity log entries;")
         print("requests still in flight when wrk stopped add a little), and the database's")
-        print("connections (mean number): in a transaction, running, waiting for the activity")
-        print("log's advisory lock, for row locks, for I/O (WAL), or for the server (in app).")
+        print("connections (mean number): in a transaction, running, waiting for a workspace's")
+        print("activity stream lock, for row locks, for I/O (WAL), or for the server (in app).")
         print(writes_table(runs))
     if ratio_rows:
         print()

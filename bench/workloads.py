@@ -21,10 +21,13 @@ request with `@SEQ:...@`). issueCreate creates an issue per request in globex's 
 assignee and a label: in globex, so that `mixed` does not push acme's newest issues, the rows
 its list and board views read, off their pages during the run. Creates in one project queue on
 its row, which they lock to take the next number and hold until commit: the report's `row
-locks` column shows that price of gap-free numbering (issueUpdate's shows the activity log's
-advisory lock instead, under `stream lock`). Writes change the shared
-database; bench/baseline.py puts it back after every run that wrote (see there), so every run,
-read or write, starts from the seeded rows whatever ran before it.
+locks` column shows that price of gap-free numbering (issueUpdate's shows the wait for acme's
+activity stream lock instead, under `stream lock`: writes to one workspace append one after
+another). `writes-spread` is issueUpdate over issues of both of the seed's workspaces, half
+acme's and half globex's: two streams whose writes do not wait for each other, to show write
+throughput growing with worker processes (run it with `--workers 1,2`). Writes change the
+shared database; bench/baseline.py puts it back after every run that wrote (see there), so
+every run, read or write, starts from the seeded rows whatever ran before it.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ WORKSPACE_SLUG = postgraphile.WORKSPACE_SLUG
 # Where issueCreate creates (see the module's docstring); the demo user is a MEMBER there.
 CREATE_WORKSPACE_SLUG = "globex"
 UPDATED_ISSUES = 100
+# writes-spread's issues in each workspace: acme's first ones of `updated_issues`, and globex's.
+SPREAD_ISSUES = UPDATED_ISSUES // 2
 SEARCH_QUERY = "webhook timeout"  # two of the seed's words: ~170 of acme's issues match both
 PRIORITIES = ("URGENT", "HIGH", "MEDIUM", "LOW", "NONE")
 MAX_TITLE = 255
@@ -211,6 +216,7 @@ class Targets:
     create_project_pk: int = 0
     create_label_pk: int = 0
     create_assignee_pk: int = 0
+    spread_issues: tuple[tuple[int, str], ...] = ()  # globex's, (id, title as seeded)
 
     @property
     def detail_issue_id(self) -> str:
@@ -232,6 +238,12 @@ async def find_targets(engine: AsyncEngine, viewer_email: str) -> Targets:
             )
         ).all()
         states = (await connection.execute(STATES_SQL, {"slug": WORKSPACE_SLUG})).scalars().all()
+        spread = (
+            await connection.execute(
+                UPDATED_ISSUES_SQL,
+                {"slug": CREATE_WORKSPACE_SLUG, "detail": int(pk), "count": SPREAD_ISSUES},
+            )
+        ).all()
         create = (
             await connection.execute(
                 CREATE_TARGETS_SQL, {"slug": CREATE_WORKSPACE_SLUG, "email": viewer_email}
@@ -244,6 +256,8 @@ async def find_targets(engine: AsyncEngine, viewer_email: str) -> Targets:
         )
     if len(updated) < UPDATED_ISSUES or len(states) < 2:
         raise RuntimeError(f"workspace {WORKSPACE_SLUG!r} has too few issues or states")
+    if len(spread) < SPREAD_ISSUES:
+        raise RuntimeError(f"workspace {CREATE_WORKSPACE_SLUG!r} has too few issues")
     return Targets(
         workspace_slug=WORKSPACE_SLUG,
         detail_issue_pk=int(pk),
@@ -252,6 +266,7 @@ async def find_targets(engine: AsyncEngine, viewer_email: str) -> Targets:
         create_project_pk=int(create.project_id),
         create_label_pk=int(create.label_id),
         create_assignee_pk=int(create.user_id),
+        spread_issues=tuple((int(row.id), str(row.title)) for row in spread),
     )
 
 
@@ -493,9 +508,23 @@ def _create_operations(targets: Targets) -> list[tuple[float, Operation]]:
 def _update_operations(targets: Targets) -> list[tuple[float, Operation]]:
     """One body per issue; each request changes its title. Of every three bodies, one also sets
     the priority and one the state, picked per request (so they change most times, not all)."""
-    states = "|".join(to_global_id("WorkflowState", pk) for pk in targets.state_pks)
+    return _issue_updates(targets.updated_issues, targets.state_pks)
+
+
+def _spread_operations(targets: Targets) -> list[tuple[float, Operation]]:
+    """issueUpdate's bodies over acme's and globex's issues, alternately; one body in three sets
+    the priority too (a state belongs to one workspace: none is set)."""
+    acme = _issue_updates(targets.updated_issues[:SPREAD_ISSUES], ())
+    globex = _issue_updates(targets.spread_issues, ())
+    return [operation for pair in zip(acme, globex, strict=True) for operation in pair]
+
+
+def _issue_updates(
+    issues: tuple[tuple[int, str], ...], state_pks: tuple[int, ...]
+) -> list[tuple[float, Operation]]:
+    states = "|".join(to_global_id("WorkflowState", pk) for pk in state_pks)
     operations = []
-    for index, (pk, title) in enumerate(targets.updated_issues):
+    for index, (pk, title) in enumerate(issues):
         suffix = " #@SEQ@"
         issue_input: dict[str, Any] = {
             "id": to_global_id("Issue", pk),
@@ -504,7 +533,7 @@ def _update_operations(targets: Targets) -> list[tuple[float, Operation]]:
         }
         if index % 3 == 1:
             issue_input["priority"] = f"@SEQ:{'|'.join(PRIORITIES)}@"
-        elif index % 3 == 2:
+        elif index % 3 == 2 and states:
             issue_input["stateId"] = f"@SEQ:{states}@"
         operation = Operation(
             document="issueUpdate",
@@ -606,6 +635,13 @@ WORKLOADS: dict[str, Workload] = {
             f"the issueUpdate mutation spread over {UPDATED_ISSUES} issues of acme: title, "
             "and priority or state",
             _update_operations,
+            {"postgraphile": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
+        ),
+        Workload(
+            "writes-spread",
+            f"issueUpdate over {SPREAD_ISSUES} issues of acme and {SPREAD_ISSUES} of globex, "
+            "alternately: two activity streams, so write throughput can grow with --workers",
+            _spread_operations,
             {"postgraphile": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
         ),
         Workload(

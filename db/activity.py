@@ -1,11 +1,19 @@
-"""Writing the activity log: the single ordered stream of every change.
+"""Writing the activity log: one ordered stream of changes per workspace.
 
-Rows get their ids in commit order: the statement that appends a mutation's rows first takes one
-transaction-level advisory lock, held until commit. Without it two transactions could take ids 7
-and 8 and commit 8 first, and a reader that had seen 8 would never see 7. Appending is the last
-statement of every mutation, so the lock is held for one round trip and the commit.
-Each commit also sends NOTIFY on `CHANNEL` with the highest id it appended (PostgreSQL delivers
-it on commit only); nothing listens yet: it is there for live updates.
+Within a workspace, rows get their ids in commit order: the statement that appends a mutation's
+rows first takes the transaction-level advisory lock of each workspace they belong to
+(`stream_lock_of`), held until commit. Without it two transactions could take ids 7 and 8 and
+commit 8 first, and a reader that had seen 8 would never see 7. Every reader of the log reads
+one workspace (`workspace.activity`, `workspace.changes`, an issue's history), so a reader of
+workspace W that has seen id N never later finds a smaller id of W; ids of different workspaces
+interleave in any order, and their writes never wait on each other here. A mutation that
+appends to several workspaces (`issueBatchUpdate` across workspaces) takes their locks in
+ascending order, so two of them cannot deadlock. Appending is the last statement of every
+mutation, so the locks are held for one round trip and the commit.
+
+Each commit also sends NOTIFY on `CHANNEL`, once per workspace it appended to, with the payload
+`"<workspace id>:<highest id it appended in that workspace>"` (PostgreSQL delivers it on commit
+only): it is there for live updates.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, String, bindparam, func, insert, select
+from sqlalchemy import BigInteger, Integer, String, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import models
@@ -31,8 +39,25 @@ if TYPE_CHECKING:
 activity = models.table_of(models.Activity)
 
 CHANNEL = "backlog_activity"
-"""The NOTIFY channel; its payload is the highest id a transaction appended."""
-STREAM_LOCK = 0x6261636B6C6F67  # "backlog": the advisory lock that orders the stream
+"""The NOTIFY channel; each payload is `"<workspace id>:<highest id>"`, one per workspace a
+transaction appended to."""
+STREAM_LOCK_CLASS = 0x626B6C67  # "bklg": the first int4 of every workspace's stream lock
+"""Advisory locks keyed by two int4 live apart from those keyed by one bigint (`db.accounts`,
+`db.issues`, migrations), so no other lock of the project can collide with a stream's."""
+
+_INT4 = 2**32
+
+
+def stream_key(workspace_id: int) -> int:
+    """The second int4 of `workspace_id`'s stream lock: the id itself (an id past 2**31 wraps
+    around and shares a smaller one's lock, which only makes the two queue together)."""
+    return (workspace_id + _INT4 // 2) % _INT4 - _INT4 // 2
+
+
+def stream_lock_of(workspace_id: int) -> Select[Any]:
+    """The statement that takes `workspace_id`'s stream lock until the transaction ends, as the
+    append does: holding it pauses that workspace's mutations at their append (tests do)."""
+    return select(func.pg_advisory_xact_lock(STREAM_LOCK_CLASS, stream_key(workspace_id)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +117,13 @@ _COLUMNS = (
 
 @cache
 def _append() -> Select[Any]:
-    locked = select(func.pg_advisory_xact_lock(STREAM_LOCK).label("locked")).cte("stream_lock")
+    # One row once every lock is held: the count reads the keys in the order given (ascending).
+    key = func.unnest(bindparam("stream_keys", type_=ARRAY(Integer))).column_valued("key")
+    locked = select(
+        func.count(func.pg_advisory_xact_lock(literal(STREAM_LOCK_CLASS, Integer), key)).label(
+            "locked"
+        )
+    ).cte("stream_locks")
     rows = select(
         *(func.unnest(bindparam(name, type_=ARRAY(kind))) for name, kind in _COLUMNS),
         bindparam("actor_id", type_=BigInteger),
@@ -100,20 +131,29 @@ def _append() -> Select[Any]:
     appended = (
         insert(activity)
         .from_select([name for name, _ in _COLUMNS] + ["actor_id"], rows)
-        .returning(activity.c.id)
+        .returning(activity.c.workspace_id, activity.c.id)
         .cte("appended")
     )
-    return select(
-        func.pg_notify(CHANNEL, func.max(appended.c.id).cast(String)).label("notified"),
-        func.max(appended.c.id).label("last_id"),
+    last_id = func.max(appended.c.id)
+    payload = appended.c.workspace_id.cast(String) + literal(":", String) + last_id.cast(String)
+    return (
+        select(
+            func.pg_notify(CHANNEL, payload).label("notified"),
+            appended.c.workspace_id,
+            last_id.label("last_id"),
+        )
+        .group_by(appended.c.workspace_id)
+        .order_by(appended.c.workspace_id)
     )
 
 
 async def append(db: RequestDatabase, actor_id: int | None, changes: Sequence[Change]) -> None:
-    """Append `changes`, in order, as one statement; call it last, just before committing."""
+    """Append `changes`, in order, as one statement that first takes the stream lock of each
+    workspace among them; call it last, just before committing."""
     if not changes:
         return
     params: dict[str, Any] = {
         name: [getattr(change, name) for change in changes] for name, _ in _COLUMNS
     }
-    await db.fetch_all(_append(), {**params, "actor_id": actor_id})
+    keys = sorted({stream_key(change.workspace_id) for change in changes})
+    await db.fetch_all(_append(), {**params, "actor_id": actor_id, "stream_keys": keys})

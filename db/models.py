@@ -373,13 +373,15 @@ class Invitation(Base):
 class Activity(Base):
     """The activity log: one row per change (who, when, which field, from, to).
 
-    It is the single ordered stream of everything that happens, which integrations read by `id`
-    (`workspace.activity`): ids are handed out in commit order (see `db.activity`), so a reader
-    that has seen id N never later finds a smaller one. Rows outlive their subject (a deleted
-    issue keeps its history until the workspace goes), so subjects are plain ids, not keys.
-    Workspace and actor are plain ids too: a foreign key check would take a lock on their rows
-    while the stream's lock is held, and one workspace's deletion would then stall every
-    workspace's writes. `workspaceDelete` deletes the workspace's entries itself.
+    It is each workspace's ordered stream of everything that happens in it, which integrations
+    read by `id` (`workspace.activity`, `workspace.changes`): within a workspace, ids are handed
+    out in commit order (see `db.activity`), so a reader of workspace W that has seen id N never
+    later finds a smaller id of W (ids of different workspaces interleave in any order). Rows
+    outlive their subject (a deleted issue keeps its history until the workspace goes), so
+    subjects are plain ids, not keys. Workspace and actor are plain ids too: a foreign key check
+    would take a lock on their rows while the stream's lock is held, and a workspace's deletion
+    or an actor's update would then stall that stream's writes. `workspaceDelete` deletes the
+    workspace's entries itself.
     """
 
     __tablename__ = "activity"

@@ -111,9 +111,10 @@ _actors = nodes_at(refs.User, "actor_id")
 
 
 @strawberry.type(
-    description="One change, in the workspace's single ordered stream of changes: entries are "
-    "numbered in the order their changes were committed, so reading `after` the last one seen "
-    "never misses one."
+    description="One change, in the workspace's ordered stream of changes: a workspace's "
+    "entries are numbered in the order their changes were committed, so reading its stream "
+    "`after` the last one seen never misses one. Across workspaces, ids say nothing of the "
+    "order of commits."
 )
 class ActivityEntry(Node):
     workspace_id: strawberry.Private[int]

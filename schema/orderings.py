@@ -35,7 +35,7 @@ MEMBERSHIPS = _ascending(queries.memberships, id=int)
 LABELS = _ascending(queries.labels, position=int, name=str, id=int)
 WORKFLOW_STATES = _ascending(queries.workflow_states, position=int, id=int)
 ACTIVITY = _ascending(queries.activity, id=int)
-"""The stream's order: ids grow in commit order (see db/activity.py)."""
+"""A workspace's stream order: its ids grow in commit order (see db/activity.py)."""
 CHANGES = _ascending(queries.activity, workspace_id=int, id=int)
 """The cursor of `workspace.changes`: its workspace, and the last entry of its stream read."""
 COMMENTS = _ascending(queries.comments, created_at=datetime, id=int)

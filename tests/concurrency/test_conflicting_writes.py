@@ -2,10 +2,10 @@
 lock orders, and the lock a workspace takes. Each test was first a failing probe of a review; they
 hold the contract now.
 
-Most tests hold the activity stream's advisory lock from a side connection: every mutation then
-pauses at its last statement with all its row locks held, which widens windows that exist anyway,
-so that the interleaving under test happens every time. Each request starts once the ones before
-it wait for a lock (`tests.support.races`)."""
+Most tests hold the race workspace's activity stream lock from a side connection: every mutation
+of that workspace then pauses at its last statement with all its row locks held, which widens
+windows that exist anyway, so that the interleaving under test happens every time. Each request
+starts once the ones before it wait for a lock (`tests.support.races`)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def state_named(race: RaceWorkspace, name: str) -> int:
 async def test_a_state_delete_waits_for_an_issue_moving_into_it(race):
     doing = await add_state(race, "Doing")
     issue = await race_issue(race, "mover")
-    holder = await hold_stream_lock(race.database)
+    holder = await hold_stream_lock(race.database, race.workspace)
     moved, deleted = await one_after_another(
         race.database,
         holder,
@@ -83,7 +83,7 @@ async def test_a_state_delete_waits_for_an_issue_moving_into_it(race):
 async def test_two_concurrent_state_deletes_keep_one_state(race):
     second = await add_state(race, "Two")
     first = await state_named(race, "Todo")
-    holder = await hold_stream_lock(race.database)
+    holder = await hold_stream_lock(race.database, race.workspace)
     results = await one_after_another(
         race.database,
         holder,
@@ -105,7 +105,7 @@ async def test_two_concurrent_state_deletes_keep_one_state(race):
 
 
 async def test_no_issue_is_created_in_a_project_being_archived(race):
-    holder = await hold_stream_lock(race.database)
+    holder = await hold_stream_lock(race.database, race.workspace)
     archived, created = await one_after_another(
         race.database,
         holder,
@@ -135,7 +135,7 @@ async def test_no_issue_is_created_in_a_project_being_archived(race):
 
 async def test_a_comment_on_an_issue_being_deleted_is_not_found(race):
     issue = await race_issue(race, "doomed")
-    holder = await hold_stream_lock(race.database)
+    holder = await hold_stream_lock(race.database, race.workspace)
     deleted, commented = await one_after_another(
         race.database,
         holder,
@@ -171,7 +171,7 @@ async def test_a_label_delete_sees_a_concurrent_add_of_it(race):
         )
     )[0][0]
     issue = await race_issue(race, "labelled")
-    holder = await hold_stream_lock(race.database)
+    holder = await hold_stream_lock(race.database, race.workspace)
     added, deleted = await one_after_another(
         race.database,
         holder,
@@ -285,7 +285,7 @@ async def test_a_state_delete_with_move_and_a_batch_do_not_deadlock(race):
 
 async def test_a_workspace_delete_and_an_issue_update_in_flight_do_not_deadlock(race):
     issue = await race_issue(race, "in-w1")
-    holder = await hold_stream_lock(race.database)
+    holder = await hold_stream_lock(race.database, race.workspace)
     updated, deleted = await one_after_another(
         race.database,
         holder,

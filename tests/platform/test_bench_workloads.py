@@ -34,6 +34,7 @@ from bench.workloads import (
     document_shares,
     writes,
 )
+from core.ids import to_global_id
 from schema.changes import stream_cursor
 
 TARGETS = Targets(
@@ -44,6 +45,7 @@ TARGETS = Targets(
     create_project_pk=21,
     create_label_pk=31,
     create_assignee_pk=1,
+    spread_issues=tuple((pk, f"Globex task {pk}") for pk in range(1001, 1051)),
 )
 
 
@@ -87,6 +89,18 @@ def test_issue_update_spreads_over_issues_and_always_changes_the_title():
         frozenset({"stateId"}),
     }
     assert [op.document for op in checked_operations("issueUpdate", TARGETS)] == ["issueUpdate"]
+
+
+def test_writes_spread_alternates_the_two_workspaces_issues():
+    operations = WORKLOADS["writes-spread"].operations(TARGETS)
+    inputs = [op.backlog["variables"]["input"] for _, op in operations]
+    acme = {to_global_id("Issue", pk) for pk, _ in TARGETS.updated_issues}
+    globex = {to_global_id("Issue", pk) for pk, _ in TARGETS.spread_issues}
+
+    assert [item["id"] in acme for item in inputs] == [True, False] * len(globex)
+    assert {item["id"] for item in inputs[1::2]} == globex
+    assert all("@SEQ@" in item["title"] and "stateId" not in item for item in inputs)
+    assert writes("writes-spread", TARGETS)
 
 
 def test_templates_fill_a_number_and_pick_choices_by_it():

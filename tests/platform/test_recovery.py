@@ -160,7 +160,7 @@ async def test_a_request_whose_session_is_terminated_mid_transaction_gets_503(
 ):
     assert created(await create(workspace, "acknowledged"))
     # The stream lock stops the mutation at its last statement, its issue inserted, uncommitted.
-    holder = await hold_stream_lock(sessions.admin)
+    holder = await hold_stream_lock(sessions.admin, workspace.workspace)
     try:
         request = asyncio.ensure_future(create(workspace, "lost", key="race-recovery-1"))
         await wait_until_blocked(sessions.admin, tasks=[request])

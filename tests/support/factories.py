@@ -149,13 +149,15 @@ class RaceWorkspace:
 
 
 @asynccontextmanager
-async def race_workspace(engine: AsyncEngine, database_url: str) -> AsyncIterator[RaceWorkspace]:
+async def race_workspace(
+    engine: AsyncEngine, database_url: str, slug: str = RACE_SLUG
+) -> AsyncIterator[RaceWorkspace]:
     database = Database(engine)
     setup = database.request_handle()
     try:
         workspace = await setup.scalar(
             text("INSERT INTO workspaces (slug, name) VALUES (:s, 'Race') RETURNING id").bindparams(
-                s=RACE_SLUG
+                s=slug
             )
         )
         await setup.fetch_all(
@@ -205,10 +207,10 @@ async def race_workspace(engine: AsyncEngine, database_url: str) -> AsyncIterato
                 text(
                     "DELETE FROM activity WHERE workspace_id IN "
                     "(SELECT id FROM workspaces WHERE slug = :s)"
-                ).bindparams(s=RACE_SLUG)
+                ).bindparams(s=slug)
             )
             await cleanup.fetch_all(
-                text("DELETE FROM workspaces WHERE slug = :s").bindparams(s=RACE_SLUG)
+                text("DELETE FROM workspaces WHERE slug = :s").bindparams(s=slug)
             )
             await cleanup.fetch_all(text("DELETE FROM idempotency_keys WHERE key LIKE 'race-%'"))
             await cleanup.commit()

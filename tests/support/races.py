@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 
-from db.activity import STREAM_LOCK
+from db.activity import stream_lock_of
 from db.session import Database, RequestDatabase
 
 T = TypeVar("T")
@@ -75,11 +75,12 @@ async def hold_rows(database: Database, statement: str, **params: Any) -> Reques
     return handle
 
 
-async def hold_stream_lock(database: Database) -> RequestDatabase:
-    """Holds the activity stream's advisory lock: every mutation then pauses at its last statement
-    (the append) with all its row locks held; this only widens windows that exist anyway."""
+async def hold_stream_lock(database: Database, workspace_id: int) -> RequestDatabase:
+    """Holds the activity stream's lock of one workspace: every mutation that writes to it then
+    pauses at its last statement (the append) with all its row locks held; this only widens
+    windows that exist anyway. Other workspaces' mutations do not wait for it."""
     handle = database.request_handle()
-    await handle.fetch_all(text(f"SELECT pg_advisory_xact_lock({STREAM_LOCK})"))
+    await handle.fetch_all(stream_lock_of(workspace_id))
     return handle
 
 

@@ -13,7 +13,7 @@ from execution.engine import LevelExecutionContext
 from schema.mutation import Mutation
 from schema.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from schema.query import Query
-from schema.subscription import Subscription
+from schema.subscriptions import Subscription
 
 # Arguments that mean the same on every field that takes them: described here once, for every
 # field whose code gives no description of its own.

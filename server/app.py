@@ -26,7 +26,7 @@ from strawberry.extensions import (
 )
 
 from db.session import Database, create_engine
-from db.stream import StreamListener
+from db.subscriptions import StreamListener
 from schema.build import build_schema
 from server.cost import CostLimit
 from server.errors import RETRY_AFTER_S, ClientErrors

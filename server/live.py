@@ -31,7 +31,7 @@ from graphql import GraphQLError
 from core.enums import Role
 from core.errors import NotFoundError
 from db.session import DatabaseUnavailableError, StatementTimeoutError
-from db.stream import (
+from db.subscriptions import (
     issues_matching,
     last_entry_id,
     read_entries,
@@ -49,7 +49,7 @@ from resolvers.subscriptions import (
     subscriber_viewer,
 )
 from schema.node import node_type
-from schema.subscription import event_value
+from schema.subscriptions import event_value
 from server.errors import client_errors
 
 if TYPE_CHECKING:

@@ -91,28 +91,16 @@ async def issues_topic(
             argument=named[1] if named else "workspaceId",
         )
     if workspace_id is not None:
-        workspace = _readable_workspace(context, workspace_id)
-        return Topic(
-            ISSUES, workspace, issue_filter=issue_filter, after_id=_after(workspace, after_id)
-        )
-    if project_id is not None:
+        workspace, place = _readable_workspace(context, workspace_id), {}
+    elif project_id is not None:
         row = await _row(context, context.loaders.project_by_id, project_id, "Project")
-        return Topic(
-            ISSUES,
-            row.workspace_id,
-            project_id=row.id,
-            issue_filter=issue_filter,
-            after_id=_after(row.workspace_id, after_id),
-        )
-    assert issue_id is not None
-    row = await _row(context, context.loaders.issue_by_id, issue_id, "Issue")
-    return Topic(
-        ISSUES,
-        row.workspace_id,
-        issue_id=row.id,
-        issue_filter=issue_filter,
-        after_id=_after(row.workspace_id, after_id),
-    )
+        workspace, place = row.workspace_id, {"project_id": row.id}
+    else:
+        assert issue_id is not None
+        row = await _row(context, context.loaders.issue_by_id, issue_id, "Issue")
+        workspace, place = row.workspace_id, {"issue_id": row.id}
+    after = _after(workspace, after_id)
+    return Topic(ISSUES, workspace, issue_filter=issue_filter, after_id=after, **place)
 
 
 async def comments_topic(

@@ -326,6 +326,10 @@ class WorkspaceReader:
             except SubscriptionEnded as ended:
                 subscriber.end(ended.error)
                 return
+        self._enter_group(db, subscriber)
+
+    def _enter_group(self, db: RequestDatabase, subscriber: Subscriber) -> None:
+        """Into the group of its document, variables and role, made if it is the first."""
         group = self.groups.get(subscriber.group_key)
         if group is None:
             group = self._group(db, subscriber)
@@ -472,13 +476,7 @@ class WorkspaceReader:
                 )
                 continue
             subscriber.role = role
-            group = self.groups.get(subscriber.group_key)
-            if group is None:
-                group = self._group(db, subscriber)
-                if group is None:
-                    continue
-                self.groups[subscriber.group_key] = group
-            group.subscribers.add(subscriber)
+            self._enter_group(db, subscriber)
 
 
 def _raise_if_the_database_failed(errors: Sequence[GraphQLError] | None) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.ids import to_global_id
 from db.session import create_engine
-from tests.support.actors import TEST_JWT_SECRET
+from tests.support.actors import OWNER, TEST_JWT_SECRET
 from tests.support.credentials import ISSUER
 from tests.support.postgres import ThrowawayPostgres, migrate_and_seed, throwaway_embedded_postgres
 from tests.support.processes import free_port, serve, wait_until_healthy
@@ -64,6 +64,33 @@ class Live:
 
     async def global_id(self, type_name: str, sql: str, **params: Any) -> str:
         return to_global_id(type_name, await self.scalar(sql, **params))
+
+    async def acme(self) -> str:
+        return await self.global_id("Workspace", "SELECT id FROM workspaces WHERE slug = 'acme'")
+
+    async def an_issue(self, offset: int, *, from_the_end: bool = False) -> str:
+        """One of acme's issues: each test takes its own (one module from each end), so their
+        events never mix."""
+        order = "DESC" if from_the_end else "ASC"
+        return await self.global_id(
+            "Issue",
+            "SELECT i.id FROM issues i JOIN workspaces w ON w.id = i.workspace_id "
+            f"WHERE w.slug = 'acme' AND i.archived_at IS NULL ORDER BY i.id {order} "
+            "OFFSET :o LIMIT 1",
+            o=offset,
+        )
+
+
+RENAME = """
+mutation($id: ID!, $title: String!) {
+  issueUpdate(input: {id: $id, title: $title}) { errors { message } }
+}
+"""
+
+
+@pytest.fixture
+async def owner(live: Live) -> str:
+    return await live.token(OWNER)
 
 
 @pytest.fixture(scope="package")

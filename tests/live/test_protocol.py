@@ -22,35 +22,12 @@ from tests.support.processes import free_port, serve, wait_until_healthy
 if TYPE_CHECKING:
     from tests.live.conftest import Live
 
-from tests.live.conftest import SETTINGS
+from tests.live.conftest import RENAME, SETTINGS
 
 TITLES = (
     "subscription($w: ID!) { issueChanged(workspaceId: $w) "
     "{ cursor issue { title } changes { toValue } } }"
 )
-RENAME = """
-mutation($id: ID!, $title: String!) {
-  issueUpdate(input: {id: $id, title: $title}) { errors { message } }
-}
-"""
-
-
-@pytest.fixture
-async def owner(live: Live) -> str:
-    return await live.token(OWNER)
-
-
-async def acme(live: Live) -> str:
-    return await live.global_id("Workspace", "SELECT id FROM workspaces WHERE slug = 'acme'")
-
-
-async def an_issue(live: Live, offset: int) -> str:
-    return await live.global_id(
-        "Issue",
-        "SELECT i.id FROM issues i JOIN workspaces w ON w.id = i.workspace_id "
-        "WHERE w.slug = 'acme' AND i.archived_at IS NULL ORDER BY i.id DESC OFFSET :o LIMIT 1",
-        o=offset,
-    )
 
 
 async def test_a_bad_token_in_connection_init_closes_with_4403(live: Live):
@@ -105,8 +82,8 @@ async def test_a_message_past_the_size_limit_closes_with_1009(live: Live, owner:
 
 async def test_an_id_still_running_closes_with_4409(live: Live, owner: str):
     socket = await Socket.open(live.ports[0], owner)
-    await socket.subscribe("1", TITLES, {"w": await acme(live)})
-    await socket.subscribe("1", TITLES, {"w": await acme(live)})
+    await socket.subscribe("1", TITLES, {"w": await live.acme()})
+    await socket.subscribe("1", TITLES, {"w": await live.acme()})
     assert (await socket.closed())[0] == 4409
 
 
@@ -145,7 +122,7 @@ async def test_subscription_documents_get_the_same_validation_as_queries(live: L
             + " } }" * 8
             + " } }"
         )
-        await socket.subscribe("deep", deep, {"i": await an_issue(live, 0)})
+        await socket.subscribe("deep", deep, {"i": await live.an_issue(0, from_the_end=True)})
         refused = await socket.receive()
         assert refused["type"] == "error" and refused["id"] == "deep"
         assert "depth" in refused["payload"][0]["message"]
@@ -164,7 +141,7 @@ async def test_a_subscription_sent_over_http_is_told_where_to_go(live: Live, own
     async with httpx.AsyncClient() as client:
         response = await client.post(
             f"http://127.0.0.1:{live.ports[0]}/graphql",
-            json={"query": TITLES, "variables": {"w": await acme(live)}},
+            json={"query": TITLES, "variables": {"w": await live.acme()}},
             headers={"Authorization": f"Bearer {owner}", "Accept": GRAPHQL_RESPONSE_JSON},
         )
     assert response.status_code == 400
@@ -176,7 +153,7 @@ async def test_a_subscription_sent_over_http_is_told_where_to_go(live: Live, own
 async def test_subscriptions_per_connection_are_capped(live: Live, owner: str):
     socket = await Socket.open(live.ports[0], owner)
     try:
-        workspace = await acme(live)
+        workspace = await live.acme()
         for n in range(int(SETTINGS["BACKLOG_WS_MAX_SUBSCRIPTIONS"])):
             await socket.subscribe(str(n), TITLES, {"w": workspace})
         await socket.subscribe("one too many", TITLES, {"w": workspace})
@@ -223,7 +200,7 @@ async def test_an_access_token_expiring_while_connected_closes_with_4440(live: L
 
 
 async def test_a_client_that_does_not_read_is_disconnected_to_resume_later(live: Live, owner: str):
-    issue = await an_issue(live, 1)
+    issue = await live.an_issue(1, from_the_end=True)
     await live.graphql(
         live.ports[0],
         owner,
@@ -259,7 +236,7 @@ async def test_a_client_that_does_not_read_is_disconnected_to_resume_later(live:
 
 
 async def test_a_postgresql_restart_mid_subscription_loses_nothing(live: Live, owner: str):
-    issue = await an_issue(live, 2)
+    issue = await live.an_issue(2, from_the_end=True)
     socket = await Socket.open(live.ports[1], owner)
     try:
         await socket.subscribe(
@@ -293,7 +270,7 @@ async def test_a_postgresql_restart_mid_subscription_loses_nothing(live: Live, o
 
 
 async def test_the_legacy_graphql_ws_protocol(live: Live, owner: str):
-    issue = await an_issue(live, 3)
+    issue = await live.an_issue(3, from_the_end=True)
     async with websockets.connect(
         f"ws://127.0.0.1:{live.ports[0]}/graphql",
         subprotocols=["graphql-ws"],  # type: ignore[list-item]
@@ -339,7 +316,7 @@ async def test_shutdown_closes_sockets_with_1001(live: Live, owner: str, tmp_pat
     try:
         wait_until_healthy(process, port, log, within_s=60)
         socket = await Socket.open(port, owner)
-        await socket.subscribe("1", TITLES, {"w": await acme(live)})
+        await socket.subscribe("1", TITLES, {"w": await live.acme()})
         await asyncio.sleep(0.3)
         process.send_signal(signal.SIGTERM)
         code, _ = await socket.closed()

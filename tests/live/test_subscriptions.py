@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-import pytest
-
+from schema.changes import stream_cursor, stream_position
+from tests.live.conftest import RENAME
 from tests.support.actors import ADMIN, GUEST, MEMBER, OWNER, STRANGER
 from tests.support.live import Socket
 
@@ -25,11 +25,6 @@ subscription($issue: ID, $workspace: ID, $project: ID, $filter: IssueFilter, $af
   }
 }
 """
-RENAME = """
-mutation($id: ID!, $title: String!) {
-  issueUpdate(input: {id: $id, title: $title}) { errors { message } }
-}
-"""
 REPRIORITIZE = """
 mutation($id: ID!, $priority: Priority!) {
   issueUpdate(input: {id: $id, priority: $priority}) { errors { message } }
@@ -37,29 +32,10 @@ mutation($id: ID!, $priority: Priority!) {
 """
 
 
-@pytest.fixture
-async def owner(live: Live) -> str:
-    return await live.token(OWNER)
-
-
-async def acme(live: Live) -> str:
-    return await live.global_id("Workspace", "SELECT id FROM workspaces WHERE slug = 'acme'")
-
-
-async def an_issue(live: Live, offset: int) -> str:
-    """One of acme's issues: each test takes its own, so their events never mix."""
-    return await live.global_id(
-        "Issue",
-        "SELECT i.id FROM issues i JOIN workspaces w ON w.id = i.workspace_id "
-        "WHERE w.slug = 'acme' AND i.archived_at IS NULL ORDER BY i.id OFFSET :o LIMIT 1",
-        o=offset,
-    )
-
-
 async def test_an_event_written_through_one_process_reaches_a_subscriber_on_the_other(
     live: Live, owner: str
 ):
-    issue = await an_issue(live, 0)
+    issue = await live.an_issue(0)
     socket = await Socket.open(live.ports[1], owner)
     try:
         await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue})
@@ -81,7 +57,7 @@ async def test_an_event_written_through_one_process_reaches_a_subscriber_on_the_
 
 
 async def test_every_subscriber_gets_every_event_once_and_in_order(live: Live, owner: str):
-    issue = await an_issue(live, 1)
+    issue = await live.an_issue(1)
     sockets = [await Socket.open(live.ports[n % 2], owner) for n in range(4)]
     try:
         for socket in sockets:
@@ -120,7 +96,7 @@ async def test_every_subscriber_gets_every_event_once_and_in_order(live: Live, o
 async def test_a_resumed_subscription_gets_exactly_what_it_missed_then_live_events(
     live: Live, owner: str
 ):
-    issue = await an_issue(live, 2)
+    issue = await live.an_issue(2)
     socket = await Socket.open(live.ports[0], owner)
     await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue})
     await asyncio.sleep(0.3)
@@ -168,8 +144,6 @@ async def test_a_cursor_older_than_the_retention_window_is_refused(live: Live, o
     )
     head = beginning["node"]["changes"]["cursor"]
     # A cursor from before the workspace's first entry: it would replay 8-day-old entries.
-    from schema.changes import stream_cursor, stream_position
-
     workspace_pk, _ = stream_position(head, "after")
     socket = await Socket.open(live.ports[1], await live.token(OWNER))
     try:
@@ -197,12 +171,14 @@ async def test_a_cursor_older_than_the_retention_window_is_refused(live: Live, o
 async def test_a_filter_is_evaluated_per_event_and_an_issue_leaving_it_is_told_once(
     live: Live, owner: str
 ):
-    issue = await an_issue(live, 3)
+    issue = await live.an_issue(3)
     await live.graphql(live.ports[0], owner, REPRIORITIZE, id=issue, priority="URGENT")
     socket = await Socket.open(live.ports[1], owner)
     try:
         urgent = {"priority": {"eq": "URGENT"}}
-        await socket.subscribe("1", ISSUE_EVENTS, {"workspace": await acme(live), "filter": urgent})
+        await socket.subscribe(
+            "1", ISSUE_EVENTS, {"workspace": await live.acme(), "filter": urgent}
+        )
         await asyncio.sleep(0.3)
         await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Still urgent")
         event = (await socket.event("1"))["issueChanged"]
@@ -220,7 +196,7 @@ async def test_a_filter_is_evaluated_per_event_and_an_issue_leaving_it_is_told_o
 
 
 async def test_comments_of_an_issue_arrive_with_the_comment(live: Live, owner: str):
-    issue = await an_issue(live, 4)
+    issue = await live.an_issue(4)
     socket = await Socket.open(live.ports[0], owner)
     try:
         await socket.subscribe(
@@ -247,7 +223,7 @@ async def test_comments_of_an_issue_arrive_with_the_comment(live: Live, owner: s
 async def test_a_stranger_cannot_subscribe_to_a_workspace(live: Live):
     socket = await Socket.open(live.ports[0], await live.token(STRANGER))
     try:
-        await socket.subscribe("1", ISSUE_EVENTS, {"workspace": await acme(live)})
+        await socket.subscribe("1", ISSUE_EVENTS, {"workspace": await live.acme()})
         message = await socket.receive()
         assert message["type"] == "error"
         assert message["payload"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -265,7 +241,7 @@ async def membership(live: Live, email: str) -> str:
 
 
 async def test_a_member_removed_while_subscribed_gets_nothing_more(live: Live, owner: str):
-    issue = await an_issue(live, 5)
+    issue = await live.an_issue(5)
     member_id = await membership(live, GUEST)
     socket = await Socket.open(live.ports[1], await live.token(GUEST))
     try:
@@ -292,7 +268,7 @@ async def test_a_member_removed_while_subscribed_gets_nothing_more(live: Live, o
 async def test_a_demoted_subscriber_stops_receiving_what_its_new_role_may_not_read(
     live: Live, owner: str
 ):
-    workspace = await acme(live)
+    workspace = await live.acme()
     admin = await Socket.open(live.ports[0], await live.token(ADMIN))
     invite = (
         "mutation($w: ID!, $e: String!) { memberInvite(input: {workspaceId: $w, email: $e}) "
@@ -333,7 +309,7 @@ async def test_the_python_gql_client_subscribes(live: Live, owner: str):
     from gql import Client, GraphQLRequest
     from gql.transport.websockets import WebsocketsTransport
 
-    issue = await an_issue(live, 6)
+    issue = await live.an_issue(6)
     transport = WebsocketsTransport(
         url=f"ws://127.0.0.1:{live.ports[1]}/graphql",
         init_payload={"Authorization": f"Bearer {owner}"},
@@ -361,7 +337,7 @@ async def test_the_python_gql_client_subscribes(live: Live, owner: str):
 async def test_a_member_subscribes_as_a_member(live: Live):
     socket = await Socket.open(live.ports[0], await live.token(MEMBER))
     try:
-        await socket.subscribe("1", ISSUE_EVENTS, {"workspace": await acme(live)})
+        await socket.subscribe("1", ISSUE_EVENTS, {"workspace": await live.acme()})
         await socket.nothing_within(0.3)  # accepted: no error
     finally:
         await socket.close()

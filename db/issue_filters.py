@@ -152,6 +152,20 @@ class IssueFilter:
         return not self.include_archived and not _mentions(self.condition, "archived_at")
 
     @property
+    def columns(self) -> frozenset[str]:
+        """The issue columns whose values it reads (`state_id` for a condition on the state,
+        `labels` for one on the labels): a change to no other one can change whether an issue
+        matches."""
+        return frozenset(_columns(self.condition)) | (
+            {"archived_at"} if self.excludes_archived else set()
+        )
+
+    @property
+    def mentions_viewer(self) -> bool:
+        """Whether it holds `isMe`: its result then depends on who asks (`scope_viewer_id`)."""
+        return _mentions_viewer(self.condition)
+
+    @property
     def shape(self) -> tuple[Any, ...]:
         """The tree without its values: filters of one shape share one statement."""
         return (self.excludes_archived, _shape(self.condition))
@@ -187,6 +201,28 @@ def _mentions(condition: Condition | None, field: str) -> bool:
     if isinstance(condition, Comparison):
         return condition.field == field
     return any(_mentions(child, field) for child in _children(condition))
+
+
+def _columns(condition: Condition | None) -> Iterator[str]:
+    if condition is None:
+        return
+    if isinstance(condition, Comparison):
+        yield condition.field
+    elif isinstance(condition, StateMatches):
+        yield "state_id"
+    elif isinstance(condition, LabelsMatch):
+        yield "labels"
+    else:
+        for child in _children(condition):
+            yield from _columns(child)
+
+
+def _mentions_viewer(condition: Condition | None) -> bool:
+    if condition is None:
+        return False
+    if isinstance(condition, Comparison):
+        return condition.operator == "me"
+    return any(_mentions_viewer(child) for child in _children(condition))
 
 
 def _shape(condition: Condition | None) -> Any:

@@ -80,6 +80,12 @@ def issues_matching(issue_filter: IssueFilter) -> Select[Any]:
     )
 
 
+async def stream_head(db: RequestDatabase, workspace_id: int) -> int:
+    """The id of the workspace's last committed entry: where a subscription starting now
+    starts after."""
+    return int(await db.scalar(last_entry_id(), {"workspace_id": workspace_id}))
+
+
 async def read_entries(
     db: RequestDatabase, workspace_id: int, after_id: int, limit: int
 ) -> Sequence[Any]:

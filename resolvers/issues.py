@@ -67,14 +67,14 @@ _CAMEL = {
     "add_label_ids": "addLabelIds",
     "remove_label_ids": "removeLabelIds",
 }
-# How a column is named in the activity log (the GraphQL field it shows as).
-_LOGGED_AS = {
+LOGGED_AS = {
     "state_id": "state",
     "assignee_id": "assignee",
     "parent_id": "parent",
     "project_id": "project",
     "due_date": "dueDate",
 }
+"""How a column is named in the activity log (the GraphQL field it shows as)."""
 _UNLOGGED_VALUES = frozenset({"description"})
 """Descriptions can be 64 KiB: the log says that they changed, not what they were."""
 
@@ -270,7 +270,7 @@ async def apply_changes(
             issue_updated(
                 workspace_id,
                 issue_id,
-                _LOGGED_AS.get(column, column),
+                LOGGED_AS.get(column, column),
                 logged(getattr(current, column)) if with_values else None,
                 logged(value) if with_values else None,
             )

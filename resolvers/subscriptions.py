@@ -15,6 +15,8 @@ from auth import policies
 from auth.viewer import Viewer
 from core.errors import BacklogError, BadUserInputError, NotFoundError
 from core.ids import pk_of
+from db.subscriptions import stream_head
+from resolvers.issues import LOGGED_AS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from core.enums import Role
     from db.issue_filters import IssueFilter
     from resolvers.context import Context
+
+_LOGGED_COLUMNS = {logged: column for column, logged in LOGGED_AS.items()}
 
 ISSUES = "issues"
 COMMENTS = "comments"
@@ -47,14 +51,16 @@ class CursorExpiredError(BadUserInputError):
 @dataclass(frozen=True, slots=True)
 class Topic:
     """What one subscription watches: `kind` of events in a workspace, narrowed to a project,
-    an issue, or the issues matching a filter; from entry `after_id` on when resuming."""
+    an issue, or the issues matching a filter; the events after entry `after_id`, which is the
+    stream's head when it subscribed unless it `resumed` from a cursor."""
 
     kind: str
     workspace_id: int
+    after_id: int
+    resumed: bool
     project_id: int | None = None
     issue_id: int | None = None
     issue_filter: IssueFilter | None = None
-    after_id: int | None = None
 
 
 class LiveUpdates(Protocol):
@@ -99,22 +105,23 @@ async def issues_topic(
         assert issue_id is not None
         row = await _row(context, context.loaders.issue_by_id, issue_id, "Issue")
         workspace, place = row.workspace_id, {"issue_id": row.id}
-    after = _after(workspace, after_id)
-    return Topic(ISSUES, workspace, issue_filter=issue_filter, after_id=after, **place)
+    start = await _start(context, workspace, after_id)
+    return Topic(ISSUES, workspace, *start, issue_filter=issue_filter, **place)
 
 
 async def comments_topic(
     context: Context, issue_id: str, after_id: tuple[int, int] | None
 ) -> Topic:
     row = await _row(context, context.loaders.issue_by_id, issue_id, "Issue")
-    return Topic(
-        COMMENTS, row.workspace_id, issue_id=row.id, after_id=_after(row.workspace_id, after_id)
-    )
+    start = await _start(context, row.workspace_id, after_id)
+    return Topic(COMMENTS, row.workspace_id, *start, issue_id=row.id)
 
 
-def activity_topic(context: Context, workspace_id: str, after_id: tuple[int, int] | None) -> Topic:
+async def activity_topic(
+    context: Context, workspace_id: str, after_id: tuple[int, int] | None
+) -> Topic:
     workspace = _readable_workspace(context, workspace_id)
-    return Topic(ACTIVITY, workspace, after_id=_after(workspace, after_id))
+    return Topic(ACTIVITY, workspace, *await _start(context, workspace, after_id))
 
 
 def _readable_workspace(context: Context, global_id: str) -> int:
@@ -133,14 +140,21 @@ async def _row(context: Context, loader: Any, global_id: str, type_name: str) ->
     return row
 
 
-def _after(workspace_id: int, position: tuple[int, int] | None) -> int | None:
-    """The entry id a resumed subscription starts after; the cursor must be of its workspace."""
+async def _start(
+    context: Context, workspace_id: int, position: tuple[int, int] | None
+) -> tuple[int, bool]:
+    """The entry a subscription starts after, and whether it resumes from a cursor (one of its
+    workspace, not ahead of the stream). Read now, as the client subscribes: what commits from
+    here on is its to get, however long the server takes to start sending."""
+    head = await stream_head(context.db, workspace_id)
     if position is None:
-        return None
+        return head, False
     cursor_workspace, entry_id = position
     if cursor_workspace != workspace_id:
         raise BadUserInputError("This cursor is of another workspace's stream.", argument="after")
-    return entry_id
+    if entry_id > head:
+        raise BadUserInputError("This cursor is ahead of the workspace's stream.", argument="after")
+    return entry_id, True
 
 
 NO_ONE_IN_PARTICULAR = 0
@@ -185,6 +199,14 @@ class Event:
     @property
     def fields(self) -> set[str]:
         return {entry.field for entry in self.entries if entry.field is not None}
+
+    @property
+    def columns(self) -> set[str]:
+        """The issue columns this event of an issue changed (`labels` for its labels)."""
+        columns = {_LOGGED_COLUMNS.get(name, name) for name in self.fields}
+        if {entry.action for entry in self.entries} & {"ARCHIVED", "UNARCHIVED"}:
+            columns.add("archived_at")
+        return columns
 
 
 def events_of(entries: Sequence[Any]) -> list[Event]:

@@ -204,7 +204,7 @@ class Subscription:
         ],
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> AsyncIterator[WorkspaceEvent]:
-        topic = subscriptions.activity_topic(info.context, workspace_id, _position(after))
+        topic = await subscriptions.activity_topic(info.context, workspace_id, _position(after))
         return _open(info, topic)
 
 

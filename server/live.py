@@ -2,18 +2,23 @@
 has subscribers here, and shared executions.
 
 - **Source of truth.** The activity log. A notification only wakes the workspace's reader, which
-  reads the log after the last entry it has (`db.stream`), so a lost notification delays events
-  and never loses them; after the listener reconnects, every reader reads what it missed.
-- **Order, once.** A workspace's reader is the only one that moves its position and delivers its
-  events, one batch at a time, so every subscriber gets every event in stream order, exactly once.
-  A subscriber joins, and a resumed one replays what it missed, inside that same reader, so there
-  is no gap and no duplicate at the seam.
+  reads the log after the last entry it has (`db.subscriptions`), so a lost notification delays
+  events and never loses them; after the listener reconnects, every reader reads what it missed.
+- **Order, once.** A subscription starts after the stream's head as it subscribed (or after its
+  cursor). A workspace's reader is the only one that delivers its live events, a batch at a
+  time, and a subscriber is given an event only past its own position, so every subscriber gets
+  every event in stream order, exactly once. A resumed subscription first catches up in a task
+  of its own (`CatchUp`, a few at a time per process), then joins the reader, which replays the
+  little committed since inside its loop: no gap and no duplicate at the seam, and no long replay
+  holds up the workspace's live events.
 - **Shared executions.** Subscribers with the same document, variables and role in the workspace
-  form a group: each event is executed once per group (as a member with that role, see
-  `resolvers.subscriptions.subscriber_viewer`), encoded once, and queued to each subscriber.
-- **Authorization at delivery.** Roles are read again whenever the log says a membership
-  changed: a member removed gets an error and nothing more, one whose role changed moves to its
-  new role's group.
+  (and, for a filter with `isMe`, the same user) form a group: each event is executed once per
+  group (as a member with that role, see `resolvers.subscriptions.subscriber_viewer`), encoded
+  once, and queued to each subscriber. A group whose document fails is ended alone.
+- **Authorization at delivery.** A subscriber's role is read again when it joins, and whenever
+  the log says a membership changed: a member removed gets an error and nothing more, one whose
+  role changed moves to its new role's group. (Each connection also checks its credential and
+  memberships again every `BACKLOG_WS_RECHECK_S`: `server.websocket`.)
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ from core.errors import NotFoundError
 from db.session import DatabaseUnavailableError, StatementTimeoutError
 from db.subscriptions import (
     issues_matching,
-    last_entry_id,
     read_entries,
     roles_in_workspace,
+    stream_head,
 )
 from execution.subscriptions import event_executor, execute_event
 from resolvers import subscriptions
@@ -71,6 +76,8 @@ MAX_REMEMBERED = 100_000
 """Issues whose last match a filtered group remembers (a few MB at most)."""
 RETRY_S = 1.0
 """How long a reader waits before reading again after the database failed it."""
+CATCH_UPS = 4
+"""Resumed subscriptions catching up at once in one process; more wait their turn."""
 
 
 class SubscriptionEnded(Exception):
@@ -107,7 +114,7 @@ class Subscriber:
         role = viewer.role_in(topic.workspace_id)
         assert role is not None  # the resolver checked the viewer may read the workspace
         self.role: Role = role
-        self.position = 0
+        self.position = topic.after_id
         """The id of the last entry of the workspace this subscriber was given or passed over."""
         self.document: DocumentNode | None = None
         self.variables: dict[str, Any] | None = None
@@ -132,7 +139,17 @@ class Subscriber:
     @property
     def group_key(self) -> tuple[Any, ...]:
         variables = orjson.dumps(self.variables or {}, option=orjson.OPT_SORT_KEYS)
-        return (self.query, self.operation_name, variables, self.role, self.can_write)
+        return (self.query, self.operation_name, variables, self.role, self.can_write, self.me)
+
+    @property
+    def me(self) -> int | None:
+        """Who `isMe` is in the topic's filter (None when it has none: then anyone)."""
+        issue_filter = self.topic.issue_filter
+        return self.user_id if issue_filter is not None and issue_filter.mentions_viewer else None
+
+    @property
+    def ended(self) -> bool:
+        return self._done
 
     def push(self, payload: str) -> None:
         if self._done:
@@ -185,10 +202,11 @@ class Group:
     topic: Topic
     context: Context
     executor: Executor[Any]
+    me: int | None
     subscribers: set[Subscriber] = field(default_factory=set)
     matched: dict[int, bool] = field(default_factory=dict)
-    """For filtered issue topics: whether each issue matched at its last event, so that one
-    that stops matching gets one last event (`matchesFilter: false`) and then no more."""
+    """For issue topics: whether each issue matched at its last event, so that one that stops
+    matching gets one last event (`matchesFilter: false`) and then no more."""
 
 
 class LiveUpdates:
@@ -206,6 +224,8 @@ class LiveUpdates:
         self.database = database
         self.access_tokens = access_tokens
         self.readers: dict[int, WorkspaceReader] = {}
+        self.catch_ups = asyncio.Semaphore(CATCH_UPS)
+        self._catching_up: dict[Subscriber, asyncio.Task[None]] = {}
 
     def changed(self, workspace_id: int | None) -> None:
         """The listener's callback: `workspace_id`'s log grew (None: any may have)."""
@@ -216,30 +236,197 @@ class LiveUpdates:
             woken.wake()
 
     def join(self, subscriber: Subscriber) -> None:
-        workspace_id = subscriber.topic.workspace_id
+        """Start delivering to `subscriber`: a resumed one catches up first."""
+        if subscriber.topic.resumed:
+            task = asyncio.create_task(self._catch_up(subscriber))
+            self._catching_up[subscriber] = task
+            task.add_done_callback(lambda _: self._catching_up.pop(subscriber, None))
+        else:
+            self._reader(subscriber.topic.workspace_id).join(subscriber)
+
+    def _reader(self, workspace_id: int) -> WorkspaceReader:
         reader = self.readers.get(workspace_id)
         if reader is None:
             reader = self.readers[workspace_id] = WorkspaceReader(self, workspace_id)
-        reader.join(subscriber)
+        return reader
+
+    async def _catch_up(self, subscriber: Subscriber) -> None:
+        try:
+            async with self.catch_ups:
+                await CatchUp(self, subscriber).run()
+        except SubscriptionEnded as ended:
+            subscriber.end(ended.error)
+            return
+        except Exception as error:
+            subscriber.end(_error(error))
+            return
+        if not subscriber.ended:
+            self._reader(subscriber.topic.workspace_id).join(subscriber)
 
     def leave(self, subscriber: Subscriber) -> None:
         """The subscription is over (completed, or its connection closed)."""
         subscriber.discard()
+        catching_up = self._catching_up.pop(subscriber, None)
+        if catching_up is not None:
+            catching_up.cancel()
         reader = self.readers.get(subscriber.topic.workspace_id)
         if reader is not None:
             reader.leave(subscriber)
 
     async def stop(self) -> None:
+        for task in list(self._catching_up.values()):
+            task.cancel()
         for reader in list(self.readers.values()):
             await reader.stop()
 
 
-class WorkspaceReader:
-    """Reads one workspace's log for this process's subscribers, and delivers it in order."""
+class Delivery:
+    """What a reader and a catch-up share: making a group, and delivering events to groups."""
 
     def __init__(self, live: LiveUpdates, workspace_id: int) -> None:
         self.live = live
         self.workspace_id = workspace_id
+
+    def _group(self, db: RequestDatabase, subscriber: Subscriber) -> Group | None:
+        live = self.live
+        viewer = subscriber_viewer(
+            self.workspace_id, subscriber.role, can_write=subscriber.can_write
+        )
+        context = Context.for_request(None, db, viewer, live.settings, live.access_tokens)
+        assert subscriber.document is not None
+        executor = event_executor(
+            live.schema,
+            subscriber.document,
+            context,
+            subscriber.variables,
+            subscriber.operation_name,
+        )
+        if isinstance(executor, list):  # its variables were coerced when it subscribed
+            subscriber.end(client_errors(executor)[0])
+            return None
+        return Group(subscriber.topic, context, executor, subscriber.me)
+
+    async def _deliver_to(self, db: RequestDatabase, group: Group, events: list[Event]) -> None:
+        """Each event of the group's topic executed once, and queued to each of its subscribers
+        not past it. The database failing raises (the batch is read again); the group's own
+        document failing ends its subscribers (`GroupFailed`)."""
+        group.context.db = db
+        group.context.reload()
+        sent, matched = await self._of_topic(db, group, events)
+        for event, matches in sent:
+            waiting = [s for s in group.subscribers if s.position < event.cursor_id]
+            if not waiting:
+                continue
+            result = await execute_event(
+                group.executor, event_value(group.topic, event, matches_filter=matches)
+            )
+            _raise_if_the_database_failed(result.errors)
+            response: dict[str, Any] = {"data": result.data}
+            if result.errors:
+                response["errors"] = [e.formatted for e in client_errors(list(result.errors))]
+            payload = orjson.dumps(response).decode()
+            for subscriber in waiting:
+                subscriber.push(payload)
+                subscriber.position = event.cursor_id
+        # Only once delivered: a batch read again must send the same events.
+        group.matched.update(matched)
+        if len(group.matched) > MAX_REMEMBERED:
+            # Forgotten issues fall back to the safe side: one more event than needed.
+            group.matched.clear()
+
+    async def _of_topic(
+        self, db: RequestDatabase, group: Group, events: list[Event]
+    ) -> tuple[list[tuple[Event, bool]], dict[int, bool]]:
+        """The events the group's subscribers are sent, with whether each issue matches the
+        topic's place and filter now (an issue that stopped matching is sent once more); and,
+        for issue topics, what the group should remember of each issue once they are sent."""
+        topic = group.topic
+        ours = [event for event in events if concerns(topic, event)]
+        if topic.kind == subscriptions.ACTIVITY:
+            readable = group.context.viewer
+            return [
+                (event, True)
+                for event in ours
+                if (cls := node_type(event.subject_type)) is None
+                or cls.readable_in(readable, self.workspace_id)
+            ], {}
+        if topic.kind != subscriptions.ISSUES:
+            return [(event, True) for event in ours], {}
+        issue_filter = topic.issue_filter
+        assert issue_filter is not None
+        ids = list({event.subject_id for event in ours if event.action != "DELETED"})
+        projects: dict[int, int] = {}
+        if ids:
+            params = {"issue_ids": ids, **issue_filter.params()}
+            if group.me is not None:
+                params["scope_viewer_id"] = group.me
+            rows = await db.fetch_all(issues_matching(issue_filter), params)
+            projects = {int(row.id): int(row.project_id) for row in rows}
+        matched = dict(group.matched)
+        sent: list[tuple[Event, bool]] = []
+        for event in ours:
+            project = projects.get(event.subject_id)
+            matches = project is not None and topic.project_id in (None, project)
+            if event.action == "DELETED":
+                if matched.get(event.subject_id, True):
+                    sent.append((event, False))
+            elif matches:
+                sent.append((event, True))
+            elif matched.get(event.subject_id, _may_have_matched(topic, event)):
+                # It matched at its last event (or may have, before this group knew it): the
+                # view that shows it is told it left (archived ones leave unfiltered views).
+                sent.append((event, False))
+            matched[event.subject_id] = matches and event.action != "DELETED"
+        return sent, matched
+
+
+class CatchUp(Delivery):
+    """A resumed subscription's replay of what it missed, up to the stream's head, through a
+    group of its own (so a filter's memory starts from nothing), in a task of its own."""
+
+    def __init__(self, live: LiveUpdates, subscriber: Subscriber) -> None:
+        super().__init__(live, subscriber.topic.workspace_id)
+        self.subscriber = subscriber
+
+    async def run(self) -> None:
+        subscriber = self.subscriber
+        db = self.live.database.request_handle()
+        try:
+            group = self._group(db, subscriber)
+            if group is None:
+                return
+            group.subscribers.add(subscriber)
+            horizon = datetime.now(UTC) - timedelta(days=subscriptions.RETENTION_DAYS)
+            first = True
+            while not subscriber.ended:
+                entries = await read_entries(db, self.workspace_id, subscriber.position, PAGE)
+                if first and entries and entries[0].created_at < horizon:
+                    raise SubscriptionEnded(_error(_expired()))
+                first = False
+                events, last = whole_events(entries)
+                await self._deliver_to(db, group, events)
+                subscriber.position = max(subscriber.position, last)
+                if len(entries) < PAGE:
+                    return  # the reader replays what commits from here on
+        except GroupFailed as failed:
+            raise SubscriptionEnded(failed.error) from None
+        finally:
+            await db.close()
+
+
+class GroupFailed(Exception):
+    """A group's document could not be executed for an event (not the database's fault)."""
+
+    def __init__(self, error: GraphQLError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class WorkspaceReader(Delivery):
+    """Reads one workspace's log for this process's subscribers, and delivers it in order."""
+
+    def __init__(self, live: LiveUpdates, workspace_id: int) -> None:
+        super().__init__(live, workspace_id)
         self.position: int | None = None
         self.groups: dict[tuple[Any, ...], Group] = {}
         self.joining: list[Subscriber] = []
@@ -294,39 +481,94 @@ class WorkspaceReader:
 
     async def _step(self, db: RequestDatabase) -> None:
         if self.position is None:
-            self.position = int(
-                await db.scalar(last_entry_id(), {"workspace_id": self.workspace_id})
-            )
+            self.position = await stream_head(db, self.workspace_id)
         while self.joining:
-            await self._admit(db, self.joining.pop(0))
+            subscriber = self.joining[0]
+            await self._admit(db, subscriber)
+            # Taken off only once admitted: a failure leaves it to be admitted on the retry.
+            if self.joining and self.joining[0] is subscriber:
+                self.joining.pop(0)
         while self.groups:
             entries = await read_entries(db, self.workspace_id, self.position, PAGE)
             if not entries:
                 return
-            await self._deliver(db, events_of(entries))
-            self.position = int(entries[-1].id)
+            events, last = whole_events(entries)
+            if any(_changes_access(event) for event in events):
+                await self._authorize(db)
+            for key, group in list(self.groups.items()):
+                failure = await self._deliver_alone(db, group, events)
+                if failure is not None:
+                    self.groups.pop(key, None)
+                    for subscriber in group.subscribers:
+                        subscriber.end(failure)
+            self.position = last
             if len(entries) < PAGE:
                 return
 
-    async def _admit(self, db: RequestDatabase, subscriber: Subscriber) -> None:
-        """A subscriber joins at this reader's position, after replaying what it missed if it
-        resumes from a cursor."""
-        assert self.position is not None
-        after = subscriber.topic.after_id
-        if after is None:
-            # Live from now: not from this reader's position, which may lag behind what was
-            # committed before the client subscribed.
-            now = await db.scalar(last_entry_id(), {"workspace_id": self.workspace_id})
-            subscriber.position = max(self.position, int(now))
-        elif after >= self.position:
-            subscriber.position = after
+    async def _deliver_alone(
+        self, db: RequestDatabase, group: Group, events: list[Event]
+    ) -> GraphQLError | None:
+        """`_deliver_to`, with what fails because of the group's own document (a statement of
+        its running too long, a fault of ours) kept to that group: the error its subscribers
+        are ended with. The database failing still raises: the batch is read again."""
+        try:
+            await self._deliver_to(db, group, events)
+        except DatabaseUnavailableError:
+            raise
+        except GroupFailed as failed:
+            error = failed.error
+        except Exception as unexpected:  # logged, and masked for the client, by `_error`
+            error = _error(unexpected)
         else:
-            try:
-                await self._replay(db, subscriber, after)
-            except SubscriptionEnded as ended:
-                subscriber.end(ended.error)
+            return None
+        await db.rollback()  # the failed statement aborted the transaction the others share
+        return error
+
+    async def _admit(self, db: RequestDatabase, subscriber: Subscriber) -> None:
+        """A subscriber joins, with its role read now; what committed between where it starts
+        and this reader's position is replayed to it first."""
+        assert self.position is not None
+        if subscriber.ended:
+            return
+        role = await self._role(db, subscriber)
+        if role is None:
+            subscriber.end(_error(_not_a_member()))
+            return
+        subscriber.role = role
+        if subscriber.position < self.position:
+            await self._replay(db, subscriber)
+        if not subscriber.ended:
+            self._enter_group(db, subscriber)
+
+    async def _role(self, db: RequestDatabase, subscriber: Subscriber) -> Role | None:
+        if subscriber.user_id is None:
+            return None
+        rows = await db.fetch_all(
+            roles_in_workspace(),
+            {"workspace_id": self.workspace_id, "user_ids": [subscriber.user_id]},
+        )
+        return Role(rows[0].role) if rows else None
+
+    async def _replay(self, db: RequestDatabase, subscriber: Subscriber) -> None:
+        """What committed since the subscriber's position, up to this reader's, through a group
+        of its own."""
+        assert self.position is not None
+        group = self._group(db, subscriber)
+        if group is None:
+            return
+        group.subscribers.add(subscriber)
+        while subscriber.position < self.position and not subscriber.ended:
+            entries = await read_entries(db, self.workspace_id, subscriber.position, PAGE)
+            entries = [entry for entry in entries if entry.id <= self.position]
+            if not entries:
+                break
+            events, last = whole_events(entries, complete=len(entries) < PAGE)
+            failure = await self._deliver_alone(db, group, events)
+            if failure is not None:
+                subscriber.end(failure)
                 return
-        self._enter_group(db, subscriber)
+            subscriber.position = max(subscriber.position, last)
+        subscriber.position = max(subscriber.position, self.position)
 
     def _enter_group(self, db: RequestDatabase, subscriber: Subscriber) -> None:
         """Into the group of its document, variables and role, made if it is the first."""
@@ -337,124 +579,6 @@ class WorkspaceReader:
                 return
             self.groups[subscriber.group_key] = group
         group.subscribers.add(subscriber)
-
-    async def _replay(self, db: RequestDatabase, subscriber: Subscriber, after: int) -> None:
-        """What `subscriber` missed after entry `after`, up to this reader's position, through a
-        group of its own (so the filter's memory starts from nothing)."""
-        assert self.position is not None
-        group = self._group(db, subscriber)
-        if group is None:
-            return
-        group.subscribers.add(subscriber)
-        subscriber.position = after
-        horizon = datetime.now(UTC) - timedelta(days=subscriptions.RETENTION_DAYS)
-        first = True
-        while subscriber.position < self.position:
-            entries = await read_entries(db, self.workspace_id, subscriber.position, PAGE)
-            entries = [entry for entry in entries if entry.id <= self.position]
-            if not entries:
-                break
-            if first and entries[0].created_at < horizon:
-                raise SubscriptionEnded(
-                    _error(
-                        CursorExpiredError(
-                            f"This cursor is older than {subscriptions.RETENTION_DAYS} days: "
-                            "refetch, then subscribe without `after`.",
-                            argument="after",
-                        )
-                    )
-                )
-            first = False
-            await self._deliver(db, events_of(entries), replay=group)
-            subscriber.position = int(entries[-1].id)
-        subscriber.position = self.position
-
-    def _group(self, db: RequestDatabase, subscriber: Subscriber) -> Group | None:
-        live = self.live
-        viewer = subscriber_viewer(
-            self.workspace_id, subscriber.role, can_write=subscriber.can_write
-        )
-        context = Context.for_request(None, db, viewer, live.settings, live.access_tokens)
-        assert subscriber.document is not None
-        executor = event_executor(
-            live.schema,
-            subscriber.document,
-            context,
-            subscriber.variables,
-            subscriber.operation_name,
-        )
-        if isinstance(executor, list):  # its variables were coerced when it subscribed
-            subscriber.end(client_errors(executor)[0])
-            return None
-        return Group(subscriber.topic, context, executor)
-
-    async def _deliver(
-        self, db: RequestDatabase, events: list[Event], replay: Group | None = None
-    ) -> None:
-        """`events` to every group, or to the one group of a subscriber replaying."""
-        if replay is None and any(_changes_access(event) for event in events):
-            await self._authorize(db)
-        for group in [replay] if replay is not None else list(self.groups.values()):
-            group.context.db = db
-            group.context.reload()
-            for event, matches in await self._of_topic(db, group, events):
-                result = await execute_event(
-                    group.executor, event_value(group.topic, event, matches_filter=matches)
-                )
-                _raise_if_the_database_failed(result.errors)
-                response: dict[str, Any] = {"data": result.data}
-                if result.errors:
-                    response["errors"] = [e.formatted for e in client_errors(list(result.errors))]
-                payload = orjson.dumps(response).decode()
-                for subscriber in list(group.subscribers):
-                    if subscriber.position < event.cursor_id:
-                        subscriber.push(payload)
-                        subscriber.position = event.cursor_id
-
-    async def _of_topic(
-        self, db: RequestDatabase, group: Group, events: list[Event]
-    ) -> list[tuple[Event, bool]]:
-        """The events the group's subscribers are sent, with whether each issue matches the
-        topic's place and filter now (an issue that stopped matching is sent once more)."""
-        topic = group.topic
-        ours = [event for event in events if concerns(topic, event)]
-        if topic.kind == subscriptions.ACTIVITY:
-            readable = group.context.viewer
-            return [
-                (event, True)
-                for event in ours
-                if (cls := node_type(event.subject_type)) is None
-                or cls.readable_in(readable, self.workspace_id)
-            ]
-        if topic.kind != subscriptions.ISSUES:
-            return [(event, True) for event in ours]
-        issue_filter = topic.issue_filter
-        assert issue_filter is not None
-        ids = list({event.subject_id for event in ours if event.action != "DELETED"})
-        matching: set[int] = set()
-        if ids:
-            rows = await db.fetch_all(
-                issues_matching(issue_filter), {"issue_ids": ids, **issue_filter.params()}
-            )
-            matching = {
-                int(row.id)
-                for row in rows
-                if topic.project_id is None or row.project_id == topic.project_id
-            }
-        sent: list[tuple[Event, bool]] = []
-        for event in ours:
-            matches = event.subject_id in matching
-            if event.action == "DELETED" or matches:
-                sent.append((event, matches))
-            elif group.matched.get(event.subject_id, event.action != "CREATED"):
-                # It matched at its last event (or may have, before this group knew it): the
-                # view that shows it is told it left (archived ones leave unfiltered views).
-                sent.append((event, False))
-            group.matched[event.subject_id] = matches
-        if len(group.matched) > MAX_REMEMBERED:
-            # Forgotten issues fall back to the safe side: one more event than needed.
-            group.matched.clear()
-        return sent
 
     async def _authorize(self, db: RequestDatabase) -> None:
         """Roles read again: a subscriber removed from the workspace is ended, one whose role
@@ -471,26 +595,67 @@ class WorkspaceReader:
                 continue
             self.leave(subscriber)
             if role is None:
-                subscriber.end(
-                    _error(NotFoundError("Workspace not found: you are no longer a member."))
-                )
+                subscriber.end(_error(_not_a_member()))
                 continue
             subscriber.role = role
             self._enter_group(db, subscriber)
 
 
+def whole_events(
+    entries: Sequence[Any], *, complete: bool | None = None
+) -> tuple[list[Event], int]:
+    """The events of a page of entries, and the id the page ends at. A full page may have cut
+    its last mutation's entries of one object in two: that event is left for the next page
+    (unless it is the page's only one), so an event always carries all of its changes."""
+    events = events_of(entries)
+    if not entries:
+        return [], 0
+    full = len(entries) >= PAGE if complete is None else not complete
+    if full and len(events) > 1:
+        events.pop()
+        return events, events[-1].cursor_id
+    return events, int(entries[-1].id)
+
+
+def _may_have_matched(topic: Topic, event: Event) -> bool:
+    """For an issue the group has not seen yet, which does not match now: whether it may have
+    before this event (then it is told it left). A new one cannot have, nor one whose event
+    changed nothing the topic's filter and place read."""
+    if event.action == "CREATED":
+        return False
+    read = topic.issue_filter.columns if topic.issue_filter is not None else frozenset()
+    if topic.project_id is not None:
+        read |= {"project_id"}
+    return bool(read & event.columns)
+
+
 def _raise_if_the_database_failed(errors: Sequence[GraphQLError] | None) -> None:
-    """An event whose objects could not be read is not sent with errors in their place: the
-    batch is read again once the database answers (subscribers given its earlier events are
-    not given them twice)."""
+    """The database failing is not the group's fault: the batch is read again once it answers
+    (subscribers given its earlier events are not given them twice). A statement of the
+    group's own running too long is (`GroupFailed`)."""
     for error in errors or ():
-        if isinstance(error.original_error, DatabaseUnavailableError | StatementTimeoutError):
-            raise error.original_error
+        original = error.original_error
+        if isinstance(original, DatabaseUnavailableError):
+            raise original
+        if isinstance(original, StatementTimeoutError):
+            raise GroupFailed(_error(original))
 
 
 def _changes_access(event: Event) -> bool:
     return event.subject_type == "Membership" or (
         event.subject_type == "Workspace" and event.action == "DELETED"
+    )
+
+
+def _not_a_member() -> NotFoundError:
+    return NotFoundError("Workspace not found: you are no longer a member.")
+
+
+def _expired() -> CursorExpiredError:
+    return CursorExpiredError(
+        f"This cursor is older than {subscriptions.RETENTION_DAYS} days: refetch, then "
+        "subscribe without `after`.",
+        argument="after",
     )
 
 

@@ -163,10 +163,14 @@ class Settings(BaseSettings):
     ws_keepalive_s: float = Field(default=15.0, gt=0, alias="BACKLOG_WS_KEEPALIVE_S")
     ws_max_message_bytes: int = Field(default=65_536, ge=1024, alias="BACKLOG_WS_MAX_MESSAGE_BYTES")
     ws_max_subscriptions: int = Field(default=100, ge=1, alias="BACKLOG_WS_MAX_SUBSCRIPTIONS")
+    ws_max_subscriptions_per_user: int = Field(
+        default=200, ge=1, alias="BACKLOG_WS_MAX_SUBSCRIPTIONS_PER_USER"
+    )
     ws_max_connections_per_user: int = Field(
         default=50, ge=1, alias="BACKLOG_WS_MAX_CONNECTIONS_PER_USER"
     )
     ws_max_queued: int = Field(default=1000, ge=1, alias="BACKLOG_WS_MAX_QUEUED")
+    ws_recheck_s: float = Field(default=60.0, gt=0, alias="BACKLOG_WS_RECHECK_S")
 
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.
     loaders_enabled: bool = Field(default=True, alias="BACKLOG_LOADERS_ENABLED")

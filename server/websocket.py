@@ -26,7 +26,7 @@ from graphql import GraphQLError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from auth.tokens import API_TOKEN_PREFIX, InvalidTokenError
-from core.errors import BadUserInputError
+from core.errors import BadUserInputError, NotFoundError
 from db.session import DatabaseUnavailableError, StatementTimeoutError
 from execution.subscriptions import open_subscription
 from resolvers.context import Context
@@ -115,6 +115,7 @@ class WebSockets:
         self.access_tokens = access_tokens
         self.connections: set[Connection] = set()
         self.per_user: Counter[int] = Counter()
+        self.subscriptions_per_user: Counter[int] = Counter()
         self.closing = False
 
     async def endpoint(self, websocket: WebSocket) -> None:
@@ -161,6 +162,7 @@ class Connection:
         self.viewer: Viewer | None = None
         self.counted: int | None = None
         self.operations: dict[str, asyncio.Task[None]] = {}
+        self.subscribers: dict[str, Subscriber] = {}
         self.queued = 0
         self.max_queued = server.settings.ws_max_queued
         self.closed = False
@@ -224,7 +226,8 @@ class Connection:
         try:
             if self.websocket.client_state is WebSocketState.CONNECTED:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_S)
+                    closing = self.websocket.close(code, _close_reason(reason))
+                    await asyncio.wait_for(closing, CLOSE_TIMEOUT_S)
         finally:
             self._hung_up.set()
 
@@ -314,13 +317,19 @@ class Connection:
         if authorization is not None and not isinstance(authorization, str):
             await self.close(CloseCode.FORBIDDEN, "Forbidden")
             return
+        if authorization is None and not self.settings.is_development:
+            await self._refuse(
+                CloseCode.FORBIDDEN,
+                'Forbidden: pass {"Authorization": "Bearer <token>"} in connection_init.',
+            )
+            return
         try:
             viewer = await self._viewer(authorization)
         except InvalidTokenError:
-            await self.close(CloseCode.FORBIDDEN, "Forbidden: the token is invalid or expired.")
+            await self._refuse(CloseCode.FORBIDDEN, "Forbidden: the token is invalid or expired.")
             return
         except (DatabaseUnavailableError, StatementTimeoutError):
-            await self.close(CloseCode.TRY_AGAIN_LATER, "The database is unavailable; retry.")
+            await self._refuse(CloseCode.TRY_AGAIN_LATER, "The database is unavailable; retry.")
             return
         if viewer.user_id is not None:
             server = self.server
@@ -337,7 +346,48 @@ class Connection:
         if expiry is not None:
             self._timers.append(asyncio.create_task(self._expire(expiry)))
         self._timers.append(asyncio.create_task(self._keepalive()))
+        self._timers.append(asyncio.create_task(self._recheck()))
         await self._send_json({"type": "connection_ack"})
+
+    async def _refuse(self, code: int, reason: str) -> None:
+        """`connection_init` refused: the legacy protocol says why in a message first."""
+        if self.protocol.legacy:
+            await self._send_json({"type": "connection_error", "payload": {"message": reason}})
+        await self.close(code, reason)
+
+    async def _recheck(self) -> None:
+        """Every `BACKLOG_WS_RECHECK_S`: the credential again (revoked, expired, its user
+        deleted: the connection is closed), and the workspaces of running subscriptions (one the
+        viewer is no longer a member of, deleted for instance, ends them)."""
+        while not self.closed:
+            await asyncio.sleep(self.settings.ws_recheck_s)
+            try:
+                viewer = await self._viewer(self.authorization)
+            except InvalidTokenError:
+                await self._credential_gone()
+                return
+            except (DatabaseUnavailableError, StatementTimeoutError):
+                continue  # checked again next time
+            for subscriber in list(self.subscribers.values()):
+                if viewer.role_in(subscriber.topic.workspace_id) is None:
+                    subscriber.end(_not_found())
+
+    async def _credential_gone(self) -> None:
+        if self._expiry_passed():
+            await self.close(
+                CloseCode.TOKEN_EXPIRED, "The access token expired: refresh it and reconnect."
+            )
+        else:
+            await self.close(
+                CloseCode.FORBIDDEN, "Forbidden: the credential was revoked; sign in again."
+            )
+
+    def _expiry_passed(self) -> bool:
+        try:
+            expiry = self._expiry(self.authorization)
+        except InvalidTokenError:
+            return True  # an access token no longer valid: expired (its signature was checked)
+        return expiry is not None and expiry <= datetime.now(UTC)
 
     def _expiry(self, authorization: str | None) -> datetime | None:
         """When an access token expires (API tokens do not while they are not revoked)."""
@@ -379,16 +429,36 @@ class Connection:
                 CloseCode.SUBSCRIBER_EXISTS, f"Subscriber for {operation_id[:64]} already exists"
             )
             return
-        if len(self.operations) >= self.settings.ws_max_subscriptions:
-            limit = self.settings.ws_max_subscriptions
-            error = BadUserInputError(
-                f"At most {limit} subscriptions run on one connection; complete one first.",
-                limit=limit,
-            )
-            await self._error(operation_id, [_formatted(error)])
+        refusal = self._over_a_limit()
+        if refusal is not None:
+            await self._error(operation_id, [_formatted(refusal)])
             return
         task = asyncio.create_task(self._run(operation_id, payload))
         self.operations[operation_id] = task
+        running = self.server.subscriptions_per_user
+        user = self.counted or 0
+        running[user] += 1
+        # Counted down however the task ends, even cancelled before it ever ran.
+        task.add_done_callback(lambda _: running.subtract([user]))
+
+    def _over_a_limit(self) -> BadUserInputError | None:
+        """Why one more subscription may not run, if it may not: the connection's limit, or its
+        user's across their connections to this process."""
+        settings = self.settings
+        if len(self.operations) >= settings.ws_max_subscriptions:
+            limit = settings.ws_max_subscriptions
+            return BadUserInputError(
+                f"At most {limit} subscriptions run on one connection; complete one first.",
+                limit=limit,
+            )
+        running = self.server.subscriptions_per_user[self.counted or 0]
+        if self.counted is not None and running >= settings.ws_max_subscriptions_per_user:
+            limit = settings.ws_max_subscriptions_per_user
+            return BadUserInputError(
+                f"At most {limit} subscriptions of one user run at once; complete one first.",
+                limit=limit,
+            )
+        return None
 
     async def _error(self, operation_id: str, errors: Sequence[Mapping[str, Any]]) -> None:
         await self._send_json({"id": operation_id, "type": "error", "payload": errors})
@@ -401,6 +471,7 @@ class Connection:
             subscriber = await self._open(operation_id, payload)
             if subscriber is None:
                 return
+            self.subscribers[operation_id] = subscriber
             prefix = '{"id":' + orjson.dumps(operation_id).decode()
             prefix += ',"type":"' + self.protocol.next + '","payload":'
             try:
@@ -420,6 +491,8 @@ class Connection:
         finally:
             if subscriber is not None and self.live is not None:
                 self.live.leave(subscriber)
+            if self.subscribers.get(operation_id) is subscriber:
+                del self.subscribers[operation_id]
             if self.operations.get(operation_id) is asyncio.current_task():
                 del self.operations[operation_id]
 
@@ -439,9 +512,7 @@ class Connection:
                     db, self.authorization, self.settings, server.access_tokens
                 )
             except InvalidTokenError:
-                await self.close(
-                    CloseCode.TOKEN_EXPIRED, "The access token expired: refresh it and reconnect."
-                )
+                await self._credential_gone()
                 return None
             context = Context.for_request(
                 self.websocket, db, viewer, self.settings, server.access_tokens
@@ -496,3 +567,18 @@ def _formatted(error: Exception) -> Mapping[str, Any]:
 
 def _message(message: str, code: str = "BAD_REQUEST") -> Mapping[str, Any]:
     return {"message": message, "extensions": {"code": code}}
+
+
+def _not_found() -> GraphQLError:
+    gone = NotFoundError("Workspace not found: you are no longer a member.")
+    [masked] = client_errors([GraphQLError(gone.message, original_error=gone)])
+    return masked
+
+
+MAX_CLOSE_REASON_BYTES = 123
+"""What a close frame holds of its reason (RFC 6455: 125 bytes of payload, 2 of them the code)."""
+
+
+def _close_reason(reason: str) -> str:
+    """`reason`, cut to fit a close frame without splitting a character."""
+    return reason.encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")

@@ -4,6 +4,7 @@ what happens to subscriptions when PostgreSQL restarts or the server shuts down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -47,10 +48,17 @@ async def test_subscribing_before_the_acknowledgement_closes_with_4401(live: Liv
     assert (await socket.closed())[0] == 4401
 
 
+async def test_a_connection_without_a_credential_is_refused_in_production(live: Live):
+    socket = await Socket.open(live.ports[0], init=False)
+    await socket.send({"type": "connection_init", "payload": {}})
+    assert (await socket.closed())[0] == 4403
+
+
 @pytest.mark.parametrize(
     "message",
     [
         {"type": "unheard_of"},
+        {"type": "é" * 100},  # its close reason is cut to fit the frame
         {"id": "1", "type": "subscribe"},  # no payload
         {"id": 1, "type": "subscribe", "payload": {"query": "subscription { x }"}},
         ["not", "an", "object"],
@@ -168,6 +176,28 @@ async def test_subscriptions_per_connection_are_capped(live: Live, owner: str):
         await socket.close()
 
 
+async def test_subscriptions_per_user_are_capped_across_connections(live: Live, owner: str):
+    per_connection = int(SETTINGS["BACKLOG_WS_MAX_SUBSCRIPTIONS"])
+    per_user = int(SETTINGS["BACKLOG_WS_MAX_SUBSCRIPTIONS_PER_USER"])
+    workspace = await live.acme()
+    sockets = [await Socket.open(live.ports[0], owner) for _ in range(3)]
+    try:
+        for number in range(per_user + 1):
+            socket = sockets[number // per_connection]
+            await socket.subscribe(str(number), TITLES, {"w": workspace})
+        # Whichever arrived last (connections are served concurrently) is refused, alone.
+        refusals = []
+        for socket in sockets:
+            with contextlib.suppress(TimeoutError):
+                refusals.append(await socket.receive(1.0))
+        [refused] = refusals
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"]["limit"] == per_user
+    finally:
+        for socket in sockets:
+            await socket.close()
+
+
 async def test_connections_per_user_are_capped(live: Live, owner: str):
     limit = int(SETTINGS["BACKLOG_WS_MAX_CONNECTIONS_PER_USER"])
     sockets = [await Socket.open(live.ports[1], owner) for _ in range(limit)]
@@ -197,6 +227,27 @@ async def test_an_access_token_expiring_while_connected_closes_with_4440(live: L
     code, reason = await socket.closed(within_s=6)
     assert code == 4440
     assert "refresh" in reason
+
+
+async def test_a_revoked_api_token_is_disconnected(live: Live, owner: str):
+    created = await live.graphql(
+        live.ports[0],
+        owner,
+        'mutation { apiTokenCreate(input: {name: "live", scope: READ}) '
+        "{ apiToken { id } secret } }",
+    )
+    token = created["apiTokenCreate"]
+    socket = await Socket.open(live.ports[1], token["secret"])
+    await socket.subscribe("1", TITLES, {"w": await live.acme()})
+    await live.graphql(
+        live.ports[0],
+        owner,
+        "mutation($id: ID!) { apiTokenRevoke(input: {id: $id}) { errors { message } } }",
+        id=token["apiToken"]["id"],
+    )
+    code, reason = await socket.closed(within_s=5)  # BACKLOG_WS_RECHECK_S is 1 here
+    assert code == 4403
+    assert "revoked" in reason
 
 
 async def test_a_client_that_does_not_read_is_disconnected_to_resume_later(live: Live, owner: str):

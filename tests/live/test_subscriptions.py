@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from core.ids import to_global_id
 from schema.changes import stream_cursor, stream_position
 from tests.live.conftest import RENAME
 from tests.support.actors import ADMIN, GUEST, MEMBER, OWNER, STRANGER
@@ -166,6 +167,58 @@ async def test_a_cursor_older_than_the_retention_window_is_refused(live: Live, o
         await socket.nothing_within(0.5)
     finally:
         await socket.close()
+
+
+async def test_a_cursor_ahead_of_the_stream_is_refused(live: Live, owner: str):
+    workspace = await live.acme()
+    workspace_pk = await live.scalar("SELECT id FROM workspaces WHERE slug = 'acme'")
+    socket = await Socket.open(live.ports[0], owner)
+    try:
+        await socket.subscribe(
+            "1",
+            ISSUE_EVENTS,
+            {"workspace": workspace, "after": stream_cursor(workspace_pk, 10**12)},
+        )
+        message = await socket.receive()
+        assert message["type"] == "error"
+        assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    finally:
+        await socket.close()
+
+
+async def test_my_issues_follow_each_subscriber_and_stop_no_one_else(live: Live, owner: str):
+    issue = await live.an_issue(8)
+    guest, member = await live.token(GUEST), await live.token(MEMBER)
+    guest_id = await live.scalar("SELECT id FROM users WHERE email = :e", e=GUEST)
+    await live.graphql(
+        live.ports[0],
+        owner,
+        "mutation($id: ID!, $a: ID!) { issueUpdate(input: {id: $id, assigneeId: $a}) "
+        "{ errors { message } } }",
+        id=issue,
+        a=to_global_id("User", guest_id),
+    )
+    mine = {"assignee": {"isMe": True}}
+    workspace = await live.acme()
+    guest_socket = await Socket.open(live.ports[1], guest)
+    member_socket = await Socket.open(live.ports[1], member)
+    everyone = await Socket.open(live.ports[1], member)
+    try:
+        # The same document and variables: "me" is each subscriber's own.
+        await guest_socket.subscribe("mine", ISSUE_EVENTS, {"workspace": workspace, "filter": mine})
+        await member_socket.subscribe(
+            "mine", ISSUE_EVENTS, {"workspace": workspace, "filter": mine}
+        )
+        await everyone.subscribe("all", ISSUE_EVENTS, {"workspace": workspace})
+        await asyncio.sleep(0.3)
+        await live.graphql(live.ports[0], owner, RENAME, id=issue, title="The guest's issue")
+        event = (await guest_socket.event("mine"))["issueChanged"]
+        assert (event["issueId"], event["matchesFilter"]) == (issue, True)
+        assert (await everyone.event("all"))["issueChanged"]["issueId"] == issue
+        await member_socket.nothing_within(0.5)
+    finally:
+        for socket in (guest_socket, member_socket, everyone):
+            await socket.close()
 
 
 async def test_a_filter_is_evaluated_per_event_and_an_issue_leaving_it_is_told_once(

@@ -230,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     notes.append(
         "the subscriber clients share this machine with the servers; every connection is the "
-        "demo user's (BACKLOG_WS_MAX_CONNECTIONS_PER_USER raised to N + 10 for the run)"
+        "demo user's (BACKLOG_WS_MAX_CONNECTIONS_PER_USER and _SUBSCRIPTIONS_PER_USER raised to "
+        "N + 10 for the run)"
     )
     runs: list[LiveRun] = []
     began = time.monotonic()
@@ -269,7 +270,9 @@ def run_one(options: LiveOptions, db: DatabaseInfo, count: int) -> LiveRun:
         servers.BACKLOG_APP,
         {
             **servers.SERVERS["backlog"].env,
+            # Every subscriber is the demo user's: its per-user caps must not refuse them.
             "BACKLOG_WS_MAX_CONNECTIONS_PER_USER": str(count + 10),
+            "BACKLOG_WS_MAX_SUBSCRIPTIONS_PER_USER": str(count + 10),
         },
     )
     started: list[servers.RunningServer] = []

@@ -26,7 +26,7 @@ from bench import postgraphile
 from bench.procstat import CpuMeter
 from bench.workloads import WORKSPACE_SLUG, Operation
 from server.seed import DEMO_EMAIL
-from server.settings import MAX_POINTS, PROJECT_ROOT
+from server.settings import MAX_POINTS, PROJECT_ROOT, Settings
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 90.0
@@ -51,6 +51,8 @@ class ServerSpec:
 
 
 BACKLOG_APP = "server.app:create_app_from_environment"
+DEFAULT_SETTINGS = Settings.model_construct()
+"""The settings' defaults (not the caller's environment's)."""
 FLOOR_APP = "bench.floor:create_floor_app"
 
 # Every variant sets every switch: a value left in the caller's environment must not leak in.
@@ -133,6 +135,9 @@ def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
         *("-m", "uvicorn", app, "--factory"),
         *("--host", HOST, "--port", str(port), "--workers", str(workers)),
         *("--loop", "uvloop", "--http", "httptools"),
+        # WebSockets as `backlog serve` runs them (server/cli.py).
+        *("--ws-max-size", str(DEFAULT_SETTINGS.ws_max_message_bytes)),
+        *("--ws-per-message-deflate", str(DEFAULT_SETTINGS.ws_compression).lower()),
         *("--no-access-log", "--log-level", "warning"),
     ]
 

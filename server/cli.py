@@ -213,6 +213,7 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
         timeout_keep_alive=KEEP_ALIVE_S,
         # A subscribe message is a document and its variables: no bigger than a request body.
         ws_max_size=settings.ws_max_message_bytes,
+        ws_per_message_deflate=settings.ws_compression,
         server_header=False,
         # X-Forwarded-For is the app's to read, and only from BACKLOG_TRUSTED_PROXIES
         # (server/http_hardening.py): uvicorn's own default trusts any local hop.

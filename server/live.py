@@ -88,10 +88,6 @@ class SubscriptionEnded(Exception):
         self.error = error
 
 
-class Overflow(Exception):
-    """A connection's queue is full: its client reads slower than events come."""
-
-
 class Sink(Protocol):
     """Where a subscriber's events go: its connection, which bounds what it holds queued."""
 
@@ -532,7 +528,7 @@ class WorkspaceReader(Delivery):
             return
         role = await self._role(db, subscriber)
         if role is None:
-            subscriber.end(_error(_not_a_member()))
+            subscriber.end(membership_ended())
             return
         subscriber.role = role
         if subscriber.position < self.position:
@@ -595,7 +591,7 @@ class WorkspaceReader(Delivery):
                 continue
             self.leave(subscriber)
             if role is None:
-                subscriber.end(_error(_not_a_member()))
+                subscriber.end(membership_ended())
                 continue
             subscriber.role = role
             self._enter_group(db, subscriber)
@@ -647,8 +643,10 @@ def _changes_access(event: Event) -> bool:
     )
 
 
-def _not_a_member() -> NotFoundError:
-    return NotFoundError("Workspace not found: you are no longer a member.")
+def membership_ended() -> GraphQLError:
+    """What a subscription is ended with when its viewer is no longer a member of its
+    workspace: the workspace is then, to them, not found."""
+    return _error(NotFoundError("Workspace not found: you are no longer a member."))
 
 
 def _expired() -> CursorExpiredError:

@@ -26,13 +26,13 @@ from graphql import GraphQLError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from auth.tokens import API_TOKEN_PREFIX, InvalidTokenError
-from core.errors import BadUserInputError, NotFoundError
+from core.errors import BadUserInputError
 from db.session import DatabaseUnavailableError, StatementTimeoutError
 from execution.subscriptions import open_subscription
 from resolvers.context import Context
 from server.errors import client_errors
 from server.graphql_view import bearer_token, viewer_of
-from server.live import LiveUpdates, Subscriber, SubscriptionEnded
+from server.live import LiveUpdates, Subscriber, SubscriptionEnded, membership_ended
 from server.rate_limit import refusal
 
 if TYPE_CHECKING:
@@ -370,7 +370,7 @@ class Connection:
                 continue  # checked again next time
             for subscriber in list(self.subscribers.values()):
                 if viewer.role_in(subscriber.topic.workspace_id) is None:
-                    subscriber.end(_not_found())
+                    subscriber.end(membership_ended())
 
     async def _credential_gone(self) -> None:
         if self._expiry_passed():
@@ -567,12 +567,6 @@ def _formatted(error: Exception) -> Mapping[str, Any]:
 
 def _message(message: str, code: str = "BAD_REQUEST") -> Mapping[str, Any]:
     return {"message": message, "extensions": {"code": code}}
-
-
-def _not_found() -> GraphQLError:
-    gone = NotFoundError("Workspace not found: you are no longer a member.")
-    [masked] = client_errors([GraphQLError(gone.message, original_error=gone)])
-    return masked
 
 
 MAX_CLOSE_REASON_BYTES = 123

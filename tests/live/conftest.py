@@ -67,6 +67,16 @@ class Live:
     async def global_id(self, type_name: str, sql: str, **params: Any) -> str:
         return to_global_id(type_name, await self.scalar(sql, **params))
 
+    async def head(self) -> str:
+        """The cursor of acme's stream now. A test subscribes `after:` it, and so gets every
+        event it writes next, however soon: the protocol acknowledges no subscribe."""
+        data = await self.graphql(
+            self.ports[0],
+            await self.token(OWNER),
+            'query { workspace(slug: "acme") { changes(since: null) { cursor } } }',
+        )
+        return str(data["workspace"]["changes"]["cursor"])
+
     async def acme(self) -> str:
         return await self.global_id("Workspace", "SELECT id FROM workspaces WHERE slug = 'acme'")
 

@@ -100,6 +100,14 @@ async def test_no_subprotocol_is_refused_with_4406(live: Live):
     assert (await socket.closed())[0] == 4406
 
 
+async def test_compression_is_declined_unless_turned_on(live: Live, owner: str):
+    socket = await Socket.open(live.ports[0], owner, compression="deflate")
+    try:
+        assert socket.connection.response.headers.get("Sec-WebSocket-Extensions") is None
+    finally:
+        await socket.close()
+
+
 async def test_ping_gets_pong(live: Live, owner: str):
     socket = await Socket.open(live.ports[0], owner)
     try:
@@ -292,10 +300,10 @@ async def test_a_postgresql_restart_mid_subscription_loses_nothing(live: Live, o
     try:
         await socket.subscribe(
             "1",
-            "subscription($i: ID) { issueChanged(issueId: $i) { changes { toValue } } }",
-            {"i": issue},
+            "subscription($i: ID, $after: String) "
+            "{ issueChanged(issueId: $i, after: $after) { changes { toValue } } }",
+            {"i": issue, "after": await live.head()},
         )
-        await asyncio.sleep(0.3)
         await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Before the restart")
         await live.postgres.restart()
         await live.engine.dispose()
@@ -343,12 +351,12 @@ async def test_the_legacy_graphql_ws_protocol(live: Live, owner: str):
             "id": "7",
             "type": "start",
             "payload": {
-                "query": "subscription($i: ID) { issueChanged(issueId: $i) { issue { title } } }",
-                "variables": {"i": issue},
+                "query": "subscription($i: ID, $after: String) "
+                "{ issueChanged(issueId: $i, after: $after) { issue { title } } }",
+                "variables": {"i": issue, "after": await live.head()},
             },
         }
         await connection.send(orjson.dumps(start).decode())
-        await asyncio.sleep(0.3)
         await live.graphql(live.ports[1], owner, RENAME, id=issue, title="Old clients too")
         data = await receive()
         assert data == {

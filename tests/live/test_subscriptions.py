@@ -39,8 +39,7 @@ async def test_an_event_written_through_one_process_reaches_a_subscriber_on_the_
     issue = await live.an_issue(0)
     socket = await Socket.open(live.ports[1], owner)
     try:
-        await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue})
-        await asyncio.sleep(0.3)  # the subscription is registered before the write commits
+        await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue, "after": await live.head()})
         await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Seen across processes")
 
         event = (await socket.event("1"))["issueChanged"]
@@ -61,9 +60,9 @@ async def test_every_subscriber_gets_every_event_once_and_in_order(live: Live, o
     issue = await live.an_issue(1)
     sockets = [await Socket.open(live.ports[n % 2], owner) for n in range(4)]
     try:
+        head = await live.head()
         for socket in sockets:
-            await socket.subscribe("board", ISSUE_EVENTS, {"issue": issue})
-        await asyncio.sleep(0.3)
+            await socket.subscribe("board", ISSUE_EVENTS, {"issue": issue, "after": head})
         titles = [f"Version {n}" for n in range(12)]
         # Writes through both processes, some of them at once.
         await asyncio.gather(
@@ -99,8 +98,7 @@ async def test_a_resumed_subscription_gets_exactly_what_it_missed_then_live_even
 ):
     issue = await live.an_issue(2)
     socket = await Socket.open(live.ports[0], owner)
-    await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue})
-    await asyncio.sleep(0.3)
+    await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue, "after": await live.head()})
     await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Before the tunnel")
     cursor = (await socket.event("1"))["issueChanged"]["cursor"]
     await socket.close()
@@ -205,12 +203,11 @@ async def test_my_issues_follow_each_subscriber_and_stop_no_one_else(live: Live,
     everyone = await Socket.open(live.ports[1], member)
     try:
         # The same document and variables: "me" is each subscriber's own.
-        await guest_socket.subscribe("mine", ISSUE_EVENTS, {"workspace": workspace, "filter": mine})
-        await member_socket.subscribe(
-            "mine", ISSUE_EVENTS, {"workspace": workspace, "filter": mine}
-        )
-        await everyone.subscribe("all", ISSUE_EVENTS, {"workspace": workspace})
-        await asyncio.sleep(0.3)
+        head = await live.head()
+        mine_after = {"workspace": workspace, "filter": mine, "after": head}
+        await guest_socket.subscribe("mine", ISSUE_EVENTS, mine_after)
+        await member_socket.subscribe("mine", ISSUE_EVENTS, mine_after)
+        await everyone.subscribe("all", ISSUE_EVENTS, {"workspace": workspace, "after": head})
         await live.graphql(live.ports[0], owner, RENAME, id=issue, title="The guest's issue")
         event = (await guest_socket.event("mine"))["issueChanged"]
         assert (event["issueId"], event["matchesFilter"]) == (issue, True)
@@ -229,10 +226,8 @@ async def test_a_filter_is_evaluated_per_event_and_an_issue_leaving_it_is_told_o
     socket = await Socket.open(live.ports[1], owner)
     try:
         urgent = {"priority": {"eq": "URGENT"}}
-        await socket.subscribe(
-            "1", ISSUE_EVENTS, {"workspace": await live.acme(), "filter": urgent}
-        )
-        await asyncio.sleep(0.3)
+        variables = {"workspace": await live.acme(), "filter": urgent, "after": await live.head()}
+        await socket.subscribe("1", ISSUE_EVENTS, variables)
         await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Still urgent")
         event = (await socket.event("1"))["issueChanged"]
         assert (event["issueId"], event["matchesFilter"]) == (issue, True)
@@ -254,11 +249,10 @@ async def test_comments_of_an_issue_arrive_with_the_comment(live: Live, owner: s
     try:
         await socket.subscribe(
             "c",
-            "subscription($i: ID!) { commentChanged(issueId: $i) "
+            "subscription($i: ID!, $after: String) { commentChanged(issueId: $i, after: $after) "
             "{ action commentId comment { body } } }",
-            {"i": issue},
+            {"i": issue, "after": await live.head()},
         )
-        await asyncio.sleep(0.3)
         await live.graphql(
             live.ports[1],
             owner,
@@ -298,8 +292,7 @@ async def test_a_member_removed_while_subscribed_gets_nothing_more(live: Live, o
     member_id = await membership(live, GUEST)
     socket = await Socket.open(live.ports[1], await live.token(GUEST))
     try:
-        await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue})
-        await asyncio.sleep(0.3)
+        await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue, "after": await live.head()})
         await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Guests see this")
         assert (await socket.event("1"))["issueChanged"]["issue"]["title"] == "Guests see this"
 
@@ -330,10 +323,10 @@ async def test_a_demoted_subscriber_stops_receiving_what_its_new_role_may_not_re
     try:
         await admin.subscribe(
             "1",
-            "subscription($w: ID!) { workspaceChanged(workspaceId: $w) { subjectType action } }",
-            {"w": workspace},
+            "subscription($w: ID!, $after: String) "
+            "{ workspaceChanged(workspaceId: $w, after: $after) { subjectType action } }",
+            {"w": workspace, "after": await live.head()},
         )
-        await asyncio.sleep(0.3)
         await live.graphql(live.ports[1], owner, invite, w=workspace, e="first@example.com")
         event = (await admin.event("1"))["workspaceChanged"]
         assert event["subjectType"] == "Invitation"
@@ -371,13 +364,13 @@ async def test_the_python_gql_client_subscribes(live: Live, owner: str):
     async with Client(transport=transport) as session:
         events = session.subscribe(
             GraphQLRequest(
-                "subscription($i: ID) { issueChanged(issueId: $i) { issue { title } } }",
-                variable_values={"i": issue},
+                "subscription($i: ID, $after: String) "
+                "{ issueChanged(issueId: $i, after: $after) { issue { title } } }",
+                variable_values={"i": issue, "after": await live.head()},
             )
         )
 
         async def write_soon() -> None:
-            await asyncio.sleep(0.5)
             await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Hello, gql")
 
         writer = asyncio.create_task(write_soon())

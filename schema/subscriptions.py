@@ -74,35 +74,41 @@ class ChangeEvent:
     )
 
 
+def _subject_id(type_name: str) -> Any:
+    """The `<subject>Id` field of an event whose subject is always a `type_name`."""
+
+    def subject_id(self: ChangeEvent) -> strawberry.ID:
+        return strawberry.ID(to_global_id(type_name, self.subject_id))
+
+    noun = type_name.lower()
+    return strawberry.field(
+        resolver=subject_id, description=f"The {noun}'s ID (also when it was deleted)."
+    )
+
+
+def _subject(of: Any, type_name: str) -> Any:
+    """The field of the event's subject, a `type_name` (`of` its lazy reference)."""
+    return relation(
+        nodes_at(of, "subject_id"),
+        of | None,
+        description=f"The {type_name.lower()} as it is now; null once deleted.",
+    )
+
+
 @strawberry.type(description="An issue created, changed, archived or deleted.")
 class IssueEvent(ChangeEvent):
     matches_filter: bool = strawberry.field(
         description="False when the issue no longer matches the subscription's filter (or was "
         "deleted): take it out of the filtered view."
     )
-
-    @strawberry.field(description="The issue's ID (also when it was deleted).")
-    def issue_id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Issue", self.subject_id))
-
-    issue = relation(
-        nodes_at(refs.Issue, "subject_id"),
-        refs.Issue | None,
-        description="The issue as it is now; null once deleted.",
-    )
+    issue_id: strawberry.ID = _subject_id("Issue")
+    issue = _subject(refs.Issue, "Issue")
 
 
 @strawberry.type(description="A comment added, edited or deleted.")
 class CommentEvent(ChangeEvent):
-    @strawberry.field(description="The comment's ID (also when it was deleted).")
-    def comment_id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Comment", self.subject_id))
-
-    comment = relation(
-        nodes_at(refs.Comment, "subject_id"),
-        refs.Comment | None,
-        description="The comment as it is now; null once deleted.",
-    )
+    comment_id: strawberry.ID = _subject_id("Comment")
+    comment = _subject(refs.Comment, "Comment")
 
 
 @strawberry.type(description="Any change in a workspace: the activity stream, live.")

@@ -29,13 +29,12 @@ from server.graphiql import (
     VENDOR_FILES,
     graphiql_asset_routes,
 )
-from tests.support.actors import OWNER, TEST_JWT_SECRET
+from tests.support.actors import OWNER
 from tests.support.credentials import access_token
 from tests.support.factories import RACE_SLUG, race_issue
-from tests.support.processes import free_port, serve, wait_until_healthy
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
     from playwright.async_api import ConsoleMessage, Locator, Page, Route, WebSocket
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -240,29 +239,3 @@ def chromium() -> Path:
             pytest.fail(f"{CHROMIUM} is missing, and CI must run the browser test")
         pytest.skip(f"{CHROMIUM} is missing (`python3 dev.py test` installs it)")
     return CHROMIUM
-
-
-@pytest.fixture
-def backlog_server(seeded_database_url: str, tmp_path: Path) -> Iterator[str]:
-    """`backlog serve` on a free port of 127.0.0.1, serving the seeded database, where the test
-    access tokens (`tests.support.credentials`) are valid."""
-    port = free_port()
-    log = tmp_path / "server.log"
-    process = serve(
-        tmp_path,
-        log,
-        port,
-        "--host",
-        "127.0.0.1",
-        DATABASE_URL=seeded_database_url,
-        BACKLOG_ENV="development",
-        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
-        # Off: what these requests spent would be committed, and other tests' budgets with it.
-        BACKLOG_RATE_LIMIT="0",
-    )
-    try:
-        wait_until_healthy(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.support.actors import OWNER, STRANGER, TEST_JWT_SECRET
+from tests.support.actors import OWNER, STRANGER
 from tests.support.credentials import access_token
 from tests.support.factories import RACE_SLUG, race_issue
 from tests.support.node_client import (
@@ -23,10 +23,8 @@ from tests.support.node_client import (
     graphql_ws_installed,
     node_executable,
 )
-from tests.support.processes import free_port, serve, wait_until_healthy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -118,32 +116,6 @@ def node() -> Path:
     if os.environ.get("CI"):
         pytest.fail(f"{missing} is missing, and CI must run the graphql-ws client test")
     pytest.skip(f"{missing} is missing")
-
-
-@pytest.fixture
-def backlog_server(seeded_database_url: str, tmp_path: Path) -> Iterator[str]:
-    """`backlog serve` on a free port of 127.0.0.1, serving the seeded database, where the demo
-    owner's access tokens (`tests.support.credentials`) are valid."""
-    port = free_port()
-    log = tmp_path / "server.log"
-    process = serve(
-        tmp_path,
-        log,
-        port,
-        "--host",
-        "127.0.0.1",
-        DATABASE_URL=seeded_database_url,
-        BACKLOG_ENV="development",
-        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
-        # Off: what these requests spent would be committed, and other tests' budgets with it.
-        BACKLOG_RATE_LIMIT="0",
-    )
-    try:
-        wait_until_healthy(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _ws_url(http_url: str) -> str:

@@ -206,6 +206,8 @@ class Event:
         columns = {_LOGGED_COLUMNS.get(name, name) for name in self.fields}
         if {entry.action for entry in self.entries} & {"ARCHIVED", "UNARCHIVED"}:
             columns.add("archived_at")
+        if self.action != "CREATED":
+            columns.add("updated_at")  # every change moves it, and the log does not say so
         return columns
 
 

@@ -24,8 +24,9 @@ has subscribers here, and shared executions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -77,7 +78,10 @@ MAX_REMEMBERED = 100_000
 RETRY_S = 1.0
 """How long a reader waits before reading again after the database failed it."""
 CATCH_UPS = 4
-"""Resumed subscriptions catching up at once in one process; more wait their turn."""
+"""Resumed subscriptions catching up at once in one process (one per user); more wait their
+turn."""
+ROOM_WAIT_S = 30.0
+"""How long a catch-up waits for its client to make room in its connection's queue."""
 
 
 class SubscriptionEnded(Exception):
@@ -121,6 +125,7 @@ class Subscriber:
         self._ended: SubscriptionEnded | None = None
         self._done = False
         self._taken = False
+        self._sent = asyncio.Event()
 
     def attach(
         self,
@@ -157,6 +162,19 @@ class Subscriber:
         self._queue.append(payload)
         self._ready.set()
 
+    async def put(self, payload: str) -> None:
+        """`push`, waiting (up to `ROOM_WAIT_S`) for room in its connection's queue first: for
+        a catch-up, which may send a page at once to a client reading at its own pace."""
+        deadline = asyncio.get_running_loop().time() + ROOM_WAIT_S
+        while not self._done and self.sink.queued >= self.sink.max_queued:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break  # a client that reads nothing: `push` closes its connection
+            self._sent.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sent.wait(), left)
+        self.push(payload)
+
     def end(self, error: GraphQLError | None = None) -> None:
         """No more events: after what is queued, the stream stops (with `error`, if given)."""
         if not self._done:
@@ -180,6 +198,7 @@ class Subscriber:
         if self._taken:
             self._taken = False
             self.sink.queued -= 1
+            self._sent.set()
         while not self._queue:
             if self._done:
                 if self._ended is not None:
@@ -222,6 +241,8 @@ class LiveUpdates:
         self.readers: dict[int, WorkspaceReader] = {}
         self.catch_ups = asyncio.Semaphore(CATCH_UPS)
         self._catching_up: dict[Subscriber, asyncio.Task[None]] = {}
+        self._catch_up_users: Counter[int | None] = Counter()
+        self._user_locks: dict[int | None, asyncio.Lock] = {}
 
     def changed(self, workspace_id: int | None) -> None:
         """The listener's callback: `workspace_id`'s log grew (None: any may have)."""
@@ -247,17 +268,38 @@ class LiveUpdates:
         return reader
 
     async def _catch_up(self, subscriber: Subscriber) -> None:
+        """One user's catch-ups run one at a time, and at most `CATCH_UPS` at once in the
+        process, so no one holds up everyone's resumes. The database failing pauses one; it
+        goes on from where it was once the database answers."""
+        user = subscriber.user_id
+        self._catch_up_users[user] += 1
         try:
-            async with self.catch_ups:
-                await CatchUp(self, subscriber).run()
+            async with self._user_lock(user), self.catch_ups:
+                while True:
+                    try:
+                        await CatchUp(self, subscriber).run()
+                        break
+                    except DatabaseUnavailableError:
+                        await asyncio.sleep(RETRY_S)
         except SubscriptionEnded as ended:
             subscriber.end(ended.error)
             return
-        except Exception as error:
+        except Exception as error:  # logged, and masked for the client, by `_error`
             subscriber.end(_error(error))
             return
+        finally:
+            self._catch_up_users[user] -= 1
+            if self._catch_up_users[user] <= 0:
+                del self._catch_up_users[user]
+                self._user_locks.pop(user, None)
         if not subscriber.ended:
             self._reader(subscriber.topic.workspace_id).join(subscriber)
+
+    def _user_lock(self, user: int | None) -> asyncio.Lock:
+        lock = self._user_locks.get(user)
+        if lock is None:
+            lock = self._user_locks[user] = asyncio.Lock()
+        return lock
 
     def leave(self, subscriber: Subscriber) -> None:
         """The subscription is over (completed, or its connection closed)."""
@@ -270,8 +312,10 @@ class LiveUpdates:
             reader.leave(subscriber)
 
     async def stop(self) -> None:
-        for task in list(self._catching_up.values()):
+        catching_up = list(self._catching_up.values())
+        for task in catching_up:
             task.cancel()
+        await asyncio.gather(*catching_up, return_exceptions=True)
         for reader in list(self.readers.values()):
             await reader.stop()
 
@@ -282,6 +326,16 @@ class Delivery:
     def __init__(self, live: LiveUpdates, workspace_id: int) -> None:
         self.live = live
         self.workspace_id = workspace_id
+
+    async def _role(self, db: RequestDatabase, subscriber: Subscriber) -> Role | None:
+        """The subscriber's role in the workspace now (None: no longer a member)."""
+        if subscriber.user_id is None:
+            return None
+        rows = await db.fetch_all(
+            roles_in_workspace(),
+            {"workspace_id": self.workspace_id, "user_ids": [subscriber.user_id]},
+        )
+        return Role(rows[0].role) if rows else None
 
     def _group(self, db: RequestDatabase, subscriber: Subscriber) -> Group | None:
         live = self.live
@@ -302,10 +356,12 @@ class Delivery:
             return None
         return Group(subscriber.topic, context, executor, subscriber.me)
 
-    async def _deliver_to(self, db: RequestDatabase, group: Group, events: list[Event]) -> None:
+    async def _deliver_to(
+        self, db: RequestDatabase, group: Group, events: list[Event], *, patient: bool = False
+    ) -> None:
         """Each event of the group's topic executed once, and queued to each of its subscribers
-        not past it. The database failing raises (the batch is read again); the group's own
-        document failing ends its subscribers (`GroupFailed`)."""
+        not past it (`patient`: waiting for room in their queues). The database failing raises
+        (the batch is read again); the group's own document failing raises `GroupFailed`."""
         group.context.db = db
         group.context.reload()
         sent, matched = await self._of_topic(db, group, events)
@@ -322,8 +378,14 @@ class Delivery:
                 response["errors"] = [e.formatted for e in client_errors(list(result.errors))]
             payload = orjson.dumps(response).decode()
             for subscriber in waiting:
-                subscriber.push(payload)
+                if patient:
+                    await subscriber.put(payload)
+                else:
+                    subscriber.push(payload)
                 subscriber.position = event.cursor_id
+            # Its subscribers' connections send it before the next is queued: an event whose
+            # execution read nothing would otherwise queue a whole page at once.
+            await asyncio.sleep(0)
         # Only once delivered: a batch read again must send the same events.
         group.matched.update(matched)
         if len(group.matched) > MAX_REMEMBERED:
@@ -395,12 +457,19 @@ class CatchUp(Delivery):
             horizon = datetime.now(UTC) - timedelta(days=subscriptions.RETENTION_DAYS)
             first = True
             while not subscriber.ended:
+                role = await self._role(db, subscriber)
+                if role is None:
+                    raise SubscriptionEnded(membership_ended())
+                if role != subscriber.role:
+                    # Delivered as the new role from here on: the reader takes over with it.
+                    subscriber.role = role
+                    return
                 entries = await read_entries(db, self.workspace_id, subscriber.position, PAGE)
                 if first and entries and entries[0].created_at < horizon:
                     raise SubscriptionEnded(_error(_expired()))
                 first = False
                 events, last = whole_events(entries)
-                await self._deliver_to(db, group, events)
+                await self._deliver_to(db, group, events, patient=True)
                 subscriber.position = max(subscriber.position, last)
                 if len(entries) < PAGE:
                     return  # the reader replays what commits from here on
@@ -536,15 +605,6 @@ class WorkspaceReader(Delivery):
         if not subscriber.ended:
             self._enter_group(db, subscriber)
 
-    async def _role(self, db: RequestDatabase, subscriber: Subscriber) -> Role | None:
-        if subscriber.user_id is None:
-            return None
-        rows = await db.fetch_all(
-            roles_in_workspace(),
-            {"workspace_id": self.workspace_id, "user_ids": [subscriber.user_id]},
-        )
-        return Role(rows[0].role) if rows else None
-
     async def _replay(self, db: RequestDatabase, subscriber: Subscriber) -> None:
         """What committed since the subscriber's position, up to this reader's, through a group
         of its own."""
@@ -586,6 +646,8 @@ class WorkspaceReader(Delivery):
         )
         roles = {int(row.user_id): Role(row.role) for row in rows}
         for subscriber in subscribers:
+            if subscriber.ended:  # it left while the roles were read
+                continue
             role = roles.get(subscriber.user_id) if subscriber.user_id is not None else None
             if role == subscriber.role:
                 continue

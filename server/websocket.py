@@ -334,7 +334,7 @@ class Connection:
         if viewer.user_id is not None:
             server = self.server
             if server.per_user[viewer.user_id] >= self.settings.ws_max_connections_per_user:
-                await self.close(
+                await self._refuse(
                     CloseCode.TOO_MANY_CONNECTIONS,
                     f"At most {self.settings.ws_max_connections_per_user} connections a user.",
                 )
@@ -439,7 +439,7 @@ class Connection:
         user = self.counted or 0
         running[user] += 1
         # Counted down however the task ends, even cancelled before it ever ran.
-        task.add_done_callback(lambda _: running.subtract([user]))
+        task.add_done_callback(lambda _: _count_down(running, user))
 
     def _over_a_limit(self) -> BadUserInputError | None:
         """Why one more subscription may not run, if it may not: the connection's limit, or its
@@ -576,3 +576,9 @@ MAX_CLOSE_REASON_BYTES = 123
 def _close_reason(reason: str) -> str:
     """`reason`, cut to fit a close frame without splitting a character."""
     return reason.encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
+
+
+def _count_down(counter: Counter[int], key: int) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]

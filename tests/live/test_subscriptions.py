@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from core.ids import to_global_id
 from schema.changes import stream_cursor, stream_position
-from tests.live.conftest import RENAME
+from tests.live.conftest import RENAME, SETTINGS
 from tests.support.actors import ADMIN, GUEST, MEMBER, OWNER, STRANGER
 from tests.support.live import Socket
 
@@ -119,6 +119,32 @@ async def test_a_resumed_subscription_gets_exactly_what_it_missed_then_live_even
         live_event = (await socket.event("1"))["issueChanged"]
         assert live_event["changes"][0]["toValue"] == "Back online"
         await socket.nothing_within(0.5)  # no duplicate at the seam
+    finally:
+        await socket.close()
+
+
+async def test_a_catch_up_longer_than_the_connections_queue_waits_for_its_client(
+    live: Live, owner: str
+):
+    issue = await live.an_issue(9)
+    head = await live.head()
+    missed = int(SETTINGS["BACKLOG_WS_MAX_QUEUED"]) + 10
+    for n in range(missed):
+        await live.graphql(live.ports[0], owner, RENAME, id=issue, title=f"While away {n}")
+    socket = await Socket.open(live.ports[1], owner)
+    try:
+        # Nothing in it reads the database: a page of events is encoded without a pause.
+        await socket.subscribe(
+            "1",
+            "subscription($i: ID, $after: String) "
+            "{ issueChanged(issueId: $i, after: $after) { changes { toValue } } }",
+            {"i": issue, "after": head},
+        )
+        titles = [
+            (await socket.event("1"))["issueChanged"]["changes"][0]["toValue"]
+            for _ in range(missed)
+        ]
+        assert titles == [f"While away {n}" for n in range(missed)]
     finally:
         await socket.close()
 

@@ -137,9 +137,7 @@ class WebSockets:
         finally:
             self.connections.discard(connection)
             if connection.counted is not None:
-                self.per_user[connection.counted] -= 1
-                if self.per_user[connection.counted] <= 0:
-                    del self.per_user[connection.counted]
+                _count_down(self.per_user, connection.counted)
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every connection (on shutdown, with 1001), and accept no more."""

@@ -32,7 +32,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-from graphql import GraphQLError
+from graphql import (
+    SKIP,
+    FieldNode,
+    GraphQLError,
+    VariableNode,
+    Visitor,
+    get_operation_ast,
+    visit,
+)
 
 from core.enums import Role
 from core.errors import NotFoundError
@@ -120,6 +128,7 @@ class Subscriber:
         self.variables: dict[str, Any] | None = None
         self.operation_name: str | None = None
         self.query = ""
+        self._shared_variables = b"{}"
         self._queue: deque[str] = deque()
         self._ready = asyncio.Event()
         self._ended: SubscriptionEnded | None = None
@@ -136,11 +145,22 @@ class Subscriber:
     ) -> None:
         self.query, self.document = query, document
         self.variables, self.operation_name = variables, operation_name
+        resume = resume_variable(document, operation_name)
+        shared = {k: v for k, v in (variables or {}).items() if k != resume}
+        self._shared_variables = orjson.dumps(shared, option=orjson.OPT_SORT_KEYS)
 
     @property
     def group_key(self) -> tuple[Any, ...]:
-        variables = orjson.dumps(self.variables or {}, option=orjson.OPT_SORT_KEYS)
-        return (self.query, self.operation_name, variables, self.role, self.can_write, self.me)
+        """Who shares executions: the same document, variables (but the cursor it resumed
+        from: clients reconnecting after a restart each bring their own) and role."""
+        return (
+            self.query,
+            self.operation_name,
+            self._shared_variables,
+            self.role,
+            self.can_write,
+            self.me,
+        )
 
     @property
     def me(self) -> int | None:
@@ -657,6 +677,38 @@ class WorkspaceReader(Delivery):
                 continue
             subscriber.role = role
             self._enter_group(db, subscriber)
+
+
+def resume_variable(document: DocumentNode, operation_name: str | None) -> str | None:
+    """The variable the root field's `after` takes, if nothing else in the document reads it:
+    an event executes alike whatever its value (the root field's value is the event)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    named = [
+        argument.value.name.value
+        for selection in operation.selection_set.selections
+        if isinstance(selection, FieldNode)
+        for argument in selection.arguments or ()
+        if argument.name.value == "after" and isinstance(argument.value, VariableNode)
+    ]
+    if len(named) != 1:
+        return None
+    uses = _VariableUses()
+    visit(document, uses)
+    return named[0] if uses.count[named[0]] == 1 else None
+
+
+class _VariableUses(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count: Counter[str] = Counter()
+
+    def enter_variable_definition(self, *_: Any) -> Any:
+        return SKIP  # a definition, not a use
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.count[node.name.value] += 1
 
 
 def whole_events(

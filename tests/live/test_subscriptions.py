@@ -123,6 +123,37 @@ async def test_a_resumed_subscription_gets_exactly_what_it_missed_then_live_even
         await socket.close()
 
 
+async def test_subscribers_resuming_from_different_cursors_each_get_their_own_past_once(
+    live: Live, owner: str
+):
+    """They share one execution per event (their cursors are left out of the group's key), and
+    each still gets exactly what it had not seen."""
+    issue = await live.an_issue(10)
+    early = await live.head()
+    await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Seen by one")
+    late = await live.head()
+    await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Seen by both")
+    sockets = [await Socket.open(live.ports[1], owner) for _ in range(2)]
+
+    async def title(socket: Socket) -> str:
+        return str((await socket.event("1"))["issueChanged"]["changes"][0]["toValue"])
+
+    try:
+        for socket, cursor in zip(sockets, (early, late), strict=True):
+            await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue, "after": cursor})
+        first, second = sockets
+        assert [await title(first), await title(first)] == ["Seen by one", "Seen by both"]
+        assert await title(second) == "Seen by both"
+        await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Live for both")
+        assert await title(first) == "Live for both"
+        assert await title(second) == "Live for both"
+        await first.nothing_within(0.5)
+        await second.nothing_within(0.1)
+    finally:
+        for socket in sockets:
+            await socket.close()
+
+
 async def test_a_catch_up_longer_than_the_connections_queue_waits_for_its_client(
     live: Live, owner: str
 ):

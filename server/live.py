@@ -440,17 +440,23 @@ class Delivery:
                 params["scope_viewer_id"] = group.me
             rows = await db.fetch_all(issues_matching(issue_filter), params)
             projects = {int(row.id): int(row.project_id) for row in rows}
-        matched = dict(group.matched)
+        # This batch's findings, kept apart from the group's memory (which may be large) until
+        # the batch is delivered.
+        matched: dict[int, bool] = {}
+
+        def matched_before(issue_id: int, unknown: bool) -> bool:
+            return matched.get(issue_id, group.matched.get(issue_id, unknown))
+
         sent: list[tuple[Event, bool]] = []
         for event in ours:
             project = projects.get(event.subject_id)
             matches = project is not None and topic.project_id in (None, project)
             if event.action == "DELETED":
-                if matched.get(event.subject_id, True):
+                if matched_before(event.subject_id, True):
                     sent.append((event, False))
             elif matches:
                 sent.append((event, True))
-            elif matched.get(event.subject_id, _may_have_matched(topic, event)):
+            elif matched_before(event.subject_id, _may_have_matched(topic, event)):
                 # It matched at its last event (or may have, before this group knew it): the
                 # view that shows it is told it left (archived ones leave unfiltered views).
                 sent.append((event, False))
@@ -752,9 +758,9 @@ def _raise_if_the_database_failed(errors: Sequence[GraphQLError] | None) -> None
 
 
 def _changes_access(event: Event) -> bool:
-    return event.subject_type == "Membership" or (
-        event.subject_type == "Workspace" and event.action == "DELETED"
-    )
+    """A membership created, changed or removed. (A workspace's deletion is logged nowhere: its
+    entries go with it; each connection's recheck ends its subscriptions.)"""
+    return event.subject_type == "Membership"
 
 
 def membership_ended() -> GraphQLError:

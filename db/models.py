@@ -32,7 +32,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.enums import Priority, Role, TokenScope, WorkflowStateType
@@ -445,3 +445,91 @@ class RateLimitWindow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     spent: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class OutboxMessage(Base):
+    """A message to send (a webhook delivery, an email), written in the transaction of the
+    change that caused it and sent by the outbox worker (`server/worker.py`) after it commits:
+    a rolled-back change sends nothing and a committed one is never lost. Delivered at least
+    once: a worker holds the row locked while it sends, so two never send it at the same time,
+    and one killed mid-send leaves it to be sent again."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    """Which sender takes it: `webhook` or `email`."""
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The kind's own reference (a webhook's id); the sender checks it still exists."""
+    payload: Mapped[dict[str, object]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    available_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    """When it is due: now, or its next retry."""
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    abandoned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Retries ran out (or its target is gone): no worker takes it again unless asked to."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_messages_due",
+            "available_at",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND abandoned_at IS NULL"),
+        ),
+        Index("ix_outbox_messages_kind_target_id", "kind", "target_id"),
+    )
+
+
+class Webhook(Base):
+    """A workspace's subscription of a URL to event types. `secret` signs each delivery
+    (Standard Webhooks); after a rotation `previous_secret` signs too until it expires, so a
+    receiver can switch without missing a delivery."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
+    enabled: Mapped[bool] = mapped_column(nullable=False, server_default=text("true"))
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """The first failed attempt of the current run of failures; cleared by a success."""
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one outbox message to a webhook."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    )
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    event_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    attempted_at: Mapped[datetime] = _created_at()
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    succeeded: Mapped[bool] = mapped_column(nullable=False)
+    next_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),)

@@ -111,13 +111,17 @@ def plain_dsn(url: str) -> str:
 
 
 class StreamListener:
-    """A process's one `LISTEN` connection. It calls `on_change(workspace_id)` for every
-    notification, and `on_change(None)` ("read every workspace") each time it (re)connects, so
-    that what was committed while it was away is read too. It reconnects by itself."""
+    """A `LISTEN` connection (a process has one per channel). It calls
+    `on_change(workspace_id)` for every notification, and `on_change(None)` ("read every
+    workspace") each time it (re)connects, so that what was committed while it was away is read
+    too. It reconnects by itself."""
 
-    def __init__(self, url: str, on_change: Callable[[int | None], None]) -> None:
+    def __init__(
+        self, url: str, on_change: Callable[[int | None], None], channel: str = CHANNEL
+    ) -> None:
         self.dsn = plain_dsn(url)
         self.on_change = on_change
+        self.channel = channel
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
@@ -127,7 +131,7 @@ class StreamListener:
             connection: Any = None
             try:
                 connection = await asyncpg.connect(self.dsn, timeout=10)
-                await connection.add_listener(CHANNEL, self._notified)
+                await connection.add_listener(self.channel, self._notified)
                 if attempt:
                     logger.info("stream listener reconnected")
                 attempt = 0

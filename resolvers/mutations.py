@@ -24,6 +24,7 @@ import strawberry
 from core.errors import BacklogError, UserError, UserErrorCode, user_error
 from core.text import unstorable_text
 from db import activity, idempotency
+from resolvers import reactions
 from resolvers.guards import require_credential_owner, require_writer
 
 if TYPE_CHECKING:
@@ -220,6 +221,7 @@ async def _attempt(
     else:
         if key is not None and actor_id is not None and not refused:
             await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
+        await reactions.react(db, actor_id, journal.changes)
         await activity.append(db, actor_id, journal.changes)
         await db.commit()
     if done.fail_with is not None:

@@ -39,6 +39,7 @@ from server.rate_limit import RateLimiter
 from server.schema_exploration import SchemaExploration
 from server.settings import Settings
 from server.websocket import CloseCode, WebSockets
+from server.worker import outbox_worker
 
 RATE_LIMIT_POOL_SIZE = 2
 
@@ -112,6 +113,10 @@ def create_app(
                 asyncio.create_task(StreamListener(settings.database_url, live.changed).run())
             )
             close_sockets_before_exit(websockets)
+        outbox_pool = None
+        if owned and settings.database_url is not None and settings.outbox_worker:
+            worker, outbox_pool = outbox_worker(settings)
+            background.append(asyncio.create_task(worker.run()))
         app.state.live = live
         try:
             yield
@@ -122,6 +127,8 @@ def create_app(
             await asyncio.gather(*background, return_exceptions=True)
             if live is not None:
                 await live.stop()
+            if outbox_pool is not None:
+                await outbox_pool.dispose()
             if owned:
                 await app.state.database.dispose()
                 await limiter.database.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=_positive, default=1)
     serve.add_argument(
         "--seed", action="store_true", help="load demo data into an empty DATABASE_URL too"
+    )
+
+    commands.add_parser(
+        "worker",
+        help="send what the outbox holds (webhooks, email) until stopped; needs DATABASE_URL",
     )
 
     commands.add_parser("migrate", help="apply database migrations")
@@ -223,6 +229,37 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = checked_settings(signing_key=False)
+    if not settings.database_url:
+        raise StartupError(
+            "DATABASE_URL: `backlog worker` sends from a deployment's database; with the "
+            "embedded one, `backlog serve` runs a worker itself"
+        )
+    check_database(settings.database_url)
+    _migrate(settings.database_url)
+
+    async def work() -> None:
+        from server.worker import outbox_worker
+
+        worker, database = outbox_worker(settings)
+        running = asyncio.current_task()
+        assert running is not None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            # A send cut short is rolled back: its message is due again for the next worker.
+            loop.add_signal_handler(signum, running.cancel)
+        try:
+            await worker.run()
+        finally:
+            await database.dispose()
+
+    print("Outbox worker: sending until stopped.", flush=True)
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(work())
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     url, _ = _database_url(checked_settings(signing_key=False))
     _migrate(url)
@@ -326,6 +363,7 @@ def cmd_operations(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
+    "worker": cmd_worker,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "export-schema": cmd_export_schema,

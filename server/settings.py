@@ -175,6 +175,17 @@ class Settings(BaseSettings):
     # cost the live workload 70% more server CPU per delivery (README "Live updates").
     ws_compression: bool = Field(default=False, alias="BACKLOG_WS_COMPRESSION")
 
+    # The outbox worker (server/worker.py): webhooks and email leave through it.
+    outbox_worker: bool = Field(
+        default=True,
+        alias="BACKLOG_OUTBOX_WORKER",
+        description="Run an outbox worker inside each server process; false when deployments "
+        "run `backlog worker` processes of their own.",
+    )
+    outbox_concurrency: int = Field(default=4, ge=1, le=64, alias="BACKLOG_OUTBOX_CONCURRENCY")
+    outbox_poll_s: float = Field(default=1.0, gt=0, le=60, alias="BACKLOG_OUTBOX_POLL_S")
+    outbox_retention_days: int = Field(default=30, ge=1, alias="BACKLOG_OUTBOX_RETENTION_DAYS")
+
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.
     loaders_enabled: bool = Field(default=True, alias="BACKLOG_LOADERS_ENABLED")
     # Bench and tests: run queries with graphql-core's executor instead of execution.engine.

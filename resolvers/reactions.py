@@ -1,0 +1,19 @@
+"""What a mutation's changes set off beyond its own rows — webhook deliveries, notifications,
+email — written in the mutation's transaction, just before its activity is appended: they commit
+with it or not at all, and the outbox worker (`server/worker.py`) sends them after the commit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from db.activity import Change
+    from db.session import RequestDatabase
+
+
+async def react(db: RequestDatabase, actor_id: int | None, changes: Sequence[Change]) -> None:
+    """Called by the mutation runner with every change a mutation is about to commit."""
+    if not changes:
+        return

@@ -221,7 +221,7 @@ async def _attempt(
     else:
         if key is not None and actor_id is not None and not refused:
             await idempotency.complete(db, actor_id, key, {"ids": list(done.result_ids)})
-        await reactions.react(db, actor_id, journal.changes)
+        await reactions.react(context, actor_id, journal.changes)
         await activity.append(db, actor_id, journal.changes)
         await db.commit()
     if done.fail_with is not None:

@@ -10,10 +10,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from db.activity import Change
-    from db.session import RequestDatabase
+    from resolvers.context import Context
 
 
-async def react(db: RequestDatabase, actor_id: int | None, changes: Sequence[Change]) -> None:
+async def react(context: Context, actor_id: int | None, changes: Sequence[Change]) -> None:
     """Called by the mutation runner with every change a mutation is about to commit."""
     if not changes:
         return

@@ -175,6 +175,13 @@ class Settings(BaseSettings):
     # cost the live workload 70% more server CPU per delivery (README "Live updates").
     ws_compression: bool = Field(default=False, alias="BACKLOG_WS_COMPRESSION")
 
+    app_url: str = Field(
+        default="http://127.0.0.1:8000",
+        alias="BACKLOG_APP_URL",
+        description="The web app's address, which links in emails point at (accepting an "
+        "invitation, resetting a password, unsubscribing).",
+    )
+
     # The outbox worker (server/worker.py): webhooks and email leave through it.
     outbox_worker: bool = Field(
         default=True,

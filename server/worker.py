@@ -105,6 +105,7 @@ class OutboxWorker:
         self.retention_days = retention_days
         self.listen_url = listen_url
         self._wake = asyncio.Event()
+        self._wake.set()  # a first round at start: what is due already goes now
 
     async def run(self) -> None:
         """Until cancelled."""

@@ -26,8 +26,15 @@ def clean_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("BACKLOG_") and name not in {"DATABASE_URL", "TEST_DATABASE_URL"}
     }
-    # Never the checkout's `.backlog`, even if a check let the server get that far.
-    return {**environment, "BACKLOG_DATA_DIR": str(tmp_path / "data"), **settings}
+    # Never the checkout's `.backlog`, even if a check let the server get that far. No outbox
+    # worker unless a test asks for one: it would send (or give up) the messages of tests that
+    # share the database.
+    return {
+        **environment,
+        "BACKLOG_DATA_DIR": str(tmp_path / "data"),
+        "BACKLOG_OUTBOX_WORKER": "false",
+        **settings,
+    }
 
 
 def wait_until_healthy(

@@ -86,7 +86,7 @@ def retry_delay(attempts: int) -> float | None:
 
 
 class OutboxWorker:
-    """`concurrency` sends at a time, each on its own pooled connection."""
+    """At most `concurrency` sends at a time, each on its own pooled connection."""
 
     def __init__(
         self,
@@ -106,17 +106,25 @@ class OutboxWorker:
         self.listen_url = listen_url
         self._wake = asyncio.Event()
         self._wake.set()  # a first round at start: what is due already goes now
+        self._senders: set[asyncio.Task[None]] = set()
+        self._failures = 0
 
     async def run(self) -> None:
-        """Until cancelled."""
-        tasks = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
-        tasks.append(asyncio.create_task(self._prune_forever()))
+        """Until cancelled. Idle, a worker asks the database once per poll: one sending task
+        looks for work, and each message it finds starts another (up to `concurrency`), so a
+        burst is sent `concurrency` at a time and a quiet outbox costs one statement."""
+        background = [asyncio.create_task(self._prune_forever())]
         if self.listen_url is not None:
             listener = StreamListener(self.listen_url, self._notified, channel=outbox.CHANNEL)
-            tasks.append(asyncio.create_task(listener.run()))
+            background.append(asyncio.create_task(listener.run()))
         try:
-            await asyncio.gather(*tasks)
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                self._wake.clear()
+                self._start_sending()
         finally:
+            tasks = [*background, *self._senders]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -124,23 +132,24 @@ class OutboxWorker:
     def _notified(self, _: int | None) -> None:
         self._wake.set()
 
-    async def _slot(self) -> None:
-        failures = 0
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
-            self._wake.clear()
-            try:
-                while await self.send_one():
-                    pass
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database is away: nothing was settled
-                if failures == 0:
-                    logger.warning("outbox worker: %s; retrying", type(error).__name__)
-                await asyncio.sleep(FAILURE_PAUSES_S[min(failures, len(FAILURE_PAUSES_S) - 1)])
-                failures += 1
+    def _start_sending(self) -> None:
+        if len(self._senders) < self.concurrency:
+            task = asyncio.create_task(self._send_while_due())
+            self._senders.add(task)
+            task.add_done_callback(self._senders.discard)
+
+    async def _send_while_due(self) -> None:
+        try:
+            while await self.send_one():
+                self._failures = 0
+                self._start_sending()
+        except Exception as error:  # the database is away: nothing was settled
+            if self._failures == 0:
+                logger.warning("outbox worker: %s; retrying", type(error).__name__)
+            pause = FAILURE_PAUSES_S[min(self._failures, len(FAILURE_PAUSES_S) - 1)]
+            self._failures += 1
+            await asyncio.sleep(pause)
+            self._wake.set()
 
     async def send_one(self) -> bool:
         """Take one due message, send it and record the outcome; False when none was due."""

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from db import outbox
+from db.migrate import upgrade_to_head
 from db.outbox import Message, NewMessage
 from db.session import Database, RequestDatabase, create_engine
 from server.worker import (
@@ -24,6 +25,7 @@ from server.worker import (
     Sender,
     Sent,
 )
+from tests.support.postgres import throwaway_embedded_postgres
 
 KIND = "test-outbox"
 
@@ -218,3 +220,28 @@ async def _make_due(database: Database, *, attempts: int) -> None:
     )
     await db.commit()
     await db.close()
+
+
+async def test_a_worker_recovers_by_itself_after_a_database_restart() -> None:
+    with throwaway_embedded_postgres("backlog-outbox-") as postgres:
+        engine = create_engine(postgres.url, statement_timeout_ms=0)
+        await upgrade_to_head(engine)
+        await engine.dispose()
+        database = Database(create_engine(postgres.url))
+        recorder = Recorder()
+        # Polling only every minute: after the restart, the worker must find its way back
+        # through its listener's reconnection, not by chance.
+        running = worker(database, recorder, poll_s=60, listen_url=postgres.url)
+        task = asyncio.create_task(running.run())
+        try:
+            await write(database, {"n": 1})
+            await asyncio.wait_for(recorder.any_sent.wait(), 10)
+            await postgres.restart()
+            recorder.any_sent.clear()
+            await write(database, {"n": 2})
+            await asyncio.wait_for(recorder.any_sent.wait(), 20)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await database.dispose()
+    assert recorder.sent == [{"n": 1}, {"n": 2}]

@@ -2,7 +2,8 @@
 a raw-SQL floor, each a real server process loaded with wrk on the same seeded PostgreSQL.
 With `--soak SECONDS`, instead: one Backlog worker's resident memory under steady load
 (bench/soak.py). `python -m bench live [--help]`: subscriptions over WebSockets, delivered while
-writes go through the API (bench/live.py).
+writes go through the API (bench/live.py). `python -m bench outbox [--help]`: outbox lag, from a
+write's commit to its webhook delivery (bench/outbox.py).
 
 Before anything is measured, every server's answer to every document of the chosen workloads is
 checked (data, no errors, the same rows as Backlog's), and the floor is checked to send exactly
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from bench import live, postgraphile, protection, report, servers, soak
+from bench import live, outbox, postgraphile, protection, report, servers, soak
 from bench.database import DatabaseInfo, open_database
 from bench.load import ensure_wrk
 from bench.measure import (
@@ -53,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     if args[:1] == ["live"]:
         return live.main(args[1:])
+    if args[:1] == ["outbox"]:
+        return outbox.main(args[1:])
     options = parse_options(args, description=__doc__)
     if options.soak_s is not None:
         return _soak(options, options.soak_s)

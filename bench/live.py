@@ -295,7 +295,7 @@ def run_one(options: LiveOptions, db: DatabaseInfo, count: int) -> LiveRun:
         baseline.restore_database(db.url)
 
 
-class _Writer:
+class Writer:
     """issueUpdate at a fixed rate (open loop), each write's send and response times by seq."""
 
     def __init__(self, http: httpx.AsyncClient, urls: list[str], targets: Targets) -> None:
@@ -403,7 +403,7 @@ async def _measure(
         )
         workspace_id = orjson.loads(answer.content)["data"]["workspace"]["id"]
         subscribe = {"query": BOARD, "variables": {"workspaceId": workspace_id}}
-        writer = _Writer(http, graphql, db.targets)
+        writer = Writer(http, graphql, db.targets)
 
         print("   warm-up: one subscriber per process, one write", flush=True)
         await _warm_up(sockets, subscribe, writer, options.compression)
@@ -463,7 +463,7 @@ async def _measure(
 
 
 async def _warm_up(
-    sockets: list[str], subscribe: dict[str, Any], writer: _Writer, compression: bool
+    sockets: list[str], subscribe: dict[str, Any], writer: Writer, compression: bool
 ) -> None:
     opened = []
     for url in sockets:

@@ -287,15 +287,6 @@ class Loaders:
     activity_by_id = _row_by_id(queries.activity)
 
     @cached_property
-    def history_of_issue(self) -> RelationLoader:
-        activity = queries.activity
-        return self._relation(
-            "history of issue", partial(queries.visible_rows, activity), activity.c.issue_id
-        )
-
-    activity_of_workspace = _of_workspace(queries.activity)
-
-    @cached_property
     def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
         return self._rows(queries.visible_workspaces(), queries.workspaces.c.slug)
 
@@ -307,11 +298,25 @@ class Loaders:
     memberships_of_workspace = _of_workspace(queries.memberships)
     labels_of_workspace = _of_workspace(queries.labels)
     workflow_states_of_workspace = _of_workspace(queries.workflow_states)
+    activity_of_workspace = _of_workspace(queries.activity)
+
     issues_of_workspace = _issues_by("issues of workspace", queries.issues.c.workspace_id)
     issues_of_project = _issues_by("issues of project", queries.issues.c.project_id)
     children_of_issue = _issues_by("children of issue", queries.issues.c.parent_id, short=True)
     issues_assigned_to_user = _issues_by("issues assigned to user", queries.issues.c.assignee_id)
     issues_of_state = _issues_by("issues of state", queries.issues.c.state_id)
+
+    workflow_states_by_workspace_id = _all_of_workspace(queries.workflow_states, "position")
+    """All of each workspace's workflow states, in board order."""
+    projects_by_workspace_id = _all_of_workspace(queries.projects, "key")
+    """All of each workspace's projects, by key."""
+
+    @cached_property
+    def history_of_issue(self) -> RelationLoader:
+        activity = queries.activity
+        return self._relation(
+            "history of issue", partial(queries.visible_rows, activity), activity.c.issue_id
+        )
 
     @cached_property
     def comments_of_issue(self) -> RelationLoader:
@@ -406,8 +411,3 @@ class Loaders:
             return await search.load_snippets(db, scope, keys)
 
         return DataLoader(load, batch=self._batch, cache=self._batch)
-
-    workflow_states_by_workspace_id = _all_of_workspace(queries.workflow_states, "position")
-    """All of each workspace's workflow states, in board order."""
-    projects_by_workspace_id = _all_of_workspace(queries.projects, "key")
-    """All of each workspace's projects, by key."""

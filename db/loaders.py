@@ -182,6 +182,65 @@ def _rows_by(
     return DataLoader(load, batch=batch, cache=batch)
 
 
+def _row_by_id(
+    table: Table, query: Callable[[], Select[Any]] | None = None
+) -> cached_property[DataLoader[int, Row[Any] | None]]:
+    """A loader of `Loaders`: `table`'s rows by id, read through `query`, by default the rows of
+    the viewer's workspaces (`queries.visible_rows`)."""
+
+    def loader(loaders: Loaders) -> DataLoader[int, Row[Any] | None]:
+        statement = queries.visible_rows(table) if query is None else query()
+        return loaders._rows(statement, table.c.id)
+
+    return cached_property(loader)
+
+
+def _of_workspace(table: Table) -> cached_property[RelationLoader]:
+    """A loader of `Loaders`: a workspace's rows of `table` (its projects, labels, activity...)."""
+
+    def loader(loaders: Loaders) -> RelationLoader:
+        return loaders._relation(
+            f"{table.name} of workspace", partial(queries.visible_rows, table), table.c.workspace_id
+        )
+
+    return cached_property(loader)
+
+
+def _issues_by(
+    name: str, parent: ColumnElement[Any], *, short: bool = False
+) -> cached_property[RelationLoader]:
+    """A loader of `Loaders`: the issues whose `parent` column is the parent's id, filterable."""
+
+    def loader(loaders: Loaders) -> RelationLoader:
+        return RelationLoader(
+            loaders._db,
+            name,
+            queries.visible_issues,
+            parent,
+            loaders.scope_params,
+            filtered=True,
+            # Counting needs no join to projects (every issue has one): a third of its cost.
+            count_query=queries.countable_issues,
+            counts_with_pages=short,
+            batch=loaders._batch,
+        )
+
+    return cached_property(loader)
+
+
+def _all_of_workspace(
+    table: Table, order_by: str
+) -> cached_property[DataLoader[int, list[Row[Any]]]]:
+    """A loader of `Loaders`: all of each workspace's rows of `table`, in `order_by` then id."""
+
+    def loader(loaders: Loaders) -> DataLoader[int, list[Row[Any]]]:
+        return loaders._rows_of(
+            queries.visible_rows(table), table.c.workspace_id, (table.c[order_by], table.c.id)
+        )
+
+    return cached_property(loader)
+
+
 class Loaders:
     """Every loader of one request, bound to its database handle and its viewer's read scope."""
 
@@ -215,86 +274,17 @@ class Loaders:
             batch=self._batch,
         )
 
-    def _by_id(self, table: Table) -> DataLoader[int, Row[Any] | None]:
-        """Rows of a table of workspaces' rows (`queries.visible_rows`) by id."""
-        return self._rows(queries.visible_rows(table), table.c.id)
-
-    def _of_workspace(self, table: Table) -> RelationLoader:
-        """A workspace's rows of `table`: its projects, labels, activity..."""
-        return self._relation(
-            f"{table.name} of workspace", partial(queries.visible_rows, table), table.c.workspace_id
-        )
-
-    def _issue_relation(
-        self, name: str, parent: ColumnElement[Any], *, short: bool = False
-    ) -> RelationLoader:
-        return RelationLoader(
-            self._db,
-            name,
-            queries.visible_issues,
-            parent,
-            self.scope_params,
-            filtered=True,
-            # Counting needs no join to projects (every issue has one): a third of its cost.
-            count_query=queries.countable_issues,
-            counts_with_pages=short,
-            batch=self._batch,
-        )
-
-    @cached_property
-    def user_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_users(), queries.users.c.id)
-
-    @cached_property
-    def workspace_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_workspaces(), queries.workspaces.c.id)
-
-    @cached_property
-    def membership_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._by_id(queries.memberships)
-
-    @cached_property
-    def project_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._by_id(queries.projects)
-
-    @cached_property
-    def workflow_state_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._by_id(queries.workflow_states)
-
-    @cached_property
-    def label_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._by_id(queries.labels)
-
-    @cached_property
-    def issue_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(queries.visible_issues(), queries.issues.c.id)
-
-    @cached_property
-    def comment_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._by_id(queries.comments)
-
-    @cached_property
-    def api_token_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(accounts.visible_api_tokens(), queries.api_tokens.c.id)
-
-    @cached_property
-    def invitation_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._rows(workspaces.visible_invitations(), workspaces.invitations.c.id)
-
-    @cached_property
-    def activity_by_id(self) -> DataLoader[int, Row[Any] | None]:
-        return self._by_id(queries.activity)
-
-    @cached_property
-    def history_of_issue(self) -> RelationLoader:
-        activity = queries.activity
-        return self._relation(
-            "history of issue", partial(queries.visible_rows, activity), activity.c.issue_id
-        )
-
-    @cached_property
-    def activity_of_workspace(self) -> RelationLoader:
-        return self._of_workspace(queries.activity)
+    user_by_id = _row_by_id(queries.users, queries.visible_users)
+    workspace_by_id = _row_by_id(queries.workspaces, queries.visible_workspaces)
+    membership_by_id = _row_by_id(queries.memberships)
+    project_by_id = _row_by_id(queries.projects)
+    workflow_state_by_id = _row_by_id(queries.workflow_states)
+    label_by_id = _row_by_id(queries.labels)
+    issue_by_id = _row_by_id(queries.issues, queries.visible_issues)
+    comment_by_id = _row_by_id(queries.comments)
+    api_token_by_id = _row_by_id(queries.api_tokens, accounts.visible_api_tokens)
+    invitation_by_id = _row_by_id(workspaces.invitations, workspaces.visible_invitations)
+    activity_by_id = _row_by_id(queries.activity)
 
     @cached_property
     def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
@@ -304,37 +294,29 @@ class Loaders:
     def issue_by_identifier(self) -> DataLoader[tuple[int, str, int], Row[Any] | None]:
         return self._issue_by_identifier(self._db, self.scope_params, batch=self._batch)
 
-    @cached_property
-    def projects_of_workspace(self) -> RelationLoader:
-        return self._of_workspace(queries.projects)
+    projects_of_workspace = _of_workspace(queries.projects)
+    memberships_of_workspace = _of_workspace(queries.memberships)
+    labels_of_workspace = _of_workspace(queries.labels)
+    workflow_states_of_workspace = _of_workspace(queries.workflow_states)
+    activity_of_workspace = _of_workspace(queries.activity)
+
+    issues_of_workspace = _issues_by("issues of workspace", queries.issues.c.workspace_id)
+    issues_of_project = _issues_by("issues of project", queries.issues.c.project_id)
+    children_of_issue = _issues_by("children of issue", queries.issues.c.parent_id, short=True)
+    issues_assigned_to_user = _issues_by("issues assigned to user", queries.issues.c.assignee_id)
+    issues_of_state = _issues_by("issues of state", queries.issues.c.state_id)
+
+    workflow_states_by_workspace_id = _all_of_workspace(queries.workflow_states, "position")
+    """All of each workspace's workflow states, in board order."""
+    projects_by_workspace_id = _all_of_workspace(queries.projects, "key")
+    """All of each workspace's projects, by key."""
 
     @cached_property
-    def memberships_of_workspace(self) -> RelationLoader:
-        return self._of_workspace(queries.memberships)
-
-    @cached_property
-    def labels_of_workspace(self) -> RelationLoader:
-        return self._of_workspace(queries.labels)
-
-    @cached_property
-    def workflow_states_of_workspace(self) -> RelationLoader:
-        return self._of_workspace(queries.workflow_states)
-
-    @cached_property
-    def issues_of_workspace(self) -> RelationLoader:
-        return self._issue_relation("issues of workspace", queries.issues.c.workspace_id)
-
-    @cached_property
-    def issues_of_project(self) -> RelationLoader:
-        return self._issue_relation("issues of project", queries.issues.c.project_id)
-
-    @cached_property
-    def children_of_issue(self) -> RelationLoader:
-        return self._issue_relation("children of issue", queries.issues.c.parent_id, short=True)
-
-    @cached_property
-    def issues_assigned_to_user(self) -> RelationLoader:
-        return self._issue_relation("issues assigned to user", queries.issues.c.assignee_id)
+    def history_of_issue(self) -> RelationLoader:
+        activity = queries.activity
+        return self._relation(
+            "history of issue", partial(queries.visible_rows, activity), activity.c.issue_id
+        )
 
     @cached_property
     def comments_of_issue(self) -> RelationLoader:
@@ -429,23 +411,3 @@ class Loaders:
             return await search.load_snippets(db, scope, keys)
 
         return DataLoader(load, batch=self._batch, cache=self._batch)
-
-    @cached_property
-    def workflow_states_by_workspace_id(self) -> DataLoader[int, list[Row[Any]]]:
-        """All of each workspace's workflow states, in board order."""
-        states = queries.workflow_states
-        return self._rows_of(
-            queries.visible_rows(states), states.c.workspace_id, (states.c.position, states.c.id)
-        )
-
-    @cached_property
-    def projects_by_workspace_id(self) -> DataLoader[int, list[Row[Any]]]:
-        """All of each workspace's projects, by key."""
-        projects = queries.projects
-        return self._rows_of(
-            queries.visible_rows(projects), projects.c.workspace_id, (projects.c.key, projects.c.id)
-        )
-
-    @cached_property
-    def issues_of_state(self) -> RelationLoader:
-        return self._issue_relation("issues of state", queries.issues.c.state_id)

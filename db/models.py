@@ -77,6 +77,16 @@ def _created_at() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
+def _owner_id() -> Mapped[int]:
+    """The user a row belongs to: the row goes with their account."""
+    return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def _user_named_id() -> Mapped[int | None]:
+    """A user a row names (a lead, an assignee, an author): null once their account is gone."""
+    return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+
 class _WorkspaceKeyed:
     """A row of one workspace that other rows point at by `(id, workspace_id)`, a composite
     foreign key: what they point at is then in their own workspace. Its table's arguments come
@@ -125,9 +135,7 @@ class Membership(Base):
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
     )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[int] = _owner_id()
     role: Mapped[Role] = mapped_column(_pg_enum(Role, "role"), nullable=False)
     created_at: Mapped[datetime] = _created_at()
 
@@ -140,9 +148,7 @@ class Project(_WorkspaceKeyed, Base):
     key: Mapped[str] = mapped_column(String(10), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
-    lead_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    lead_id: Mapped[int | None] = _user_named_id()
     # Next issue number: taken with UPDATE ... RETURNING so concurrent creates never collide.
     last_issue_number: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = _created_at()
@@ -193,12 +199,8 @@ class Issue(_WorkspaceKeyed, Base):
     priority: Mapped[Priority] = mapped_column(
         _pg_enum(Priority, "priority"), nullable=False, server_default=Priority.NONE.value
     )
-    assignee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    creator_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    assignee_id: Mapped[int | None] = _user_named_id()
+    creator_id: Mapped[int | None] = _user_named_id()
     parent_id: Mapped[int | None] = mapped_column(BigInteger)
     estimate: Mapped[int | None] = mapped_column(Integer)
     due_date: Mapped[date | None] = mapped_column(Date)
@@ -276,9 +278,7 @@ class Comment(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     issue_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    author_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    author_id: Mapped[int | None] = _user_named_id()
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = _created_at()
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -300,17 +300,19 @@ class Comment(Base):
 # token (they are 256-bit random strings, so a fast hash does not weaken them).
 
 
+def _token_hash() -> Mapped[str]:
+    return mapped_column(String(64), nullable=False, unique=True)
+
+
 class RefreshToken(Base):
     """One link of a rotation chain; all links of one sign-in share `family_id`."""
 
     __tablename__ = "refresh_tokens"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[int] = _owner_id()
     family_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    token_hash: Mapped[str] = _token_hash()
     created_at: Mapped[datetime] = _created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -323,12 +325,10 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[int] = _owner_id()
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     scope: Mapped[TokenScope] = mapped_column(_pg_enum(TokenScope, "token_scope"), nullable=False)
-    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    token_hash: Mapped[str] = _token_hash()
     created_at: Mapped[datetime] = _created_at()
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -361,10 +361,8 @@ class Invitation(Base):
     )
     email: Mapped[str] = mapped_column(String(320), nullable=False)
     role: Mapped[Role] = mapped_column(_pg_enum(Role, "role"), nullable=False)
-    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    invited_by: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    token_hash: Mapped[str] = _token_hash()
+    invited_by: Mapped[int | None] = _user_named_id()
     created_at: Mapped[datetime] = _created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -22,6 +22,7 @@ from schema.pagination import Connection
 from schema.payloads import (
     EXPECTED_VERSION,
     archive_mutations,
+    changed_if_given,
     deleted_payload,
     idempotent,
     mutation,
@@ -152,84 +153,56 @@ class IssueCreateInput:
 class IssueUpdateInput:
     id: strawberry.ID = strawberry.field(description="The issue to change.")
     expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
-    title: str | None = strawberry.field(
-        default=strawberry.UNSET, description="1 to 255 characters."
+    title: str | None = changed_if_given("1 to 255 characters.")
+    description: str | None = changed_if_given("Markdown, at most 64 KiB.")
+    state_id: strawberry.ID | None = changed_if_given(
+        "A workflow state of the issue's workspace; cannot be null."
     )
-    description: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Markdown, at most 64 KiB."
+    priority: Priority | None = changed_if_given("Cannot be null: NONE is no priority.")
+    assignee_id: strawberry.ID | None = changed_if_given("`null` unassigns.")
+    label_ids: list[strawberry.ID] | None = changed_if_given("Replaces every label.")
+    add_label_ids: list[strawberry.ID] | None = changed_if_given(
+        "Labels to add, keeping the others."
     )
-    state_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="A workflow state of the issue's workspace; cannot be null.",
+    remove_label_ids: list[strawberry.ID] | None = changed_if_given(
+        "Labels to remove, keeping the others."
     )
-    priority: Priority | None = strawberry.field(
-        default=strawberry.UNSET, description="Cannot be null: NONE is no priority."
+    parent_id: strawberry.ID | None = changed_if_given(
+        "`null` makes it a top-level issue; an issue cannot become its own ancestor."
     )
-    assignee_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="`null` unassigns."
+    estimate: int | None = changed_if_given("Non-negative; `null` clears it.")
+    due_date: date | None = changed_if_given("A date; `null` clears it.")
+    project_id: strawberry.ID | None = changed_if_given(
+        "Moves the issue: it takes the new project's next number (a new identifier)."
     )
-    label_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Replaces every label."
-    )
-    add_label_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Labels to add, keeping the others."
-    )
-    remove_label_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Labels to remove, keeping the others."
-    )
-    parent_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="`null` makes it a top-level issue; an issue cannot become its own ancestor.",
-    )
-    estimate: int | None = strawberry.field(
-        default=strawberry.UNSET, description="Non-negative; `null` clears it."
-    )
-    due_date: date | None = strawberry.field(
-        default=strawberry.UNSET, description="A date; `null` clears it."
-    )
-    project_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Moves the issue: it takes the new project's next number (a new identifier).",
-    )
-    position: float | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Manual order (`orderBy: POSITION`): to move an issue between two others, "
-        "give a value between theirs.",
+    position: float | None = changed_if_given(
+        "Manual order (`orderBy: POSITION`): to move an issue between two others, "
+        "give a value between theirs."
     )
 
 
 @strawberry.input(description="The same changes to several issues, all or none.")
 class IssueBatchChangesInput:
-    state_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Moves every issue to this workflow state of their workspace; cannot be null.",
+    state_id: strawberry.ID | None = changed_if_given(
+        "Moves every issue to this workflow state of their workspace; cannot be null."
     )
-    priority: Priority | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Gives every issue this priority; cannot be null (NONE is no priority).",
+    priority: Priority | None = changed_if_given(
+        "Gives every issue this priority; cannot be null (NONE is no priority)."
     )
-    assignee_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="`null` unassigns."
+    assignee_id: strawberry.ID | None = changed_if_given("`null` unassigns.")
+    add_label_ids: list[strawberry.ID] | None = changed_if_given(
+        "Labels to add to every issue, keeping the others."
     )
-    add_label_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Labels to add to every issue, keeping the others."
+    remove_label_ids: list[strawberry.ID] | None = changed_if_given(
+        "Labels to remove from every issue."
     )
-    remove_label_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Labels to remove from every issue."
+    parent_id: strawberry.ID | None = changed_if_given(
+        "Makes every issue a sub-issue of this one; `null` makes them top-level."
     )
-    parent_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Makes every issue a sub-issue of this one; `null` makes them top-level.",
-    )
-    estimate: int | None = strawberry.field(
-        default=strawberry.UNSET, description="Non-negative; `null` clears every estimate."
-    )
-    due_date: date | None = strawberry.field(
-        default=strawberry.UNSET, description="A date; `null` clears every due date."
-    )
-    project_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Moves every issue to this project, where each takes the next number.",
+    estimate: int | None = changed_if_given("Non-negative; `null` clears every estimate.")
+    due_date: date | None = changed_if_given("A date; `null` clears every due date.")
+    project_id: strawberry.ID | None = changed_if_given(
+        "Moves every issue to this project, where each takes the next number."
     )
 
 

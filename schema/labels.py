@@ -7,6 +7,7 @@ import strawberry
 from resolvers import labels as use_cases
 from schema.node import Node
 from schema.payloads import (
+    changed_if_given,
     deleted_payload,
     idempotent,
     mutation,
@@ -40,13 +41,10 @@ class LabelCreateInput:
 @idempotent
 class LabelUpdateInput:
     id: strawberry.ID = strawberry.field(description="The label to change.")
-    name: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="1 to 100 characters, unique in the workspace; cannot be null.",
+    name: str | None = changed_if_given(
+        "1 to 100 characters, unique in the workspace; cannot be null."
     )
-    color: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Hex colour such as `#e11d48`; cannot be null."
-    )
+    color: str | None = changed_if_given("Hex colour such as `#e11d48`; cannot be null.")
 
 
 @strawberry.input(description="The label to delete; issues lose it.")

@@ -1,8 +1,9 @@
 """What every mutation's input and payload share. Inputs: the descriptions of common fields,
-and `idempotent`. Payloads: each type made by `payload_type` from its fields, then `errors`
-(`object_payload`, `reordered_payload` and `deleted_payload` make the common kinds), and
-`payload`, which maps what a use case returns (`resolvers.mutations.Outcome`) into one. The
-root mutation fields: `mutation`, and `archive_mutations` for an archive/unarchive pair."""
+`changed_if_given` and `idempotent`. Payloads: each type made by `payload_type` from its
+fields, then `errors` (`object_payload`, `reordered_payload` and `deleted_payload` make the
+common kinds), and `payload`, which maps what a use case returns (`resolvers.mutations.Outcome`)
+into one. The root mutation fields: `mutation`, and `archive_mutations` for an archive/unarchive
+pair."""
 
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ def idempotent(cls: InputType) -> InputType:
         default=None, description=IDEMPOTENCY_KEY
     )
     return cls
+
+
+def changed_if_given(description: str) -> Any:
+    """A field of an update's input that changes nothing when left out (`strawberry.UNSET`,
+    told apart from an explicit `null`)."""
+    return strawberry.field(default=strawberry.UNSET, description=description)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,13 @@ from schema import refs
 from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import archive_mutations, idempotent, mutation, object_payload
+from schema.payloads import (
+    archive_mutations,
+    changed_if_given,
+    idempotent,
+    mutation,
+    object_payload,
+)
 from schema.relation_field import relation
 from schema.relations import nodes_at, workspace_relation
 
@@ -70,15 +76,9 @@ class ProjectCreateInput:
 @idempotent
 class ProjectUpdateInput:
     id: strawberry.ID = strawberry.field(description="The project to change.")
-    name: str | None = strawberry.field(
-        default=strawberry.UNSET, description="1 to 200 characters; cannot be null."
-    )
-    description: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Markdown, at most 64 KiB; `null` empties it."
-    )
-    lead_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="`null` removes the lead."
-    )
+    name: str | None = changed_if_given("1 to 200 characters; cannot be null.")
+    description: str | None = changed_if_given("Markdown, at most 64 KiB; `null` empties it.")
+    lead_id: strawberry.ID | None = changed_if_given("`null` removes the lead.")
 
 
 @strawberry.input(description="The project to archive or unarchive.")

@@ -36,6 +36,8 @@ AFTER = (
     f"{subscriptions.RETENTION_DAYS} days back: an older cursor gets `CURSOR_EXPIRED`, and the "
     "client refetches."
 )
+After = Annotated[str | None, strawberry.argument(description=AFTER)]
+"""The `after` argument every subscription takes."""
 
 
 def _event_fields(event: Event, workspace_id: int) -> dict[str, Any]:
@@ -174,7 +176,7 @@ class Subscription:
                 "an issue that stops matching gets one last event with `matchesFilter: false`."
             ),
         ] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: After = None,
     ) -> AsyncIterator[IssueEvent]:
         topic = await subscriptions.issues_topic(
             info.context,
@@ -193,7 +195,7 @@ class Subscription:
         issue_id: Annotated[
             strawberry.ID, strawberry.argument(description="The issue whose comments to watch.")
         ],
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: After = None,
     ) -> AsyncIterator[CommentEvent]:
         topic = await subscriptions.comments_topic(info.context, issue_id, _position(after))
         return _open(info, topic)
@@ -208,7 +210,7 @@ class Subscription:
         workspace_id: Annotated[
             strawberry.ID, strawberry.argument(description="The workspace to watch.")
         ],
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: After = None,
     ) -> AsyncIterator[WorkspaceEvent]:
         topic = await subscriptions.activity_topic(info.context, workspace_id, _position(after))
         return _open(info, topic)

@@ -9,6 +9,7 @@ from resolvers import workflow_states as use_cases
 from schema.enums import WorkflowStateType
 from schema.node import Node
 from schema.payloads import (
+    changed_if_given,
     deleted_payload,
     idempotent,
     mutation,
@@ -46,13 +47,11 @@ class WorkflowStateCreateInput:
 @idempotent
 class WorkflowStateUpdateInput:
     id: strawberry.ID = strawberry.field(description="The workflow state to change.")
-    name: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="1 to 100 characters, unique in the workspace; cannot be null.",
+    name: str | None = changed_if_given(
+        "1 to 100 characters, unique in the workspace; cannot be null."
     )
-    type: WorkflowStateType | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="What being in it says about an issue's progress; cannot be null.",
+    type: WorkflowStateType | None = changed_if_given(
+        "What being in it says about an issue's progress; cannot be null."
     )
 
 

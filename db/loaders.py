@@ -16,7 +16,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db import accounts, queries, search, workspaces
+from db import accounts, queries, search, webhooks, workspaces
 from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
 from db.queries import ReadScope
 
@@ -280,6 +280,26 @@ class Loaders:
     @cached_property
     def invitation_by_id(self) -> DataLoader[int, Row[Any] | None]:
         return self._rows(workspaces.visible_invitations(), workspaces.invitations.c.id)
+
+    @cached_property
+    def webhook_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(webhooks.visible_webhooks(), webhooks.webhooks.c.id)
+
+    @cached_property
+    def webhook_delivery_by_id(self) -> DataLoader[int, Row[Any] | None]:
+        return self._rows(webhooks.visible_deliveries(), webhooks.deliveries.c.id)
+
+    @cached_property
+    def webhooks_of_workspace(self) -> RelationLoader:
+        return self._relation(
+            "webhooks of workspace", webhooks.visible_webhooks, webhooks.webhooks.c.workspace_id
+        )
+
+    @cached_property
+    def deliveries_of_webhook(self) -> RelationLoader:
+        return self._relation(
+            "deliveries of webhook", webhooks.visible_deliveries, webhooks.deliveries.c.webhook_id
+        )
 
     @cached_property
     def activity_by_id(self) -> DataLoader[int, Row[Any] | None]:

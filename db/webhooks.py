@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db import models
 from db.outbox import outbox
@@ -163,7 +163,7 @@ def subscribed_webhooks() -> Select[Any]:
             webhooks.c.workspace_id == any_(id_array("workspace_ids")),
             webhooks.c.enabled,
             webhooks.c.event_types.overlap(
-                bindparam("event_types", type_=ARRAY(webhooks.c.event_types.type.item_type))
+                bindparam("event_types", type_=webhooks.c.event_types.type)
             ),
         )
         .order_by(webhooks.c.id)

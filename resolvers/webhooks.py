@@ -206,19 +206,23 @@ async def webhook_update(context: Context, input: Any) -> Outcome:
 def _updated(current: Any, name: str, value: Any) -> Change:
     """A field's change for the log, which every member reads: a URL's values stay out of it
     (they may hold the receiver's credentials)."""
-    shown = {
-        "event_types": lambda values: ",".join(WebhookEventType(v).name for v in values),
-        "enabled": lambda flag: str(flag).lower(),
-    }.get(name)
     return Change(
         current.workspace_id,
         "Webhook",
         current.id,
         "UPDATED",
         field=_FIELDS.get(name, name),
-        from_value=None if shown is None else shown(getattr(current, name)),
-        to_value=None if shown is None else shown(value),
+        from_value=_logged(name, getattr(current, name)),
+        to_value=_logged(name, value),
     )
+
+
+def _logged(name: str, value: Any) -> str | None:
+    if name == "event_types":
+        return ",".join(WebhookEventType(event).name for event in value)
+    if name == "enabled":
+        return str(value).lower()
+    return None
 
 
 async def webhook_delete(context: Context, input: Any) -> Outcome:

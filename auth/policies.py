@@ -92,6 +92,17 @@ def _role_may_give(role: Role | None, current: Role | None, new: Role | None) ->
     return role is Role.OWNER or Role.OWNER not in (current, new)
 
 
+def can_manage_webhooks(viewer: Viewer, workspace_id: int) -> bool:
+    """Webhooks send the workspace's changes to other systems: managers, as for invitations."""
+    return can_write(viewer) and viewer.role_in(workspace_id) in _MANAGERS
+
+
+def can_see_webhooks(viewer: Viewer, workspace_id: int) -> bool:
+    """A webhook's URL may hold a receiver's credentials (many do): for those who may manage
+    webhooks, as invitations are for those who may invite."""
+    return can_manage_webhooks(viewer, workspace_id)
+
+
 def can_see_api_tokens(viewer: Viewer, user_id: int) -> bool:
     return viewer.user_id is not None and viewer.user_id == user_id
 

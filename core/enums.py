@@ -34,3 +34,21 @@ class Priority(enum.Enum):
     MEDIUM = "MEDIUM"
     LOW = "LOW"
     NONE = "NONE"
+
+
+class WebhookEventType(enum.Enum):
+    """What a webhook may subscribe to; the values are the envelope's `type` (and what
+    `webhooks.event_types` stores), the names the API's."""
+
+    ISSUE_CREATED = "issue.created"
+    ISSUE_UPDATED = "issue.updated"
+    ISSUE_DELETED = "issue.deleted"
+    COMMENT_CREATED = "comment.created"
+    COMMENT_UPDATED = "comment.updated"
+    COMMENT_DELETED = "comment.deleted"
+    PROJECT_CREATED = "project.created"
+    PROJECT_UPDATED = "project.updated"
+    PROJECT_DELETED = "project.deleted"
+    LABEL_CREATED = "label.created"
+    LABEL_UPDATED = "label.updated"
+    LABEL_DELETED = "label.deleted"

@@ -91,6 +91,19 @@ def issue_updated(
     )
 
 
+REFERENCES = {
+    "state": "WorkflowState",
+    "assignee": "User",
+    "parent": "Issue",
+    "project": "Project",
+    "labels": "Label",
+    "lead": "User",
+    "states": "WorkflowState",
+}
+"""The fields whose logged values are keys, and the type of object they name (the API shows them
+as global IDs; `labels` and `states` values may be comma-separated lists)."""
+
+
 def logged(value: Any) -> str | None:
     """How a value is written in `from_value`/`to_value`: keys and numbers as decimal text,
     enums by name, dates in ISO 8601."""

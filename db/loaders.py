@@ -16,7 +16,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db import accounts, queries, search, workspaces
+from db import accounts, queries, search, webhooks, workspaces
 from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
 from db.queries import ReadScope
 
@@ -285,6 +285,8 @@ class Loaders:
     api_token_by_id = _row_by_id(queries.api_tokens, accounts.visible_api_tokens)
     invitation_by_id = _row_by_id(workspaces.invitations, workspaces.visible_invitations)
     activity_by_id = _row_by_id(queries.activity)
+    webhook_by_id = _row_by_id(webhooks.webhooks, webhooks.visible_webhooks)
+    webhook_delivery_by_id = _row_by_id(webhooks.deliveries, webhooks.visible_deliveries)
 
     @cached_property
     def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
@@ -310,6 +312,18 @@ class Loaders:
     """All of each workspace's workflow states, in board order."""
     projects_by_workspace_id = _all_of_workspace(queries.projects, "key")
     """All of each workspace's projects, by key."""
+
+    @cached_property
+    def webhooks_of_workspace(self) -> RelationLoader:
+        return self._relation(
+            "webhooks of workspace", webhooks.visible_webhooks, webhooks.webhooks.c.workspace_id
+        )
+
+    @cached_property
+    def deliveries_of_webhook(self) -> RelationLoader:
+        return self._relation(
+            "deliveries of webhook", webhooks.visible_deliveries, webhooks.deliveries.c.webhook_id
+        )
 
     @cached_property
     def history_of_issue(self) -> RelationLoader:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
+from db.activity import REFERENCES
 from resolvers.context import Context
 from schema import refs
 from schema.node import Node, node_type
@@ -45,23 +46,11 @@ class ActivityAction(Enum):
     )
 
 
-# Fields whose values are IDs, and the type they name.
-_REFERENCES = {
-    "state": "WorkflowState",
-    "assignee": "User",
-    "parent": "Issue",
-    "project": "Project",
-    "labels": "Label",
-    "lead": "User",
-    "states": "WorkflowState",
-}
-
-
 def _value(field: str | None, value: str | None) -> str | None:
     """References are stored as keys and shown as global IDs (lists comma-separated)."""
-    if value is None or field not in _REFERENCES:
+    if value is None or field not in REFERENCES:
         return value
-    type_name = _REFERENCES[field]
+    type_name = REFERENCES[field]
     keys = [key for key in value.split(",") if key.isdigit()]
     return ",".join(to_global_id(type_name, int(key)) for key in keys) or None
 
@@ -92,7 +81,7 @@ def _referenced(entries: list[ActivityEntry], values: str) -> list[tuple[str, in
     references: list[tuple[str, int] | None] = []
     for entry in entries:
         value = getattr(entry, values)
-        type_name = _REFERENCES.get(entry.field or "")
+        type_name = REFERENCES.get(entry.field or "")
         single = type_name is not None and value is not None and value.isdigit()
         references.append((type_name, int(value)) if single else None)  # type: ignore[arg-type]
     return references
@@ -122,7 +111,7 @@ class ActivityEntry(Node):
     issue_id: strawberry.Private[int | None]
     subject_type: str = strawberry.field(
         description="The type of the object changed: Issue, Comment, Project, Label, "
-        "WorkflowState, Workspace, Membership or Invitation."
+        "WorkflowState, Workspace, Membership, Invitation or Webhook."
     )
     subject_id: strawberry.Private[int]
     stored_from: strawberry.Private[str | None]

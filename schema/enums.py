@@ -100,3 +100,28 @@ class IssueOrderField(Enum):
     POSITION = strawberry.enum_value(
         "POSITION", description="The manual order (drag and drop); ascending is top first."
     )
+
+
+WebhookEventType = described_enum(
+    enums.WebhookEventType,
+    "What a webhook may subscribe to; the envelope's `type` is its lower-case, dotted form "
+    "(`issue.updated`).",
+    {
+        "ISSUE_CREATED": "An issue was created (`issue.created`).",
+        "ISSUE_UPDATED": "Fields or labels of an issue changed, or it was archived or brought "
+        "back; one event per issue and mutation, with every change (`issue.updated`).",
+        "ISSUE_DELETED": "An issue was deleted (`issue.deleted`).",
+        "COMMENT_CREATED": "A comment was posted (`comment.created`).",
+        "COMMENT_UPDATED": "A comment was edited (`comment.updated`).",
+        "COMMENT_DELETED": "A comment was deleted (`comment.deleted`).",
+        "PROJECT_CREATED": "A project was created (`project.created`).",
+        "PROJECT_UPDATED": "A project changed, or was archived or brought back "
+        "(`project.updated`).",
+        "PROJECT_DELETED": "A project was deleted (`project.deleted`; projects are archived, "
+        "not deleted, today).",
+        "LABEL_CREATED": "A label was created (`label.created`).",
+        "LABEL_UPDATED": "A label was renamed or recoloured (`label.updated`).",
+        "LABEL_DELETED": "A label was deleted (`label.deleted`); its issues each get an "
+        "`issue.updated`.",
+    },
+)

@@ -9,6 +9,7 @@ from schema.comments import CommentMutations
 from schema.issues import IssueMutations
 from schema.labels import LabelMutations
 from schema.projects import ProjectMutations
+from schema.webhooks import WebhookMutations
 from schema.workflow_states import WorkflowStateMutations
 from schema.workspaces import WorkspaceMutations
 
@@ -28,5 +29,6 @@ class Mutation(
     WorkflowStateMutations,
     AccountMutations,
     WorkspaceMutations,
+    WebhookMutations,
 ):
     pass

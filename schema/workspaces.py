@@ -33,6 +33,7 @@ from schema.payloads import (
 from schema.relation_field import relation
 from schema.relations import nodes_at, paged_lists, workspace_relation
 from schema.search import SearchResult, search_results
+from schema.webhooks import webhooks_of_workspaces
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -73,6 +74,12 @@ class Workspace(Node):
     async def invitations(self, info: Info) -> list[Invitation] | None:
         rows = await use_cases.pending_invitations(info.context, self.pk)
         return None if rows is None else [Invitation.from_row(row) for row in rows]
+
+    webhooks = relation(
+        webhooks_of_workspaces,
+        Connection[refs.Webhook] | None,
+        description="Its webhooks, oldest first; null unless you may manage them (ADMIN+).",
+    )
 
     @strawberry.field(description="Your role here.")
     def viewer_role(self, info: Info) -> Role | None:

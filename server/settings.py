@@ -192,6 +192,12 @@ class Settings(BaseSettings):
     outbox_concurrency: int = Field(default=4, ge=1, le=64, alias="BACKLOG_OUTBOX_CONCURRENCY")
     outbox_poll_s: float = Field(default=1.0, gt=0, le=60, alias="BACKLOG_OUTBOX_POLL_S")
     outbox_retention_days: int = Field(default=30, ge=1, alias="BACKLOG_OUTBOX_RETENTION_DAYS")
+    webhook_allow_private: bool = Field(
+        default=False,
+        alias="BACKLOG_WEBHOOK_ALLOW_PRIVATE",
+        description="Let webhooks use http:// and loopback, private and link-local addresses "
+        "in production too (development always may): for tests and closed networks.",
+    )
 
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.
     loaders_enabled: bool = Field(default=True, alias="BACKLOG_LOADERS_ENABLED")

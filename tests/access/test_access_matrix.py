@@ -373,6 +373,23 @@ MATRIX: dict[str, Case] = {
     "Mutation.workflowStateReorder": tracker(
         "workflowStateReorder", "{workspaceId: $w, stateIds: []}", MANAGERS_INVALID, w="acme"
     ),
+    "Mutation.webhookCreate": tracker(
+        "webhookCreate",
+        '{workspaceId: $w, url: "", eventTypes: [ISSUE_CREATED]}',
+        MANAGERS_INVALID,
+        w="acme",
+    ),
+    "Mutation.webhookUpdate": tracker(
+        "webhookUpdate", '{id: $h, url: ""}', MANAGERS_INVALID, h="webhook"
+    ),
+    "Mutation.webhookDelete": tracker("webhookDelete", "{id: $h}", MANAGERS_OK, h="webhook"),
+    "Mutation.webhookSecretRotate": tracker(
+        "webhookSecretRotate", "{id: $h, overlapHours: 500}", MANAGERS_INVALID, h="webhook"
+    ),
+    "Mutation.webhookTest": tracker("webhookTest", "{id: $h}", MANAGERS_OK, h="webhook"),
+    "Mutation.webhookDeliveryRetry": tracker(
+        "webhookDeliveryRetry", "{id: $d}", MANAGERS_OK, d="webhook_delivery"
+    ),
     "Mutation.apiTokenRevoke": Case(
         'mutation { apiTokenRevoke(input: {id: "QXBpVG9rZW46OTk5"}) { errors { code } } }',
         signed_in_only("apiTokenRevoke", errors=("NOT_FOUND",)),
@@ -444,7 +461,30 @@ async def lookups(connection) -> dict[str, str]:
     label = await connection.scalar(
         text(f"SELECT min(id) FROM labels WHERE workspace_id = {ACME_PK}")
     )
+    webhook = await connection.scalar(
+        text(
+            "INSERT INTO webhooks (workspace_id, url, event_types, secret) "
+            f"VALUES ({ACME_PK}, 'https://hooks.example.com/', ARRAY['issue.created'], "
+            "'whsec_dGVzdA==') RETURNING id"
+        )
+    )
+    message = await connection.scalar(
+        text(
+            "INSERT INTO outbox_messages (kind, target_id, payload, sent_at) "
+            "VALUES ('webhook', :h, '{}'::jsonb, now()) RETURNING id"
+        ),
+        {"h": webhook},
+    )
+    delivery = await connection.scalar(
+        text(
+            "INSERT INTO webhook_deliveries (webhook_id, message_id, event_type, attempt, "
+            "succeeded) VALUES (:h, :m, 'issue.created', 1, true) RETURNING id"
+        ),
+        {"h": webhook, "m": message},
+    )
     return {
+        "webhook": to_global_id("Webhook", webhook),
+        "webhook_delivery": to_global_id("WebhookDelivery", delivery),
         "owner_membership": to_global_id("Membership", owner_membership),
         "acme": ACME,
         "issue": ACME_ISSUE,

@@ -105,3 +105,35 @@ async def test_secrets_in_a_document_never_reach_the_log(gql_as, caplog):
 
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "do-not-log-me" not in caplog.text
+
+
+async def test_webhooks_follow_the_viewers_role_in_each_workspace(gql_as, connection):
+    """The demo owner manages acme's webhooks and is a MEMBER of globex: globex's stay hidden
+    from them, through every path."""
+    hooks = {}
+    for workspace in (ACME_PK, GLOBEX_PK):
+        hooks[workspace] = await connection.scalar(
+            text(
+                "INSERT INTO webhooks (workspace_id, url, event_types, secret) VALUES "
+                "(:w, 'https://hooks.example.com/', ARRAY['issue.created'], 'whsec_dGVzdA==') "
+                "RETURNING id"
+            ),
+            {"w": workspace},
+        )
+    owner = gql_as(OWNER)
+    listed = await owner(
+        """{ acme: workspace(slug: "acme") { webhooks { nodes { id } } }
+             globex: workspace(slug: "globex") { webhooks { nodes { id } } } }"""
+    )
+    assert listed["data"] == {
+        "acme": {"webhooks": {"nodes": [{"id": to_global_id("Webhook", hooks[ACME_PK])}]}},
+        "globex": {"webhooks": None},
+    }
+    globex_hook = to_global_id("Webhook", hooks[GLOBEX_PK])
+    probe = await owner("query ($id: ID!) { node(id: $id) { id } }", {"id": globex_hook})
+    assert probe == {"data": {"node": None}}
+    refused = await owner(
+        "mutation ($id: ID!) { webhookTest(input: {id: $id}) { errors { code } } }",
+        {"id": globex_hook},
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

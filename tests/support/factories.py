@@ -102,6 +102,74 @@ async def create_issue(gql: GraphQL, connection: AsyncConnection, **fields: Any)
     return payload
 
 
+# ---- webhooks ----------------------------------------------------------------------------------
+
+
+async def add_webhook(
+    connection: AsyncConnection,
+    *event_types: str,
+    workspace: int = ACME_PK,
+    enabled: bool = True,
+    url: str = "https://hooks.example.com/backlog",
+) -> int:
+    """Inserts a webhook subscribed to `event_types` (`issue.updated`...); its key."""
+    (key,) = await ids(
+        connection,
+        "INSERT INTO webhooks (workspace_id, url, event_types, enabled, secret) "
+        "VALUES (:w, :u, :t, :e, 'whsec_dGVzdA==') RETURNING id",
+        w=workspace,
+        u=url,
+        t=list(event_types),
+        e=enabled,
+    )
+    return int(key)
+
+
+async def add_webhook_message(
+    connection: AsyncConnection, webhook: int, *, sent: bool = False, event: str = "issue.created"
+) -> int:
+    """Inserts an outbox message for a webhook (sent, or due); its key."""
+    (key,) = await ids(
+        connection,
+        "INSERT INTO outbox_messages (kind, target_id, payload, sent_at, available_at) "
+        "VALUES ('webhook', :w, CAST(:p AS jsonb), CASE WHEN :s THEN now() END, "
+        "now() + interval '1 hour') RETURNING id",
+        w=webhook,
+        p=f'{{"type": "{event}"}}',
+        s=sent,
+    )
+    return int(key)
+
+
+async def add_webhook_delivery(
+    connection: AsyncConnection, webhook: int, message: int, *, attempt: int = 1
+) -> int:
+    """Inserts a failed delivery attempt of a message; its key."""
+    (key,) = await ids(
+        connection,
+        "INSERT INTO webhook_deliveries (webhook_id, message_id, event_type, attempt, "
+        "status_code, latency_ms, response_excerpt, error, succeeded, next_retry_at) "
+        "VALUES (:w, :m, 'issue.created', :a, 500, 12, 'oops', 'HTTP 500', false, "
+        "now() + interval '5 minutes') RETURNING id",
+        w=webhook,
+        m=message,
+        a=attempt,
+    )
+    return int(key)
+
+
+async def webhook_messages(connection: AsyncConnection, *webhooks: int) -> list[Any]:
+    """The outbox messages of these webhooks, oldest first (kind, target_id, payload...)."""
+    result = await connection.execute(
+        text(
+            "SELECT id, kind, target_id, payload, sent_at, abandoned_at, available_at "
+            "FROM outbox_messages WHERE kind = 'webhook' AND target_id = ANY(:w) ORDER BY id"
+        ),
+        {"w": list(webhooks)},
+    )
+    return list(result.all())
+
+
 # ---- comments and labels ---------------------------------------------------------------------
 
 COMMENT_CREATE = """mutation ($input: CommentCreateInput!) {

@@ -1,0 +1,266 @@
+"""Webhooks and their delivery attempts: the scoped reads of the API, the statements of the
+webhook mutations, and those of the fan-out (`resolvers.webhooks.enqueue_deliveries`), which finds
+the webhooks a mutation's changes concern and reads the objects their envelopes carry.
+
+The signing secrets are read by the statements that lock a webhook for a change and by the
+sender only: no read of the API selects them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from db import models
+from db.outbox import outbox
+from db.queries import (
+    column_params,
+    comments,
+    in_scope,
+    issue_labels,
+    issues,
+    labels,
+    projects,
+    users,
+    workflow_states,
+    workspaces,
+)
+from db.writes import TARGET, id_array
+
+if TYPE_CHECKING:
+    from sqlalchemy import Delete, Insert, Select, Update
+    from sqlalchemy.sql.dml import ReturningDelete
+
+webhooks = models.table_of(models.Webhook)
+deliveries = models.table_of(models.WebhookDelivery)
+
+KIND = "webhook"
+"""The outbox kind of a webhook delivery; the message's `target_id` is the webhook's id."""
+
+_SECRETS = ("secret", "previous_secret")
+WEBHOOK_COLUMNS = tuple(column for column in webhooks.c if column.key not in _SECRETS)
+DELIVERY_COLUMNS = (*deliveries.c, webhooks.c.workspace_id)
+
+
+# ---- the API's reads --------------------------------------------------------------------------
+
+
+@cache
+def visible_webhooks() -> Select[Any]:
+    """Webhooks of the viewer's workspaces, without their secrets; which of them the viewer
+    may see is `auth.policies.can_see_webhooks`."""
+    return select(*WEBHOOK_COLUMNS).where(in_scope(webhooks.c.workspace_id))
+
+
+@cache
+def visible_deliveries() -> Select[Any]:
+    """Delivery attempts to webhooks of the viewer's workspaces, each with its webhook's
+    workspace (for the same policy)."""
+    return (
+        select(*DELIVERY_COLUMNS)
+        .select_from(deliveries.join(webhooks, webhooks.c.id == deliveries.c.webhook_id))
+        .where(in_scope(webhooks.c.workspace_id))
+    )
+
+
+# ---- the mutations ------------------------------------------------------------------------------
+
+
+@cache
+def insert_webhook() -> Insert:
+    fields = ("workspace_id", "url", "event_types", "enabled", "secret", "created_by")
+    return insert(webhooks).values(column_params(webhooks, *fields)).returning(*WEBHOOK_COLUMNS)
+
+
+@cache
+def rotate_secret() -> Update:
+    """`secret` becomes `:secret`; the old one keeps signing for `:overlap_hours` (none: it is
+    forgotten at once)."""
+    hours = bindparam("overlap_hours", type_=Integer)
+    overlap = hours > 0
+    return (
+        update(webhooks)
+        .where(webhooks.c.id == TARGET)
+        .values(
+            secret=bindparam("secret", type_=webhooks.c.secret.type),
+            previous_secret=case((overlap, webhooks.c.secret), else_=None),
+            previous_secret_expires_at=case(
+                (overlap, func.now() + func.make_interval(0, 0, 0, 0, hours)), else_=None
+            ),
+        )
+        .returning(*WEBHOOK_COLUMNS)
+    )
+
+
+@cache
+def delete_webhook() -> Delete:
+    """Its delivery attempts go with it (their foreign key cascades)."""
+    return delete(webhooks).where(webhooks.c.id == TARGET)
+
+
+@cache
+def drop_unsent_messages() -> ReturningDelete[Any]:
+    """The messages of a webhook being deleted that were not sent: no worker may take them
+    after the commit (one sending right now holds its row lock, so this waits for it)."""
+    return (
+        delete(outbox)
+        .where(
+            outbox.c.kind == literal(KIND, String),
+            outbox.c.target_id == TARGET,
+            outbox.c.sent_at.is_(None),
+        )
+        .returning(outbox.c.id)
+    )
+
+
+@cache
+def delivery_in_scope() -> Select[Any]:
+    """The delivery `target_id` of a webhook of the viewer's workspaces."""
+    return visible_deliveries().where(deliveries.c.id == TARGET)
+
+
+# ---- the fan-out ------------------------------------------------------------------------------
+
+
+@cache
+def subscribed_webhooks() -> Select[Any]:
+    """The enabled webhooks of `:workspace_ids` subscribed to any of `:event_types`, with what
+    every envelope of the mutation shares: the workspace's slug, the actor's name, the time of
+    the change (its transaction's, as the activity log has it). Served by the index on
+    `workspace_id`: a workspace has few webhooks."""
+    actor_name = (
+        select(users.c.name)
+        .where(users.c.id == bindparam("actor_id", type_=BigInteger))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            webhooks.c.id,
+            webhooks.c.workspace_id,
+            webhooks.c.event_types,
+            workspaces.c.slug.label("workspace_slug"),
+            actor_name.label("actor_name"),
+            func.now().label("changed_at"),
+        )
+        .select_from(webhooks.join(workspaces, workspaces.c.id == webhooks.c.workspace_id))
+        .where(
+            webhooks.c.workspace_id == any_(id_array("workspace_ids")),
+            webhooks.c.enabled,
+            webhooks.c.event_types.overlap(
+                bindparam("event_types", type_=webhooks.c.event_types.type)
+            ),
+        )
+        .order_by(webhooks.c.id)
+    )
+
+
+_WANTED = id_array("ids")
+
+
+@cache
+def issue_objects() -> Select[Any]:
+    """The issues `:ids` with what their envelopes show of their project, state, assignee,
+    parent and labels: one statement for all of them."""
+    state, assignee = workflow_states.alias("state"), users.alias("assignee")
+    parent, parent_project = issues.alias("parent"), projects.alias("parent_project")
+    label_order = (labels.c.position, labels.c.id)
+    attached = (
+        select(
+            func.array_agg(aggregate_order_by(labels.c.id, *label_order)).label("ids"),
+            func.array_agg(aggregate_order_by(labels.c.name, *label_order)).label("names"),
+        )
+        .select_from(labels.join(issue_labels, issue_labels.c.label_id == labels.c.id))
+        .where(issue_labels.c.issue_id == issues.c.id)
+        .lateral("attached")
+    )
+    return (
+        select(
+            *(column for column in issues.c if column.key != "search_vector"),
+            projects.c.key.label("project_key"),
+            projects.c.name.label("project_name"),
+            state.c.name.label("state_name"),
+            state.c.type.label("state_type"),
+            assignee.c.name.label("assignee_name"),
+            parent.c.number.label("parent_number"),
+            parent_project.c.key.label("parent_project_key"),
+            attached.c.ids.label("label_ids"),
+            attached.c.names.label("label_names"),
+        )
+        .select_from(
+            issues.join(projects, projects.c.id == issues.c.project_id)
+            .join(state, state.c.id == issues.c.state_id)
+            .outerjoin(assignee, assignee.c.id == issues.c.assignee_id)
+            .outerjoin(parent, parent.c.id == issues.c.parent_id)
+            .outerjoin(parent_project, parent_project.c.id == parent.c.project_id)
+            .join(attached, literal(True))
+        )
+        .where(issues.c.id == any_(_WANTED))
+    )
+
+
+@cache
+def comment_objects() -> Select[Any]:
+    """The comments `:ids` with their issue's identifier and their author's name."""
+    author = users.alias("author")
+    return (
+        select(
+            comments.c.id,
+            comments.c.body,
+            comments.c.issue_id,
+            comments.c.author_id,
+            comments.c.created_at,
+            comments.c.edited_at,
+            issues.c.number.label("issue_number"),
+            projects.c.key.label("project_key"),
+            author.c.name.label("author_name"),
+        )
+        .select_from(
+            comments.join(issues, issues.c.id == comments.c.issue_id)
+            .join(projects, projects.c.id == issues.c.project_id)
+            .outerjoin(author, author.c.id == comments.c.author_id)
+        )
+        .where(comments.c.id == any_(_WANTED))
+    )
+
+
+@cache
+def project_objects() -> Select[Any]:
+    """The projects `:ids` with their lead's name."""
+    lead = users.alias("lead")
+    return (
+        select(
+            projects.c.id,
+            projects.c.key,
+            projects.c.name,
+            projects.c.description,
+            projects.c.lead_id,
+            projects.c.created_at,
+            projects.c.archived_at,
+            lead.c.name.label("lead_name"),
+        )
+        .select_from(projects.outerjoin(lead, lead.c.id == projects.c.lead_id))
+        .where(projects.c.id == any_(_WANTED))
+    )
+
+
+@cache
+def label_objects() -> Select[Any]:
+    return select(labels.c.id, labels.c.name, labels.c.color, labels.c.position).where(
+        labels.c.id == any_(_WANTED)
+    )

@@ -1,0 +1,131 @@
+"""A delivery through an in-process worker to a real receiver: what arrives, signed how, and
+what each attempt leaves in the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from db import outbox
+from server.webhook_delivery import KIND, USER_AGENT
+from tests.integrations.conftest import Hooks, envelope, new_secret, payload_of
+from tests.support.processes import free_port
+from tests.support.webhook_receiver import Receiver
+
+
+async def test_a_committed_message_is_delivered_signed_and_recorded(hooks: Hooks):
+    secret = new_secret()
+    async with Receiver([secret]) as receiver:
+        webhook = await hooks.webhook(receiver.url(), secret=secret)
+        [message] = await hooks.enqueue(webhook)
+
+        assert await hooks.worker().send_one()
+        [delivery] = await receiver.wait_for(1)
+
+    assert delivery.verified_with == (secret,)
+    assert delivery.path == "/hook"
+    assert delivery.webhook_id == f"msg_{message}"
+    assert delivery.headers["content-type"] == "application/json"
+    assert delivery.headers["user-agent"] == USER_AGENT
+    assert delivery.headers["host"] == f"127.0.0.1:{receiver.port}"
+    assert payload_of(delivery.body) == envelope(0)
+    assert (await hooks.message(message)).sent_at is not None
+    [attempt] = await hooks.attempts(message)
+    assert (attempt.webhook_id, attempt.attempt, attempt.event_type) == (
+        webhook,
+        1,
+        "issue.updated",
+    )
+    assert attempt.succeeded and attempt.status_code == 200 and attempt.error is None
+    assert attempt.response_excerpt == "ok" and attempt.latency_ms is not None
+    assert attempt.next_retry_at is None
+
+
+async def test_a_rolled_back_transaction_sends_nothing(hooks: Hooks):
+    async with Receiver([new_secret()]) as receiver:
+        webhook = await hooks.webhook(receiver.url())
+        handle = hooks.database.request_handle()
+        try:
+            await outbox.enqueue(handle, [outbox.NewMessage(KIND, envelope(), webhook)])
+            await handle.rollback()
+        finally:
+            await handle.close()
+
+        assert not await hooks.worker().send_one()
+
+    assert receiver.connections == 0
+    assert await hooks.sql("SELECT id FROM outbox_messages") == []
+
+
+async def test_a_receiver_that_is_down_gets_the_message_once_it_is_up_and_due(hooks: Hooks):
+    port = free_port()  # nothing listens there yet
+    secret = new_secret()
+    webhook = await hooks.webhook(f"http://127.0.0.1:{port}/hook", secret=secret)
+    [message] = await hooks.enqueue(webhook)
+    worker = hooks.worker()
+
+    assert await worker.send_one()
+
+    [failed] = await hooks.attempts(message)
+    assert not failed.succeeded and failed.status_code is None
+    assert failed.error.startswith("connection failed")
+    waited = (failed.next_retry_at - failed.attempted_at).total_seconds()
+    assert 5 * 0.8 - 0.1 <= waited <= 5 * 1.2 + 0.1  # the schedule's first wait, ±20%
+    queued = await hooks.message(message)
+    assert queued.sent_at is None and queued.attempts == 1
+    assert abs((queued.available_at - failed.next_retry_at).total_seconds()) < 1
+    hook = await hooks.one("SELECT failing_since, enabled FROM webhooks WHERE id = :w", w=webhook)
+    assert hook.failing_since is not None and hook.enabled
+    assert not await worker.send_one(), "the retry is not due yet"
+
+    async with Receiver([secret], port=port) as receiver:
+        await hooks.sql("UPDATE outbox_messages SET available_at = now() WHERE id = :m", m=message)
+        assert await worker.send_one()
+        assert not await worker.send_one()
+        [delivery] = await receiver.wait_for(1)
+
+    assert delivery.webhook_id == f"msg_{message}"
+    assert (await hooks.message(message)).sent_at is not None
+    assert [(a.attempt, a.succeeded) for a in await hooks.attempts(message)] == [
+        (1, False),
+        (2, True),
+    ]
+    hook = await hooks.one("SELECT failing_since FROM webhooks WHERE id = :w", w=webhook)
+    assert hook.failing_since is None
+
+
+async def test_a_deleted_webhook_is_given_up(hooks: Hooks):
+    webhook = await hooks.webhook("http://127.0.0.1:9/hook")
+    [message] = await hooks.enqueue(webhook)
+    await hooks.sql("DELETE FROM webhooks WHERE id = :w", w=webhook)
+
+    assert await hooks.worker().send_one()
+
+    gone = await hooks.message(message)
+    assert gone.abandoned_at is not None and gone.last_error == "webhook deleted"
+
+
+async def test_the_previous_secret_signs_too_until_it_expires(hooks: Hooks):
+    old, new = new_secret(), new_secret()
+    async with Receiver([new, old]) as receiver:
+        webhook = await hooks.webhook(
+            receiver.url(),
+            secret=new,
+            previous_secret=old,
+            previous_secret_expires_at=datetime(2999, 1, 1, tzinfo=UTC),
+        )
+        await hooks.enqueue(webhook)
+        assert await hooks.worker().send_one()
+        await hooks.sql(
+            "UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 second' "
+            "WHERE id = :w",
+            w=webhook,
+        )
+        await hooks.enqueue(webhook)
+        assert await hooks.worker().send_one()
+        during, after = await receiver.wait_for(2)
+
+    # Either secret alone verifies a delivery of the overlap: a receiver may switch any time.
+    assert during.verified_with == (new, old)
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    assert after.verified_with == (new,)
+    assert len(after.headers["webhook-signature"].split(" ")) == 1

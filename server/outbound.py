@@ -109,7 +109,8 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 async def checked_address(url: httpx.URL, *, allow_private: bool) -> IPAddress:
     """The address to connect to for `url`, every address its host resolves to checked."""
     if url.scheme != "https" and not (url.scheme == "http" and allow_private):
-        raise Refused(f"refused: a {url.scheme or 'relative'} URL; only https URLs are sent")
+        plain = "plain http" if url.scheme == "http" else "not an https URL"
+        raise Refused(f"refused: {plain}; only https URLs are sent")
     host = url.host
     if not host:
         raise Refused("refused: the URL has no host")
@@ -126,9 +127,17 @@ async def checked_address(url: httpx.URL, *, allow_private: bool) -> IPAddress:
     for address in addresses:
         reason = refusal(address, allow_private=allow_private)
         if reason is not None:
-            shown = "" if str(address) == host else f" ({host})"
+            shown = "" if _is_address(host) else f" ({host})"
             raise Refused(f"refused: {reason}{shown}")
     return addresses[0]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def tls_context() -> ssl.SSLContext:

@@ -3,13 +3,21 @@ what each attempt leaves in the database."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from db import outbox
 from server.webhook_delivery import KIND, USER_AGENT
-from tests.integrations.conftest import Hooks, envelope, new_secret, payload_of
+from tests.integrations.conftest import (
+    ADMIN_EMAIL,
+    OWNER_EMAIL,
+    Hooks,
+    envelope,
+    new_secret,
+    payload_of,
+)
 from tests.support.processes import free_port
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Delivery, Receiver, reply
 
 
 async def test_a_committed_message_is_delivered_signed_and_recorded(hooks: Hooks):
@@ -129,3 +137,56 @@ async def test_the_previous_secret_signs_too_until_it_expires(hooks: Hooks):
     assert len(during.headers["webhook-signature"].split(" ")) == 2
     assert after.verified_with == (new,)
     assert len(after.headers["webhook-signature"].split(" ")) == 1
+
+
+async def test_a_webhook_failing_for_days_is_disabled_and_its_administrators_told(hooks: Hooks):
+    async def refuse(delivery: Delivery, writer: asyncio.StreamWriter) -> None:
+        await reply(writer, 500, b"down for maintenance")
+
+    async with Receiver([new_secret()], answer=refuse) as receiver:
+        webhook = await hooks.webhook(receiver.url(), secret=receiver.secrets[0])
+        first, second = await hooks.enqueue(webhook, 2)
+        await hooks.sql(
+            "UPDATE webhooks SET failing_since = now() - interval '5 days 1 minute' "
+            "WHERE id = :w",
+            w=webhook,
+        )
+        worker = hooks.worker(BACKLOG_WEBHOOK_DISABLE_AFTER_DAYS="5")
+        assert await worker.send_one()
+        assert await worker.send_one()
+        assert len(receiver.received) == 1, "nothing is sent to a disabled webhook"
+
+    hook = await hooks.one("SELECT * FROM webhooks WHERE id = :w", w=webhook)
+    assert not hook.enabled
+    assert hook.disabled_reason == "its deliveries failed for 5 days (last: HTTP 500)"
+    [attempt] = await hooks.attempts(first)
+    assert attempt.status_code == 500 and attempt.response_excerpt == "down for maintenance"
+    assert attempt.next_retry_at is None
+    given_up = await hooks.message(first)
+    assert given_up.abandoned_at is not None
+    assert given_up.last_error == "HTTP 500; webhook disabled"
+    skipped = await hooks.message(second)
+    assert skipped.abandoned_at is not None and skipped.last_error == "webhook disabled"
+    assert await hooks.attempts(second) == []
+    emails = await hooks.sql(
+        "SELECT payload FROM outbox_messages WHERE kind = 'email' ORDER BY payload->>'to'"
+    )
+    assert [email.payload["to"] for email in emails] == [ADMIN_EMAIL, OWNER_EMAIL]
+    for email in emails:
+        assert email.payload["purpose"] == "webhook_disabled"
+        assert email.payload["subject"] == "Webhook disabled in Hooks"
+        assert receiver.url() in email.payload["text"]
+
+
+async def test_a_failure_within_the_grace_period_keeps_the_webhook(hooks: Hooks):
+    webhook = await hooks.webhook("http://127.0.0.1:9/hook")
+    await hooks.sql(
+        "UPDATE webhooks SET failing_since = now() - interval '4 days' WHERE id = :w", w=webhook
+    )
+    [message] = await hooks.enqueue(webhook)
+    assert await hooks.worker().send_one()
+
+    hook = await hooks.one("SELECT * FROM webhooks WHERE id = :w", w=webhook)
+    assert hook.enabled and hook.disabled_reason is None
+    assert (await hooks.message(message)).abandoned_at is None
+    assert await hooks.sql("SELECT id FROM outbox_messages WHERE kind = 'email'") == []

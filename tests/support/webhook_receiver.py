@@ -64,6 +64,8 @@ class Receiver:
     in_flight: dict[str, int] = field(default_factory=dict)
     overlaps: list[str] = field(default_factory=list)
     """webhook-ids that were in flight twice at one moment."""
+    most_in_flight: int = 0
+    """The most requests answered at one moment."""
     connections: int = 0
     server_names: list[str | None] = field(default_factory=list)
     """The TLS server names (SNI) clients asked for."""
@@ -135,6 +137,7 @@ class Receiver:
             if self.in_flight.get(webhook_id):
                 self.overlaps.append(webhook_id)
             self.in_flight[webhook_id] = self.in_flight.get(webhook_id, 0) + 1
+            self.most_in_flight = max(self.most_in_flight, sum(self.in_flight.values()))
             try:
                 await self.answer(delivery, writer)
                 self.deliveries.append(delivery)

@@ -83,9 +83,11 @@ def _refused_kind(address: IPAddress, *, allow_private: bool) -> str | None:
         return "a multicast address"
     if address.version == 4 and address in _SHARED:
         return "a shared (carrier-grade NAT) address"
+    if address.is_reserved:
+        return "a reserved address"
     if address.is_private:
         return "a private address"
-    if address.is_reserved or not address.is_global:
+    if not address.is_global:
         return "a reserved address"
     return None
 

@@ -11,11 +11,11 @@ import secrets
 import subprocess
 import sys
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import pytest
@@ -137,7 +137,8 @@ async def hooks(server_url: str) -> AsyncIterator[Hooks]:
             "INSERT INTO workspaces (slug, name) VALUES ('hooks', 'Hooks') RETURNING id"
         )
         hooks.workspace = int(workspace.id)
-        for email, role in ((OWNER_EMAIL, "OWNER"), (ADMIN_EMAIL, "ADMIN"), (MEMBER_EMAIL, "MEMBER")):
+        members = ((OWNER_EMAIL, "OWNER"), (ADMIN_EMAIL, "ADMIN"), (MEMBER_EMAIL, "MEMBER"))
+        for email, role in members:
             await hooks.sql(
                 "WITH u AS (INSERT INTO users (email, name) VALUES (:e, :e) RETURNING id) "
                 "INSERT INTO memberships (workspace_id, user_id, role) "
@@ -167,7 +168,16 @@ async def start_worker(
 ) -> subprocess.Popen[bytes]:
     """`backlog worker` on the package's database, private addresses allowed, added to
     `started` (the `workers` fixture's); returns once it is sending."""
-    process = subprocess.Popen(
+    process = _spawn_worker(hooks, tmp_path, **settings)
+    started.append(process)
+    assert process.stdout is not None
+    line = await asyncio.to_thread(process.stdout.readline)
+    assert b"sending until stopped" in line, line + process.stdout.read()
+    return process
+
+
+def _spawn_worker(hooks: Hooks, tmp_path: Path, **settings: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "server.cli", "worker"],
         cwd=tmp_path,
         env=clean_environment(
@@ -180,11 +190,6 @@ async def start_worker(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    started.append(process)
-    assert process.stdout is not None
-    line = await asyncio.to_thread(process.stdout.readline)
-    assert b"sending until stopped" in line, line + process.stdout.read()
-    return process
 
 
 @pytest.fixture

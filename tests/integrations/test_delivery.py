@@ -147,8 +147,7 @@ async def test_a_webhook_failing_for_days_is_disabled_and_its_administrators_tol
         webhook = await hooks.webhook(receiver.url(), secret=receiver.secrets[0])
         first, second = await hooks.enqueue(webhook, 2)
         await hooks.sql(
-            "UPDATE webhooks SET failing_since = now() - interval '5 days 1 minute' "
-            "WHERE id = :w",
+            "UPDATE webhooks SET failing_since = now() - interval '5 days 1 minute' WHERE id = :w",
             w=webhook,
         )
         worker = hooks.worker(BACKLOG_WEBHOOK_DISABLE_AFTER_DAYS="5")

@@ -76,8 +76,8 @@ async def test_two_workers_never_deliver_one_message_at_once(
         await receiver.wait_for(40)
 
         async def all_sent() -> bool:
-            rows = await hooks.sql("SELECT count(*) AS n FROM outbox_messages WHERE sent_at IS NULL")
-            return rows[0].n == 0
+            unsent = "SELECT count(*) AS n FROM outbox_messages WHERE sent_at IS NULL"
+            return bool((await hooks.one(unsent)).n == 0)
 
         await until(all_sent)
 

@@ -37,7 +37,9 @@ class Delivery:
 Answer = Callable[["Delivery", asyncio.StreamWriter], Awaitable[None]]
 
 
-async def reply(writer: asyncio.StreamWriter, status: int, body: bytes = b"", **headers: str) -> None:
+async def reply(
+    writer: asyncio.StreamWriter, status: int, body: bytes = b"", **headers: str
+) -> None:
     head = f"HTTP/1.1 {status} X\r\ncontent-length: {len(body)}\r\nconnection: close\r\n"
     head += "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in headers.items())
     writer.write(head.encode() + b"\r\n" + body)

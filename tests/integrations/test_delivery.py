@@ -189,3 +189,21 @@ async def test_a_failure_within_the_grace_period_keeps_the_webhook(hooks: Hooks)
     assert hook.enabled and hook.disabled_reason is None
     assert (await hooks.message(message)).abandoned_at is None
     assert await hooks.sql("SELECT id FROM outbox_messages WHERE kind = 'email'") == []
+
+
+async def test_settled_messages_are_forgotten_after_the_retention(hooks: Hooks):
+    webhook = await hooks.webhook("http://127.0.0.1:9/hook")
+    old, recent, pending = await hooks.enqueue(webhook, 3)
+    await hooks.sql(
+        "UPDATE outbox_messages SET sent_at = now() - interval '31 days' WHERE id = :m", m=old
+    )
+    await hooks.sql("UPDATE outbox_messages SET sent_at = now() WHERE id = :m", m=recent)
+    handle = hooks.database.request_handle()
+    try:
+        await outbox.prune(handle, 30)
+        await handle.commit()
+    finally:
+        await handle.close()
+
+    kept = await hooks.sql("SELECT id FROM outbox_messages ORDER BY id")
+    assert [row.id for row in kept] == [recent, pending]

@@ -23,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Float,
+    Integer,
     String,
     Text,
     bindparam,
@@ -220,7 +221,8 @@ async def redeliver(db: RequestDatabase, message_id: int) -> bool:
 
 @cache
 def _prune() -> Delete:
-    cutoff = func.now() - func.make_interval(0, 0, 0, bindparam("days", type_=BigInteger))
+    # make_interval takes integers: a bigint argument finds no such function.
+    cutoff = func.now() - func.make_interval(0, 0, 0, bindparam("days", type_=Integer))
     return delete(outbox).where((outbox.c.sent_at < cutoff) | (outbox.c.abandoned_at < cutoff))
 
 

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server.worker import SEND_DEADLINE_S
+
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
@@ -197,6 +199,28 @@ class Settings(BaseSettings):
         alias="BACKLOG_WEBHOOK_ALLOW_PRIVATE",
         description="Let webhooks use http:// and loopback, private and link-local addresses "
         "in production too (development always may): for tests and closed networks.",
+    )
+
+    # Webhook deliveries (server/webhook_delivery.py, server/outbound.py).
+    webhook_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        lt=SEND_DEADLINE_S,
+        alias="BACKLOG_WEBHOOK_TIMEOUT_S",
+        description="The most one delivery may take, from resolving the host to reading the "
+        "response; below the worker's deadline for any send.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        alias="BACKLOG_WEBHOOK_ALLOW_PRIVATE",
+        description="Deliver to loopback and private addresses, and over plain http too: for "
+        "development and tests only.",
+    )
+    webhook_disable_after_days: int = Field(
+        default=5,
+        ge=1,
+        alias="BACKLOG_WEBHOOK_DISABLE_AFTER_DAYS",
+        description="Disable a webhook whose deliveries have failed for this many days.",
     )
 
     # Bench-only: resolve every relation with its own query, to measure what the loaders save.

@@ -207,7 +207,11 @@ async def _settle(db: RequestDatabase, message: Message, outcome: Outcome) -> No
 
 def senders(settings: Settings) -> dict[str, Sender]:
     """The sender of each kind of message."""
-    return {}
+    # Here, not at the top: each sender's module imports this one's outcomes.
+    from server.webhook_delivery import KIND as WEBHOOK
+    from server.webhook_delivery import WebhookSender
+
+    return {WEBHOOK: WebhookSender(settings)}
 
 
 def outbox_database(settings: Settings) -> Database:

@@ -56,9 +56,7 @@ def url_errors(url: str, settings: RequestSettings) -> list[UserError]:
     production (unless BACKLOG_WEBHOOK_ALLOW_PRIVATE) also https, and not a host that is a
     local or private address by itself: the early, clear refusal. The sender checks the
     addresses a name resolves to again at every delivery (DNS may change)."""
-    problem = _url_problem(
-        url, strict=not (settings.is_development or settings.webhook_allow_private)
-    )
+    problem = _url_problem(url, strict=not settings.webhooks_may_reach_private)
     if problem is None:
         return []
     return [user_error(UserErrorCode.INVALID_INPUT, problem, "url")]

@@ -194,14 +194,15 @@ class Settings(BaseSettings):
     outbox_concurrency: int = Field(default=4, ge=1, le=64, alias="BACKLOG_OUTBOX_CONCURRENCY")
     outbox_poll_s: float = Field(default=1.0, gt=0, le=60, alias="BACKLOG_OUTBOX_POLL_S")
     outbox_retention_days: int = Field(default=30, ge=1, alias="BACKLOG_OUTBOX_RETENTION_DAYS")
+
+    # Webhooks (resolvers/webhooks.py checks URLs; server/webhook_delivery.py and
+    # server/outbound.py send).
     webhook_allow_private: bool = Field(
         default=False,
         alias="BACKLOG_WEBHOOK_ALLOW_PRIVATE",
         description="Let webhooks use http:// and loopback, private and link-local addresses "
         "in production too (development always may): for tests and closed networks.",
     )
-
-    # Webhook deliveries (server/webhook_delivery.py, server/outbound.py).
     webhook_timeout_s: float = Field(
         default=10.0,
         gt=0,
@@ -209,12 +210,6 @@ class Settings(BaseSettings):
         alias="BACKLOG_WEBHOOK_TIMEOUT_S",
         description="The most one delivery may take, from resolving the host to reading the "
         "response; below the worker's deadline for any send.",
-    )
-    webhook_allow_private: bool = Field(
-        default=False,
-        alias="BACKLOG_WEBHOOK_ALLOW_PRIVATE",
-        description="Deliver to loopback and private addresses, and over plain http too: for "
-        "development and tests only.",
     )
     webhook_disable_after_days: int = Field(
         default=5,
@@ -292,6 +287,12 @@ class Settings(BaseSettings):
     @property
     def graphiql(self) -> bool:
         return self.is_development if self.graphiql_setting is None else self.graphiql_setting
+
+    @property
+    def webhooks_may_reach_private(self) -> bool:
+        """Whether webhooks may use plain http and non-public addresses (cloud metadata
+        addresses stay refused whatever this says)."""
+        return self.is_development or self.webhook_allow_private
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -71,7 +71,7 @@ class WebhookSender:
 
     def __init__(self, settings: Settings, *, tls: ssl.SSLContext | None = None) -> None:
         self.timeout_s = settings.webhook_timeout_s
-        self.allow_private = settings.webhook_allow_private
+        self.allow_private = settings.webhooks_may_reach_private
         self.disable_after_days = settings.webhook_disable_after_days
         self.app_url = settings.app_url.rstrip("/")
         self.tls = tls if tls is not None else outbound.tls_context()

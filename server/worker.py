@@ -197,7 +197,10 @@ async def _settle(db: RequestDatabase, message: Message, outcome: Outcome) -> No
 
 def senders(settings: Settings) -> dict[str, Sender]:
     """The sender of each kind of message."""
-    return {}
+    # The senders import this module's outcomes: imported here, once this module is whole.
+    from server.mail import MailSender
+
+    return {"email": MailSender(settings)}
 
 
 def outbox_database(settings: Settings) -> Database:

@@ -320,6 +320,6 @@ def read_settings() -> Settings:
 def _explain(error: ErrorDetails) -> str:
     variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
     reason = error["msg"].removeprefix("Value error, ")
-    if variable == "DATABASE_URL":  # its value may hold a password
+    if variable in ("DATABASE_URL", "BACKLOG_SMTP_URL"):  # its value may hold a password
         return f"{variable}: {reason}"
     return f"{variable}: {reason} (got {error['input']!r})"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Integer,
     String,
     bindparam,
     cast,
@@ -19,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from db import models
 from db.queries import (
     SCOPE_VIEWER,
     USER_COLUMNS,
@@ -240,3 +242,99 @@ def forget_old_failures() -> Delete:
 def visible_api_tokens() -> Select[Any]:
     """The viewer's own API tokens, revoked ones too (`revokedAt` says so): nobody else's."""
     return select(*API_TOKEN_COLUMNS).where(api_tokens.c.user_id == SCOPE_VIEWER)
+
+
+password_resets = models.table_of(models.PasswordReset)
+
+
+@cache
+def lock_password_reset() -> Select[Any]:
+    """Serializes the reset requests of one email (lower-cased) until commit: the count of
+    recent resets `start_password_reset` reads cannot go stale meanwhile."""
+    key = func.hashtextextended("password reset:" + typed_param("email", users.c.email), 0)
+    return select(func.pg_advisory_xact_lock(key))
+
+
+@cache
+def start_password_reset() -> Select[Any]:
+    """For the account of `email` (lower-cased), unless it was sent `most` resets in the last
+    `minutes`: expires its live resets and inserts one of `token_hash`, live for `minutes`.
+    Returns the account's name and email, or no row (no such account, or too many resets).
+    The same one statement whether or not the account exists."""
+    minutes = func.make_interval(0, 0, 0, 0, 0, bindparam("minutes", type_=Integer))
+    target = (
+        select(users.c.id, users.c.name, users.c.email)
+        .where(func.lower(users.c.email) == typed_param("email", users.c.email))
+        .cte("target")
+    )
+    recent = (
+        select(func.count())
+        .where(
+            password_resets.c.user_id == target.c.id,
+            password_resets.c.created_at > func.now() - minutes,
+        )
+        .scalar_subquery()
+    )
+    allowed = (
+        select(target.c.id, target.c.name, target.c.email)
+        .where(recent < bindparam("most", type_=Integer))
+        .cte("allowed")
+    )
+    expired = (
+        update(password_resets)
+        .where(
+            password_resets.c.user_id.in_(select(allowed.c.id)),
+            password_resets.c.used_at.is_(None),
+            password_resets.c.expires_at > func.now(),
+        )
+        .values(expires_at=func.now())
+        .cte("expired")
+    )
+    inserted = (
+        insert(password_resets)
+        .from_select(
+            ["user_id", "token_hash", "expires_at"],
+            select(
+                allowed.c.id,
+                typed_param("token_hash", password_resets.c.token_hash),
+                func.now() + minutes,
+            ),
+        )
+        .returning(password_resets.c.user_id)
+        .cte("inserted")
+    )
+    return (
+        select(allowed.c.name, allowed.c.email)
+        .join(inserted, inserted.c.user_id == allowed.c.id)
+        .add_cte(expired)
+    )
+
+
+@cache
+def use_password_reset() -> Update:
+    """Marks a live reset used, atomically (of two concurrent uses, one gets the row);
+    returns its user's id."""
+    return (
+        update(password_resets)
+        .where(
+            password_resets.c.token_hash == typed_param("token_hash", password_resets.c.token_hash),
+            password_resets.c.used_at.is_(None),
+            password_resets.c.expires_at > func.now(),
+        )
+        .values(used_at=func.now())
+        .returning(password_resets.c.user_id)
+    )
+
+
+@cache
+def expire_password_resets() -> Update:
+    """Every live reset of `user_id`: one password reset ends the others."""
+    return (
+        update(password_resets)
+        .where(
+            password_resets.c.user_id == bindparam("user_id", BigInteger),
+            password_resets.c.used_at.is_(None),
+            password_resets.c.expires_at > func.now(),
+        )
+        .values(expires_at=func.now())
+    )

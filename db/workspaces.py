@@ -157,6 +157,16 @@ def insert_invitation() -> Insert:
 
 
 @cache
+def invitation_names() -> Select[Any]:
+    """What an invitation email says: the workspace's name and its inviter's."""
+    inviter = select(users.c.name).where(users.c.id == bindparam("user_id", BigInteger))
+    return select(
+        workspaces.c.name.label("workspace_name"),
+        inviter.scalar_subquery().label("inviter_name"),
+    ).where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+
+
+@cache
 def user_email() -> Select[Any]:
     return select(users.c.email).where(users.c.id == bindparam("user_id", BigInteger))
 

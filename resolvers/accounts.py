@@ -12,14 +12,19 @@ from auth import passwords, policies, tokens
 from core.errors import UnauthenticatedError, UserErrorCode, user_error
 from core.ids import pk_of
 from db import accounts as credentials
+from db import outbox
+from resolvers import emails
 from resolvers.inputs import MAX_DISPLAY_NAME, MAX_NAME, email_errors
 from resolvers.mutations import Access, Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
+    from db.outbox import NewMessage
     from resolvers.context import Context
 
 WRONG_CREDENTIALS = "The email or the password is not right."
 INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
+INVALID_RESET = "This password reset link is invalid, used or expired; ask for a new one."
+PASSWORD_RESET_PREFIX = "blp_"
 # No input here takes an idempotency key: a retried sign-in signs in again, and a token is
 # shown once, so a retry could not return it.
 NO_REPLAY = Returns()
@@ -159,6 +164,89 @@ async def password_change(context: Context, input: Any) -> Outcome:
 
     return await perform(
         context, "passwordChange", input, NO_REPLAY, run, access=Access.CREDENTIAL_OWNER
+    )
+
+
+async def password_reset_request(context: Context, input: Any) -> Outcome:
+    """Emails a link to reset the password to the account of `input.email`, if there is one.
+    The answer is the same either way, after the same statements (only the email's enqueueing
+    is extra), and an account is sent at most `password_reset_emails` resets per
+    `password_reset_minutes`: asking again answers the same and sends nothing."""
+
+    async def run(journal: Journal) -> Done:
+        db, settings = context.db, context.settings
+        email = input.email.strip()
+        if errors := email_errors(email, "email"):
+            return Done(Outcome(errors))
+        email = email.lower()
+        token = tokens.new_secret(PASSWORD_RESET_PREFIX)
+        await db.fetch_all(credentials.lock_password_reset(), {"email": email})
+        account = await db.fetch_one(
+            credentials.start_password_reset(),
+            {
+                "email": email,
+                "token_hash": tokens.secret_hash(token),
+                "minutes": settings.password_reset_minutes,
+                "most": settings.password_reset_emails,
+            },
+        )
+        if account is not None:
+            await outbox.enqueue(db, [_password_reset_email(context, account, token)])
+        return Done(Outcome())
+
+    return await perform(
+        context, "passwordResetRequest", input, NO_REPLAY, run, access=Access.ANYONE
+    )
+
+
+async def password_reset_complete(context: Context, input: Any) -> Outcome:
+    """Sets a new password with the token a reset email carried (once, before it expires),
+    and signs out every session of the account. It does not sign in: the new password does."""
+
+    async def run(journal: Journal) -> Done:
+        db = context.db
+        # Checked first: a password the rules refuse does not use the token up.
+        if problem := passwords.password_problem(input.new_password):
+            return Done(Outcome([user_error(UserErrorCode.INVALID_INPUT, problem, "newPassword")]))
+        user_id = await db.scalar(
+            credentials.use_password_reset(), {"token_hash": tokens.secret_hash(input.token)}
+        )
+        if user_id is None:
+            # Unknown, used or expired: said the same way.
+            invalid = user_error(UserErrorCode.NOT_FOUND, INVALID_RESET, "token")
+            return Done(Outcome([invalid]))
+        new_hash = await asyncio.to_thread(passwords.hash_password, input.new_password)
+        await db.fetch_all(credentials.lock_user_credentials(), {"user_id": user_id})
+        await db.fetch_all(
+            credentials.set_password(), {"user_id": user_id, "password_hash": new_hash}
+        )
+        await db.fetch_all(credentials.revoke_user_refresh_tokens(), {"user_id": user_id})
+        await db.fetch_all(credentials.expire_password_resets(), {"user_id": user_id})
+        return Done(Outcome())
+
+    return await perform(
+        context, "passwordResetComplete", input, NO_REPLAY, run, access=Access.ANYONE
+    )
+
+
+def _password_reset_email(context: Context, account: Any, token: str) -> NewMessage:
+    minutes = context.settings.password_reset_minutes
+    lifetime = f"{minutes // 60} hour" if minutes % 60 == 0 else f"{minutes} minute"
+    if minutes not in (1, 60):
+        lifetime += "s"
+    return emails.link_email(
+        account.email,
+        "Reset your Backlog password",
+        [
+            f"Hello {emails.one_line(account.name)},",
+            "Someone (hopefully you) asked to reset the password of your Backlog account. "
+            f"The link below works once, within {lifetime}; using it signs out every session "
+            "of the account.",
+        ],
+        action="Choose a new password",
+        link=emails.app_link(context.settings.app_url, "/reset-password", token=token),
+        footer="Did not ask for this? Ignore this email: your password stays as it is.",
+        purpose="password_reset",
     )
 
 

@@ -3,7 +3,10 @@ the change that causes it is written (the worker only sends; `server/mail.py`)."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from db.outbox import NewMessage
 
@@ -31,3 +34,38 @@ def email_message(
         "headers": headers or {},
     }
     return NewMessage(KIND, payload)
+
+
+def link_email(
+    to: str,
+    subject: str,
+    paragraphs: Sequence[str],
+    *,
+    action: str,
+    link: str,
+    footer: str,
+    purpose: str,
+) -> NewMessage:
+    """An email that asks its reader to follow one link: its paragraphs, the link (labelled
+    `action` in HTML), and a footer, as plain text and as HTML. Every value is escaped in the
+    HTML: names, workspace names and addresses are the users' own text."""
+    text = "\n\n".join([*paragraphs, f"{action}: {link}", footer]) + "\n"
+    body = "".join(f"<p>{escape(paragraph)}</p>\n" for paragraph in paragraphs)
+    html = (
+        '<!DOCTYPE html>\n<html><body style="font-family: sans-serif; line-height: 1.5">\n'
+        f"{body}"
+        f'<p><a href="{escape(link)}">{escape(action)}</a></p>\n'
+        f'<p style="color: #666; font-size: smaller">{escape(footer)}</p>\n'
+        "</body></html>\n"
+    )
+    return email_message(to, subject, text, html, purpose=purpose)
+
+
+def app_link(base_url: str, path: str, **query: str) -> str:
+    """A link into the web app at `base_url` (BACKLOG_APP_URL)."""
+    return f"{base_url.rstrip('/')}{path}?{urlencode(query)}"
+
+
+def one_line(value: str) -> str:
+    """A user's text fit for a Subject: whitespace runs (line breaks too) as one space."""
+    return " ".join(value.split())

@@ -18,14 +18,17 @@ from auth import policies, tokens
 from core.enums import Role, WorkflowStateType
 from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
 from core.ids import pk_of, to_global_id
+from db import outbox
 from db import workspaces as writes
 from db.activity import Change, logged
+from resolvers import emails
 from resolvers.guards import visible_workspace_id
 from resolvers.inputs import MAX_DISPLAY_NAME, email_errors
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
     from auth.viewer import Viewer
+    from db.outbox import NewMessage
     from resolvers.context import Context
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -159,6 +162,10 @@ async def member_invite(context: Context, input: Any) -> Outcome:
                 "expires_at": datetime.now(UTC) + timedelta(days=INVITATION_DAYS),
             },
         )
+        names = await db.fetch_row(
+            writes.invitation_names(), {"workspace_id": pk, "user_id": journal.actor_id}
+        )
+        await outbox.enqueue(db, [_invitation_email(context, row, names, secret)])
         # The email is for those who may invite (`workspace.invitations`), not for the whole log.
         journal.record(
             Change(pk, "Invitation", row.id, "CREATED", field="role", to_value=role.value)
@@ -166,6 +173,25 @@ async def member_invite(context: Context, input: Any) -> Outcome:
         return Done(Outcome(invitation=row, token=secret))
 
     return await perform(context, "memberInvite", input, NO_REPLAY, run)
+
+
+def _invitation_email(context: Context, invitation: Any, names: Any, token: str) -> NewMessage:
+    inviter = emails.one_line(names.inviter_name or "Someone")
+    workspace = emails.one_line(names.workspace_name)
+    expires = invitation.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return emails.link_email(
+        invitation.email,
+        f"{inviter} invited you to {workspace} on Backlog",
+        [
+            f"{inviter} invited you to join the workspace {workspace} on Backlog as "
+            f"{invitation.role.value.lower()}.",
+            f"Accept before {expires}, signed in with this email address ({invitation.email}).",
+        ],
+        action="Accept the invitation",
+        link=emails.app_link(context.settings.app_url, "/invitations/accept", token=token),
+        footer="Not expecting this? Ignore this email: nothing happens unless you accept.",
+        purpose="invitation",
+    )
 
 
 async def invitation_revoke(context: Context, input: Any) -> Outcome:

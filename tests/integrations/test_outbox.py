@@ -16,15 +16,8 @@ from db import outbox
 from db.migrate import upgrade_to_head
 from db.outbox import Message, NewMessage
 from db.session import Database, RequestDatabase, create_engine
-from server.worker import (
-    JITTER,
-    RETRY_SCHEDULE_S,
-    GiveUp,
-    OutboxWorker,
-    RetryLater,
-    Sender,
-    Sent,
-)
+from server.sending import JITTER, RETRY_SCHEDULE_S, GiveUp, RetryLater, Sender, Sent
+from server.worker import OutboxWorker
 from tests.support.postgres import throwaway_embedded_postgres
 
 KIND = "test-outbox"

@@ -34,3 +34,12 @@ class Priority(enum.Enum):
     MEDIUM = "MEDIUM"
     LOW = "LOW"
     NONE = "NONE"
+
+
+class NotificationKind(enum.Enum):
+    # Most specific first: when one mutation gives a user several reasons to be told, the
+    # first of them in this order is the one notification they get.
+    ASSIGNED = "ASSIGNED"
+    MENTIONED = "MENTIONED"
+    STATE_CHANGED = "STATE_CHANGED"
+    COMMENTED = "COMMENTED"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from resolvers.notifications import rules as notifications
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -17,3 +19,4 @@ async def react(context: Context, actor_id: int | None, changes: Sequence[Change
     """Called by the mutation runner with every change a mutation is about to commit."""
     if not changes:
         return
+    await notifications.notify(context, actor_id, changes)

@@ -8,6 +8,7 @@ from schema.accounts import AccountMutations
 from schema.comments import CommentMutations
 from schema.issues import IssueMutations
 from schema.labels import LabelMutations
+from schema.notifications import NotificationMutations
 from schema.projects import ProjectMutations
 from schema.workflow_states import WorkflowStateMutations
 from schema.workspaces import WorkspaceMutations
@@ -28,5 +29,6 @@ class Mutation(
     WorkflowStateMutations,
     AccountMutations,
     WorkspaceMutations,
+    NotificationMutations,
 ):
     pass

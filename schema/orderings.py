@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from core.enums import Priority
-from db import queries
+from db import notifications, queries
 from db.pagination import Ordering, SortKey
 from schema.enums import IssueOrderField, OrderDirection
 
@@ -39,6 +39,8 @@ ACTIVITY = _ascending(queries.activity, id=int)
 CHANGES = _ascending(queries.activity, workspace_id=int, id=int)
 """The cursor of `workspace.changes`: its workspace, and the last entry of its stream read."""
 COMMENTS = _ascending(queries.comments, created_at=datetime, id=int)
+NOTIFICATIONS: Ordering = (SortKey("id", notifications.notifications.c.id, int, descending=True),)
+"""Newest first: ids grow with time."""
 ISSUES_DEFAULT: Ordering = (
     SortKey("created_at", _issues.c.created_at, datetime, descending=True),
     SortKey("id", _issues.c.id, int, descending=True),

@@ -146,7 +146,7 @@ def create_app(
         Route("/readyz", readyz),
         Route(
             "/unsubscribe",
-            UnsubscribeEndpoint(graphql.access_tokens.secret),
+            UnsubscribeEndpoint(graphql.access_tokens.secret).respond,
             methods=["GET", "POST"],
         ),
     ]

@@ -38,12 +38,12 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 class UnsubscribeEndpoint:
-    """The ASGI endpoint; `secret` is the access-token signing secret the links derive from."""
+    """The endpoint is `respond`; `secret` is the access-token signing secret links derive from."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
 
-    async def __call__(self, request: Request) -> HTMLResponse:
+    async def respond(self, request: Request) -> HTMLResponse:
         token = request.query_params.get("token", "")
         if request.method == "GET":
             return self._confirmation(token)

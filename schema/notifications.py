@@ -6,7 +6,7 @@ issues)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -88,7 +88,9 @@ class NotificationPreference:
 async def notifications_of(
     parents: Sequence[Any],
     context: Context,
-    unread_only: bool = False,
+    unread_only: Annotated[
+        bool, strawberry.argument(description="Only the notifications not marked read.")
+    ] = False,
     **page: Unpack[PageArguments],
 ) -> list[Connection[Any] | None]:
     """Each user's notifications, newest first: the viewer's own; null on anyone else."""

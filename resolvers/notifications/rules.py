@@ -31,7 +31,7 @@ from db import outbox
 from resolvers.emails import email_message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from db.activity import Change
     from db.session import RequestDatabase
@@ -191,8 +191,11 @@ async def notify(context: Context, actor_id: int | None, changes: Sequence[Chang
 
 
 async def _add_mentioned(
-    db: RequestDatabase, mentioned: list[tuple[_Reason, set[str]]], add: Any
+    db: RequestDatabase,
+    mentioned: list[tuple[_Reason, set[str]]],
+    add: Callable[[int | None, _Reason], None],
 ) -> None:
+    """Adds the member each mention names (in the workspace of the issue it is in)."""
     handles = sorted({handle for _, found in mentioned for handle in found})
     workspaces = sorted({reason.workspace_id for reason, found in mentioned if found})
     members = await db.fetch_all(

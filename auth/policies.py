@@ -145,3 +145,18 @@ def can_delete_comment(viewer: Viewer, workspace_id: int, author_id: int | None)
     return can_edit_comment(viewer, workspace_id, author_id) or (
         can_write(viewer) and viewer.role_in(workspace_id) in _MANAGERS
     )
+
+
+# The inbox. A user's notifications and preferences are theirs alone; following an issue is
+# reading it with the news delivered, so whoever may read an issue (GUEST included) may.
+
+
+def can_see_notifications(viewer: Viewer, user_id: int) -> bool:
+    """A user's notifications, unread count and preferences: that user's own, nobody else's."""
+    return viewer.user_id is not None and viewer.user_id == user_id
+
+
+def can_subscribe_to_issue(viewer: Viewer, workspace_id: int) -> bool:
+    """Follow or unfollow an issue of a workspace (the issue itself is found in the read
+    scope): every member, GUEST included, with a credential that may write."""
+    return can_write(viewer) and can_read_workspace(viewer, workspace_id)

@@ -10,7 +10,9 @@ is stored.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -110,3 +112,35 @@ def secret_hash(secret: str) -> str:
 
 def new_family_id() -> str:
     return uuid.uuid4().hex
+
+
+# Unsubscribe links (`/unsubscribe?token=...`, RFC 8058) carry `<user id>.<kind>.<MAC>`: an
+# HMAC-SHA256 of the user id and kind under a key derived from the access-token secret (so no
+# new secret to configure, and one rotation of it voids every old link as well). They do not
+# expire: a link in a years-old email still unsubscribes, as mail clients expect.
+
+_UNSUBSCRIBE_KEY_LABEL = b"backlog unsubscribe link v1"
+
+
+def _unsubscribe_mac(secret: str, user_id: int, kind: str) -> str:
+    key = hmac.new(secret.encode(), _UNSUBSCRIBE_KEY_LABEL, hashlib.sha256).digest()
+    mac = hmac.new(key, f"{user_id}.{kind}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def unsubscribe_token(secret: str, user_id: int, kind: str) -> str:
+    """The token of the link that turns off `user_id`'s emails of `kind`."""
+    return f"{user_id}.{kind}.{_unsubscribe_mac(secret, user_id, kind)}"
+
+
+def unsubscribe_claims(secret: str, token: str) -> tuple[int, str]:
+    """The (user id, kind) an unsubscribe token was made for; InvalidTokenError if it was not
+    made with this secret."""
+    user, _, rest = token.partition(".")
+    kind, _, mac = rest.partition(".")
+    if not (user.isascii() and user.isdigit() and 0 < len(user) < 20 and kind and mac):
+        raise InvalidTokenError("malformed unsubscribe token")
+    user_id = int(user)
+    if not hmac.compare_digest(mac.encode(), _unsubscribe_mac(secret, user_id, kind).encode()):
+        raise InvalidTokenError("unsubscribe token with a bad signature")
+    return user_id, kind

@@ -52,3 +52,12 @@ class WebhookEventType(enum.Enum):
     LABEL_CREATED = "label.created"
     LABEL_UPDATED = "label.updated"
     LABEL_DELETED = "label.deleted"
+
+
+class NotificationKind(enum.Enum):
+    # Most specific first: when one mutation gives a user several reasons to be told, the
+    # first of them in this order is the one notification they get.
+    ASSIGNED = "ASSIGNED"
+    MENTIONED = "MENTIONED"
+    STATE_CHANGED = "STATE_CHANGED"
+    COMMENTED = "COMMENTED"

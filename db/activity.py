@@ -72,6 +72,9 @@ class Change:
     field: str | None = None
     from_value: str | None = None
     to_value: str | None = None
+    previous_text: str | None = None
+    """What an edit replaced when the log does not keep it (an issue's description, a comment's
+    body): for the mutation's reactions (new mentions), never written to the log."""
 
 
 def issue_updated(

@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select, tuple
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import accounts, queries, search, webhooks, workspaces
+from db import notifications as notification_sql
 from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
 from db.queries import ReadScope
 
@@ -287,6 +288,10 @@ class Loaders:
     activity_by_id = _row_by_id(queries.activity)
     webhook_by_id = _row_by_id(webhooks.webhooks, webhooks.visible_webhooks)
     webhook_delivery_by_id = _row_by_id(webhooks.deliveries, webhooks.visible_deliveries)
+    notification_by_id = _row_by_id(
+        notification_sql.notifications, notification_sql.visible_notifications
+    )
+    """The viewer's own notifications only."""
 
     @cached_property
     def workspace_by_slug(self) -> DataLoader[str, Row[Any] | None]:
@@ -423,5 +428,35 @@ class Loaders:
 
         async def load(keys: Sequence[search.SnippetKey]) -> list[str | None]:
             return await search.load_snippets(db, scope, keys)
+
+        return DataLoader(load, batch=self._batch, cache=self._batch)
+
+    @cached_property
+    def notifications_of_user(self) -> RelationLoader:
+        """A user's notifications: the viewer's own only (anyone else's list is empty)."""
+        return self._relation(
+            "notifications of user",
+            notification_sql.visible_notifications,
+            notification_sql.notifications.c.user_id,
+        )
+
+    @cached_property
+    def unread_notifications_of_user(self) -> RelationLoader:
+        return self._relation(
+            "unread notifications of user",
+            notification_sql.visible_unread_notifications,
+            notification_sql.notifications.c.user_id,
+        )
+
+    @cached_property
+    def viewer_subscribed_to_issue(self) -> DataLoader[int, bool]:
+        """Whether the viewer follows each issue: one statement per batch."""
+        db, scope = self._db, self.scope_params
+        statement = notification_sql.viewer_subscriptions()
+
+        async def load(keys: Sequence[int]) -> list[bool]:
+            rows = await db.fetch_all(statement, {**scope, "keys": list(keys)})
+            followed = {row.issue_id for row in rows}
+            return [key in followed for key in keys]
 
         return DataLoader(load, batch=self._batch, cache=self._batch)

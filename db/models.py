@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from core.enums import Priority, Role, TokenScope, WorkflowStateType
+from core.enums import NotificationKind, Priority, Role, TokenScope, WorkflowStateType
 
 if TYPE_CHECKING:
     from sqlalchemy.schema import SchemaItem
@@ -548,3 +548,84 @@ class WebhookDelivery(Base):
     next_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),)
+
+
+# The inbox: notifications, each user's preferences, and who follows which issue.
+
+
+class Notification(Base):
+    """One thing a user is told about: `kind` of change to an issue (or by a comment on it),
+    made by `actor`. Listed newest first; unread until `read_at`."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[NotificationKind] = mapped_column(
+        _pg_enum(NotificationKind, "notification_kind"), nullable=False
+    )
+    issue_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # Through the issue's (id, workspace_id): a notification is in its issue's workspace.
+        ForeignKeyConstraint(
+            ["issue_id", "workspace_id"], ["issues.id", "issues.workspace_id"], ondelete="CASCADE"
+        ),
+        # A user's inbox, newest first (and the user's foreign key).
+        Index("ix_notifications_user_id_id", "user_id", text("id DESC")),
+        # Unread counts and `unreadOnly` pages read only the unread entries.
+        Index(
+            "ix_notifications_user_id_id_unread",
+            "user_id",
+            "id",
+            postgresql_where=text("read_at IS NULL"),
+        ),
+        Index("ix_notifications_issue_id_workspace_id", "issue_id", "workspace_id"),
+    )
+
+
+class NotificationPreference(Base):
+    """A user's choice for one kind; without a row the defaults apply (`db.notifications`)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[NotificationKind] = mapped_column(
+        _pg_enum(NotificationKind, "notification_kind"), primary_key=True
+    )
+    in_app: Mapped[bool] = mapped_column(nullable=False)
+    email: Mapped[bool] = mapped_column(nullable=False)
+
+
+class IssueSubscription(Base):
+    """A user who follows an issue: told of its state changes and new comments."""
+
+    __tablename__ = "issue_subscriptions"
+
+    issue_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    workspace_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["issue_id", "workspace_id"], ["issues.id", "issues.workspace_id"], ondelete="CASCADE"
+        ),
+        # The primary key (issue_id, user_id) leads with the issue: it serves the issue's
+        # foreign key and "the subscribers of an issue".
+    )

@@ -95,6 +95,7 @@ async def comment_update(context: Context, input: Any) -> Outcome:
                 "UPDATED",
                 issue_id=current.issue_id,
                 field="body",
+                previous_text=current.body,
             )
         )
         return Done(Outcome(comment=row), (row.id,))

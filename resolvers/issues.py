@@ -8,7 +8,7 @@ changing different fields at the same moment both keep their change. `expectedVe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -266,15 +266,16 @@ async def apply_changes(
         if column == "number":
             continue
         with_values = column not in _UNLOGGED_VALUES
-        journal.record(
-            issue_updated(
-                workspace_id,
-                issue_id,
-                LOGGED_AS.get(column, column),
-                logged(getattr(current, column)) if with_values else None,
-                logged(value) if with_values else None,
-            )
+        change = issue_updated(
+            workspace_id,
+            issue_id,
+            LOGGED_AS.get(column, column),
+            logged(getattr(current, column)) if with_values else None,
+            logged(value) if with_values else None,
         )
+        if not with_values:
+            change = replace(change, previous_text=getattr(current, column))
+        journal.record(change)
     for label_id, added in label_changes:
         journal.record(
             issue_updated(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from resolvers.notifications import rules as notifications
 from resolvers.webhook_events import enqueue_deliveries
 
 if TYPE_CHECKING:
@@ -20,3 +21,4 @@ async def react(context: Context, actor_id: int | None, changes: Sequence[Change
     if not changes:
         return
     await enqueue_deliveries(context, actor_id, changes)
+    await notifications.notify(context, actor_id, changes)

@@ -125,3 +125,16 @@ WebhookEventType = described_enum(
         "`issue.updated`.",
     },
 )
+
+
+NotificationKind = described_enum(
+    enums.NotificationKind,
+    "What a notification is about; when one change gives you several reasons, you get the "
+    "first of them in this order.",
+    {
+        "ASSIGNED": "You were assigned the issue (on creation or since).",
+        "MENTIONED": "Your `@handle` was added to the issue's description or to a comment.",
+        "STATE_CHANGED": "An issue you follow changed state.",
+        "COMMENTED": "Someone commented on an issue you follow.",
+    },
+)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from resolvers import issues as use_cases
+from schema import notifications as inbox
 from schema import orderings, refs
 from schema.enums import Priority
 from schema.issue_filters import issue_lists
@@ -111,6 +112,8 @@ class Issue(Node):
     )
 
     comments = relation(_comments, Connection[refs.Comment], description="Comments, oldest first.")
+
+    viewer_is_subscribed = inbox.issue_viewer_is_subscribed()
 
     history = relation(
         _history,

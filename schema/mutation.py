@@ -8,6 +8,7 @@ from schema.accounts import AccountMutations
 from schema.comments import CommentMutations
 from schema.issues import IssueMutations
 from schema.labels import LabelMutations
+from schema.notifications import NotificationMutations
 from schema.projects import ProjectMutations
 from schema.webhooks import WebhookMutations
 from schema.workflow_states import WorkflowStateMutations
@@ -30,5 +31,6 @@ class Mutation(
     AccountMutations,
     WorkspaceMutations,
     WebhookMutations,
+    NotificationMutations,
 ):
     pass

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from core.enums import Priority
-from db import queries, webhooks
+from db import notifications, queries, webhooks
 from db.pagination import Ordering, SortKey
 from schema.enums import IssueOrderField, OrderDirection
 
@@ -42,6 +42,8 @@ COMMENTS = _ascending(queries.comments, created_at=datetime, id=int)
 WEBHOOKS = _ascending(webhooks.webhooks, id=int)
 WEBHOOK_DELIVERIES: Ordering = (SortKey("id", webhooks.deliveries.c.id, int, descending=True),)
 """Newest attempt first."""
+NOTIFICATIONS: Ordering = (SortKey("id", notifications.notifications.c.id, int, descending=True),)
+"""Newest first: ids grow with time."""
 ISSUES_DEFAULT: Ordering = (
     SortKey("created_at", _issues.c.created_at, datetime, descending=True),
     SortKey("id", _issues.c.id, int, descending=True),

@@ -202,8 +202,8 @@ def archive_mutations(
 
 def payload(cls: Callable[..., PayloadType], outcome: Outcome) -> PayloadType:
     """`cls` with the outcome's errors and values; a record (a row, or a list of rows) goes
-    through the `from_row` of its field's node type, plain values (IDs, secrets, times) as
-    they are."""
+    through the `from_row` of its field's node type, plain values (IDs, secrets, times,
+    counts) as they are."""
     node_fields: dict[str, Any] = getattr(cls, "node_fields", {})
     values = {}
     for name, value in outcome.values.items():
@@ -212,7 +212,7 @@ def payload(cls: Callable[..., PayloadType], outcome: Outcome) -> PayloadType:
             # A lazy reference: the type modules refer to one another (see `schema.refs`).
             to_node = (of.resolve_type() if isinstance(of, LazyType) else of).from_row
             value = [to_node(item) for item in value] if isinstance(value, list) else to_node(value)
-        elif not isinstance(value, str | datetime | None):
+        elif not isinstance(value, str | int | datetime | None):
             raise TypeError(f"{name!r} holds a record: declare its field with `node_field`")
         values[name] = value
     return cls(errors=[UserError.from_record(error) for error in outcome.errors], **values)

@@ -9,6 +9,7 @@ import strawberry
 from resolvers import accounts
 from resolvers.context import Info
 from schema import accounts as account_types
+from schema import notifications as inbox
 from schema import refs
 from schema.issue_filters import issue_lists
 from schema.node import Node
@@ -41,3 +42,9 @@ class User(Node):
         Connection[refs.Issue],
         description="Issues assigned to this user, in workspaces you can see.",
     )
+
+    notifications = inbox.user_notifications()
+
+    unread_notification_count = inbox.user_unread_notification_count()
+
+    notification_preferences = inbox.user_notification_preferences()

@@ -1,5 +1,6 @@
-"""The Starlette application: `/graphql`, GraphiQL's assets (where served), `/healthz` and
-`/readyz`, behind the HTTP layer's production defaults (`server/http_hardening.py`)."""
+"""The Starlette application: `/graphql`, GraphiQL's assets (where served), `/healthz`,
+`/readyz` and `/unsubscribe` (notification emails' one-click unsubscribe), behind the HTTP
+layer's production defaults (`server/http_hardening.py`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from server.preflight import BodySizeLimit, ParsedDocumentCache
 from server.rate_limit import RateLimiter
 from server.schema_exploration import SchemaExploration
 from server.settings import Settings
+from server.unsubscribe import UnsubscribeEndpoint
 from server.websocket import CloseCode, WebSockets
 from server.worker import outbox_worker
 
@@ -142,6 +144,11 @@ def create_app(
         WebSocketRoute("/graphql", websockets.endpoint),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route(
+            "/unsubscribe",
+            UnsubscribeEndpoint(graphql.access_tokens.secret).respond,
+            methods=["GET", "POST"],
+        ),
     ]
     if serves_graphiql(enabled=settings.graphiql, cdn_allowed=settings.is_development):
         routes += graphiql_asset_routes()

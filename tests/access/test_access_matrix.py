@@ -333,6 +333,34 @@ MATRIX: dict[str, Case] = {
         {**MANAGERS_OK, "member": "FORBIDDEN"},
         i="issue",
     ),
+    "Mutation.notificationMarkRead": tracker(
+        "notificationMarkRead",
+        "{id: $n}",
+        # The member's own: anyone else's is as if it did not exist.
+        {
+            "stranger": "NOT_FOUND",
+            "guest": "NOT_FOUND",
+            "member": "payload",
+            "admin": "NOT_FOUND",
+            "owner": "NOT_FOUND",
+        },
+        n="member_notification",
+    ),
+    "Mutation.notificationMarkAllRead": Case(
+        "mutation { notificationMarkAllRead(input: {}) { markedCount errors { code } } }",
+        signed_in_only("notificationMarkAllRead"),
+    ),
+    "Mutation.notificationPreferenceUpdate": Case(
+        "mutation { notificationPreferenceUpdate(input: {kind: COMMENTED, email: true}) "
+        "{ preference { email } errors { code } } }",
+        signed_in_only("notificationPreferenceUpdate"),
+    ),
+    "Mutation.issueSubscribe": tracker(
+        "issueSubscribe", "{issueId: $i}", {**CONTRIBUTORS_OK, "guest": "payload"}, i="issue"
+    ),
+    "Mutation.issueUnsubscribe": tracker(
+        "issueUnsubscribe", "{issueId: $i}", {**CONTRIBUTORS_OK, "guest": "payload"}, i="issue"
+    ),
     "Mutation.commentCreate": tracker(
         "commentCreate",
         '{issueId: $i, body: ""}',
@@ -466,6 +494,13 @@ async def lookups(connection) -> dict[str, str]:
         ),
         {"m": member, "w": ACME_PK, **issue},
     )
+    notification = await connection.scalar(
+        text(
+            "INSERT INTO notifications (user_id, workspace_id, kind, issue_id, actor_id) "
+            "VALUES (:m, :w, 'ASSIGNED', :i, :o) RETURNING id"
+        ),
+        {"m": member, "w": ACME_PK, "o": owner, **issue},
+    )
     project = await connection.scalar(text("SELECT project_id FROM issues WHERE id = :i"), issue)
     state = await connection.scalar(text("SELECT state_id FROM issues WHERE id = :i"), issue)
     label = await connection.scalar(
@@ -502,6 +537,7 @@ async def lookups(connection) -> dict[str, str]:
         "state": to_global_id("WorkflowState", state),
         "label": to_global_id("Label", label),
         "member_comment": to_global_id("Comment", comment),
+        "member_notification": to_global_id("Notification", notification),
     }
 
 

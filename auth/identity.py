@@ -20,9 +20,14 @@ async def viewer_by_email(db: RequestDatabase, email: str) -> Viewer:
     return Viewer.anonymous() if row is None else _viewer(row)
 
 
-async def viewer_by_user_id(db: RequestDatabase, user_id: int) -> Viewer | None:
-    """The viewer an access token names; None if the account is gone."""
-    row = await db.fetch_one(queries.viewer_identity_by_id(), {"user_id": user_id})
+async def viewer_by_user_id(
+    db: RequestDatabase, user_id: int, issued_at: float
+) -> Viewer | None:
+    """The viewer an access token issued at `issued_at` names; None if the account is gone,
+    or its sessions ended after the token was issued (a password reset)."""
+    row = await db.fetch_one(
+        queries.viewer_identity_by_id(), {"user_id": user_id, "issued_at": issued_at}
+    )
     return None if row is None else _viewer(row)
 
 
@@ -50,7 +55,7 @@ async def viewer_for_bearer(db: RequestDatabase, token: str, issuer: AccessToken
     if token.startswith(API_TOKEN_PREFIX):
         viewer = await viewer_by_api_token(db, token)
     else:
-        viewer = await viewer_by_user_id(db, issuer.user_id_of(token))
+        viewer = await viewer_by_user_id(db, *issuer.subject_of(token))
     if viewer is None:
         raise InvalidTokenError("no such account or token")
     return viewer

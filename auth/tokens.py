@@ -64,6 +64,12 @@ class AccessTokenIssuer:
         """The user a valid token was issued to; InvalidTokenError otherwise."""
         return _user_id(self._claims(token)["sub"])
 
+    def subject_of(self, token: str) -> tuple[int, float]:
+        """The user a valid token was issued to and when (Unix seconds); InvalidTokenError
+        otherwise."""
+        claims = self._claims(token)
+        return _user_id(claims["sub"]), float(claims["iat"])
+
     def expiry_of(self, token: str) -> datetime:
         """When a valid token expires; InvalidTokenError if it is not valid now."""
         return datetime.fromtimestamp(self._claims(token)["exp"], UTC)

@@ -75,6 +75,17 @@ def set_password() -> Update:
 
 
 @cache
+def end_access_tokens() -> Update:
+    """Every access token of `user_id` issued before this second stops working (at whole
+    seconds, as tokens carry their issue time: one issued in the same second stays valid)."""
+    return (
+        update(users)
+        .where(users.c.id == bindparam("user_id", BigInteger))
+        .values(sessions_valid_after=func.date_trunc("second", func.clock_timestamp()))
+    )
+
+
+@cache
 def recent_failures() -> Select[int, int]:
     """Failed sign-ins since `since` for the email and for the client address."""
     since = bindparam("since", type_=DateTime(timezone=True))

@@ -113,6 +113,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     password_hash: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Access tokens issued before this (a password reset) are refused."""
 
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, any_, bindparam, exists, func, select
+from sqlalchemy import BigInteger, Float, any_, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db import models
@@ -153,8 +153,13 @@ def viewer_identity_by_email() -> Select[Any]:
 
 @cache
 def viewer_identity_by_id() -> Select[Any]:
-    """Parameter: `user_id`."""
-    return _identity().where(users.c.id == bindparam("user_id", type_=BigInteger))
+    """Parameters: `user_id`, and `issued_at` (Unix seconds) of the access token, which must
+    not be older than the account's sessions (a password reset ends those before it)."""
+    issued_at = func.to_timestamp(bindparam("issued_at", type_=Float))
+    return _identity().where(
+        users.c.id == bindparam("user_id", type_=BigInteger),
+        users.c.sessions_valid_after.is_(None) | (users.c.sessions_valid_after <= issued_at),
+    )
 
 
 @cache

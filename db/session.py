@@ -136,6 +136,10 @@ def create_engine(
         pool_pre_ping=False,
         connect_args={
             "timeout": CONNECT_TIMEOUT_S,
+            # asyncpg closes a cached prepared statement unused for 5 minutes by default, with a
+            # timer re-armed on every use of it. The statements are a fixed, bounded set (built
+            # once per shape, `CompiledStatements`): keep them, and arm no timer per statement.
+            "max_cached_statement_lifetime": 0,
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
                 "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 4, 10000)),

@@ -36,7 +36,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_password_resets_token_hash")),
     )
     op.create_index(op.f("ix_password_resets_user_id"), "password_resets", ["user_id"])
+    op.add_column(
+        "users", sa.Column("sessions_valid_after", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("users", "sessions_valid_after")
     op.drop_table("password_resets")

@@ -5,12 +5,14 @@ session of the account. The app runs in production mode."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.support.credentials import ISSUER
 from tests.support.mail import outbox_emails, send_due, settle_earlier_messages, smtp_server
 
 APP_URL = "https://app.example"
@@ -97,6 +99,29 @@ async def test_a_reset_link_from_the_email_sets_a_new_password_and_ends_every_se
     assert signed_in["errors"] == [] and signed_in["accessToken"]
     refreshed = (await api(REFRESH, {"token": refresh_token})).json()
     assert refreshed["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_reset_ends_the_access_tokens_issued_before_it(connection, api, make_client):
+    await signed_up(api)
+    user_id = await connection.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": EMAIL})
+    earlier, _ = ISSUER.issue(user_id, now=datetime.now(UTC) - timedelta(seconds=5))
+    assert (await viewer_as(make_client, earlier)).status_code == 200
+
+    assert await complete(api, await reset_token(connection, api)) == []
+    refused = await viewer_as(make_client, earlier)
+    assert refused.status_code == 401, refused.text
+    signed_in = await payload(api, LOG_IN, email=EMAIL, password=NEW_PASSWORD)
+    answer = await viewer_as(make_client, signed_in["accessToken"])
+    assert answer.json()["data"]["viewer"]["email"] == EMAIL
+
+
+async def viewer_as(make_client, access_token: str) -> httpx.Response:
+    async with make_client(BACKLOG_ENV="production") as client:
+        return await client.post(
+            "/graphql",
+            json={"query": "{ viewer { email } }"},
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
 
 
 async def test_a_reset_token_works_once(connection, api):

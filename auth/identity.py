@@ -20,9 +20,7 @@ async def viewer_by_email(db: RequestDatabase, email: str) -> Viewer:
     return Viewer.anonymous() if row is None else _viewer(row)
 
 
-async def viewer_by_user_id(
-    db: RequestDatabase, user_id: int, issued_at: float
-) -> Viewer | None:
+async def viewer_by_user_id(db: RequestDatabase, user_id: int, issued_at: float) -> Viewer | None:
     """The viewer an access token issued at `issued_at` names; None if the account is gone,
     or its sessions ended after the token was issued (a password reset)."""
     row = await db.fetch_one(

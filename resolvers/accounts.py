@@ -221,6 +221,7 @@ async def password_reset_complete(context: Context, input: Any) -> Outcome:
             credentials.set_password(), {"user_id": user_id, "password_hash": new_hash}
         )
         await db.fetch_all(credentials.revoke_user_refresh_tokens(), {"user_id": user_id})
+        await db.fetch_all(credentials.end_access_tokens(), {"user_id": user_id})
         await db.fetch_all(credentials.expire_password_resets(), {"user_id": user_id})
         return Done(Outcome())
 

@@ -11,16 +11,7 @@ from db import issues as issue_sql
 from db import labels as label_sql
 from db import queries, writes
 from db.activity import Change, issue_updated
-from resolvers.edits import (
-    WorkspaceList,
-    create_last,
-    given,
-    locked_in_scope,
-    managed_workspace_id,
-    new_name_errors,
-    reorder,
-    update_named,
-)
+from resolvers import edits
 from resolvers.inputs import name_errors
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
@@ -30,7 +21,7 @@ if TYPE_CHECKING:
 COLOR = re.compile(r"^#[0-9a-f]{6}$")
 
 
-LABELS = WorkspaceList(queries.labels, "Label", "label", "label_by_id", "labelIds", "labels")
+LABELS = edits.WorkspaceList(queries.labels, "Label", "label", "label_by_id", "labelIds", "labels")
 
 
 LABEL_DELETED = Returns()
@@ -44,12 +35,12 @@ def _color_errors(color: str) -> list[UserError]:
 
 async def label_create(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        workspace_id = managed_workspace_id(context, input.workspace_id)
+        workspace_id = edits.managed_workspace_id(context, input.workspace_id)
         name, color = input.name.strip(), input.color.strip().lower()
         errors = name_errors(name, "name") + _color_errors(color)
         if errors:
             return Done(Outcome(errors=errors))
-        return await create_last(
+        return await edits.create_last(
             context, journal, LABELS, workspace_id, {"name": name, "color": color}
         )
 
@@ -58,22 +49,24 @@ async def label_create(context: Context, input: Any) -> Outcome:
 
 async def label_update(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(context, queries.labels, input.id, "Label")
-        values = given(input, "name", "color")
-        errors = await new_name_errors(context, queries.labels, current, values, earlier=[])
+        current = await edits.locked_in_scope(context, queries.labels, input.id, "Label")
+        values = edits.given(input, "name", "color")
+        errors = await edits.new_name_errors(context, queries.labels, current, values, earlier=[])
         if "color" in values:
             values["color"] = (values["color"] or "").strip().lower()
             errors += _color_errors(values["color"])
         if errors:
             return Done(Outcome(errors=errors))
-        return await update_named(context, journal, LABELS, current, values)
+        return await edits.update_named(context, journal, LABELS, current, values)
 
     return await perform(context, "labelUpdate", input, LABELS.returns, run)
 
 
 async def label_delete(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(context, queries.labels, input.id, "Label", for_delete=True)
+        current = await edits.locked_in_scope(
+            context, queries.labels, input.id, "Label", for_delete=True
+        )
         db = context.db
         await db.fetch_all(label_sql.lock_issues_with_label(), {"target_id": current.id})
         detached = await db.fetch_all(label_sql.detach_label(), {"target_id": current.id})
@@ -92,4 +85,4 @@ async def label_delete(context: Context, input: Any) -> Outcome:
 
 
 async def label_reorder(context: Context, input: Any) -> Outcome:
-    return await reorder(context, "labelReorder", input, input.label_ids, LABELS)
+    return await edits.reorder(context, "labelReorder", input, input.label_ids, LABELS)

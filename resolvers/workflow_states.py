@@ -10,23 +10,14 @@ from db import issues as issue_sql
 from db import queries, writes
 from db import workflow_states as state_sql
 from db.activity import Change, issue_updated
-from resolvers.edits import (
-    WorkspaceList,
-    create_last,
-    given,
-    locked_in_scope,
-    managed_workspace_id,
-    new_name_errors,
-    reorder,
-    update_named,
-)
+from resolvers import edits
 from resolvers.inputs import name_errors, not_found, reference_pks
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
     from resolvers.context import Context
 
-STATES = WorkspaceList(
+STATES = edits.WorkspaceList(
     queries.workflow_states,
     "WorkflowState",
     "workflow_state",
@@ -41,12 +32,12 @@ STATE_DELETED = Returns()
 
 async def workflow_state_create(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        workspace_id = managed_workspace_id(context, input.workspace_id)
+        workspace_id = edits.managed_workspace_id(context, input.workspace_id)
         name = input.name.strip()
         errors = name_errors(name, "name")
         if errors:
             return Done(Outcome(errors=errors))
-        return await create_last(
+        return await edits.create_last(
             context, journal, STATES, workspace_id, {"name": name, "type": input.type}
         )
 
@@ -55,17 +46,19 @@ async def workflow_state_create(context: Context, input: Any) -> Outcome:
 
 async def workflow_state_update(context: Context, input: Any) -> Outcome:
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(context, queries.workflow_states, input.id, "WorkflowState")
-        values = given(input, "name", "type")
+        current = await edits.locked_in_scope(
+            context, queries.workflow_states, input.id, "WorkflowState"
+        )
+        values = edits.given(input, "name", "type")
         errors = []
         if values.get("type", 0) is None:
             errors.append(user_error(UserErrorCode.INVALID_INPUT, "Cannot be null.", "type"))
-        errors += await new_name_errors(
+        errors += await edits.new_name_errors(
             context, queries.workflow_states, current, values, earlier=errors
         )
         if errors:
             return Done(Outcome(errors=errors))
-        return await update_named(context, journal, STATES, current, values)
+        return await edits.update_named(context, journal, STATES, current, values)
 
     return await perform(context, "workflowStateUpdate", input, STATES.returns, run)
 
@@ -75,7 +68,7 @@ async def workflow_state_delete(context: Context, input: Any) -> Outcome:
     the last state cannot go (new issues need one)."""
 
     async def run(journal: Journal) -> Done:
-        current = await locked_in_scope(
+        current = await edits.locked_in_scope(
             context, queries.workflow_states, input.id, "WorkflowState", for_delete=True
         )
         db, workspace_id = context.db, current.workspace_id
@@ -134,4 +127,4 @@ async def workflow_state_delete(context: Context, input: Any) -> Outcome:
 
 
 async def workflow_state_reorder(context: Context, input: Any) -> Outcome:
-    return await reorder(context, "workflowStateReorder", input, input.state_ids, STATES)
+    return await edits.reorder(context, "workflowStateReorder", input, input.state_ids, STATES)

@@ -204,7 +204,10 @@ def dev_py_serve(tmp_path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]
         ]
     process = subprocess.Popen(
         [sys.executable, *dev_py, "serve", "--port", str(port)],
-        env=clean_environment(tmp_path, BACKLOG_DATA_DIR=str(data_dir)),
+        # As the README's command runs: with the outbox worker (and so the mail sink) at work.
+        env=clean_environment(
+            tmp_path, BACKLOG_DATA_DIR=str(data_dir), BACKLOG_OUTBOX_WORKER="true"
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # no signal meant for pytest reaches it, nor the reverse
@@ -273,3 +276,33 @@ def test_a_stop_signal_to_dev_py_stops_the_server_and_its_postgresql(dev_py_serv
     assert not (pgdata / "postmaster.pid").exists()  # PostgreSQL shut down cleanly
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+PASSWORD_RESET = (
+    'mutation { passwordResetRequest(input: {email: "demo@backlog.dev"}) { errors { code } } }'
+)
+
+
+def test_dev_py_serve_keeps_mail_in_the_development_sink(dev_py_serve, tmp_path):
+    """On the embedded database, email goes to the local sink, where `backlog mail` reads it."""
+    _, port, pgdata = dev_py_serve
+    answer = httpx.post(
+        f"http://127.0.0.1:{port}/graphql", json={"query": PASSWORD_RESET}, timeout=10
+    )
+    assert answer.json()["data"] == {"passwordResetRequest": {"errors": []}}, answer.text
+    mail = pgdata.parent / "mail"
+    deadline = time.monotonic() + 10
+    while not list(mail.glob("*.eml")):
+        assert time.monotonic() < deadline, "no mail reached the development sink"
+        time.sleep(0.1)
+    listing = subprocess.run(
+        [sys.executable, "-m", "server.cli", "mail"],
+        env=clean_environment(tmp_path, BACKLOG_DATA_DIR=str(pgdata.parent)),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "demo@backlog.dev" in listing.stdout
+    assert "Reset your Backlog password" in listing.stdout

@@ -116,17 +116,21 @@ def _due() -> Any:
     )
 
 
+def _columns() -> Select[Any]:
+    return select(
+        outbox.c.id,
+        outbox.c.kind,
+        outbox.c.target_id,
+        outbox.c.payload,
+        outbox.c.attempts,
+        outbox.c.created_at,
+    )
+
+
 @cache
 def _take() -> Select[Any]:
     return (
-        select(
-            outbox.c.id,
-            outbox.c.kind,
-            outbox.c.target_id,
-            outbox.c.payload,
-            outbox.c.attempts,
-            outbox.c.created_at,
-        )
+        _columns()
         .where(_due())
         .order_by(outbox.c.available_at, outbox.c.id)
         .limit(1)
@@ -134,10 +138,27 @@ def _take() -> Select[Any]:
     )
 
 
+@cache
+def _take_again() -> Select[Any]:
+    return (
+        _columns()
+        .where(outbox.c.id == bindparam("message_id", BigInteger))
+        .with_for_update(skip_locked=True)
+    )
+
+
 async def take(db: RequestDatabase) -> Message | None:
     """The oldest due message no other worker holds, locked until `db`'s transaction ends;
     None when there is none."""
-    row = await db.fetch_one(_take())
+    return _message(await db.fetch_one(_take()))
+
+
+async def take_again(db: RequestDatabase, message_id: int) -> Message | None:
+    """The message `message_id`, locked, unless another worker holds it (or it is gone)."""
+    return _message(await db.fetch_one(_take_again(), {"message_id": message_id}))
+
+
+def _message(row: Any) -> Message | None:
     if row is None:
         return None
     return Message(row.id, row.kind, row.target_id, row.payload, row.attempts, row.created_at)

@@ -125,7 +125,12 @@ def create_engine(
     pool_size: int = 10,
     statement_timeout_ms: int = 5000,
     application_name: str = "backlog",
+    idle_in_transaction_timeout_ms: int | None = None,
 ) -> AsyncEngine:
+    """`idle_in_transaction_timeout_ms`: how long a transaction may wait between statements
+    before PostgreSQL ends its session; by default four statement timeouts, at least 10 s."""
+    if idle_in_transaction_timeout_ms is None:
+        idle_in_transaction_timeout_ms = max(statement_timeout_ms * 4, 10000)
     engine = create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
@@ -142,7 +147,7 @@ def create_engine(
             "max_cached_statement_lifetime": 0,
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
-                "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 4, 10000)),
+                "idle_in_transaction_session_timeout": str(idle_in_transaction_timeout_ms),
                 # Our statements are small and batched: JIT compilation only adds latency.
                 "jit": "off",
                 "application_name": application_name,

@@ -21,7 +21,11 @@ MAX_NAME = 100
 MAX_DISPLAY_NAME = 200
 """The names people see of users, workspaces and projects."""
 MAX_EMAIL = 320
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")
+"""A mailbox we can send to as it is written: a dot-atom local part (letters, digits and
+`.!#$%&'*+/=?^_`{|}~-`) at a domain of dotted labels. What else RFC 5322 allows (quoted
+strings, comments, `:;<>,` and the like) is refused: such an address would be read another way
+by the mail server, or make the email unsendable."""
 MAX_BODY_BYTES = 64 * 1024
 """Descriptions and comments: 64 KiB of UTF-8."""
 
@@ -34,7 +38,7 @@ def text_errors(value: str, *field: str) -> list[UserError]:
 
 
 def email_errors(email: str, *field: str) -> list[UserError]:
-    if len(email) > MAX_EMAIL or not EMAIL.match(email):
+    if len(email) > MAX_EMAIL or not EMAIL.fullmatch(email):
         return [user_error(UserErrorCode.INVALID_INPUT, "Not an email address.", *field)]
     return []
 

@@ -19,7 +19,7 @@ messages that failed together do not come due together."""
 JITTER = 0.2
 SEND_DEADLINE_S = 15.0
 """The most one send may take, whatever its sender's own timeouts: the message's transaction
-stays open meanwhile, and PostgreSQL ends one idle for 20 s (`db.session.create_engine`)."""
+stays open meanwhile (the worker's pool lets it idle longer: `server.worker.IDLE_IN_SEND_MS`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from db import outbox
-from db.session import Database, create_engine
+from db.session import Database, DatabaseUnavailableError, StatementTimeoutError, create_engine
 from db.subscriptions import StreamListener
 from resolvers.emails import KIND as EMAIL
 from server.mail import MailSender
@@ -108,7 +108,7 @@ class OutboxWorker:
             while await self.send_one():
                 self._failures = 0
                 self._start_sending()
-        except Exception as error:  # the database is away: nothing was settled
+        except Exception as error:  # the database failed it: nothing was settled
             if self._failures == 0:
                 logger.warning("outbox worker: %s; retrying", type(error).__name__)
             pause = FAILURE_PAUSES_S[min(self._failures, len(FAILURE_PAUSES_S) - 1)]
@@ -123,7 +123,22 @@ class OutboxWorker:
             message = await outbox.take(db)
             if message is None:
                 return False
-            await _settle(db, message, await self._send(db, message))
+            try:
+                outcome = await self._send(db, message)
+            except (DatabaseUnavailableError, StatementTimeoutError):
+                raise  # the database's failure, not the message's: nothing is settled
+            except Exception as error:
+                # A sender's own failure (a bug, a value it cannot handle) is the message's:
+                # counted as a failed attempt in a transaction of its own (the send's may be
+                # unusable), so that it is retried on schedule, then given up, and never keeps
+                # the messages behind it waiting.
+                logger.exception("outbox worker: the %s sender failed", message.kind)
+                await db.rollback()
+                message = await outbox.take_again(db, message.id)
+                if message is None:
+                    return True
+                outcome = RetryLater(f"{type(error).__name__}: {error}")
+            await _settle(db, message, outcome)
             await db.commit()
             return True
         finally:
@@ -175,6 +190,12 @@ def senders(settings: Settings) -> dict[str, Sender]:
     return {WEBHOOK: WebhookSender(settings), EMAIL: MailSender(settings)}
 
 
+IDLE_IN_SEND_MS = int((SEND_DEADLINE_S + 15) * 1000)
+"""The worker's transactions wait, idle, for a whole send: PostgreSQL must not end them first
+(whatever `BACKLOG_STATEMENT_TIMEOUT_MS` makes the requests' limit), or a message would be sent
+again and again without ever being settled."""
+
+
 def outbox_database(settings: Settings) -> Database:
     """The worker's own pool: a send holds its connection for as long as the send takes, which
     must never starve requests."""
@@ -184,6 +205,7 @@ def outbox_database(settings: Settings) -> Database:
             pool_size=settings.outbox_concurrency + 1,
             statement_timeout_ms=settings.statement_timeout_ms,
             application_name="backlog-outbox",
+            idle_in_transaction_timeout_ms=IDLE_IN_SEND_MS,
         )
     )
 

@@ -16,24 +16,31 @@ from db import outbox
 from db.migrate import upgrade_to_head
 from db.outbox import Message, NewMessage
 from db.session import Database, RequestDatabase, create_engine
-from server.sending import JITTER, RETRY_SCHEDULE_S, GiveUp, RetryLater, Sender, Sent
-from server.worker import OutboxWorker
+from server.sending import (
+    JITTER,
+    RETRY_SCHEDULE_S,
+    SEND_DEADLINE_S,
+    GiveUp,
+    RetryLater,
+    Sender,
+    Sent,
+)
+from server.settings import Settings
+from server.worker import OutboxWorker, outbox_database
+from tests.integrations.conftest import Hooks
 from tests.support.postgres import throwaway_embedded_postgres
 
 KIND = "test-outbox"
 
 
 @pytest.fixture
-async def database(seeded_database_url: str) -> AsyncIterator[Database]:
-    """Committed transactions on the test database; the test's messages are deleted after it."""
-    database = Database(create_engine(seeded_database_url, pool_size=12))
+async def database(hooks: Hooks) -> AsyncIterator[Database]:
+    """Committed transactions on the package's own database, whose outbox every test starts
+    empty (`empty_outbox`): what a worker here takes is what the test wrote."""
+    database = Database(create_engine(hooks.url, pool_size=12))
     try:
         yield database
     finally:
-        db = database.request_handle()
-        await db.fetch_all(text("DELETE FROM outbox_messages WHERE kind LIKE 'test-%'"))
-        await db.commit()
-        await db.close()
         await database.dispose()
 
 
@@ -137,6 +144,41 @@ async def test_a_message_given_up_is_not_taken_again_until_redelivered(database:
     assert row.attempts == 2 and row.sent_at is not None and row.abandoned_at is None
 
 
+async def test_a_sender_that_fails_holds_up_nothing(database: Database) -> None:
+    """A message its sender cannot handle (it raises) counts as a failed attempt, retried on
+    schedule: the messages behind it go out meanwhile."""
+    await write(database, {"n": "poison"}, {"n": 2}, {"n": 3})
+    sent: list[Any] = []
+
+    async def fussy(db: RequestDatabase, message: Message) -> Any:
+        if message.payload["n"] == "poison":
+            raise AttributeError("no such header")
+        sent.append(message.payload["n"])
+        return Sent()
+
+    send = worker(database, fussy)
+    while await send.send_one():
+        pass
+    assert sent == [2, 3]
+    poison = (await rows(database))[0]
+    assert (poison.attempts, poison.sent_at, poison.abandoned_at) == (1, None, None)
+    assert poison.last_error == "AttributeError: no such header"
+    assert poison.due_in > timedelta(0)
+
+
+async def test_a_workers_transaction_may_idle_through_a_whole_send(hooks: Hooks) -> None:
+    """Even with statement timeouts off (the requests' idle limit then falls to 10 s),
+    PostgreSQL does not end a worker's transaction while it waits for a send."""
+    database = outbox_database(Settings(database_url=hooks.url, BACKLOG_STATEMENT_TIMEOUT_MS=0))
+    db = database.request_handle()
+    try:
+        idle = await db.scalar(text("SHOW idle_in_transaction_session_timeout"))
+    finally:
+        await db.close()
+        await database.dispose()
+    assert idle.endswith("s") and int(idle.removesuffix("s")) > SEND_DEADLINE_S
+
+
 async def test_a_send_cut_short_leaves_the_message_due(database: Database) -> None:
     await write(database, {"n": 1})
     started = asyncio.Event()
@@ -185,11 +227,11 @@ async def test_two_workers_never_hold_one_message_at_once(database: Database) ->
 
 
 async def test_an_idle_worker_wakes_when_a_message_commits(
-    database: Database, seeded_database_url: str
+    database: Database, hooks: Hooks
 ) -> None:
     recorder = Recorder()
     # Polling only every minute: the message can only arrive in time through NOTIFY.
-    running = worker(database, recorder, poll_s=60, listen_url=seeded_database_url)
+    running = worker(database, recorder, poll_s=60, listen_url=hooks.url)
     task = asyncio.create_task(running.run())
     try:
         # Whether the commit comes before the listener connects (which starts a round) or

@@ -17,6 +17,16 @@ depends_on = None
 
 KINDS = ("ASSIGNED", "MENTIONED", "STATE_CHANGED", "COMMENTED")
 
+PARTICIPANTS_SUBSCRIBE = """
+INSERT INTO issue_subscriptions (issue_id, user_id, workspace_id)
+SELECT i.id, participant.user_id, i.workspace_id
+FROM issues i CROSS JOIN LATERAL (VALUES (i.creator_id), (i.assignee_id)) AS participant(user_id)
+WHERE participant.user_id IS NOT NULL
+UNION
+SELECT c.issue_id, c.author_id, c.workspace_id FROM comments c WHERE c.author_id IS NOT NULL
+ON CONFLICT DO NOTHING
+"""
+
 
 def _created_at() -> sa.Column:
     return sa.Column(
@@ -118,6 +128,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("issue_id", "user_id", name=op.f("pk_issue_subscriptions")),
     )
     op.create_index("ix_issue_subscriptions_user_id", "issue_subscriptions", ["user_id"])
+    # Issues that exist already get the subscribers they would have had: their creators,
+    # assignees and commenters.
+    op.execute(PARTICIPANTS_SUBSCRIBE)
 
 
 def downgrade() -> None:

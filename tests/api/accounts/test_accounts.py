@@ -109,6 +109,25 @@ async def test_sign_up_reports_every_bad_field_and_writes_nothing(api, connectio
     assert await connection.scalar(text("SELECT count(*) FROM users")) == before
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a:;@x.com",
+        "(c)@x.com",
+        "<>@x.com",
+        "a;b@x.com",
+        "x@y.com>",
+        "a@b",
+        "a b@x.com",
+    ],
+)
+async def test_an_address_mail_would_read_another_way_is_refused(api, email):
+    """Such an address could not be sent to as written (a mail server would deliver it
+    elsewhere, or refuse the whole email)."""
+    refused = await sign_up(api, email=email)
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", ["email"])]
+
+
 async def test_passwords_are_stored_as_argon2id_never_as_given(api, connection):
     await sign_up(api)
     stored = await connection.scalar(

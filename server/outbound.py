@@ -17,6 +17,7 @@ loopback addresses and plain http; cloud metadata addresses stay refused even th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -45,6 +46,10 @@ _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, RFC 4291 2.5.5.1
 
 class Refused(Exception):
     """A request that must not be made; the message says why, in the attempt's record."""
+
+
+class Unreachable(Exception):
+    """No connection could be made to one checked address (another may answer)."""
 
 
 class Failed(Exception):
@@ -108,12 +113,15 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
-async def checked_address(url: httpx.URL, *, allow_private: bool) -> IPAddress:
-    """The address to connect to for `url`, every address its host resolves to checked."""
+async def checked_addresses(url: httpx.URL, *, allow_private: bool) -> list[IPAddress]:
+    """The addresses to connect to for `url`, in the resolver's order: every address its host
+    resolves to, each checked (one refused refuses them all)."""
     if url.scheme != "https" and not (url.scheme == "http" and allow_private):
         plain = "plain http" if url.scheme == "http" else "not an https URL"
         raise Refused(f"refused: {plain}; only https URLs are sent")
-    host = url.host
+    # The name as the request carries it (IDNA 2008, as httpx encodes it): Python's own IDNA
+    # 2003 encoding of `url.host` would resolve some names to another domain.
+    host = url.raw_host.decode("ascii")
     if not host:
         raise Refused("refused: the URL has no host")
     port = url.port or (443 if url.scheme == "https" else 80)
@@ -131,7 +139,7 @@ async def checked_address(url: httpx.URL, *, allow_private: bool) -> IPAddress:
         if reason is not None:
             shown = "" if _is_address(host) else f" ({host})"
             raise Refused(f"refused: {reason}{shown}")
-    return addresses[0]
+    return list(dict.fromkeys(addresses))
 
 
 def _is_address(host: str) -> bool:
@@ -164,8 +172,14 @@ async def post(
         raise Refused(f"refused: not a URL ({error})") from None
     try:
         async with asyncio.timeout(timeout_s):
-            address = await checked_address(target, allow_private=allow_private)
-            return await _post_to(target, address, body, headers, timeout_s, tls)
+            addresses = await checked_addresses(target, allow_private=allow_private)
+            for address in addresses[:-1]:
+                with contextlib.suppress(Unreachable):
+                    return await _post_to(target, address, body, headers, timeout_s, tls)
+            try:
+                return await _post_to(target, addresses[-1], body, headers, timeout_s, tls)
+            except Unreachable as error:
+                raise Failed(str(error)) from None
     except TimeoutError:
         raise Failed(f"timed out after {timeout_s:g} s") from None
 
@@ -200,7 +214,7 @@ async def _post_to(
                 pinned,
                 content=body,
                 headers=request_headers,
-                extensions={"sni_hostname": target.host},
+                extensions={"sni_hostname": target.raw_host.decode("ascii")},
             ) as response:
                 received = bytearray()
                 async for chunk in response.aiter_raw():
@@ -209,6 +223,8 @@ async def _post_to(
                         break
         except httpx.TimeoutException:
             raise Failed(f"timed out after {timeout_s:g} s") from None
+        except httpx.ConnectError as error:
+            raise Unreachable(f"connection failed: {error or type(error).__name__}") from None
         except httpx.HTTPError as error:
             raise Failed(f"connection failed: {error or type(error).__name__}") from None
     return Response(response.status_code, excerpt(bytes(received)))

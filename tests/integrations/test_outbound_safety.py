@@ -4,6 +4,7 @@ failed attempt, recorded, and nothing reaches what it must not."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -180,3 +181,67 @@ async def test_a_certificate_for_another_name_fails(
     assert not attempt.succeeded
     assert "certificate" in attempt.error.lower() or "hostname" in attempt.error.lower()
     assert receiver.received == []
+
+
+class Resolver:
+    """Answers for names under `.rebind.test` (which no real resolver knows): each lookup the
+    next of `answers`; any other name as the system would."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.lookups = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        loop = asyncio.get_running_loop()
+        system = loop.getaddrinfo
+
+        async def getaddrinfo(host, port, *args, **kwargs):
+            if not str(host).endswith(".rebind.test"):
+                return await system(host, port, *args, **kwargs)
+            addresses = self.answers[min(self.lookups, len(self.answers) - 1)]
+            self.lookups += 1
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
+                for address in addresses
+            ]
+
+        monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+):
+    """DNS rebinding: the name resolves to an allowed address when checked and to another one
+    afterwards; the delivery still goes to the checked one, which the name is never asked
+    for again."""
+    resolver = Resolver(["127.0.0.1"], ["10.255.255.1"])
+    resolver.install(monkeypatch)
+    secret = new_secret()
+    async with Receiver([secret]) as receiver:
+        webhook = await hooks.webhook(f"http://hook.rebind.test:{receiver.port}/", secret=secret)
+        [message] = await hooks.enqueue(webhook)
+        assert await hooks.worker().send_one()
+        [delivery] = await receiver.wait_for(1)
+    assert resolver.lookups == 1
+    assert delivery.headers["host"] == f"hook.rebind.test:{receiver.port}"
+    assert (await hooks.message(message)).sent_at is not None
+
+
+async def test_each_checked_address_is_tried_in_turn(hooks: Hooks, monkeypatch: pytest.MonkeyPatch):
+    """A name with several addresses: one that does not answer is passed over."""
+    Resolver(["127.0.0.2", "127.0.0.1"]).install(monkeypatch)
+    secret = new_secret()
+    async with Receiver([secret]) as receiver:
+        webhook = await hooks.webhook(f"http://two.rebind.test:{receiver.port}/", secret=secret)
+        [message] = await hooks.enqueue(webhook)
+        assert await hooks.worker().send_one()
+        await receiver.wait_for(1)
+    assert (await hooks.message(message)).sent_at is not None
+
+
+async def test_one_refused_address_refuses_the_name(hooks: Hooks, monkeypatch: pytest.MonkeyPatch):
+    Resolver(["93.184.215.14", "10.0.0.7"]).install(monkeypatch)
+    attempt = await failed_attempt(
+        hooks, "https://mixed.rebind.test/", BACKLOG_WEBHOOK_ALLOW_PRIVATE="false"
+    )
+    assert attempt.error == "refused: 10.0.0.7 is a private address (mixed.rebind.test)"

@@ -49,7 +49,13 @@ from bench import baseline, report, servers
 from bench.database import DatabaseInfo, open_database
 from bench.live_client import SUBPROTOCOL, TITLE_MARK, ClientPlan, Received
 from bench.live_client import run as run_client
-from bench.options import add_data_arguments, data_dir_of, update_options
+from bench.options import (
+    CHECK_FAILED,
+    INTERRUPTED,
+    add_data_arguments,
+    data_dir_of,
+    update_options,
+)
 from bench.procstat import CpuMeter, cpu_seconds, postgres_pids, process_tree, rss_mb
 from bench.report import busy_between, machine_ticks
 from bench.workloads import MAX_TITLE, WORKSPACE_SLUG, Targets
@@ -65,8 +71,6 @@ BUSY_OTHERS = 0.25  # cores of the machine used by none of the measured processe
 TARGET_SUBSCRIBERS = 1000
 TARGET_RATE = 20.0
 TARGET_P99_MS = 250.0
-INTERRUPTED = 130
-CHECK_FAILED = 2
 
 BOARD = """\
 subscription Board($workspaceId: ID!) {

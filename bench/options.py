@@ -19,6 +19,12 @@ BENCH_SCALES = ("small", "medium", "large")
 # first combination, which is what their comparison needs and keeps the default run short.
 FULL_MATRIX = ("backlog", "postgraphile")
 
+# Exit statuses (the epilog below): a missed target is a finding, reported as FAIL; these mean
+# the run itself failed.
+REQUESTS_FAILED = 1
+CHECK_FAILED = 2
+INTERRUPTED = 130
+
 
 def build_parser(description: str | None) -> argparse.ArgumentParser:
     workloads = "\n".join(f"  {name:<12} {w.help}" for name, w in WORKLOADS.items())

@@ -37,14 +37,18 @@ from bench import baseline, report, servers
 from bench.database import DatabaseInfo, open_database
 from bench.live import Writer
 from bench.live_client import TITLE_MARK
-from bench.options import add_data_arguments, data_dir_of, update_options
+from bench.options import (
+    CHECK_FAILED,
+    INTERRUPTED,
+    add_data_arguments,
+    data_dir_of,
+    update_options,
+)
 from bench.procstat import CpuMeter, process_tree
 from bench.workloads import WORKSPACE_SLUG
 from server.settings import PROJECT_ROOT
 
 DRAIN_S = 30.0
-INTERRUPTED = 130
-CHECK_FAILED = 2
 TARGET_P99_MS = 1000.0
 """Outbox lag p99 (from the commit) the bench holds Backlog to: a second, at a steady rate."""
 

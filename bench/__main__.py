@@ -34,14 +34,17 @@ from bench.measure import (
     operations_by_document,
     run_matrix,
 )
-from bench.options import BENCH_DIR, Options, parse_options
+from bench.options import (
+    BENCH_DIR,
+    CHECK_FAILED,
+    INTERRUPTED,
+    REQUESTS_FAILED,
+    Options,
+    parse_options,
+)
 from bench.workloads import CheckError
 
 POSTGRAPHILE_DIR = BENCH_DIR / ".postgraphile"
-# Exit statuses: a missed target is a finding, reported as FAIL; these mean the run itself failed.
-REQUESTS_FAILED = 1
-CHECK_FAILED = 2
-INTERRUPTED = 130
 
 
 def _terminate(signum: int, frame: Any) -> NoReturn:

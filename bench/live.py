@@ -37,7 +37,6 @@ import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,13 @@ from bench import baseline, report, servers
 from bench.database import DatabaseInfo, open_database
 from bench.live_client import SUBPROTOCOL, TITLE_MARK, ClientPlan, Received
 from bench.live_client import run as run_client
-from bench.options import BENCH_DIR, RESULTS_DIR, Options
+from bench.options import (
+    CHECK_FAILED,
+    INTERRUPTED,
+    add_data_arguments,
+    data_dir_of,
+    update_options,
+)
 from bench.procstat import CpuMeter, cpu_seconds, postgres_pids, process_tree, rss_mb
 from bench.report import busy_between, machine_ticks
 from bench.workloads import MAX_TITLE, WORKSPACE_SLUG, Targets
@@ -66,8 +71,6 @@ BUSY_OTHERS = 0.25  # cores of the machine used by none of the measured processe
 TARGET_SUBSCRIBERS = 1000
 TARGET_RATE = 20.0
 TARGET_P99_MS = 250.0
-INTERRUPTED = 130
-CHECK_FAILED = 2
 
 BOARD = """\
 subscription Board($workspaceId: ID!) {
@@ -123,9 +126,7 @@ def parse_options(argv: Sequence[str] | None) -> LiveOptions:
         action="store_true",
         help="do not offer permessage-deflate (browsers offer it, so by default the clients do)",
     )
-    parser.add_argument("--scale", choices=("small", "medium", "large"), default="small")
-    parser.add_argument("--data-dir", type=Path, help="default: bench/.data/<scale>")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    add_data_arguments(parser)
     args = parser.parse_args(argv)
     try:
         subscribers = tuple(int(part) for part in args.subscribers.split(",") if part.strip())
@@ -142,7 +143,7 @@ def parse_options(argv: Sequence[str] | None) -> LiveOptions:
         clients=args.clients,
         compression=not args.no_compression,
         scale=args.scale,
-        data_dir=(args.data_dir or BENCH_DIR / ".data" / args.scale).resolve(),
+        data_dir=data_dir_of(args),
         results_dir=args.results_dir.resolve(),
     )
 
@@ -216,17 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"other processes kept {busy:.2f} of the {os.cpu_count()} CPUs busy when the bench "
             "started: figures are noisier"
         )
-    bench_options = Options(
-        scale=options.scale,
-        data_dir=options.data_dir,
-        servers=("backlog",),
-        workloads=("issueUpdate",),
-        workers=(1,),
-        concurrency=(1,),
-        duration_s=options.seconds,
-        warmup_s=0.0,
-        results_dir=options.results_dir,
-        quick=False,
+    bench_options = update_options(
+        options.scale, options.data_dir, options.seconds, options.results_dir
     )
     notes.append(
         "the subscriber clients share this machine with the servers; every connection is the "
@@ -544,12 +536,6 @@ class _Clients:
                 process.join()
 
 
-def _percentile(ordered: list[float], fraction: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def analyse(
     *,
     options: LiveOptions,
@@ -616,14 +602,14 @@ def analyse(
         rate=options.rate,
         writes=writes,
         write_failures=sum(1 for seq in live if seq not in done),
-        write_p99_ms=_percentile(durations, 0.99) * 1000,
+        write_p99_ms=report.percentile(durations, 0.99) * 1000,
         deliveries=deliveries,
         deliveries_per_s=deliveries / max(last_time - began, 1e-9),
-        p50_ms=_percentile(from_commit, 0.50) * 1000,
-        p99_ms=_percentile(from_commit, 0.99) * 1000,
+        p50_ms=report.percentile(from_commit, 0.50) * 1000,
+        p99_ms=report.percentile(from_commit, 0.99) * 1000,
         max_ms=(from_commit[-1] if from_commit else float("nan")) * 1000,
-        p50_from_send_ms=_percentile(from_send, 0.50) * 1000,
-        p99_from_send_ms=_percentile(from_send, 0.99) * 1000,
+        p50_from_send_ms=report.percentile(from_send, 0.50) * 1000,
+        p99_from_send_ms=report.percentile(from_send, 0.99) * 1000,
         phase_s=phase_s,
         machine_busy_cpus=machine_busy,
         busiest_server_s=busiest,
@@ -803,20 +789,12 @@ def _targets(runs: Sequence[LiveRun]) -> list[tuple[str, str, str, str]]:
 def write_json(
     options: LiveOptions, runs: Sequence[LiveRun], notes: Sequence[str], elapsed: float
 ) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    options.results_dir.mkdir(parents=True, exist_ok=True)
-    path = options.results_dir / f"live-{stamp}.json"
-    record = {
-        "timestamp": stamp,
-        "elapsed_s": round(elapsed, 1),
-        "settings": {
-            key: str(value) if isinstance(value, Path) else value
-            for key, value in asdict(options).items()
-        },
-        "server_processes": SERVER_PROCESSES,
-        "machine": report.machine(),
-        "runs": [asdict(run) for run in runs],
-        "notes": list(notes),
-    }
-    path.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
-    return path
+    return report.write_bench_json(
+        options.results_dir,
+        "live",
+        options,
+        elapsed,
+        server_processes=SERVER_PROCESSES,
+        runs=[asdict(run) for run in runs],
+        notes=list(notes),
+    )

@@ -19,6 +19,12 @@ BENCH_SCALES = ("small", "medium", "large")
 # first combination, which is what their comparison needs and keeps the default run short.
 FULL_MATRIX = ("backlog", "postgraphile")
 
+# Exit statuses (the epilog below): a missed target is a finding, reported as FAIL; these mean
+# the run itself failed.
+REQUESTS_FAILED = 1
+CHECK_FAILED = 2
+INTERRUPTED = 130
+
 
 def build_parser(description: str | None) -> argparse.ArgumentParser:
     workloads = "\n".join(f"  {name:<12} {w.help}" for name, w in WORKLOADS.items())
@@ -104,6 +110,20 @@ def build_parser(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--scale`, `--data-dir` and `--results-dir` as the benches of one write workload take
+    them (`live`, `outbox`); read the folder with `data_dir_of`."""
+    parser.add_argument("--scale", choices=BENCH_SCALES, default="small")
+    parser.add_argument("--data-dir", type=Path, help="default: bench/.data/<scale>")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+
+
+def data_dir_of(args: argparse.Namespace) -> Path:
+    """The folder of the embedded PostgreSQL: `--data-dir`, or bench/.data/<scale>."""
+    path: Path = (args.data_dir or BENCH_DIR / ".data" / args.scale).resolve()
+    return path
+
+
 @dataclass(frozen=True)
 class Options:
     scale: str
@@ -176,7 +196,7 @@ def parse_options(argv: Sequence[str] | None, description: str | None) -> Option
         parser.error("--soak needs at least 60 seconds (it reports RSS per minute)")
     return Options(
         scale=args.scale,
-        data_dir=(args.data_dir or BENCH_DIR / ".data" / args.scale).resolve(),
+        data_dir=data_dir_of(args),
         servers=names(args.servers, servers.SERVERS, "servers"),
         workloads=names(args.workloads, WORKLOADS, "workloads"),
         workers=numbers(args.workers, "1", "1,2", "workers"),
@@ -186,4 +206,21 @@ def parse_options(argv: Sequence[str] | None, description: str | None) -> Option
         results_dir=args.results_dir.resolve(),
         quick=args.quick,
         soak_s=args.soak,
+    )
+
+
+def update_options(scale: str, data_dir: Path, seconds: float, results_dir: Path) -> Options:
+    """The `Options` of a bench of `issueUpdate` writes to Backlog (`live`, `outbox`): what
+    `open_database` reads of them."""
+    return Options(
+        scale=scale,
+        data_dir=data_dir,
+        servers=("backlog",),
+        workloads=("issueUpdate",),
+        workers=(1,),
+        concurrency=(1,),
+        duration_s=seconds,
+        warmup_s=0.0,
+        results_dir=results_dir,
+        quick=False,
     )

@@ -25,7 +25,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +37,18 @@ from bench import baseline, report, servers
 from bench.database import DatabaseInfo, open_database
 from bench.live import Writer
 from bench.live_client import TITLE_MARK
-from bench.options import BENCH_DIR, RESULTS_DIR, Options
+from bench.options import (
+    CHECK_FAILED,
+    INTERRUPTED,
+    add_data_arguments,
+    data_dir_of,
+    update_options,
+)
 from bench.procstat import CpuMeter, process_tree
 from bench.workloads import WORKSPACE_SLUG
 from server.settings import PROJECT_ROOT
 
 DRAIN_S = 30.0
-INTERRUPTED = 130
-CHECK_FAILED = 2
 TARGET_P99_MS = 1000.0
 """Outbox lag p99 (from the commit) the bench holds Backlog to: a second, at a steady rate."""
 
@@ -85,9 +88,7 @@ def parse_options(argv: Sequence[str] | None) -> OutboxOptions:
         action="store_true",
         help="run the outbox worker as `backlog worker`, not inside the server",
     )
-    parser.add_argument("--scale", choices=("small", "medium", "large"), default="small")
-    parser.add_argument("--data-dir", type=Path, help="default: bench/.data/<scale>")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    add_data_arguments(parser)
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.rate <= 0:
         parser.error("--seconds and --rate must be positive")
@@ -96,7 +97,7 @@ def parse_options(argv: Sequence[str] | None) -> OutboxOptions:
         rate=args.rate,
         separate_worker=args.separate_worker,
         scale=args.scale,
-        data_dir=(args.data_dir or BENCH_DIR / ".data" / args.scale).resolve(),
+        data_dir=data_dir_of(args),
         results_dir=args.results_dir.resolve(),
     )
 
@@ -195,17 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes: list[str] = []
     if (busy := report.busy_cpus()) > 0.25:
         notes.append(f"other processes kept {busy:.2f} CPUs busy at the start: noisier figures")
-    bench_options = Options(
-        scale=options.scale,
-        data_dir=options.data_dir,
-        servers=("backlog",),
-        workloads=("issueUpdate",),
-        workers=(1,),
-        concurrency=(1,),
-        duration_s=options.seconds,
-        warmup_s=0.0,
-        results_dir=options.results_dir,
-        quick=False,
+    bench_options = update_options(
+        options.scale, options.data_dir, options.seconds, options.results_dir
     )
     began = time.monotonic()
     try:
@@ -313,11 +305,11 @@ async def _measure(
         missing=len(expected - arrived.keys()),
         duplicated=receiver.duplicates,
         bad_signatures=receiver.bad_signatures,
-        p50_ms=_percentile(from_commit, 0.5) * 1000,
-        p99_ms=_percentile(from_commit, 0.99) * 1000,
+        p50_ms=report.percentile(from_commit, 0.5) * 1000,
+        p99_ms=report.percentile(from_commit, 0.99) * 1000,
         max_ms=(from_commit[-1] if from_commit else float("nan")) * 1000,
-        p50_from_send_ms=_percentile(from_send, 0.5) * 1000,
-        p99_from_send_ms=_percentile(from_send, 0.99) * 1000,
+        p50_from_send_ms=report.percentile(from_send, 0.5) * 1000,
+        p99_from_send_ms=report.percentile(from_send, 0.99) * 1000,
         outbox_p50_ms=outbox_lags[0],
         outbox_p99_ms=outbox_lags[1],
         server_cpu_ms_per_write=cpu["server"] * 1000 / max(writes, 1),
@@ -349,12 +341,6 @@ async def _outbox_lags(url: str, webhook_id: str) -> tuple[float, float]:
         for lag in row["lags"] or (None, None)
     )
     return p50, p99
-
-
-def _percentile(ordered: list[float], fraction: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def print_report(options: OutboxOptions, run: OutboxRun, notes: Sequence[str]) -> None:
@@ -396,19 +382,6 @@ def print_report(options: OutboxOptions, run: OutboxRun, notes: Sequence[str]) -
 def write_json(
     options: OutboxOptions, run: OutboxRun, notes: Sequence[str], elapsed: float
 ) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    options.results_dir.mkdir(parents=True, exist_ok=True)
-    path = options.results_dir / f"outbox-{stamp}.json"
-    record = {
-        "timestamp": stamp,
-        "elapsed_s": round(elapsed, 1),
-        "settings": {
-            key: str(value) if isinstance(value, Path) else value
-            for key, value in asdict(options).items()
-        },
-        "machine": report.machine(),
-        "run": asdict(run),
-        "notes": list(notes),
-    }
-    path.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
-    return path
+    return report.write_bench_json(
+        options.results_dir, "outbox", options, elapsed, run=asdict(run), notes=list(notes)
+    )

@@ -13,8 +13,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from server.settings import PROJECT_ROOT
 
@@ -389,7 +392,36 @@ def machine() -> dict[str, Any]:
     }
 
 
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The value at `fraction` of the sorted `ordered` (nearest rank); NaN when it is empty."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 # -- files ----------------------------------------------------------------------------------
+
+
+def write_bench_json(
+    results_dir: Path, name: str, options: Any, elapsed: float, **results: Any
+) -> Path:
+    """`<results_dir>/<name>-<UTC time>.json` of a bench of its own (`live`, `outbox`): when,
+    how long, its options (a dataclass), the machine, `results`. Returns the path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{name}-{stamp}.json"
+    record = {
+        "timestamp": stamp,
+        "elapsed_s": round(elapsed, 1),
+        "settings": {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in asdict(options).items()
+        },
+        "machine": machine(),
+        **results,
+    }
+    path.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+    return path
 
 
 def write_json(

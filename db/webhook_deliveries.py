@@ -27,18 +27,13 @@ from sqlalchemy import (
 )
 
 from core.enums import Role
-from db import models
+from db.queries import memberships, users, workspaces
+from db.webhooks import deliveries, webhooks
 
 if TYPE_CHECKING:
     from sqlalchemy import Insert, Select, Update
 
     from db.session import RequestDatabase
-
-webhooks = models.table_of(models.Webhook)
-deliveries = models.table_of(models.WebhookDelivery)
-memberships = models.table_of(models.Membership)
-users = models.table_of(models.User)
-workspaces = models.table_of(models.Workspace)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ class Node:
     @classmethod
     def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
         """Whether the viewer may read this type's objects of a workspace in their read scope:
-        yes, unless a type's own policy says otherwise (invitations)."""
+        yes, unless a type's own policy says otherwise (a `PolicedNode`)."""
         return True
 
     @classmethod
@@ -59,6 +59,23 @@ class Node:
         exist: the same answer); one batch for all of them."""
         rows = await cls.loader(context.loaders).load_many(list(pks))
         return [None if row is None else cls.from_row(row) for row in rows]
+
+
+class PolicedNode(Node):
+    """A `Node` type whose own policy (its `readable_in`) narrows the read scope: invitations,
+    webhooks. Its rows carry their `workspace_id`."""
+
+    @classmethod
+    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
+        """As `Node.resolve_nodes`, and null too where the type's policy refuses the viewer the
+        row's workspace."""
+        rows = await cls.loader(context.loaders).load_many(list(pks))
+        return [
+            cls.from_row(row)
+            if row is not None and cls.readable_in(context.viewer, row.workspace_id)
+            else None
+            for row in rows
+        ]
 
 
 _ROW_MAKERS: dict[type[Node], Callable[[Any, dict[str, Any]], Any]] = {}

@@ -15,7 +15,7 @@ from resolvers import webhooks as use_cases
 from resolvers.context import Context
 from schema import orderings, refs
 from schema.enums import WebhookEventType
-from schema.node import Node
+from schema.node import PolicedNode
 from schema.pagination import Connection
 from schema.payloads import (
     deleted_payload,
@@ -29,27 +29,15 @@ from schema.relation_field import PageArguments, relation
 from schema.relations import connections_of, nodes_at, paged_lists, workspace_relation
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from auth.viewer import Viewer
 
 
-class _ManagersOnly(Node):
+class _ManagersOnly(PolicedNode):
     """A type only those who may manage a workspace's webhooks read (the rest get null)."""
 
     @classmethod
     def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
         return policies.can_see_webhooks(viewer, workspace_id)
-
-    @classmethod
-    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
-        rows = await cls.loader(context.loaders).load_many(list(pks))
-        return [
-            cls.from_row(row)
-            if row is not None and cls.readable_in(context.viewer, row.workspace_id)
-            else None
-            for row in rows
-        ]
 
 
 _deliveries = paged_lists(

@@ -12,14 +12,14 @@ import strawberry
 from auth import policies
 from core.errors import BadUserInputError
 from resolvers import workspaces as use_cases
-from resolvers.context import Context, Info
+from resolvers.context import Info
 from schema import issues as issue_types
 from schema import orderings, refs
 from schema.board import IssueGroup, issue_groups
 from schema.changes import ChangeSet, workspace_changes
 from schema.enums import Role
 from schema.issue_filters import issue_lists
-from schema.node import Node
+from schema.node import Node, PolicedNode
 from schema.pagination import Connection
 from schema.payloads import (
     deleted_payload,
@@ -36,8 +36,6 @@ from schema.search import SearchResult, search_results
 from schema.webhooks import webhooks_of_workspaces
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from auth.viewer import Viewer
 
 
@@ -182,7 +180,7 @@ class Membership(Node):
 
 
 @strawberry.type(description="An invitation to join a workspace (its token is shown once).")
-class Invitation(Node):
+class Invitation(PolicedNode):
     email: str = strawberry.field(
         description="Who it is for: only the account with this email can accept it."
     )
@@ -201,16 +199,6 @@ class Invitation(Node):
     def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
         """Only those who may invite see invitations (they hold emails)."""
         return policies.can_see_invitations(viewer, workspace_id)
-
-    @classmethod
-    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
-        rows = await cls.loader(context.loaders).load_many(list(pks))
-        return [
-            cls.from_row(row)
-            if row is not None and cls.readable_in(context.viewer, row.workspace_id)
-            else None
-            for row in rows
-        ]
 
 
 @strawberry.input(

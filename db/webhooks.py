@@ -117,16 +117,19 @@ def delete_webhook() -> Delete:
 @cache
 def drop_unsent_messages() -> ReturningDelete[Any]:
     """The messages of a webhook being deleted that were not sent: no worker may take them
-    after the commit (one sending right now holds its row lock, so this waits for it)."""
-    return (
-        delete(outbox)
+    after the commit. One a worker is sending right now is skipped, not waited for (a receiver
+    that hangs is when a webhook gets deleted): its worker settles it, or gives it up at its
+    next attempt, once the webhook is gone."""
+    unsent = (
+        select(outbox.c.id)
         .where(
             outbox.c.kind == literal(KIND, String),
             outbox.c.target_id == TARGET,
             outbox.c.sent_at.is_(None),
         )
-        .returning(outbox.c.id)
+        .with_for_update(skip_locked=True)
     )
+    return delete(outbox).where(outbox.c.id.in_(unsent.scalar_subquery())).returning(outbox.c.id)
 
 
 @cache

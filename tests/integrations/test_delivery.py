@@ -4,9 +4,15 @@ what each attempt leaves in the database."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
+import httpx
+
+from core.ids import to_global_id
 from db import outbox
+from server.app import create_app
+from server.settings import Settings
 from server.webhook_delivery import KIND, USER_AGENT
 from tests.integrations.conftest import (
     ADMIN_EMAIL,
@@ -16,8 +22,9 @@ from tests.integrations.conftest import (
     new_secret,
     payload_of,
 )
+from tests.support.actors import TEST_JWT_SECRET
 from tests.support.processes import free_port
-from tests.support.webhook_receiver import Delivery, Receiver, reply
+from tests.support.webhook_receiver import WAIT_S, Delivery, Receiver, reply
 
 
 async def test_a_committed_message_is_delivered_signed_and_recorded(hooks: Hooks):
@@ -207,3 +214,53 @@ async def test_settled_messages_are_forgotten_after_the_retention(hooks: Hooks):
 
     kept = await hooks.sql("SELECT id FROM outbox_messages ORDER BY id")
     assert [row.id for row in kept] == [recent, pending]
+
+
+WEBHOOK_DELETE = """mutation ($id: ID!) {
+  webhookDelete(input: {id: $id}) { errors { code message } } }"""
+
+
+async def test_a_webhook_whose_receiver_hangs_can_be_deleted(hooks: Hooks):
+    """The delete does not wait for the delivery in flight: it drops what waits, and the
+    worker gives up the one it held once it learns the webhook is gone."""
+    arrived = asyncio.Event()
+
+    async def hang(delivery: Delivery, writer: asyncio.StreamWriter) -> None:
+        arrived.set()
+        await asyncio.Event().wait()
+
+    async with Receiver([new_secret()], answer=hang) as receiver:
+        webhook = await hooks.webhook(receiver.url(), secret=receiver.secrets[0])
+        held, waiting = await hooks.enqueue(webhook, 2)
+        sending = asyncio.create_task(hooks.worker(BACKLOG_WEBHOOK_TIMEOUT_S="3").send_one())
+        await asyncio.wait_for(arrived.wait(), WAIT_S)
+        settings = Settings(
+            database_url=hooks.url,
+            BACKLOG_ENV="development",
+            BACKLOG_DEMO_VIEWER=OWNER_EMAIL,
+            BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
+            BACKLOG_RATE_LIMIT="0",
+        )
+        app = create_app(settings, database=hooks.database)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://backlog.test"
+        ) as client:
+            began = time.monotonic()
+            answer = await client.post(
+                "/graphql",
+                json={
+                    "query": WEBHOOK_DELETE,
+                    "variables": {"id": to_global_id("Webhook", webhook)},
+                },
+            )
+            took = time.monotonic() - began
+        assert answer.json()["data"]["webhookDelete"]["errors"] == [], answer.text
+        assert took < 2, f"the delete waited {took:.1f} s for the delivery in flight"
+        assert await hooks.sql("SELECT id FROM outbox_messages WHERE id = :m", m=waiting) == []
+        assert await sending  # the held send timed out; its attempt could not be recorded
+    counted = await hooks.message(held)
+    assert (counted.attempts, counted.sent_at, counted.abandoned_at) == (1, None, None)
+    await hooks.sql("UPDATE outbox_messages SET available_at = now() WHERE id = :m", m=held)
+    assert await hooks.worker().send_one()
+    given_up = await hooks.message(held)
+    assert given_up.abandoned_at is not None and given_up.last_error == "webhook deleted"

@@ -27,7 +27,9 @@ def email_message(
     `List-Unsubscribe`)."""
     payload: dict[str, Any] = {
         "to": to,
-        "subject": subject,
+        # A title or a name may hold line breaks, which a header may not: the email would be
+        # unsendable.
+        "subject": one_line(subject),
         "text": text,
         "html": html,
         "purpose": purpose,

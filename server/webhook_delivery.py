@@ -27,6 +27,7 @@ import orjson
 from db import outbox, webhook_deliveries
 from db.webhook_deliveries import Attempt, DeliveryTarget
 from resolvers.emails import email_message
+from resolvers.webhook_events import PING
 from server import outbound
 from server.sending import GiveUp, Outcome, RetryLater, Sent, retry_delay
 
@@ -82,7 +83,8 @@ class WebhookSender:
             webhook = await webhook_deliveries.delivery_target(db, message.target_id)
         if webhook is None:
             return GiveUp("webhook deleted")
-        if not webhook.enabled:
+        if not webhook.enabled and message.payload.get("type") != PING:
+            # A ping still goes: testing a disabled webhook is how one finds out it works again.
             return GiveUp("webhook disabled")
         body = orjson.dumps(message.payload)
         attempt = Attempt(

@@ -43,6 +43,11 @@ MENTION = re.compile(
 """`@handle` or `@whole@address`, not inside a word or an address (`bob@example.com` mentions
 nobody)."""
 
+MAX_STATE_CHANGES_TOLD = 100
+"""A mutation that moves more issues than this (deleting a workflow state moves all of its
+issues; a batch update) is housekeeping, not news: it tells no subscriber of each state change,
+which would be one notification (and maybe an email) per issue and subscriber."""
+
 _RANK = {kind: rank for rank, kind in enumerate(NotificationKind)}
 """Lower is more specific: the declaration order of `NotificationKind`."""
 
@@ -65,6 +70,17 @@ class _IssueNews:
     description_changed: bool = False
     comments_created: list[int] = field(default_factory=list)
     comments_edited: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def tells_anything(self) -> bool:
+        return bool(
+            self.created
+            or self.assigned
+            or self.state_changed
+            or self.description_changed
+            or self.comments_created
+            or self.comments_edited
+        )
 
 
 def _news(changes: Iterable[Change]) -> dict[int, _IssueNews]:
@@ -98,6 +114,11 @@ def _news(changes: Iterable[Change]) -> dict[int, _IssueNews]:
         else:
             item.description_changed = True
             item.description_before = change.previous_text or ""
+    moved = [item for item in news.values() if item.state_changed]
+    if len(moved) > MAX_STATE_CHANGES_TOLD:
+        for item in moved:
+            item.state_changed = False
+        news = {issue_id: item for issue_id, item in news.items() if item.tells_anything}
     return news
 
 

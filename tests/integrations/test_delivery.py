@@ -264,3 +264,22 @@ async def test_a_webhook_whose_receiver_hangs_can_be_deleted(hooks: Hooks):
     assert await hooks.worker().send_one()
     given_up = await hooks.message(held)
     assert given_up.abandoned_at is not None and given_up.last_error == "webhook deleted"
+
+
+async def test_a_disabled_webhook_still_gets_its_ping(hooks: Hooks):
+    """`webhookTest` is how an admin finds out a disabled webhook's receiver works again."""
+    async with Receiver([new_secret()]) as receiver:
+        webhook = await hooks.webhook(receiver.url(), secret=receiver.secrets[0], enabled=False)
+        handle = hooks.database.request_handle()
+        try:
+            ping = {"type": "webhook.ping", "timestamp": "2026-01-01T00:00:00Z", "data": {}}
+            await outbox.enqueue(handle, [outbox.NewMessage(KIND, ping, webhook)])
+            await handle.commit()
+        finally:
+            await handle.close()
+        [event] = await hooks.enqueue(webhook)
+        worker = hooks.worker()
+        assert await worker.send_one() and await worker.send_one()
+        [delivery] = await receiver.wait_for(1)
+    assert payload_of(delivery.body)["type"] == "webhook.ping"
+    assert (await hooks.message(event)).last_error == "webhook disabled"

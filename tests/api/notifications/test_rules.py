@@ -197,3 +197,20 @@ async def test_in_app_off_writes_no_row_and_email_on_sends_one(gql_as, connectio
     ]
     assert await notified(connection, issue["id"]) == [(MEMBER, "COMMENTED", True)]
     assert await emails_to(connection, STRANGER) == []
+
+
+async def test_a_title_with_line_breaks_makes_a_one_line_subject(gql_as, connection):
+    """A header cannot hold a line break (nor carry a smuggled one): the email would be
+    unsendable."""
+    issue = (
+        await create_issue(
+            gql_as(OWNER),
+            connection,
+            title="Fix login\nBcc: someone@evil.example\u2028too",
+            assigneeId=await user_id(connection, MEMBER),
+        )
+    )["issue"]
+    (assigned,) = await emails_to(connection, MEMBER)
+    assert assigned["subject"] == (
+        f"[{issue['identifier']}] Fix login Bcc: someone@evil.example too"
+    )

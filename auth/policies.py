@@ -97,6 +97,11 @@ def can_manage_webhooks(viewer: Viewer, workspace_id: int) -> bool:
     return can_write(viewer) and viewer.role_in(workspace_id) in _MANAGERS
 
 
+WEBHOOK_MANAGERS = _MANAGERS
+"""The roles `can_manage_webhooks` lets manage a workspace's webhooks: those told when one is
+disabled."""
+
+
 def can_see_webhooks(viewer: Viewer, workspace_id: int) -> bool:
     """A webhook's URL may hold a receiver's credentials (many do): for those who may manage
     webhooks, as invitations are for those who may invite."""

@@ -13,7 +13,7 @@ from core.errors import UnauthenticatedError, UserErrorCode, user_error
 from core.ids import pk_of
 from db import accounts as credentials
 from db import outbox
-from resolvers import emails
+from resolvers import mail
 from resolvers.inputs import MAX_DISPLAY_NAME, MAX_NAME, email_errors
 from resolvers.mutations import Access, Done, Journal, Outcome, Returns, perform
 
@@ -235,17 +235,17 @@ def _password_reset_email(context: Context, account: Any, token: str) -> NewMess
     lifetime = f"{minutes // 60} hour" if minutes % 60 == 0 else f"{minutes} minute"
     if minutes not in (1, 60):
         lifetime += "s"
-    return emails.link_email(
+    return mail.link_email(
         account.email,
         "Reset your Backlog password",
         [
-            f"Hello {emails.one_line(account.name)},",
+            f"Hello {mail.one_line(account.name)},",
             "Someone (hopefully you) asked to reset the password of your Backlog account. "
             f"The link below works once, within {lifetime}; using it signs out every session "
             "of the account.",
         ],
         action="Choose a new password",
-        link=emails.app_link(context.settings.app_url, "/reset-password", token=token),
+        link=mail.app_link(context.settings.app_url, "/reset-password", token=token),
         footer="Did not ask for this? Ignore this email: your password stays as it is.",
         purpose="password_reset",
     )

@@ -21,7 +21,7 @@ from core.ids import pk_of, to_global_id
 from db import outbox
 from db import workspaces as writes
 from db.activity import Change, logged
-from resolvers import emails
+from resolvers import mail
 from resolvers.guards import visible_workspace_id
 from resolvers.inputs import MAX_DISPLAY_NAME, email_errors
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
@@ -176,10 +176,10 @@ async def member_invite(context: Context, input: Any) -> Outcome:
 
 
 def _invitation_email(context: Context, invitation: Any, names: Any, token: str) -> NewMessage:
-    inviter = emails.one_line(names.inviter_name or "Someone")
-    workspace = emails.one_line(names.workspace_name)
+    inviter = mail.one_line(names.inviter_name or "Someone")
+    workspace = mail.one_line(names.workspace_name)
     expires = invitation.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return emails.link_email(
+    return mail.link_email(
         invitation.email,
         f"{inviter} invited you to {workspace} on Backlog",
         [
@@ -188,7 +188,7 @@ def _invitation_email(context: Context, invitation: Any, names: Any, token: str)
             f"Accept before {expires}, signed in with this email address ({invitation.email}).",
         ],
         action="Accept the invitation",
-        link=emails.app_link(context.settings.app_url, "/invitations/accept", token=token),
+        link=mail.app_link(context.settings.app_url, "/invitations/accept", token=token),
         footer="Not expecting this? Ignore this email: nothing happens unless you accept.",
         purpose="invitation",
     )

@@ -1,4 +1,4 @@
-"""Email: the outbox's sender of messages of kind `email` (`resolvers/emails.py` writes them),
+"""Email: the outbox's sender of messages of kind `email` (`resolvers/mail.py` writes them),
 over SMTP with `aiosmtplib`.
 
 `BACKLOG_SMTP_URL` says where to: `smtp://host[:port]` (port 25 by default) upgrades the

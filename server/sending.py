@@ -1,5 +1,5 @@
 """What a sender tells the outbox worker (`server/worker.py`) about one message, and the retry
-schedule: shared by the worker and every sender (`server/webhook_delivery.py`, `server/mail.py`).
+schedule: shared by the worker and every sender (`server/webhooks.py`, `server/mail.py`).
 """
 
 from __future__ import annotations

@@ -222,7 +222,7 @@ class Settings(BaseSettings):
     outbox_poll_s: float = Field(default=1.0, gt=0, le=60, alias="BACKLOG_OUTBOX_POLL_S")
     outbox_retention_days: int = Field(default=30, ge=1, alias="BACKLOG_OUTBOX_RETENTION_DAYS")
 
-    # Webhooks (resolvers/webhooks.py checks URLs; server/webhook_delivery.py and
+    # Webhooks (resolvers/webhooks.py checks URLs; server/webhooks.py and
     # server/outbound.py send).
     webhook_allow_private: bool = Field(
         default=False,

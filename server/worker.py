@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from db import outbox
 from db.session import Database, DatabaseUnavailableError, StatementTimeoutError, create_engine
 from db.subscriptions import StreamListener
-from resolvers.emails import KIND as EMAIL
+from resolvers.mail import KIND as EMAIL
 from server.mail import MailSender
 from server.sending import (
     SEND_DEADLINE_S,
@@ -33,8 +33,8 @@ from server.sending import (
     Sent,
     retry_delay,
 )
-from server.webhook_delivery import KIND as WEBHOOK
-from server.webhook_delivery import WebhookSender
+from server.webhooks import KIND as WEBHOOK
+from server.webhooks import WebhookSender
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

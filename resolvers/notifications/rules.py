@@ -28,7 +28,7 @@ from auth import tokens
 from core.enums import NotificationKind
 from db import notifications as notification_sql
 from db import outbox
-from resolvers.emails import email_message
+from resolvers.mail import email_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence

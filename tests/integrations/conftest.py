@@ -25,7 +25,7 @@ from db import outbox
 from db.migrate import upgrade_to_head
 from db.session import Database, create_engine
 from server.settings import Settings
-from server.webhook_delivery import KIND, WebhookSender
+from server.webhooks import KIND, WebhookSender
 from server.worker import OutboxWorker
 from tests.support.processes import clean_environment
 

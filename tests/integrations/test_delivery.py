@@ -13,7 +13,7 @@ from core.ids import to_global_id
 from db import outbox
 from server.app import create_app
 from server.settings import Settings
-from server.webhook_delivery import KIND, USER_AGENT
+from server.webhooks import KIND, USER_AGENT
 from tests.integrations.conftest import (
     ADMIN_EMAIL,
     OWNER_EMAIL,

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from db import outbox
 from db.session import Database
-from resolvers.emails import email_message
+from resolvers.mail import email_message
 from server import cli
 from server.mail_sink import MailSink, sunk_mail
 from tests.support.actors import ADMIN, OWNER

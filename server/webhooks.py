@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from db import outbox, webhook_deliveries
-from db.webhook_deliveries import Attempt, DeliveryTarget
-from resolvers.emails import email_message
+from auth import policies
+from db import outbox
+from db import webhooks as webhook_sql
+from db.webhooks import Attempt, DeliveryTarget
+from resolvers.mail import email_message
 from resolvers.webhook_events import PING
 from server import outbound
 from server.sending import GiveUp, Outcome, RetryLater, Sent, retry_delay
@@ -80,7 +82,7 @@ class WebhookSender:
     async def __call__(self, db: RequestDatabase, message: Message) -> Outcome:
         webhook = None
         if message.target_id is not None:
-            webhook = await webhook_deliveries.delivery_target(db, message.target_id)
+            webhook = await webhook_sql.delivery_target(db, message.target_id)
         if webhook is None:
             return GiveUp("webhook deleted")
         if not webhook.enabled and message.payload.get("type") != PING:
@@ -118,8 +120,8 @@ class WebhookSender:
             response_excerpt=response.excerpt,
         )
         if 200 <= response.status_code < 300:
-            await webhook_deliveries.record_attempt(db, replace(attempt, succeeded=True))
-            await webhook_deliveries.note_success(db, webhook.id)
+            await webhook_sql.record_attempt(db, replace(attempt, succeeded=True))
+            await webhook_sql.note_success(db, webhook.id)
             return Sent()
         error = f"HTTP {response.status_code}"
         if 300 <= response.status_code < 400:
@@ -135,13 +137,9 @@ class WebhookSender:
         error: str,
     ) -> Outcome:
         reason = f"its deliveries failed for {self.disable_after_days} days (last: {error})"
-        disabled = await webhook_deliveries.note_failure(
-            db, webhook.id, self.disable_after_days, reason
-        )
+        disabled = await webhook_sql.note_failure(db, webhook.id, self.disable_after_days, reason)
         delay = None if disabled else retry_delay(message.attempts + 1)
-        await webhook_deliveries.record_attempt(
-            db, replace(attempt, error=error, next_retry_in_s=delay)
-        )
+        await webhook_sql.record_attempt(db, replace(attempt, error=error, next_retry_in_s=delay))
         if disabled:
             await self._tell_administrators(db, webhook, reason)
             return GiveUp(f"{error}; webhook disabled")
@@ -152,7 +150,9 @@ class WebhookSender:
     async def _tell_administrators(
         self, db: RequestDatabase, webhook: DeliveryTarget, reason: str
     ) -> None:
-        found = await webhook_deliveries.workspace_administrators(db, webhook.workspace_id)
+        found = await webhook_sql.workspace_administrators(
+            db, webhook.workspace_id, policies.WEBHOOK_MANAGERS
+        )
         if found is None:
             return
         link = f"{self.app_url}/{found.workspace_slug}/settings/webhooks"

@@ -76,12 +76,14 @@ def set_password() -> Update:
 
 @cache
 def end_access_tokens() -> Update:
-    """Every access token of `user_id` issued before this second stops working (at whole
-    seconds, as tokens carry their issue time: one issued in the same second stays valid)."""
+    """Every access token of `user_id` issued before the second `at` (Unix seconds) stops
+    working. `at` is the server's clock, which also stamps the tokens it issues (their `iat`):
+    the database's clock could be ahead or behind it. One issued within that second stays
+    valid."""
     return (
         update(users)
         .where(users.c.id == bindparam("user_id", BigInteger))
-        .values(sessions_valid_after=func.date_trunc("second", func.clock_timestamp()))
+        .values(sessions_valid_after=func.to_timestamp(bindparam("at", type_=BigInteger)))
     )
 
 

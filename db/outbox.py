@@ -142,7 +142,12 @@ def _take() -> Select[Any]:
 def _take_again() -> Select[Any]:
     return (
         _columns()
-        .where(outbox.c.id == bindparam("message_id", BigInteger))
+        .where(
+            outbox.c.id == bindparam("message_id", BigInteger),
+            outbox.c.attempts == bindparam("attempts", Integer),
+            outbox.c.sent_at.is_(None),
+            outbox.c.abandoned_at.is_(None),
+        )
         .with_for_update(skip_locked=True)
     )
 
@@ -153,9 +158,12 @@ async def take(db: RequestDatabase) -> Message | None:
     return _message(await db.fetch_one(_take()))
 
 
-async def take_again(db: RequestDatabase, message_id: int) -> Message | None:
-    """The message `message_id`, locked, unless another worker holds it (or it is gone)."""
-    return _message(await db.fetch_one(_take_again(), {"message_id": message_id}))
+async def take_again(db: RequestDatabase, message: Message) -> Message | None:
+    """`message` again, locked, as it was taken (no attempt since); None if another worker
+    holds it, or took it and settled it meanwhile."""
+    return _message(
+        await db.fetch_one(_take_again(), {"message_id": message.id, "attempts": message.attempts})
+    )
 
 
 def _message(row: Any) -> Message | None:
@@ -222,9 +230,14 @@ async def _run_settle(
 
 @cache
 def _redeliver() -> Select[Any]:
+    free = (
+        select(outbox.c.id)
+        .where(outbox.c.id == bindparam("message_id", BigInteger))
+        .with_for_update(skip_locked=True)
+    )
     again = (
         update(outbox)
-        .where(outbox.c.id == bindparam("message_id", BigInteger))
+        .where(outbox.c.id.in_(free.scalar_subquery()))
         .values(available_at=func.clock_timestamp(), sent_at=None, abandoned_at=None)
         .returning(outbox.c.id)
         .cte("again")
@@ -235,9 +248,19 @@ def _redeliver() -> Select[Any]:
 
 
 async def redeliver(db: RequestDatabase, message_id: int) -> bool:
-    """Make a message due now, sent or abandoned as it may be (its attempts are kept); whether
-    it exists. Waits for a worker that is sending it right now to finish."""
+    """Make a message due now, sent or abandoned as it may be (its attempts are kept); False
+    when it is gone, or a worker is sending it right now (this does not wait for the send)."""
     return bool(await db.fetch_all(_redeliver(), {"message_id": message_id}))
+
+
+@cache
+def _kept() -> Select[Any]:
+    return select(outbox.c.id).where(outbox.c.id == bindparam("message_id", BigInteger))
+
+
+async def is_kept(db: RequestDatabase, message_id: int) -> bool:
+    """Whether the message is still in the outbox (pruning deletes settled ones)."""
+    return bool(await db.fetch_all(_kept(), {"message_id": message_id}))
 
 
 @cache

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from sqlalchemy import Delete, Insert, Select, Update
-    from sqlalchemy.sql.dml import ReturningDelete
+    from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert
 
     from db.session import RequestDatabase
 
@@ -339,28 +339,34 @@ async def delivery_target(db: RequestDatabase, webhook_id: int) -> DeliveryTarge
 
 
 @cache
-def _record() -> Insert:
+def _record() -> ReturningInsert[Any]:
     retry_in = bindparam("next_retry_in_s", type_=Float)
-    return insert(deliveries).values(
-        webhook_id=bindparam("webhook_id", type_=BigInteger),
-        message_id=bindparam("message_id", type_=BigInteger),
-        event_type=bindparam("event_type", type_=Text),
-        attempt=bindparam("attempt", type_=Integer),
-        attempted_at=func.clock_timestamp(),
-        status_code=bindparam("status_code", type_=Integer),
-        latency_ms=bindparam("latency_ms", type_=Integer),
-        response_excerpt=bindparam("response_excerpt", type_=Text),
-        error=bindparam("error", type_=Text),
-        succeeded=bindparam("succeeded", type_=Boolean),
-        next_retry_at=case(
+    values = {
+        "webhook_id": webhooks.c.id,
+        "message_id": bindparam("message_id", type_=BigInteger),
+        "event_type": bindparam("event_type", type_=Text),
+        "attempt": bindparam("attempt", type_=Integer),
+        "attempted_at": func.clock_timestamp(),
+        "status_code": bindparam("status_code", type_=Integer),
+        "latency_ms": bindparam("latency_ms", type_=Integer),
+        "response_excerpt": bindparam("response_excerpt", type_=Text),
+        "error": bindparam("error", type_=Text),
+        "succeeded": bindparam("succeeded", type_=Boolean),
+        "next_retry_at": case(
             (retry_in.is_(None), None),
             else_=func.clock_timestamp() + func.make_interval(0, 0, 0, 0, 0, 0, retry_in),
         ),
+    }
+    # Only while the webhook exists: one deleted during the send has no record to keep.
+    of_webhook = select(*values.values()).where(
+        webhooks.c.id == bindparam("webhook_id", type_=BigInteger)
     )
+    return insert(deliveries).from_select(list(values), of_webhook).returning(deliveries.c.id)
 
 
-async def record_attempt(db: RequestDatabase, attempt: Attempt) -> None:
-    await db.fetch_all(
+async def record_attempt(db: RequestDatabase, attempt: Attempt) -> bool:
+    """Records the attempt; False when the webhook is gone (deleted during the send)."""
+    recorded = await db.fetch_all(
         _record(),
         {
             "webhook_id": attempt.webhook_id,
@@ -375,6 +381,7 @@ async def record_attempt(db: RequestDatabase, attempt: Attempt) -> None:
             "next_retry_in_s": attempt.next_retry_in_s,
         },
     )
+    return bool(recorded)
 
 
 @cache

@@ -5,6 +5,7 @@ the payload, with nothing written (or only what throttling and reuse detection n
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -221,7 +222,9 @@ async def password_reset_complete(context: Context, input: Any) -> Outcome:
             credentials.set_password(), {"user_id": user_id, "password_hash": new_hash}
         )
         await db.fetch_all(credentials.revoke_user_refresh_tokens(), {"user_id": user_id})
-        await db.fetch_all(credentials.end_access_tokens(), {"user_id": user_id})
+        await db.fetch_all(
+            credentials.end_access_tokens(), {"user_id": user_id, "at": int(time.time())}
+        )
         await db.fetch_all(credentials.expire_password_resets(), {"user_id": user_id})
         return Done(Outcome())
 

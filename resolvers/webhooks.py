@@ -290,6 +290,9 @@ async def webhook_delivery_retry(context: Context, input: Any) -> Outcome:
             raise NotFoundError("Webhook delivery not found.")
         _require_manager(context, delivery.workspace_id)
         if not await outbox.redeliver(db, delivery.message_id):
+            if await outbox.is_kept(db, delivery.message_id):
+                busy = "The delivery is being sent right now; retry once it is done."
+                return Done(Outcome([user_error(UserErrorCode.CONFLICT, busy, "id")]))
             message = "The delivery's message is no longer kept."
             return Done(Outcome([user_error(UserErrorCode.NOT_FOUND, message, "id")]))
         webhook = await context.loaders.webhook_by_id.load(delivery.webhook_id)

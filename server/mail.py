@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from db import mail
+from resolvers.inputs import EMAIL
 from server.sending import GiveUp, RetryLater, Sent
 
 if TYPE_CHECKING:
@@ -108,21 +109,27 @@ class MailSender:
             return RetryLater("BACKLOG_SMTP_URL is not set", delay_s=NOT_CONFIGURED_RETRY_S)
         if "text" not in message.payload:
             return GiveUp("its body was dropped when it was first sent")
+        recipient = message.payload.get("to")
+        if not isinstance(recipient, str) or not EMAIL.fullmatch(recipient):
+            # An address from before the rule (`a<b>@example.com`, say): an SMTP server would
+            # read it another way and deliver it, a reset link with it, to someone else.
+            return GiveUp(f"not an address mail would deliver as written: {recipient!r}")
         try:
             email = email_of(message, self.sender)
         except (KeyError, TypeError, ValueError) as error:  # a header no email may carry
             return GiveUp(f"not an email: {error}")
-        outcome = await self._send(email)
+        outcome = await self._send(email, recipient)
         if isinstance(outcome, Sent):
             await mail.drop_body(db, message.id)
         return outcome
 
-    async def _send(self, email: EmailMessage) -> Outcome:
+    async def _send(self, email: EmailMessage, recipient: str) -> Outcome:
         server = self.server
         assert server is not None
         try:
             await aiosmtplib.send(
                 email,
+                recipients=[recipient],  # the envelope's, not read back from the header
                 hostname=server.hostname,
                 port=server.port,
                 username=server.username,

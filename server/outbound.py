@@ -173,11 +173,15 @@ async def post(
     try:
         async with asyncio.timeout(timeout_s):
             addresses = await checked_addresses(target, allow_private=allow_private)
+            # With several addresses, each connection attempt gets a share of the time, so
+            # that one that never answers (a black-holed IPv6 route) leaves time for the next.
+            connect_s = timeout_s / len(addresses) if len(addresses) > 1 else timeout_s
+            limits = httpx.Timeout(timeout_s, connect=connect_s)
             for address in addresses[:-1]:
                 with contextlib.suppress(Unreachable):
-                    return await _post_to(target, address, body, headers, timeout_s, tls)
+                    return await _post_to(target, address, body, headers, limits, tls)
             try:
-                return await _post_to(target, addresses[-1], body, headers, timeout_s, tls)
+                return await _post_to(target, addresses[-1], body, headers, limits, tls)
             except Unreachable as error:
                 raise Failed(str(error)) from None
     except TimeoutError:
@@ -189,7 +193,7 @@ async def _post_to(
     address: IPAddress,
     body: bytes,
     headers: Mapping[str, str],
-    timeout_s: float,
+    limits: httpx.Timeout,
     tls: ssl.SSLContext,
 ) -> Response:
     pinned = target.copy_with(host=str(address))
@@ -205,7 +209,7 @@ async def _post_to(
         verify=tls,
         trust_env=False,
         follow_redirects=False,
-        timeout=timeout_s,
+        timeout=limits,
         limits=httpx.Limits(max_keepalive_connections=0),
     ) as client:
         try:
@@ -221,8 +225,10 @@ async def _post_to(
                     received += chunk[: MAX_BODY_BYTES - len(received)]
                     if len(received) >= MAX_BODY_BYTES:
                         break
+        except httpx.ConnectTimeout:
+            raise Unreachable(f"no connection within {limits.connect:g} s") from None
         except httpx.TimeoutException:
-            raise Failed(f"timed out after {timeout_s:g} s") from None
+            raise Failed(f"timed out after {limits.read:g} s") from None
         except httpx.ConnectError as error:
             raise Unreachable(f"connection failed: {error or type(error).__name__}") from None
         except httpx.HTTPError as error:

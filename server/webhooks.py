@@ -139,7 +139,10 @@ class WebhookSender:
         reason = f"its deliveries failed for {self.disable_after_days} days (last: {error})"
         disabled = await webhook_sql.note_failure(db, webhook.id, self.disable_after_days, reason)
         delay = None if disabled else retry_delay(message.attempts + 1)
-        await webhook_sql.record_attempt(db, replace(attempt, error=error, next_retry_in_s=delay))
+        if not await webhook_sql.record_attempt(
+            db, replace(attempt, error=error, next_retry_in_s=delay)
+        ):
+            return GiveUp(f"{error}; webhook deleted")
         if disabled:
             await self._tell_administrators(db, webhook, reason)
             return GiveUp(f"{error}; webhook disabled")

@@ -134,7 +134,7 @@ class OutboxWorker:
                 # the messages behind it waiting.
                 logger.exception("outbox worker: the %s sender failed", message.kind)
                 await db.rollback()
-                message = await outbox.take_again(db, message.id)
+                message = await outbox.take_again(db, message)
                 if message is None:
                     return True
                 outcome = RetryLater(f"{type(error).__name__}: {error}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -222,7 +223,7 @@ WEBHOOK_DELETE = """mutation ($id: ID!) {
 
 async def test_a_webhook_whose_receiver_hangs_can_be_deleted(hooks: Hooks):
     """The delete does not wait for the delivery in flight: it drops what waits, and the
-    worker gives up the one it held once it learns the webhook is gone."""
+    worker gives up the one it held, finding the webhook gone when it records the attempt."""
     arrived = asyncio.Event()
 
     async def hang(delivery: Delivery, writer: asyncio.StreamWriter) -> None:
@@ -234,36 +235,17 @@ async def test_a_webhook_whose_receiver_hangs_can_be_deleted(hooks: Hooks):
         held, waiting = await hooks.enqueue(webhook, 2)
         sending = asyncio.create_task(hooks.worker(BACKLOG_WEBHOOK_TIMEOUT_S="3").send_one())
         await asyncio.wait_for(arrived.wait(), WAIT_S)
-        settings = Settings(
-            database_url=hooks.url,
-            BACKLOG_ENV="development",
-            BACKLOG_DEMO_VIEWER=OWNER_EMAIL,
-            BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
-            BACKLOG_RATE_LIMIT="0",
-        )
-        app = create_app(settings, database=hooks.database)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://backlog.test"
-        ) as client:
-            began = time.monotonic()
-            answer = await client.post(
-                "/graphql",
-                json={
-                    "query": WEBHOOK_DELETE,
-                    "variables": {"id": to_global_id("Webhook", webhook)},
-                },
-            )
-            took = time.monotonic() - began
-        assert answer.json()["data"]["webhookDelete"]["errors"] == [], answer.text
+        began = time.monotonic()
+        answer = await as_owner(hooks, WEBHOOK_DELETE, id=to_global_id("Webhook", webhook))
+        took = time.monotonic() - began
+        assert answer["webhookDelete"]["errors"] == [], answer
         assert took < 2, f"the delete waited {took:.1f} s for the delivery in flight"
         assert await hooks.sql("SELECT id FROM outbox_messages WHERE id = :m", m=waiting) == []
-        assert await sending  # the held send timed out; its attempt could not be recorded
-    counted = await hooks.message(held)
-    assert (counted.attempts, counted.sent_at, counted.abandoned_at) == (1, None, None)
-    await hooks.sql("UPDATE outbox_messages SET available_at = now() WHERE id = :m", m=held)
-    assert await hooks.worker().send_one()
+        assert await sending  # the held send timed out, with its webhook gone
     given_up = await hooks.message(held)
-    assert given_up.abandoned_at is not None and given_up.last_error == "webhook deleted"
+    assert given_up.attempts == 1 and given_up.abandoned_at is not None
+    assert given_up.last_error == "timed out after 3 s; webhook deleted"
+    assert await hooks.sql("SELECT id FROM webhook_deliveries WHERE message_id = :m", m=held) == []
 
 
 async def test_a_disabled_webhook_still_gets_its_ping(hooks: Hooks):
@@ -283,3 +265,58 @@ async def test_a_disabled_webhook_still_gets_its_ping(hooks: Hooks):
         [delivery] = await receiver.wait_for(1)
     assert payload_of(delivery.body)["type"] == "webhook.ping"
     assert (await hooks.message(event)).last_error == "webhook disabled"
+
+
+WEBHOOK_DELIVERY_RETRY = """mutation ($id: ID!) {
+  webhookDeliveryRetry(input: {id: $id}) { errors { code message } } }"""
+
+
+async def test_retrying_a_delivery_in_flight_is_refused_at_once(hooks: Hooks):
+    """The worker holds the message while it sends it: the retry does not wait for that."""
+    answered: list[int] = []
+    arrived = asyncio.Event()
+
+    async def fail_then_hang(delivery: Delivery, writer: asyncio.StreamWriter) -> None:
+        if not answered:
+            answered.append(500)
+            await reply(writer, 500)
+            return
+        arrived.set()
+        await asyncio.Event().wait()
+
+    async with Receiver([new_secret()], answer=fail_then_hang) as receiver:
+        webhook = await hooks.webhook(receiver.url(), secret=receiver.secrets[0])
+        [message] = await hooks.enqueue(webhook)
+        assert await hooks.worker().send_one()
+        [attempt] = await hooks.attempts(message)
+        await hooks.sql("UPDATE outbox_messages SET available_at = now() WHERE id = :m", m=message)
+        sending = asyncio.create_task(hooks.worker(BACKLOG_WEBHOOK_TIMEOUT_S="3").send_one())
+        await asyncio.wait_for(arrived.wait(), WAIT_S)
+        began = time.monotonic()
+        answer = await as_owner(
+            hooks, WEBHOOK_DELIVERY_RETRY, id=to_global_id("WebhookDelivery", attempt.id)
+        )
+        took = time.monotonic() - began
+        await sending
+    [error] = answer["webhookDeliveryRetry"]["errors"]
+    assert error["code"] == "CONFLICT"
+    assert took < 2, f"the retry waited {took:.1f} s for the delivery in flight"
+
+
+async def as_owner(hooks: Hooks, query: str, **variables: Any) -> dict[str, Any]:
+    """`query`'s data, run as the workspace's owner through the app, committing for real."""
+    settings = Settings(
+        database_url=hooks.url,
+        BACKLOG_ENV="development",
+        BACKLOG_DEMO_VIEWER=OWNER_EMAIL,
+        BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
+        BACKLOG_RATE_LIMIT="0",
+    )
+    app = create_app(settings, database=hooks.database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://backlog.test"
+    ) as client:
+        response = await client.post("/graphql", json={"query": query, "variables": variables})
+    body = response.json()
+    assert "errors" not in body, body
+    return dict(body["data"])

@@ -191,3 +191,16 @@ async def test_the_development_sink_keeps_each_message_and_backlog_mail_lists_it
     assert "reader@example.com" in listing and "Hello <there> & welcome" in listing
     assert cli.main(["mail", "--show", "1"]) == 0
     assert "Plain words." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("address", ["a<b>@example.com", 'o"brien@example.com', "john(doe)@x.com"])
+async def test_an_address_mail_would_read_another_way_is_never_sent_to(connection, address):
+    """An account may hold such an address from before the rule: a server would deliver its
+    email (a password reset link, say) to another mailbox."""
+    await enqueue_email(connection, to=address)
+    with smtp_server() as server:
+        assert await send_due(connection, server.url)
+        assert server.inbox.received == []
+    (row,) = await outbox_emails(connection)
+    assert row.abandoned_at is not None
+    assert row.last_error.startswith("not an address mail would deliver as written")

@@ -4,6 +4,7 @@ failed attempt, recorded, and nothing reaches what it must not."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import subprocess
@@ -245,3 +246,35 @@ async def test_one_refused_address_refuses_the_name(hooks: Hooks, monkeypatch: p
         hooks, "https://mixed.rebind.test/", BACKLOG_WEBHOOK_ALLOW_PRIVATE="false"
     )
     assert attempt.error == "refused: 10.0.0.7 is a private address (mixed.rebind.test)"
+
+
+async def test_an_address_that_never_answers_leaves_time_for_the_next(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+):
+    """The first address takes connections into a full queue and never accepts them (as a
+    black-holed route would); each address gets a share of the time, so the second still
+    gets the delivery within the attempt's timeout."""
+    secret = new_secret()
+    async with Receiver([secret]) as receiver:
+        blackhole = socket.socket()
+        blackhole.bind(("127.0.0.3", receiver.port))
+        blackhole.listen(0)
+        waiting = []
+        try:
+            for _ in range(4):  # fill the accept queue: later connections get no answer
+                stuck = socket.socket()
+                stuck.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    stuck.connect(("127.0.0.3", receiver.port))
+                waiting.append(stuck)
+            Resolver(["127.0.0.3", "127.0.0.1"]).install(monkeypatch)
+            url = f"http://slow.rebind.test:{receiver.port}/"
+            webhook = await hooks.webhook(url, secret=secret)
+            [message] = await hooks.enqueue(webhook)
+            assert await hooks.worker(BACKLOG_WEBHOOK_TIMEOUT_S="4").send_one()
+            await receiver.wait_for(1)
+        finally:
+            for stuck in waiting:
+                stuck.close()
+            blackhole.close()
+    assert (await hooks.message(message)).sent_at is not None

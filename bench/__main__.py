@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from bench import live, outbox, postgraphile, protection, report, servers, soak
+from bench import live, outbox, postgraphile, postgraphile5, protection, report, servers, soak
 from bench.database import DatabaseInfo, open_database
 from bench.load import ensure_wrk
 from bench.measure import (
@@ -45,6 +45,7 @@ from bench.options import (
 from bench.workloads import CheckError
 
 POSTGRAPHILE_DIR = BENCH_DIR / ".postgraphile"
+POSTGRAPHILE5_DIR = BENCH_DIR / ".postgraphile5"
 
 
 def _terminate(signum: int, frame: Any) -> NoReturn:
@@ -81,7 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         ensure_wrk()
-        cli = postgraphile.install(POSTGRAPHILE_DIR) if "postgraphile" in options.servers else None
+        installed = {}
+        if "postgraphile" in options.servers:
+            installed["postgraphile"] = postgraphile.install(POSTGRAPHILE_DIR)
+        if "postgraphile5" in options.servers:
+            installed["postgraphile5"] = postgraphile5.install(POSTGRAPHILE5_DIR)
         with open_database(options, notes) as db:
             assert db.targets is not None
             if not db.pg_stat_statements:
@@ -100,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             protection_figures = protection.measure(
                 db.url, operations_by_document(options.workloads, db.targets)
             )
-            measured = run_matrix(options, db, reference, cli, notes)
+            measured = run_matrix(options, db, reference, installed, notes)
             compare_statement_sources(measured, reference, notes)
     except (CheckError, servers.ServerError) as error:
         print(f"\nbench stopped: {error}", file=sys.stderr)
@@ -181,6 +186,7 @@ def _record(
             "pg_stat_statements": db.pg_stat_statements,
             "detail_issue_pk": db.targets.detail_issue_pk,
             "postgraphile": postgraphile.POSTGRAPHILE_VERSION,
+            "postgraphile5": postgraphile5.POSTGRAPHILE5_VERSION,
         },
         "servers_started": measured.started,
         "statements": measured.statements,

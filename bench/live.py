@@ -277,7 +277,6 @@ def run_one(options: LiveOptions, db: DatabaseInfo, count: int) -> LiveRun:
                     database_url=db.url,
                     workers=1,
                     log_dir=options.data_dir / "logs",
-                    postgraphile_cli=None,
                 )
             )
         return asyncio.run(_measure(options, db, count, started))

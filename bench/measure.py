@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,12 +215,12 @@ def check_server(
             if server.spec.app is not None:
                 _compare(server.name, name, body, reference, notes)
                 continue
-            summarize = DOCUMENTS[name].summarize_postgraphile
+            summarize = DOCUMENTS[name].summarize_peer(server.name)
             assert summarize is not None
             summary = summarize(body)
             if summary != reference.summaries[name]:
                 notes.append(
-                    f"postgraphile: {name} rows differ from Backlog's: "
+                    f"{server.name}: {name} rows differ from Backlog's: "
                     f"{summary} != {reference.summaries[name]}"
                 )
     finally:
@@ -490,7 +490,7 @@ def run_matrix(
     options: Options,
     db: DatabaseInfo,
     reference: Reference,
-    postgraphile_cli: Path | None,
+    installed: Mapping[str, Path],
     notes: list[str],
 ) -> Measured:
     assert db.targets is not None
@@ -506,7 +506,7 @@ def run_matrix(
             database_url=db.url,
             workers=workers,
             log_dir=log_dir,
-            postgraphile_cli=postgraphile_cli,
+            installed=installed,
         )
         try:
             print("   " + " ".join(server.command), flush=True)

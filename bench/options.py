@@ -15,9 +15,10 @@ from server.settings import PROJECT_ROOT
 BENCH_DIR = PROJECT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 BENCH_SCALES = ("small", "medium", "large")
-# Backlog and PostGraphile run the whole --workers x --concurrency matrix; the others only the
-# first combination, which is what their comparison needs and keeps the default run short.
-FULL_MATRIX = ("backlog", "postgraphile")
+# Backlog and PostGraphile (4 and 5) run the whole --workers x --concurrency matrix; the others
+# only the first combination, which is what their comparison needs and keeps the default run
+# short.
+FULL_MATRIX = ("backlog", "postgraphile", "postgraphile5")
 
 # Exit statuses (the epilog below): a missed target is a finding, reported as FAIL; these mean
 # the run itself failed.
@@ -41,9 +42,9 @@ def build_parser(description: str | None) -> argparse.ArgumentParser:
         epilog=(
             f"servers:\n{server_help}\n\nworkloads:\n{workloads}\n\n"
             f"no equivalent (n/a in the report, not run):\n{lacking}\n\n"
-            "Every server runs at the first --workers and --concurrency value; backlog and\n"
-            "postgraphile also at every other combination. Each measured run follows a\n"
-            "warm-up run whose figures are discarded. The database is the embedded\n"
+            "Every server runs at the first --workers and --concurrency value; backlog,\n"
+            "postgraphile and postgraphile5 also at every other combination. Each measured\n"
+            "run follows a warm-up run whose figures are discarded. The database is the embedded\n"
             "PostgreSQL in --data-dir, or DATABASE_URL when set; it is migrated, and seeded\n"
             "only when empty; what the write workloads change is undone after each of their\n"
             "runs (bench/baseline.py). A missed target is a FAIL line in the report, not a\n"

@@ -223,9 +223,7 @@ def run_one(options: OutboxOptions, db: DatabaseInfo, notes: list[str]) -> Outbo
     }
     spec = servers.ServerSpec("backlog", "", servers.BACKLOG_APP, env)
     log_dir = options.data_dir / "logs"
-    server = servers.start(
-        spec, database_url=db.url, workers=1, log_dir=log_dir, postgraphile_cli=None
-    )
+    server = servers.start(spec, database_url=db.url, workers=1, log_dir=log_dir)
     worker = None
     try:
         if options.separate_worker:

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-# The newest 4.x on npm (`npm view postgraphile@4 version`); v5 is a rewrite with another CLI.
+# The newest 4.x on npm (`npm view postgraphile@4 version`); v5, a rewrite with another CLI, is
+# bench/postgraphile5.py.
 POSTGRAPHILE_VERSION = "4.14.1"
 
 LIST = "list"
@@ -192,18 +193,35 @@ def variables(workload: str, issue_pk: int) -> dict[str, Any]:
 
 def install(folder: Path) -> Path:
     """Install POSTGRAPHILE_VERSION into `folder` unless there already; the CLI script's path."""
+    return npm_install(
+        folder,
+        "backlog-bench-postgraphile",
+        {"postgraphile": POSTGRAPHILE_VERSION},
+        _CLI,
+        "bench/postgraphile.py",
+    )
+
+
+def npm_install(
+    folder: Path, name: str, dependencies: dict[str, str], entry: Path, writer: str
+) -> Path:
+    """`npm install` exactly `dependencies` (name -> exact version) into `folder` unless done
+    already; `folder / entry`, which must exist afterwards. `writer` is the module that asks."""
     folder = folder.resolve()
-    cli = folder / _CLI
+    target = folder / entry
     stamp = folder / _STAMP
-    if cli.exists() and stamp.exists() and stamp.read_text() == POSTGRAPHILE_VERSION:
-        return cli
+    pinned = json.dumps(dependencies, sort_keys=True)
+    # A bare version is what the stamp held before it named every package.
+    done = (pinned, *dependencies.values()) if len(dependencies) == 1 else (pinned,)
+    if target.exists() and stamp.exists() and stamp.read_text() in done:
+        return target
     node, npm_cli = _node_and_npm()
     folder.mkdir(parents=True, exist_ok=True)
     package = {
-        "name": "backlog-bench-postgraphile",
+        "name": name,
         "private": True,
-        "description": "Written by bench/postgraphile.py; not committed.",
-        "dependencies": {"postgraphile": POSTGRAPHILE_VERSION},
+        "description": f"Written by {writer}; not committed.",
+        "dependencies": dependencies,
     }
     (folder / "package.json").write_text(json.dumps(package, indent=2) + "\n")
     try:
@@ -218,16 +236,17 @@ def install(folder: Path) -> Path:
         )
     except subprocess.TimeoutExpired as error:
         raise RuntimeError(f"npm install did not finish within {NPM_TIMEOUT_SECONDS} s") from error
-    if result.returncode != 0 or not cli.exists():
+    if result.returncode != 0 or not target.exists():
+        wanted = " ".join(f"{package}@{version}" for package, version in dependencies.items())
         raise RuntimeError(
-            f"npm install postgraphile@{POSTGRAPHILE_VERSION} failed in {folder}:\n"
+            f"npm install {wanted} failed in {folder}:\n"
             + (result.stderr or result.stdout).strip()[-3000:]
         )
-    stamp.write_text(POSTGRAPHILE_VERSION)
-    return cli
+    stamp.write_text(pinned)
+    return target
 
 
-def connection_string(database_url: str) -> str:
+def connection_string(database_url: str, application_name: str = "postgraphile") -> str:
     """`database_url` (Backlog's form) as a connection string node-postgres accepts.
 
     node-postgres's parser (pg-connection-string 2.x) already reads libpq's `host=` and `port=`
@@ -242,18 +261,16 @@ def connection_string(database_url: str) -> str:
     if scheme not in ("postgresql", "postgres"):
         raise ValueError("the database URL must start with postgresql://")
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.setdefault("application_name", "postgraphile")
+    query.setdefault("application_name", application_name)
     query.setdefault("options", "-c jit=off")
     return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
 
 
 def start(cli: Path, database_url: str, *, port: int, workers: int) -> subprocess.Popen[bytes]:
     """Start PostGraphile on 127.0.0.1:`port` in its own process group; see wait_until_ready."""
-    node, _ = _node_and_npm()
     # cli is <folder>/node_modules/postgraphile/cli.js; the log goes next to package.json.
     log_path = cli.resolve().parents[2] / f"postgraphile-{port}.log"
-    command = [
-        str(node),
+    arguments = [
         str(cli),
         "-c",
         connection_string(database_url),
@@ -275,12 +292,21 @@ def start(cli: Path, database_url: str, *, port: int, workers: int) -> subproces
     ]
     if workers > 1:
         # Node runs JavaScript on one core; Backlog's bench runs that many uvicorn workers too.
-        command += ["--cluster-workers", str(workers)]
-    env = {**_node_environment(node), "NODE_ENV": "production"}
+        arguments += ["--cluster-workers", str(workers)]
+    return launch(arguments, log_path, {}, port=port, workers=workers)
+
+
+def launch(
+    arguments: list[str], log_path: Path, env: dict[str, str], *, port: int, workers: int
+) -> subprocess.Popen[bytes]:
+    """Run the virtualenv's node with `arguments` (a server on `port`) in its own process group,
+    its output in `log_path`, for wait_until_ready and stop; `env` adds to its environment."""
+    node, _ = _node_and_npm()
+    env = {**_node_environment(node), "NODE_ENV": "production", **env}
     with log_path.open("wb") as log:
         # A session of its own, so stop() can signal the cluster's workers with their primary.
         process = subprocess.Popen(
-            command,
+            [str(node), *arguments],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -22,7 +22,7 @@ import orjson
 from server.settings import PROJECT_ROOT
 
 # Backlog is compared with each of these; the ratio is Backlog's figure over theirs.
-BASELINES = ("postgraphile", "n+1", "floor", "backlog-plain", "backlog-unlimited")
+BASELINES = ("postgraphile", "postgraphile5", "n+1", "floor", "backlog-plain", "backlog-unlimited")
 TARGET_CONCURRENCY = 16  # the p99 target is defined at this concurrency
 
 
@@ -240,7 +240,8 @@ def raw_table(runs: Sequence[Run]) -> str:
 
 def ratio_table(rows: Sequence[dict[str, Any]]) -> str:
     headers = (
-        "workload", "workers", "conc", "÷PG req/s", "÷PG p99", "÷N+1 req/s", "÷floor req/s",
+        "workload", "workers", "conc", "÷PG req/s", "÷PG p99", "÷PG5 req/s", "÷PG5 p99",
+        "÷N+1 req/s", "÷floor req/s",
         "÷plain req/s", "÷unlimited req/s",
     )  # fmt: skip
     cells = [
@@ -250,6 +251,8 @@ def ratio_table(rows: Sequence[dict[str, Any]]) -> str:
             str(row["concurrency"]),
             _times(row["rps_vs_postgraphile"]),
             _times(row["p99_vs_postgraphile"]),
+            _times(row["rps_vs_postgraphile5"]),
+            _times(row["p99_vs_postgraphile5"]),
             _times(row["rps_vs_n+1"]),
             _times(row["rps_vs_floor"]),
             _times(row["rps_vs_backlog-plain"]),

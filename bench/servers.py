@@ -2,7 +2,8 @@
 
 Backlog and its variants run under exactly the uvicorn command a deployment would use, so the
 benchmark measures the server, not a test harness; the variants differ only by environment. The
-floor runs under the same command, and PostGraphile comes from bench/postgraphile.py.
+floor runs under the same command, and PostGraphile 4 and 5 come from bench/postgraphile.py and
+bench/postgraphile5.py.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench import postgraphile
+from bench import postgraphile, postgraphile5
 from bench.procstat import CpuMeter
 from bench.workloads import WORKSPACE_SLUG, Operation
 from server.seed import DEMO_EMAIL
@@ -42,7 +43,7 @@ DB_POOL_SIZE = 10
 class ServerSpec:
     name: str
     help: str
-    app: str | None  # uvicorn factory; None for PostGraphile
+    app: str | None  # uvicorn factory; None for PostGraphile (its name is one of PEERS)
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -97,7 +98,13 @@ SERVERS: dict[str, ServerSpec] = {
         ),
         ServerSpec(
             "postgraphile",
-            f"PostGraphile {postgraphile.POSTGRAPHILE_VERSION} on the same tables",
+            f"PostGraphile {postgraphile.POSTGRAPHILE_VERSION} on the same tables (for history)",
+            None,
+        ),
+        ServerSpec(
+            "postgraphile5",
+            f"PostGraphile {postgraphile5.POSTGRAPHILE5_VERSION} (Grafast, Amber preset) on the "
+            "same tables",
             None,
         ),
     )
@@ -162,7 +169,9 @@ class RunningServer:
     def request_for(self, operation: Operation) -> tuple[str, dict[str, Any]]:
         """The URL and JSON body that ask this server for `operation`."""
         if self.spec.app is None:
-            return self.url("/graphql"), operation.postgraphile
+            body = operation.peer(self.name)
+            assert body is not None, f"{operation.document} has no body for {self.name}"
+            return self.url("/graphql"), body
         if self.spec.app == FLOOR_APP:
             return self.url(operation.floor_path), operation.floor
         return self.url("/graphql"), operation.backlog
@@ -183,14 +192,18 @@ def start(
     database_url: str,
     workers: int,
     log_dir: Path,
-    postgraphile_cli: Path | None,
+    installed: Mapping[str, Path] | None = None,
 ) -> RunningServer:
-    """Start `spec` and return once it answers a real POST; stopped again if it never does."""
+    """Start `spec` and return once it answers a real POST; stopped again if it never does.
+    `installed`: each PostGraphile's entry point by server name (bench/__main__.py installs
+    them)."""
     port = free_port()
     if spec.app is None:
-        if postgraphile_cli is None:
-            raise ServerError("PostGraphile is not installed")
-        process = postgraphile.start(postgraphile_cli, database_url, port=port, workers=workers)
+        entry = (installed or {}).get(spec.name)
+        if entry is None:
+            raise ServerError(f"{spec.name} is not installed")
+        launch = postgraphile.start if spec.name == "postgraphile" else postgraphile5.start
+        process = launch(entry, database_url, port=port, workers=workers)
         server = RunningServer(spec, workers, port, process, list(map(str, process.args)), None)
         try:
             postgraphile.wait_until_ready(port, timeout=READY_TIMEOUT_S)

@@ -94,7 +94,6 @@ def run_soak(options: Options, db: DatabaseInfo, seconds: float) -> int:
         database_url=db.url,
         workers=1,
         log_dir=options.data_dir / "logs",
-        postgraphile_cli=None,
     )
     load = _Load()
     try:

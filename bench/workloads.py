@@ -2,16 +2,16 @@
 
 An operation is one request: a Backlog GraphQL document (a `Document`: list, detail, board,
 search, issueCreate, issueUpdate) with its variables, and where a peer has the equivalent,
-PostGraphile's document (bench/postgraphile.py) and the floor's route (bench/floor.py), all
-reading the same rows. A workload is `(weight, operation)` pairs that one wrk run mixes: `mixed`
-is the other workloads' operations, 90% reads and 10% writes. `WORKLOADS` is the registry the
-command line and the matrix read.
+PostGraphile 4's and 5's documents (bench/postgraphile.py, bench/postgraphile5.py) and the
+floor's route (bench/floor.py), all reading the same rows. A workload is `(weight, operation)`
+pairs that one wrk run mixes: `mixed` is the other workloads' operations, 90% reads and 10%
+writes. `WORKLOADS` is the registry the command line and the matrix read.
 
 Where a peer has no equivalent, the workload names it in `Workload.not_for` with the reason,
-and the report says "n/a" rather than compare different work: PostGraphile 4 has no full-text
-search, runs with its generated mutations off (and they could not number an issue within its
-project atomically, nor append the activity log, as Backlog's do), and so has no `mixed`
-either; the floor has the read routes only, since a write's SQL lives in its use case
+and the report says "n/a" rather than compare different work: PostGraphile (4 and 5) has no
+full-text search, runs with its generated mutations off (and they could not number an issue
+within its project atomically, nor append the activity log, as Backlog's do), and so has no
+`mixed` either; the floor has the read routes only, since a write's SQL lives in its use case
 (resolvers/issues.py) and a hand copy of it would drift from what Backlog sends.
 
 Writes. Each issueUpdate operation edits another of 100 issues of acme (a fixed body would
@@ -32,18 +32,17 @@ every run, read or write, starts from the seeded rows whatever ran before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import text
 
-from bench import postgraphile
+from bench import postgraphile, postgraphile5
 from core.ids import to_global_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 WORKSPACE_SLUG = postgraphile.WORKSPACE_SLUG
@@ -283,6 +282,18 @@ class Document:
     # write's is the same whatever issue it created or changed.
     summarize_backlog: Callable[[dict[str, Any]], dict[str, int]]
     summarize_postgraphile: Callable[[dict[str, Any]], dict[str, int]] | None = None
+    summarize_postgraphile5: Callable[[dict[str, Any]], dict[str, int]] | None = None
+
+    def summarize_peer(self, peer: str) -> Callable[[dict[str, Any]], dict[str, int]] | None:
+        """The summary of PostGraphile `peer`'s answer (a name in PEERS)."""
+        return {
+            "postgraphile": self.summarize_postgraphile,
+            "postgraphile5": self.summarize_postgraphile5,
+        }[peer]
+
+
+# The PostGraphile servers, by their names in bench/servers.py: version 4 and version 5.
+PEERS = ("postgraphile", "postgraphile5")
 
 
 @dataclass(frozen=True)
@@ -291,9 +302,30 @@ class Operation:
 
     document: str  # its name in DOCUMENTS
     backlog: dict[str, Any]  # the /graphql body
-    postgraphile: dict[str, Any] | None = None  # the /graphql body
+    postgraphile: dict[str, Any] | None = None  # the /graphql body, PostGraphile 4's...
+    postgraphile5: dict[str, Any] | None = None  # ...and 5's
     floor_path: str | None = None  # the floor's route...
     floor: dict[str, Any] | None = None  # ...and its body
+
+    def peer(self, peer: str) -> dict[str, Any] | None:
+        """The /graphql body for PostGraphile `peer` (a name in PEERS)."""
+        return {"postgraphile": self.postgraphile, "postgraphile5": self.postgraphile5}[peer]
+
+
+def _peer_bodies(name: str, workload: str, targets: Targets) -> dict[str, dict[str, Any]]:
+    """`workload`'s bodies for PostGraphile 4 and 5 as Operation's keyword arguments."""
+    return {
+        "postgraphile": {
+            "query": postgraphile.DOCUMENTS[workload],
+            "variables": postgraphile.variables(workload, targets.detail_issue_pk),
+            "operationName": name,
+        },
+        "postgraphile5": {
+            "query": postgraphile5.DOCUMENTS[workload],
+            "variables": postgraphile5.variables(workload, targets.detail_issue_pk),
+            "operationName": name,
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -320,11 +352,7 @@ def _list_operations(targets: Targets) -> list[tuple[float, Operation]]:
     operation = Operation(
         document="list",
         backlog={"query": LIST_VIEW, "operationName": "ListView"},
-        postgraphile={
-            "query": postgraphile.LIST_VIEW,
-            "variables": postgraphile.variables(postgraphile.LIST, targets.detail_issue_pk),
-            "operationName": "ListView",
-        },
+        **_peer_bodies("ListView", postgraphile.LIST, targets),
         floor_path="/list",
         floor={"variables": {"slug": targets.workspace_slug, "first": 50}},
     )
@@ -343,16 +371,37 @@ def _summarize_list_backlog(body: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def _summarize_list_postgraphile(body: dict[str, Any]) -> dict[str, int]:
+# PostGraphile 4's labels are a plain list (`--simple-collections both`), 5's a connection:
+# otherwise the two answer in the same shape, and one summary reads both.
+def _labels_v4(issue: dict[str, Any]) -> list[Any]:
+    labels: list[Any] = issue["issueLabelsByIssueIdAndWorkspaceIdList"]
+    return labels
+
+
+def _labels_v5(issue: dict[str, Any]) -> list[Any]:
+    labels: list[Any] = issue["issueLabelsByIssueIdAndWorkspaceId"]["nodes"]
+    return labels
+
+
+Labels = Callable[[dict[str, Any]], list[Any]]
+
+
+def _summarize_list_postgraphile(
+    body: dict[str, Any], labels: Labels = _labels_v4
+) -> dict[str, int]:
     issues = body["data"]["workspaceBySlug"]["issuesByWorkspaceId"]
     nodes = issues["nodes"]
     return {
         "issues": len(nodes),
         "issues_total": issues["totalCount"],
-        "labels": sum(len(n["issueLabelsByIssueIdAndWorkspaceIdList"]) for n in nodes),
+        "labels": sum(len(labels(n)) for n in nodes),
         "comments": sum(len(n["commentsByIssueIdAndWorkspaceId"]["nodes"]) for n in nodes),
         "comments_total": sum(n["commentsByIssueIdAndWorkspaceId"]["totalCount"] for n in nodes),
     }
+
+
+def _summarize_list_postgraphile5(body: dict[str, Any]) -> dict[str, int]:
+    return _summarize_list_postgraphile(body, _labels_v5)
 
 
 # -- detail ---------------------------------------------------------------------------------
@@ -366,11 +415,7 @@ def _detail_operations(targets: Targets) -> list[tuple[float, Operation]]:
             "variables": {"id": targets.detail_issue_id},
             "operationName": "DetailView",
         },
-        postgraphile={
-            "query": postgraphile.DETAIL_VIEW,
-            "variables": postgraphile.variables(postgraphile.DETAIL, targets.detail_issue_pk),
-            "operationName": "DetailView",
-        },
+        **_peer_bodies("DetailView", postgraphile.DETAIL, targets),
         floor_path="/detail",
         floor={"variables": {"id": targets.detail_issue_id}},
     )
@@ -390,19 +435,25 @@ def _summarize_detail_backlog(body: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def _summarize_detail_postgraphile(body: dict[str, Any]) -> dict[str, int]:
-    issue = body["data"]["issueById"]
+def _summarize_detail_postgraphile(
+    body: dict[str, Any], root: str = "issueById", labels: Labels = _labels_v4
+) -> dict[str, int]:
+    issue = body["data"][root]
     children = issue["issuesByParentIdAndWorkspaceId"]
     comments = issue["commentsByIssueIdAndWorkspaceId"]
     return {
         "issues": 1,
         "has_parent": int(issue["issueByParentIdAndWorkspaceId"] is not None),
-        "labels": len(issue["issueLabelsByIssueIdAndWorkspaceIdList"]),
+        "labels": len(labels(issue)),
         "children": len(children["nodes"]),
         "children_total": children["totalCount"],
         "comments": len(comments["nodes"]),
         "comments_total": comments["totalCount"],
     }
+
+
+def _summarize_detail_postgraphile5(body: dict[str, Any]) -> dict[str, int]:
+    return _summarize_detail_postgraphile(body, "issueByRowId", _labels_v5)
 
 
 # -- board ----------------------------------------------------------------------------------
@@ -412,11 +463,7 @@ def _board_operations(targets: Targets) -> list[tuple[float, Operation]]:
     operation = Operation(
         document="board",
         backlog={"query": BOARD_VIEW, "operationName": "BoardView"},
-        postgraphile={
-            "query": postgraphile.BOARD_VIEW,
-            "variables": postgraphile.variables(postgraphile.BOARD, targets.detail_issue_pk),
-            "operationName": "BoardView",
-        },
+        **_peer_bodies("BoardView", postgraphile.BOARD, targets),
         floor_path="/board",
         floor={"variables": {"slug": targets.workspace_slug, "first": 20}},
     )
@@ -450,11 +497,18 @@ def _summarize_board_backlog(body: dict[str, Any]) -> dict[str, int]:
 
 def _summarize_board_postgraphile(body: dict[str, Any]) -> dict[str, int]:
     states = body["data"]["workspaceBySlug"]["workflowStatesByWorkspaceIdList"]
+    return _summarize_board_states(states, _labels_v4)
+
+
+def _summarize_board_postgraphile5(body: dict[str, Any]) -> dict[str, int]:
+    states = body["data"]["workspaceBySlug"]["workflowStatesByWorkspaceId"]["nodes"]
+    return _summarize_board_states(states, _labels_v5)
+
+
+def _summarize_board_states(states: list[dict[str, Any]], labels: Labels) -> dict[str, int]:
     groups = [state["issuesByStateIdAndWorkspaceId"] for state in states]
     return _board_summary(
-        [(group["totalCount"], group["nodes"]) for group in groups],
-        lambda card: card["issueLabelsByIssueIdAndWorkspaceIdList"],
-        "userByAssigneeId",
+        [(group["totalCount"], group["nodes"]) for group in groups], labels, "userByAssigneeId"
     )
 
 
@@ -582,9 +636,27 @@ def _mixed_operations(targets: Targets) -> list[tuple[float, Operation]]:
 DOCUMENTS: dict[str, Document] = {
     document.name: document
     for document in (
-        Document("list", False, _summarize_list_backlog, _summarize_list_postgraphile),
-        Document("detail", False, _summarize_detail_backlog, _summarize_detail_postgraphile),
-        Document("board", False, _summarize_board_backlog, _summarize_board_postgraphile),
+        Document(
+            "list",
+            False,
+            _summarize_list_backlog,
+            _summarize_list_postgraphile,
+            _summarize_list_postgraphile5,
+        ),
+        Document(
+            "detail",
+            False,
+            _summarize_detail_backlog,
+            _summarize_detail_postgraphile,
+            _summarize_detail_postgraphile5,
+        ),
+        Document(
+            "board",
+            False,
+            _summarize_board_backlog,
+            _summarize_board_postgraphile,
+            _summarize_board_postgraphile5,
+        ),
         Document("search", False, _summarize_search_backlog),
         Document("issueCreate", True, _summarize_payload("issueCreate")),
         Document("issueUpdate", True, _summarize_payload("issueUpdate")),
@@ -592,8 +664,9 @@ DOCUMENTS: dict[str, Document] = {
 }
 
 # The report's "n/a" reasons; the module's docstring has the long form.
-NO_SEARCH = "PostGraphile 4 has no full-text search"
+NO_SEARCH = "PostGraphile has no full-text search"
 NO_MUTATIONS = "PostGraphile's generated mutations (off) cannot number issues or log activity"
+NO_MIXED = "PostGraphile has neither search nor Backlog's writes"
 NO_FLOOR_WRITES = "the floor has read routes only (a hand copy of a write's SQL would drift)"
 
 WORKLOADS: dict[str, Workload] = {
@@ -622,27 +695,27 @@ WORKLOADS: dict[str, Workload] = {
             f'full-text search of acme for "{SEARCH_QUERY}": count, 20 ranked results with '
             "snippets and states",
             _search_operations,
-            {"postgraphile": NO_SEARCH},
+            {"postgraphile": NO_SEARCH, "postgraphile5": NO_SEARCH},
         ),
         Workload(
             "issueCreate",
             "the issueCreate mutation: a new issue (assignee, label) in globex's project",
             _create_operations,
-            {"postgraphile": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
+            {"postgraphile": NO_MUTATIONS, "postgraphile5": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
         ),
         Workload(
             "issueUpdate",
             f"the issueUpdate mutation spread over {UPDATED_ISSUES} issues of acme: title, "
             "and priority or state",
             _update_operations,
-            {"postgraphile": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
+            {"postgraphile": NO_MUTATIONS, "postgraphile5": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
         ),
         Workload(
             "writes-spread",
             f"issueUpdate over {SPREAD_ISSUES} issues of acme and {SPREAD_ISSUES} of globex, "
             "alternately: two activity streams, so write throughput can grow with --workers",
             _spread_operations,
-            {"postgraphile": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
+            {"postgraphile": NO_MUTATIONS, "postgraphile5": NO_MUTATIONS, "floor": NO_FLOOR_WRITES},
         ),
         Workload(
             "mixed",
@@ -650,7 +723,8 @@ WORKLOADS: dict[str, Workload] = {
             + ", ".join(f"{name} {share:g}%" for name, share in MIXED),
             _mixed_operations,
             {
-                "postgraphile": "PostGraphile has neither search nor Backlog's writes",
+                "postgraphile": NO_MIXED,
+                "postgraphile5": NO_MIXED,
                 "floor": NO_FLOOR_WRITES,
             },
         ),

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bench import floor, report
+from bench import floor, postgraphile, postgraphile5, report, servers
 from bench.live import LiveRun, analyse
 from bench.live import parse_options as parse_live_options
 from bench.live_client import Received
@@ -26,6 +26,7 @@ from bench.workloads import (
     DEFAULT_WORKLOADS,
     DOCUMENTS,
     MIXED,
+    PEERS,
     WORKLOADS,
     CheckError,
     Targets,
@@ -56,12 +57,13 @@ def test_a_peer_runs_a_workload_exactly_when_every_operation_has_its_body(name):
 
     assert operations and all(weight > 0 for weight, _ in workload.operations(TARGETS))
     assert all(operation.document in DOCUMENTS for operation in operations)
-    with_postgraphile = [op for op in operations if op.postgraphile is not None]
     with_floor = [op for op in operations if op.floor_path is not None and op.floor is not None]
-    assert workload.runs_on("postgraphile") == (with_postgraphile == operations)
+    for peer in PEERS:
+        with_peer = [op for op in operations if op.peer(peer) is not None]
+        assert workload.runs_on(peer) == (with_peer == operations)
+        for operation in with_peer:
+            assert DOCUMENTS[operation.document].summarize_peer(peer) is not None
     assert workload.runs_on("floor") == (with_floor == operations)
-    for operation in with_postgraphile:
-        assert DOCUMENTS[operation.document].summarize_postgraphile is not None
     for operation in with_floor:
         assert operation.floor_path == f"/{operation.document}"
         assert operation.document in floor.VIEWS
@@ -135,6 +137,8 @@ def test_servers_without_an_equivalent_are_not_started_and_are_reported_na():
     assert set(options.not_comparable()) == {
         ("postgraphile", "search"),
         ("postgraphile", "issueCreate"),
+        ("postgraphile5", "search"),
+        ("postgraphile5", "issueCreate"),
         ("floor", "issueCreate"),
     }
     assert set(DEFAULT_WORKLOADS) <= set(WORKLOADS)
@@ -166,10 +170,96 @@ def test_the_report_says_na_with_the_reason_for_a_missing_peer(capsys):
     assert (search.verdict, search.detail) == ("n/a", "no search")
     assert "n/a: postgraphile x search: no search" in out
     search_row = next(line for line in out.splitlines() if line.startswith("search "))
-    assert search_row.split()[3:6] == ["n/a", "n/a", "n/a"]  # ÷PG req/s, ÷PG p99, ÷N+1
+    # ÷PG req/s, ÷PG p99, ÷PG5 req/s, ÷PG5 p99, ÷N+1
+    assert search_row.split()[3:8] == ["n/a"] * 5
     assert "0.62x" in search_row  # ÷floor
     update_row = next(line for line in out.splitlines() if "issueUpdate" in line and "1.50" in line)
     assert update_row.split()[-6:] == ["9.5", "1.0", "6.0", "0.5", "0.5", "n/a"]
+
+
+def _issue(number: int, labels: int, comments: int) -> dict[str, Any]:
+    """One issue as PostGraphile 5 answers it in the list view (v4: labels as a plain list)."""
+    return {
+        "rowId": str(number),
+        "issueLabelsByIssueIdAndWorkspaceId": {
+            "nodes": [{"labelByLabelIdAndWorkspaceId": {"name": "L"}}] * labels
+        },
+        "commentsByIssueIdAndWorkspaceId": {
+            "totalCount": comments + 1,
+            "nodes": [{"body": "b", "userByAuthorId": {"name": "A"}}] * comments,
+        },
+        "userByAssigneeId": {"name": "A"} if number % 2 else None,
+    }
+
+
+def _as_v4(issue: dict[str, Any]) -> dict[str, Any]:
+    labels = issue["issueLabelsByIssueIdAndWorkspaceId"]["nodes"]
+    rest = {k: v for k, v in issue.items() if k != "issueLabelsByIssueIdAndWorkspaceId"}
+    return {**rest, "issueLabelsByIssueIdAndWorkspaceIdList": labels}
+
+
+def test_postgraphile_5_answers_are_summarized_like_version_4s():
+    """The same rows in each version's shape (v5: connections everywhere, `...ByRowId`) give
+    the same summary, the one compared with Backlog's."""
+    issues = [_issue(1, 2, 3), _issue(2, 0, 1), _issue(3, 1, 0)]
+    child = {"number": 4, "title": "t"}
+    detail = {
+        "issueByParentIdAndWorkspaceId": {"number": 9},
+        "issuesByParentIdAndWorkspaceId": {"totalCount": 3, "nodes": [child]},
+        "commentsByIssueIdAndWorkspaceId": {"totalCount": 2, "nodes": [{"body": "b"}] * 2},
+    }
+    states = [
+        {"name": "Todo", "issuesByStateIdAndWorkspaceId": {"totalCount": 7, "nodes": issues}},
+        {"name": "Done", "issuesByStateIdAndWorkspaceId": {"totalCount": 0, "nodes": []}},
+    ]
+    v5 = {
+        "list": {"workspaceBySlug": {"issuesByWorkspaceId": {"totalCount": 9, "nodes": issues}}},
+        "detail": {"issueByRowId": {**detail, **_issue(5, 2, 0), **detail}},
+        "board": {"workspaceBySlug": {"workflowStatesByWorkspaceId": {"nodes": states}}},
+    }
+    v4_states = [
+        {**s, "issuesByStateIdAndWorkspaceId": {
+            "totalCount": s["issuesByStateIdAndWorkspaceId"]["totalCount"],
+            "nodes": [_as_v4(i) for i in s["issuesByStateIdAndWorkspaceId"]["nodes"]],
+        }}
+        for s in states
+    ]  # fmt: skip
+    v4 = {
+        "list": {
+            "workspaceBySlug": {
+                "issuesByWorkspaceId": {"totalCount": 9, "nodes": [_as_v4(i) for i in issues]}
+            }
+        },
+        "detail": {"issueById": {**_as_v4(_issue(5, 2, 0)), **detail}},
+        "board": {"workspaceBySlug": {"workflowStatesByWorkspaceIdList": v4_states}},
+    }
+
+    for name in ("list", "detail", "board"):
+        document = DOCUMENTS[name]
+        summarize4, summarize5 = (
+            document.summarize_peer("postgraphile"),
+            document.summarize_peer("postgraphile5"),
+        )
+        assert summarize4 is not None and summarize5 is not None
+        assert summarize5({"data": v5[name]}) == summarize4({"data": v4[name]})
+    board = DOCUMENTS["board"].summarize_postgraphile5
+    assert board is not None
+    assert board({"data": v5["board"]}) == {
+        "groups": 2, "issues": 3, "issues_total": 7, "labels": 3, "assigned": 2,
+    }  # fmt: skip
+
+
+def test_postgraphile_5s_documents_use_its_schema_shape_and_every_peer_has_a_server():
+    for workload, document in postgraphile5.DOCUMENTS.items():
+        # Connections throughout (no v4 `...List` fields), rows by `rowId`, v4's variables.
+        assert "IdList" not in document and "issueById" not in document
+        assert "issueLabelsByIssueIdAndWorkspaceId(" in document
+        assert postgraphile5.variables(workload, 61) == postgraphile.variables(workload, 61)
+    assert "issueByRowId(rowId: $id)" in postgraphile5.DETAIL_VIEW
+    assert "PgIndexBehaviorsPlugin" in postgraphile5.CONFIG
+    assert "makePgService" in postgraphile5.CONFIG and "node:cluster" in postgraphile5.SERVER
+    for peer in PEERS:
+        assert servers.SERVERS[peer].app is None
 
 
 class _Echo(BaseHTTPRequestHandler):

@@ -166,7 +166,7 @@ def test_the_report_says_na_with_the_reason_for_a_missing_peer(capsys):
     found = report.print_report(runs, [], lacking)
     out = capsys.readouterr().out
 
-    search = next(t for t in found if t.name == "search p99 vs PostGraphile")
+    search = next(t for t in found if t.name == "search vs the faster PostGraphile: p99")
     assert (search.verdict, search.detail) == ("n/a", "no search")
     assert "n/a: postgraphile x search: no search" in out
     search_row = next(line for line in out.splitlines() if line.startswith("search "))

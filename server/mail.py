@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("backlog.mail")
 
 NOT_CONFIGURED_RETRY_S = 60.0
-"""How often a message waiting for BACKLOG_SMTP_URL looks again: it waits as long as it takes
-(with a fixed delay it never runs out of retries)."""
+NOT_CONFIGURED_RETRY_MAX_S = 3600.0
+"""A message waiting for BACKLOG_SMTP_URL looks again after 1 minute, then 2, 4... at most
+every hour: it waits as long as it takes (these retries never run out), without thousands of
+waiting messages keeping the worker and the database busy."""
 PERMANENT = 500
 
 
@@ -106,7 +108,8 @@ class MailSender:
             if not self._warned:
                 logger.warning("email waits in the outbox: BACKLOG_SMTP_URL is not set")
                 self._warned = True
-            return RetryLater("BACKLOG_SMTP_URL is not set", delay_s=NOT_CONFIGURED_RETRY_S)
+            wait = min(NOT_CONFIGURED_RETRY_S * 2**message.attempts, NOT_CONFIGURED_RETRY_MAX_S)
+            return RetryLater("BACKLOG_SMTP_URL is not set", delay_s=wait)
         if "text" not in message.payload:
             return GiveUp("its body was dropped when it was first sent")
         recipient = message.payload.get("to")

@@ -127,6 +127,23 @@ async def test_without_an_smtp_url_email_waits_in_the_outbox(connection):
     (row,) = await outbox_emails(connection)
     assert (row.sent_at, row.abandoned_at) == (None, None)
     assert row.waiting and row.last_error == "BACKLOG_SMTP_URL is not set"
+    # It looks again less and less often, never more than hourly, and never gives up.
+    for attempts, wait_s in ((3, 8 * 60), (12, 3600)):
+        await connection.execute(
+            text("UPDATE outbox_messages SET attempts = :a, available_at = now() WHERE id = :m"),
+            {"a": attempts, "m": row.id},
+        )
+        assert await send_due(connection, None)
+        due_in = await connection.scalar(
+            text(
+                "SELECT extract(epoch FROM available_at - clock_timestamp()) "
+                "FROM outbox_messages WHERE id = :m"
+            ),
+            {"m": row.id},
+        )
+        assert wait_s - 5 < due_in <= wait_s
+        (row,) = await outbox_emails(connection)
+        assert row.abandoned_at is None
 
 
 INVITE = """mutation ($id: ID!, $email: String!) {

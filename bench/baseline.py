@@ -11,7 +11,8 @@ which PostGraphile, serving `public`, never sees):
 - every project's `last_issue_number`, which issueCreate advances;
 - every issue's title, priority, state, version and `updated_at`, the columns issueUpdate
   changes; a row whose version moved is put back;
-- the outbox, notifications and issue subscriptions, which the seed leaves empty: emptied.
+- webhooks, the outbox, notifications and issue subscriptions, which the seed leaves empty:
+  emptied.
 
 `restore` does that in one transaction after every run that wrote (its warm-up, its measured
 window, the answer checks, the statement count), then VACUUMs and ANALYZEs the tables it touched
@@ -63,8 +64,10 @@ _RESTORE = {
         UPDATE projects p SET last_issue_number = b.last_issue_number
         FROM {SCHEMA}.projects b
         WHERE b.id = p.id AND p.last_issue_number <> b.last_issue_number""",
-    # What the writes set off (assignments notify, and email): the seed has none of these, and
-    # left in the outbox, email waiting for an SMTP server would be retried during later runs.
+    # What the writes set off (assignments notify, and email; the outbox workload's webhook
+    # sends): the seed has none of these. Left, email waiting for an SMTP server would be
+    # retried during later runs, and every earlier run's webhook would get each event too.
+    "webhooks_created": "DELETE FROM webhooks",
     "messages_written": "DELETE FROM outbox_messages",
     "notifications_written": "DELETE FROM notifications",
     "subscriptions_written": "DELETE FROM issue_subscriptions",
@@ -80,6 +83,7 @@ class Written:
     activity_appended: int = 0
     issues_updated: int = 0
     projects_renumbered: int = 0
+    webhooks_created: int = 0
     messages_written: int = 0
     notifications_written: int = 0
     subscriptions_written: int = 0

@@ -46,6 +46,8 @@ from bench.options import (
 )
 from bench.procstat import CpuMeter, process_tree
 from bench.workloads import WORKSPACE_SLUG
+from core.ids import from_global_id
+from db.subscriptions import plain_dsn
 from server.settings import PROJECT_ROOT
 
 DRAIN_S = 30.0
@@ -324,11 +326,9 @@ async def _graphql(http: httpx.AsyncClient, url: str, query: str, **variables: A
 
 
 async def _outbox_lags(url: str, webhook_id: str) -> tuple[float, float]:
-    from core.ids import from_global_id
-
     decoded = from_global_id(webhook_id)
     assert decoded is not None
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(plain_dsn(url))
     try:
         row = await connection.fetchrow(SENT_LAG, decoded[1])
     finally:

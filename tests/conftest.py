@@ -10,32 +10,23 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.migrate import upgrade_to_head
 from db.session import Database, StatementCounter, create_engine
 from server.app import create_app
-from server.seed import SCALES, seed
 from server.settings import Settings
 from tests.support.actors import OWNER, TEST_JWT_SECRET
 from tests.support.credentials import signed_in_caller
 from tests.support.factories import RaceWorkspace, race_workspace
 from tests.support.graphql import GraphQL, graphql_caller
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + database))
+from tests.support.postgres import migrate_and_seed, new_database
 
 
 @pytest.fixture(scope="session")
@@ -56,23 +47,9 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def seeded_database_url(server_url: str) -> AsyncIterator[str]:
     """A new database on the test server, migrated and holding the demo data (committed)."""
-    name = f"backlog_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url)
-    async with admin.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = _with_database(server_url, name)
-    engine = create_engine(url, statement_timeout_ms=0)
-    await upgrade_to_head(engine)
-    await seed(engine, SCALES["demo"], progress=False)
-    await engine.dispose()
-    try:
+    async with new_database(server_url, "backlog_test") as url:
+        await migrate_and_seed(url)
         yield url
-    finally:
-        async with admin.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 STATEMENT_TIMEOUT_MS = 5000

@@ -10,12 +10,10 @@ import base64
 import secrets
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import pytest
@@ -27,6 +25,7 @@ from db.session import Database, create_engine
 from server.settings import Settings
 from server.webhooks import KIND, WebhookSender
 from server.worker import OutboxWorker
+from tests.support.postgres import new_database
 from tests.support.processes import clean_environment
 
 OWNER_EMAIL = "owner@hooks.test"
@@ -122,38 +121,28 @@ class Hooks:
 
 @pytest.fixture(scope="package")
 async def hooks(server_url: str) -> AsyncIterator[Hooks]:
-    name = f"backlog_hooks_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url)
-    async with admin.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    engine = create_engine(url, statement_timeout_ms=5000)
-    try:
-        await upgrade_to_head(engine)
-        database = Database(engine)
-        hooks = Hooks(url, database, 0)
-        workspace = await hooks.one(
-            "INSERT INTO workspaces (slug, name) VALUES ('hooks', 'Hooks') RETURNING id"
-        )
-        hooks.workspace = int(workspace.id)
-        members = ((OWNER_EMAIL, "OWNER"), (ADMIN_EMAIL, "ADMIN"), (MEMBER_EMAIL, "MEMBER"))
-        for email, role in members:
-            await hooks.sql(
-                "WITH u AS (INSERT INTO users (email, name) VALUES (:e, :e) RETURNING id) "
-                "INSERT INTO memberships (workspace_id, user_id, role) "
-                "SELECT :w, id, CAST(:r AS role) FROM u",
-                e=email,
-                w=hooks.workspace,
-                r=role,
+    async with new_database(server_url, "backlog_hooks") as url:
+        engine = create_engine(url, statement_timeout_ms=5000)
+        try:
+            await upgrade_to_head(engine)
+            hooks = Hooks(url, Database(engine), 0)
+            workspace = await hooks.one(
+                "INSERT INTO workspaces (slug, name) VALUES ('hooks', 'Hooks') RETURNING id"
             )
-        yield hooks
-    finally:
-        await engine.dispose()
-        async with admin.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+            hooks.workspace = int(workspace.id)
+            members = ((OWNER_EMAIL, "OWNER"), (ADMIN_EMAIL, "ADMIN"), (MEMBER_EMAIL, "MEMBER"))
+            for email, role in members:
+                await hooks.sql(
+                    "WITH u AS (INSERT INTO users (email, name) VALUES (:e, :e) RETURNING id) "
+                    "INSERT INTO memberships (workspace_id, user_id, role) "
+                    "SELECT :w, id, CAST(:r AS role) FROM u",
+                    e=email,
+                    w=hooks.workspace,
+                    r=role,
+                )
+            yield hooks
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture(autouse=True)

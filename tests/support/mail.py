@@ -10,7 +10,6 @@ test's requests wrote is sent without being committed.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.session import Database
 from server.settings import Settings
 from server.worker import OutboxWorker, senders
+from tests.support.processes import free_port
 
 HOST = "127.0.0.1"
 WAIT_S = 5.0
@@ -94,13 +94,6 @@ class SmtpServer:
     @property
     def url(self) -> str:
         return f"smtp://{HOST}:{self.port}"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

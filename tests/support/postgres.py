@@ -1,14 +1,19 @@
-"""An embedded PostgreSQL of a test module's own, which it may stop, start and restart."""
+"""PostgreSQL of the tests' own: an embedded server a module may stop, start and restart, and new
+databases on a running one."""
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import text
 
 from db.session import create_engine
 
@@ -60,3 +65,22 @@ async def migrate_and_seed(url: str) -> None:
         await seed(engine, SCALES["demo"], progress=False)
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def new_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database on the server at `server_url` (its URL), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url)
+    try:
+        async with admin.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+        finally:
+            async with admin.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()

@@ -255,6 +255,35 @@ class Issue(_WorkspaceKeyed, Base):
     )
 
 
+UNASSIGNED = 0
+"""`IssueCount.assignee_id` of the issues without an assignee (no user has id 0)."""
+
+
+class IssueCount(Base):
+    """How many issues share a workspace, state, project, assignee and archived-or-not: what
+    issue lists and board columns count from (`db.issue_counts`) instead of counting issues.
+
+    PostgreSQL keeps it, not the application: triggers on `issues` (migration 0013) apply every
+    INSERT, UPDATE, DELETE and TRUNCATE of issues here in the same transaction, cascades and
+    hand-written SQL included, so it cannot disagree with `issues` once committed. No foreign
+    keys: the rows are derived, and go when their issues go.
+    """
+
+    __tablename__ = "issue_counts"
+
+    # The key's order serves the reads: a workspace's rows, then one state's (a board column).
+    workspace_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    state_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # `UNASSIGNED`, not NULL, for no assignee: a key column cannot be NULL (a primary key is
+    # what replication and every tool expect of a table that is updated).
+    assignee_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    archived: Mapped[bool] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    """Never below 1: the triggers delete a row whose count falls to 0, and refuse a write that
+    would take one below it (a lost delta)."""
+
+
 class IssueLabel(Base):
     __tablename__ = "issue_labels"
 

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from db import queries
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Collection, Iterator, Mapping
 
     from sqlalchemy import ColumnElement, Select
 
@@ -137,6 +137,20 @@ Condition = Comparison | AllOf | AnyOf | Not | StateMatches | LabelsMatch
 
 
 @dataclass(frozen=True, slots=True)
+class FilterColumns:
+    """Where `IssueFilter.apply` reads an issue's fields: `fields` by name, and for a column
+    that stores "no value" otherwise than as NULL, its test of "no value" in `absent` (a table
+    of counters keys "no assignee" as 0, and "archived" as a boolean)."""
+
+    fields: Mapping[str, ColumnElement[Any]]
+    absent: Mapping[ColumnElement[Any], ColumnElement[bool]]
+
+
+ON_ISSUES = FilterColumns(ISSUE_FIELDS, {})
+"""The issues' own columns."""
+
+
+@dataclass(frozen=True, slots=True)
 class IssueFilter:
     """A hashable issue filter, so equal filters from different fields batch together.
 
@@ -177,13 +191,43 @@ class IssueFilter:
             for index, comparison in enumerate(_bound_comparisons(self.condition))
         }
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        """The conditions of this filter's shape, with its values as `filter_*` parameters."""
+    def apply(self, query: Select[Any], on: FilterColumns = ON_ISSUES) -> Select[Any]:
+        """The conditions of this filter's shape, with its values as `filter_*` parameters,
+        on the issues' own columns or `on` others (see `FilterColumns`)."""
+        compiler = _Compiler(on.absent)
         if self.excludes_archived:
-            query = query.where(issues.c.archived_at.is_(None))
+            query = query.where(compiler.absent(on.fields["archived_at"]))
         if self.condition is not None:
-            query = query.where(_Compiler().sql(self.condition, ISSUE_FIELDS))
+            query = query.where(compiler.sql(self.condition, on.fields))
         return query
+
+    def decided_by(self, fields: Collection[str], *, by_nullness: Collection[str] = ()) -> bool:
+        """Whether whether an issue matches depends on nothing but the values of `fields` and
+        on whether those of `by_nullness` are null: then every issue that agrees on those
+        matches alike (what lets `db.issue_counts` count matches by summing its counters).
+
+        Any operator on a field of `fields` qualifies (it reads that value alone), and so does a
+        condition on the state's own fields when `state_id` is one of them; labels never do.
+        """
+        if self.excludes_archived and "archived_at" not in {*fields, *by_nullness}:
+            return False
+        return _decided_by(self.condition, frozenset(fields), frozenset(by_nullness))
+
+
+def _decided_by(
+    condition: Condition | None, fields: frozenset[str], by_nullness: frozenset[str]
+) -> bool:
+    if condition is None:
+        return True
+    if isinstance(condition, Comparison):
+        return condition.field in fields or (
+            condition.field in by_nullness and condition.operator == "null"
+        )
+    if isinstance(condition, StateMatches):
+        return "state_id" in fields
+    if isinstance(condition, LabelsMatch):
+        return False
+    return all(_decided_by(child, fields, by_nullness) for child in _children(condition))
 
 
 def _children(condition: Condition) -> tuple[Condition, ...]:
@@ -281,12 +325,26 @@ _NEGATED: dict[str, Operator] = {"neq": "eq", "nin": "in"}
 
 
 class _Compiler:
-    """SQL of one condition tree; numbers its parameters as `_bound_comparisons` lists them."""
+    """SQL of one condition tree; numbers its parameters as `_bound_comparisons` lists them.
+    `absent` is `FilterColumns.absent`."""
 
-    def __init__(self) -> None:
+    def __init__(self, absent: Mapping[ColumnElement[Any], ColumnElement[bool]]) -> None:
         self._numbers = count()
+        self._absent = absent
 
-    def sql(self, condition: Condition, fields: dict[str, ColumnElement[Any]]) -> Any:
+    def absent(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Whether `column` holds no value."""
+        test = self._absent.get(column)
+        return column.is_(None) if test is None else test
+
+    def _present(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
+        test = self._absent.get(column)
+        return column.is_not(None) if test is None else not_(test)
+
+    def _may_be_absent(self, column: ColumnElement[Any]) -> bool:
+        return column in self._absent or bool(column.nullable)
+
+    def sql(self, condition: Condition, fields: Mapping[str, ColumnElement[Any]]) -> Any:
         if isinstance(condition, Comparison):
             return self._comparison(condition, fields)
         if isinstance(condition, AllOf):
@@ -299,7 +357,7 @@ class _Compiler:
             return not_(self.sql(condition.condition, fields))
         if isinstance(condition, StateMatches):
             states = select(workflow_states.c.id).where(self.sql(condition.condition, STATE_FIELDS))
-            return issues.c.state_id.in_(states)
+            return fields["state_id"].in_(states)
         return self._labels(condition)
 
     def _labels(self, condition: LabelsMatch) -> ColumnElement[bool]:
@@ -315,25 +373,25 @@ class _Compiler:
         return found if condition.quantifier == "some" else not_(found)
 
     def _comparison(
-        self, comparison: Comparison, fields: dict[str, ColumnElement[Any]]
+        self, comparison: Comparison, fields: Mapping[str, ColumnElement[Any]]
     ) -> ColumnElement[bool]:
         column = fields[comparison.field]
         operator = comparison.operator
         if operator == "null":
-            return column.is_(None) if comparison.value else column.is_not(None)
+            return self.absent(column) if comparison.value else self._present(column)
         if operator in _NEGATED:
             return not_(self._comparison(Comparison(comparison.field, _NEGATED[operator]), fields))
         if operator == "me":
             # An anonymous viewer's id is NULL: "me" is then nobody.
             return and_(
                 queries.SCOPE_VIEWER.is_not(None),
-                column.is_not(None),
+                self._present(column),
                 column == queries.SCOPE_VIEWER,
             )
         name = f"filter_{next(self._numbers)}"
         value_type = ARRAY(column.type) if operator == "in" else column.type
         condition = _BINARY[operator](column, bindparam(name, type_=value_type))
-        return and_(column.is_not(None), condition) if column.nullable else condition
+        return and_(self._present(column), condition) if self._may_be_absent(column) else condition
 
 
 def _mentions_label_columns(condition: Condition) -> bool:

@@ -16,8 +16,9 @@ from aiodataloader import DataLoader
 from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db import accounts, queries, search, webhooks, workspaces
+from db import accounts, issue_counts, queries, search, webhooks, workspaces
 from db import notifications as notification_sql
+from db.issue_filters import IssueFilter
 from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_parent, shaped
 from db.queries import ReadScope
 
@@ -64,6 +65,7 @@ class RelationLoader:
         filtered: bool = False,
         count_query: Callable[[], Select[Any]] | None = None,
         counts_with_pages: bool = False,
+        counters: bool = False,
         batch: bool = True,
     ) -> None:
         # The batch functions are bound to a `_Relation`, which refers to no loader: were they
@@ -71,7 +73,15 @@ class RelationLoader:
         # function -> this object -> loader), and a request's rows would outlive it until the
         # cycle collector ran.
         relation = _Relation(
-            db, name, query, count_query or query, parent, scope, filtered, counts_with_pages
+            db,
+            name,
+            query,
+            count_query or query,
+            parent,
+            scope,
+            filtered,
+            counts_with_pages,
+            counters,
         )
         self.counts: DataLoader[CountKey, int] = DataLoader(
             relation.load_counts, batch=batch, cache=batch
@@ -96,6 +106,8 @@ class _Relation:
     # Short lists (an issue's comments) are counted by the statement that pages them, and
     # the count primes `counts`: `totalCount` next to `nodes` then costs no statement.
     counts_with_pages: bool
+    # Issue lists: counted from `issue_counts` where its counters decide the filter.
+    counters: bool
 
     def statement(
         self, query: Callable[[], Select[Any]], filter: Hashable | None, *, paged: bool
@@ -118,6 +130,19 @@ class _Relation:
             return select
 
         return (self.name, filter_shape), build, params
+
+    def counter_statement(
+        self, filter: Hashable | None
+    ) -> tuple[Hashable, Callable[[], Select[Any]], ColumnElement[Any], dict[str, Any]] | None:
+        """The shape key, the SELECT builder, the parent column and the parameters of the
+        count of `filter` from the counters (`db.issue_counts`), if they can answer it."""
+        if not self.counters or not isinstance(filter, IssueFilter | None):
+            return None
+        counted = issue_counts.counter_statement(self.parent, filter)
+        if counted is None:
+            return None
+        params = self.scope if filter is None else {**self.scope, **filter.params()}
+        return (*counted, params)
 
     async def load_pages(
         self, counts: DataLoader[CountKey, int], keys: Sequence[PageKey]
@@ -152,10 +177,18 @@ class _Relation:
             groups[key.filter].append(key.parent_id)
         totals: dict[tuple[Any, int], int] = {}
         for filter, parent_ids in groups.items():
-            shape, build, params = self.statement(self.count_query, filter, paged=False)
-            found = await count_per_parent(
-                self.db, shape, build, self.parent, list(dict.fromkeys(parent_ids)), params
-            )
+            unique_ids = list(dict.fromkeys(parent_ids))
+            counted = self.counter_statement(filter)
+            if counted is not None:
+                shape, build, parent, params = counted
+                found = await count_per_parent(
+                    self.db, shape, build, parent, unique_ids, params, total=issue_counts.TOTAL
+                )
+            else:
+                shape, build, params = self.statement(self.count_query, filter, paged=False)
+                found = await count_per_parent(
+                    self.db, shape, build, self.parent, unique_ids, params
+                )
             for parent_id, total in found.items():
                 totals[(filter, parent_id)] = total
         return [totals[(k.filter, k.parent_id)] for k in keys]
@@ -223,6 +256,7 @@ def _issues_by(
             # Counting needs no join to projects (every issue has one): a third of its cost.
             count_query=queries.countable_issues,
             counts_with_pages=short,
+            counters=True,
             batch=loaders._batch,
         )
 

@@ -356,15 +356,18 @@ async def count_per_parent(
     parent: ColumnElement[Any],
     parent_ids: Sequence[Any],
     params: dict[str, Any],
+    *,
+    total: ColumnElement[Any] | None = None,
 ) -> dict[Any, int]:
-    """`count(*)` of every parent's list in one statement; `query()` selects FROM the list."""
+    """`count(*)` of every parent's list in one statement; `query()` selects FROM the list.
+    `total` is another aggregate to take instead (a sum of counters, `db.issue_counts`)."""
 
     def counted() -> Select[Any]:
         return (
             query()
             .with_only_columns(
                 parent.label("batch_parent"),
-                func.count().label("total"),
+                (func.count() if total is None else total).label("total"),
                 maintain_column_froms=True,
             )
             .where(parent == any_(_BATCH_PARENTS))

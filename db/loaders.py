@@ -7,9 +7,10 @@ its SQL to the viewer's workspaces.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import weakref
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
@@ -23,12 +24,29 @@ from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_pare
 from db.queries import ReadScope
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Sequence
+    from collections.abc import Callable, Coroutine, Hashable, Iterable, Sequence
 
     from sqlalchemy import Column, ColumnElement, Row, Select, Table
 
     from db.pagination import Ordering
     from db.session import RequestDatabase
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Join:
+    """A to-one row read in the statement of its parents' page, and handed to its loader.
+
+    `foreign_key` is the parents' column holding the row's id, `loader` the `Loaders` attribute
+    (a by-id loader) that would otherwise read it, in a statement of its own, a level later. The
+    row is read through that loader's own scoped SELECT, so the join sees exactly what the
+    loader would: a row the viewer may not read is not joined, and is left to the loader.
+    """
+
+    foreign_key: str
+    loader: str
+
+
+NO_JOINS: frozenset[Join] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +55,7 @@ class PageKey:
     ordering: Ordering
     args: PageArgs
     filter: Hashable | None = None
+    joins: frozenset[Join] = NO_JOINS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +129,14 @@ class _Relation:
     counters: bool
 
     def statement(
-        self, query: Callable[[], Select[Any]], filter: Hashable | None, *, paged: bool
+        self,
+        query: Callable[[], Select[Any]],
+        filter: Hashable | None,
+        *,
+        paged: bool,
+        joins: frozenset[Join] = NO_JOINS,
     ) -> tuple[Hashable, Callable[[], Select[Any]], dict[str, Any]]:
-        """The shape key, the SELECT builder and the parameters for `filter`."""
+        """The shape key, the SELECT builder and the parameters for `filter` (and `joins`)."""
         if not self.filtered or filter is None:
             filter_shape: Hashable = None
             params = self.scope
@@ -127,9 +151,10 @@ class _Relation:
                 select = select.add_columns(parent.label("batch_parent"))
             if filter_shape is not None:
                 select = filter.apply(select)  # type: ignore[union-attr]
-            return select
+            return _joined(select, joins)
 
-        return (self.name, filter_shape), build, params
+        ordered_joins = tuple(sorted(joins))
+        return (self.name, filter_shape, ordered_joins), build, params
 
     def counter_statement(
         self, filter: Hashable | None
@@ -150,10 +175,10 @@ class _Relation:
         # Keys that differ only by parent share one statement; other arguments split the batch.
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for key in keys:
-            groups[(key.ordering, key.args, key.filter)].append(key.parent_id)
+            groups[(key.ordering, key.args, key.filter, key.joins)].append(key.parent_id)
         pages: dict[tuple[Any, ...], Page] = {}
-        for (ordering, args, filter), parent_ids in groups.items():
-            shape, build, params = self.statement(self.query, filter, paged=True)
+        for (ordering, args, filter, joins), parent_ids in groups.items():
+            shape, build, params = self.statement(self.query, filter, paged=True, joins=joins)
             found = await fetch_pages_per_parent(
                 self.db,
                 shape,
@@ -166,10 +191,10 @@ class _Relation:
                 with_totals=self.counts_with_pages,
             )
             for parent_id, page in found.items():
-                pages[(ordering, args, filter, parent_id)] = page
+                pages[(ordering, args, filter, joins, parent_id)] = page
                 if page.total is not None:
                     counts.prime(CountKey(parent_id, filter), page.total)
-        return [pages[(k.ordering, k.args, k.filter, k.parent_id)] for k in keys]
+        return [pages[(k.ordering, k.args, k.filter, k.joins, k.parent_id)] for k in keys]
 
     async def load_counts(self, keys: Sequence[CountKey]) -> list[int]:
         groups: dict[Hashable | None, list[int]] = defaultdict(list)
@@ -203,30 +228,78 @@ def _rows_by(
     batch: bool,
 ) -> DataLoader[Any, Row[Any] | None]:
     """A loader of single rows by a unique key: one `WHERE key = ANY($1)` per batch."""
+    return DataLoader(_fetch_rows_by(db, query, key_column, scope), batch=batch, cache=batch)
+
+
+def _fetch_rows_by(
+    db: RequestDatabase, query: Select[Any], key_column: Column[Any], scope: dict[str, Any]
+) -> Callable[[list[Any]], Coroutine[Any, Any, list[Row[Any] | None]]]:
+    """The batch function of `_rows_by`: the row of each key, or None."""
     statement = shaped(
         ("rows by", query, key_column),
         lambda: query.where(key_column == any_(bindparam("keys", type_=ARRAY(key_column.type)))),
     )
 
-    async def load(keys: Sequence[Any]) -> list[Row[Any] | None]:
-        rows = await db.fetch_all(statement, {**scope, "keys": list(keys)})
+    async def load(keys: list[Any]) -> list[Row[Any] | None]:
+        rows = await db.fetch_all(statement, {**scope, "keys": keys})
         found = {getattr(row, key_column.key): row for row in rows}
         return [found.get(key) for key in keys]
 
-    return DataLoader(load, batch=batch, cache=batch)
+    return load
 
 
-def _row_by_id(
-    table: Table, query: Callable[[], Select[Any]] | None = None
-) -> cached_property[DataLoader[int, Row[Any] | None]]:
+class _RowById(cached_property[DataLoader[int, "Row[Any] | None"]]):
     """A loader of `Loaders`: `table`'s rows by id, read through `query`, by default the rows of
-    the viewer's workspaces (`queries.visible_rows`)."""
+    the viewer's workspaces (`queries.visible_rows`). Its rows can also be read with a page of
+    rows pointing at them (a `Join` naming this attribute)."""
 
-    def loader(loaders: Loaders) -> DataLoader[int, Row[Any] | None]:
-        statement = queries.visible_rows(table) if query is None else query()
-        return loaders._rows(statement, table.c.id)
+    def __init__(self, table: Table, query: Callable[[], Select[Any]] | None = None) -> None:
+        self.table = table
+        self.query: Callable[[], Select[Any]] = query or partial(queries.visible_rows, table)
 
-    return cached_property(loader)
+        def loader(loaders: Loaders) -> DataLoader[int, Row[Any] | None]:
+            return loaders._rows(self.query(), table.c.id)
+
+        super().__init__(loader)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        super().__set_name__(owner, name)
+        _JOINABLE[name] = self
+
+
+_row_by_id = _RowById
+
+_JOINABLE: dict[str, _RowById] = {}
+"""The by-id loaders of `Loaders`, by attribute name: what a `Join` can name."""
+
+
+def _joined(select: Select[Any], joins: Iterable[Join]) -> Select[Any]:
+    """`select` with each join's row as extra columns `<foreign key>__<column>`: a LEFT JOIN
+    to its loader's own scoped SELECT (so null where that loader would find no row), which
+    PostgreSQL flattens into a join on the table's primary key. A join whose foreign key
+    `select` does not read is left out: its loader reads it."""
+    for join in sorted(joins):
+        foreign_key = select.selected_columns.get(join.foreign_key)
+        if foreign_key is None:
+            continue
+        row = _JOINABLE[join.loader].query().subquery(f"{join.foreign_key}_row")
+        select = select.outerjoin(row, row.c.id == foreign_key).add_columns(
+            *(column.label(f"{join.foreign_key}__{column.key}") for column in row.c)
+        )
+    return select
+
+
+@cache
+def _joined_by_id(loader: str, joins: frozenset[Join]) -> Select[Any]:
+    """The SELECT of the by-id loader `loader` with `joins`: built once per process."""
+    return _joined(_JOINABLE[loader].query(), joins)
+
+
+@cache
+def _joined_row_type(loader: str) -> tuple[Any, tuple[str, ...]]:
+    """The rows the by-id loader `loader` returns (named tuples of its SELECT's columns)."""
+    names = tuple(str(column.key) for column in _JOINABLE[loader].query().selected_columns)
+    return namedtuple("Row", names), names
 
 
 def _of_workspace(table: Table) -> cached_property[RelationLoader]:
@@ -287,9 +360,60 @@ class Loaders:
         self.scope = scope
         self.scope_params = queries.scope_params(scope)
         self._batch = batch
+        self._joined_loaders: dict[tuple[str, frozenset[Join]], DataLoader[int, Any]] = {}
 
     def _rows(self, query: Select[Any], key: Column[Any]) -> DataLoader[Any, Row[Any] | None]:
         return _rows_by(self._db, query, key, self.scope_params, batch=self._batch)
+
+    def by_id_with(self, loader: str, joins: frozenset[Join]) -> DataLoader[int, Any]:
+        """The by-id loader `loader`, reading with its rows those of `joins` (for their
+        loaders, as `prime_joined` hands them over)."""
+        if not joins:
+            by_id: DataLoader[int, Any] = getattr(self, loader)
+            return by_id
+        found = self._joined_loaders.get((loader, joins))
+        if found is None:
+            fetch = _fetch_rows_by(
+                self._db,
+                _joined_by_id(loader, joins),
+                _JOINABLE[loader].table.c.id,
+                self.scope_params,
+            )
+            # A weak reference: this loader is kept by the `Loaders` it primes, and a cycle
+            # would keep a request's rows until the cycle collector ran.
+            owner = weakref.ref(self)
+
+            async def load(keys: list[int]) -> list[Any]:
+                rows = await fetch(keys)
+                loaders = owner()
+                if loaders is not None:
+                    loaders.prime_joined(joins, [row for row in rows if row is not None])
+                return rows
+
+            found = DataLoader(load, batch=self._batch, cache=self._batch)
+            self._joined_loaders[(loader, joins)] = found
+        return found
+
+    def prime_joined(self, joins: frozenset[Join], rows: Sequence[Any]) -> None:
+        """Hand each joined row of `rows` (a page read with `joins`) to its by-id loader, so
+        that the to-one fields of those rows cost no statement."""
+        if not joins or not rows:
+            return
+        fields = rows[0]._fields
+        for join in joins:
+            prefix = f"{join.foreign_key}__"
+            if prefix + "id" not in fields:
+                continue  # not joined (see `_joined`)
+            row_type, names = _joined_row_type(join.loader)
+            columns = [prefix + name for name in names]
+            loader: DataLoader[int, Any] = getattr(self, join.loader)
+            seen: set[int] = set()
+            for row in rows:
+                key = getattr(row, join.foreign_key)
+                if key is None or key in seen or getattr(row, prefix + "id") is None:
+                    continue
+                seen.add(key)
+                loader.prime(key, row_type._make([getattr(row, column) for column in columns]))
 
     def _relation(
         self,

@@ -47,7 +47,7 @@ from graphql.type import (
     is_abstract_type,
 )
 
-from execution.batching import batch_resolver_of
+from execution.batching import JOINS, batch_resolver_of, takes_joins
 from execution.graphql_internals import (
     StrawberryExecutionContext,
     argument_converter,
@@ -62,12 +62,14 @@ from execution.graphql_internals import (
     exact_python_class,
     field_nodes,
     finished_response,
+    fragment_definitions,
     has_resolver,
     plain_method,
     strawberry_field,
     uses_middleware_or_abort_signal,
     wraps_resolver,
 )
+from execution.links import links_selected
 
 if TYPE_CHECKING:
     from graphql import GraphQLField, GraphQLOutputType
@@ -584,12 +586,30 @@ class _LevelRun:
                     plan.python_kwargs = self.python_arguments(plan.raw_args, field)
                 except Exception as error:
                     plan.args_error = error
+                else:
+                    if _takes_joins(batch):
+                        plan.python_kwargs = {
+                            **plan.python_kwargs,
+                            JOINS: links_selected(
+                                plan.return_type, plan.nodes, fragment_definitions(self.executor)
+                            ),
+                        }
             return FieldKind.BATCH
         method = plain_method(field)
         if method is not None:
             plan.method = method
             return FieldKind.METHOD
         return FieldKind.RESOLVER
+
+
+_TAKES_JOINS: dict[Any, bool] = {}
+
+
+def _takes_joins(batch: Any) -> bool:
+    taken = _TAKES_JOINS.get(batch)
+    if taken is None:
+        taken = _TAKES_JOINS[batch] = takes_joins(batch)
+    return taken
 
 
 def _release_frames(error: GraphQLError) -> None:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         Executor,
         ExperimentalIncrementalExecutionResults,
         FieldNode,
+        FragmentDefinitionNode,
         GraphQLAbstractType,
         GraphQLField,
         GraphQLObjectType,
@@ -219,6 +220,17 @@ class _ConvertedSchema(Protocol):
     """A graphql-core schema built by Strawberry, which keeps a back-reference to its builder."""
 
     _strawberry_schema: StrawberrySchema
+
+
+def fragment_definitions(executor: Executor[Any]) -> dict[str, FragmentDefinitionNode]:
+    """The document's fragments by name (graphql-core 3.3 keeps `FragmentDetails` of each)."""
+    return {name: details.definition for name, details in executor.fragments.items()}
+
+
+def raw_resolve_info(info: Any) -> GraphQLResolveInfo[Any]:
+    """graphql-core's resolve info under a Strawberry `Info` (its `_raw_info`, Strawberry 0.341)."""
+    raw: GraphQLResolveInfo[Any] = info._raw_info
+    return raw
 
 
 def strawberry_field(field_def: GraphQLField) -> StrawberryField | None:

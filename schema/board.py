@@ -23,9 +23,10 @@ from schema.issue_filters import IssueFilter, IssueOrder, filter_spec
 from schema.issues import Issue
 from schema.pagination import MAX_PAGE_SIZE, Connection, connection_from_page, page_args
 from schema.relation_field import relation
+from schema.relations import joins_of
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from db.issue_filters import IssueFilter as IssueFilterSpec
     from db.pagination import Ordering, PageArgs
@@ -108,15 +109,20 @@ def _relation(group: IssueGroup, context: Context) -> Any:
     return getattr(context.loaders, group.page.relation)
 
 
-async def _issue_pages(groups: list[IssueGroup], context: Context) -> list[Connection[Issue]]:
+async def _issue_pages(
+    groups: list[IssueGroup], context: Context, joins: Collection[Any] = ()
+) -> list[Connection[Issue]]:
+    db_joins = joins_of(joins)
     pages = await asyncio.gather(
         *(
             _relation(g, context).pages.load(
-                PageKey(g.pk, g.page.ordering, g.page.args, g.page.filter)
+                PageKey(g.pk, g.page.ordering, g.page.args, g.page.filter, db_joins)
             )
             for g in groups
         )
     )
+    for page in pages:
+        context.loaders.prime_joined(db_joins, page.rows)
     return [
         connection_from_page(
             page,

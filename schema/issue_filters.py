@@ -26,9 +26,8 @@ from schema.enums import IssueOrderField, OrderDirection, Priority, WorkflowStat
 from schema.relations import connections_of
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Collection, Sequence
 
-    from db.loaders import RelationLoader
     from resolvers.context import Context
     from schema.issues import Issue
     from schema.pagination import Connection
@@ -567,25 +566,30 @@ class _FilterCount(_ConditionCount):
 
 
 async def issue_connections(
-    relation: RelationLoader,
+    context: Context,
+    relation: str,
     name: str,
     parent_ids: Sequence[int],
     *,
     filter: IssueFilter | None,
     order_by: list[IssueOrder] | None,
+    joins: Collection[Any] = (),
     **page: Unpack[PageArguments],
 ) -> list[Connection[Issue]]:
-    """One page of each parent's issues (`relation` names the list, `name` the field)."""
+    """One page of each parent's issues (`relation` names the `Loaders` attribute, `name` the
+    field; `joins` as `connections_of` takes them)."""
     from schema.issues import Issue
 
     ordering = orderings.issue_ordering([(o.field, o.direction) for o in order_by or ()])
     return await connections_of(
         parent_ids,
-        relation,
+        getattr(context.loaders, relation),
         name,
         ordering,
         Issue.from_row,
         filter=filter_spec(filter),
+        joins=joins,
+        loaders=context.loaders,
         **page,
     )
 
@@ -599,14 +603,17 @@ def issue_lists(relation: str, name: str) -> Callable[..., Awaitable[list[Any]]]
         context: Context,
         filter: IssueFilter | None = None,
         order_by: list[IssueOrder] | None = None,
+        joins: Collection[Any] = (),
         **page: Unpack[PageArguments],
     ) -> list[Any]:
         return await issue_connections(
-            getattr(context.loaders, relation),
+            context,
+            relation,
             name,
             [parent.pk for parent in parents],
             filter=filter,
             order_by=order_by,
+            joins=joins,
             **page,
         )
 

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types.base import get_object_definition
 
 from core.ids import to_global_id
+from db.loaders import NO_JOINS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from aiodataloader import DataLoader
 
     from auth.viewer import Viewer
-    from db.loaders import Loaders
+    from db.loaders import Join, Loaders
     from resolvers.context import Context
 
 
@@ -32,10 +33,10 @@ class Node:
     """The `Loaders` attribute that reads this type's rows by primary key."""
 
     @classmethod
-    def loader(cls, loaders: Loaders) -> DataLoader[int, Any]:
-        """This type's rows by primary key, as far as the viewer may read them."""
-        loader: DataLoader[int, Any] = getattr(loaders, cls.loader_name)
-        return loader
+    def loader(cls, loaders: Loaders, joins: frozenset[Join] = NO_JOINS) -> DataLoader[int, Any]:
+        """This type's rows by primary key, as far as the viewer may read them (read with the
+        rows of `joins`, which their own loaders then hold)."""
+        return loaders.by_id_with(cls.loader_name, joins)
 
     @classmethod
     def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
@@ -54,10 +55,12 @@ class Node:
         return node
 
     @classmethod
-    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
+    async def resolve_nodes(
+        cls, context: Context, pks: Sequence[int], joins: frozenset[Join] = NO_JOINS
+    ) -> list[Node | None]:
         """The objects of these keys, null where the viewer may not read one (or it does not
         exist: the same answer); one batch for all of them."""
-        rows = await cls.loader(context.loaders).load_many(list(pks))
+        rows = await cls.loader(context.loaders, joins).load_many(list(pks))
         return [None if row is None else cls.from_row(row) for row in rows]
 
 
@@ -66,10 +69,12 @@ class PolicedNode(Node):
     webhooks. Its rows carry their `workspace_id`."""
 
     @classmethod
-    async def resolve_nodes(cls, context: Context, pks: Sequence[int]) -> list[Node | None]:
+    async def resolve_nodes(
+        cls, context: Context, pks: Sequence[int], joins: frozenset[Join] = NO_JOINS
+    ) -> list[Node | None]:
         """As `Node.resolve_nodes`, and null too where the type's policy refuses the viewer the
         row's workspace."""
-        rows = await cls.loader(context.loaders).load_many(list(pks))
+        rows = await cls.loader(context.loaders, joins).load_many(list(pks))
         return [
             cls.from_row(row)
             if row is not None and cls.readable_in(context.viewer, row.workspace_id)

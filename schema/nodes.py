@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from core.errors import BadUserInputError
 from core.ids import from_global_id
+from execution.links import links_selected_in
 from schema.node import node_type
+from schema.relations import joins_of
 
 if TYPE_CHECKING:
     from resolvers.context import Info
@@ -22,7 +24,8 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     cls = node_type(decoded[0]) if decoded is not None else None
     if decoded is None or cls is None:
         return None
-    (node,) = await cls.resolve_nodes(info.context, [decoded[1]])
+    joins = joins_of(links_selected_in(info, decoded[0]))
+    (node,) = await cls.resolve_nodes(info.context, [decoded[1]], joins)
     return node
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, get_type_hints
 
 import strawberry
 
-from execution.batching import batched, resolve_one
+from execution.batching import JOINS, batched, resolve_one
 from resolvers.context import Info
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ def relation(batch: Callable[..., Any], returns: Any, *, description: str) -> An
     disagree."""
     parameters = []
     for parameter in list(inspect.signature(batch).parameters.values())[2:]:
+        if parameter.name == JOINS:
+            continue  # given by the level executor, not by the client (`execution.batching`)
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:
             parameters += _PAGE_PARAMETERS
         else:

@@ -11,18 +11,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from core.errors import NotFoundError
-from db.loaders import CountKey, PageKey
+from db.loaders import NO_JOINS, CountKey, Join, PageKey
+from execution.batching import linked
 from schema import refs
 from schema.pagination import Connection, connection_from_page, page_args
 from schema.relation_field import relation
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Hashable, Sequence
+    from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 
     from aiodataloader import DataLoader
     from strawberry.types.lazy_type import LazyType
 
-    from db.loaders import RelationLoader
+    from db.loaders import Loaders, RelationLoader
     from db.pagination import Ordering
     from resolvers.context import Context
     from schema.relation_field import PageArguments
@@ -61,17 +62,59 @@ async def connections_of(
     to_node: Callable[[Any], NodeType],
     *,
     filter: Hashable | None = None,
+    joins: Collection[Any] = (),
+    loaders: Loaders | None = None,
     **page: Unpack[PageArguments],
 ) -> list[Connection[NodeType]]:
-    """One page of `relation` per parent, with the same arguments for all of them."""
+    """One page of `relation` per parent, with the same arguments for all of them. `joins` are
+    the to-one links selected on the nodes (`execution.batching`): with the request's `loaders`,
+    their rows are read by the page's statement and handed to the links' loaders."""
     args = page_args(name, ordering, **page)
+    db_joins = joins_of(joins) if loaders is not None else NO_JOINS
     pages = await relation.pages.load_many(
-        [PageKey(parent_id, ordering, args, filter) for parent_id in parent_ids]
+        [PageKey(parent_id, ordering, args, filter, db_joins) for parent_id in parent_ids]
     )
+    if db_joins:
+        assert loaders is not None
+        for found in pages:
+            loaders.prime_joined(db_joins, found.rows)
     return [
         connection_from_page(page, ordering, to_node, relation.counts, CountKey(parent_id, filter))
         for parent_id, page in zip(parent_ids, pages, strict=True)
     ]
+
+
+class Link:
+    """A to-one link as a list's statement can read it: the parents' column `attribute` holds
+    the key of an `of` node."""
+
+    __slots__ = ("attribute", "of")
+
+    def __init__(self, attribute: str, of: LazyType[Any, Any]) -> None:
+        self.attribute = attribute
+        self.of = of
+
+
+def joins_of(links: Collection[Any]) -> frozenset[Join]:
+    """The statement joins of the links selected on a list's nodes."""
+    if not links:
+        return NO_JOINS
+    return frozenset(
+        Join(link.attribute, resolved(link.of).loader_name)
+        for link in links
+        if isinstance(link, Link)
+    )
+
+
+_RESOLVED: dict[LazyType[Any, Any], Any] = {}
+
+
+def resolved(of: LazyType[Any, Any]) -> Any:
+    """The type a lazy reference names, resolved once: resolving one stats files each time."""
+    cls = _RESOLVED.get(of)
+    if cls is None:
+        cls = _RESOLVED[of] = of.resolve_type()
+    return cls
 
 
 def nodes_at(
@@ -82,7 +125,7 @@ def nodes_at(
     the type modules import this one."""
 
     async def nodes(parents: Sequence[Any], context: Context) -> list[Any]:
-        cls = of.resolve_type()
+        cls = resolved(of)
         return await related_nodes(
             cls.loader(context.loaders),
             [getattr(parent, attribute) for parent in parents],
@@ -90,7 +133,7 @@ def nodes_at(
             missing=missing,
         )
 
-    return nodes
+    return linked(nodes, Link(attribute, of))
 
 
 workspaces_of = nodes_at(refs.Workspace, "workspace_id", missing="Workspace not found.")
@@ -109,14 +152,19 @@ def paged_lists(
     the `Loaders` attribute, `name` the field."""
 
     async def pages(
-        parents: Sequence[Any], context: Context, **page: Unpack[PageArguments]
+        parents: Sequence[Any],
+        context: Context,
+        joins: Collection[Any] = (),
+        **page: Unpack[PageArguments],
     ) -> list[Any]:
         return await connections_of(
             [parent.pk for parent in parents],
             getattr(context.loaders, relation),
             name,
             ordering,
-            of.resolve_type().from_row,
+            resolved(of).from_row,
+            joins=joins,
+            loaders=context.loaders,
             **page,
         )
 

@@ -14,6 +14,10 @@ the tree is walked:
 - Anything else (root fields, introspection, resolvers with side effects) goes through the
   field's own Strawberry resolver with a real `ResolveInfo`, as in plain execution.
 - Asynchronous work of one level is awaited together, so DataLoaders still batch across it.
+- What does not vary per request is planned once per operation of a parsed document and the
+  values of the variables its `@skip`/`@include` read (`_OperationPlans`): which fields, how
+  each is obtained, arguments written in the document, the to-one links a list reads with its
+  page (`execution.links`). Arguments read from variables are coerced per request.
 
 Errors and nulls follow the spec's "Handling Field Errors": a field error nulls the nearest
 nullable position at or above the field, and errors under an already nulled position are dropped
@@ -30,12 +34,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import traceback
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, OperationType, located_error
+from graphql.language import ListValueNode, ObjectValueNode, VariableNode
 from graphql.pyutils import Path, Undefined
 from graphql.pyutils import inspect as inspect_value
 from graphql.type import (
@@ -54,6 +60,7 @@ from execution.graphql_internals import (
     argument_values,
     attribute_name,
     build_resolve_info,
+    coerced_variables,
     collect_root_fields,
     collect_subfields,
     detach_async_helpers,
@@ -73,6 +80,7 @@ from execution.links import links_selected
 
 if TYPE_CHECKING:
     from graphql import GraphQLField, GraphQLOutputType
+    from graphql.language import FieldNode, OperationDefinitionNode
 
     from execution.graphql_internals import FieldDetailsList, GroupedFieldSet
 
@@ -123,9 +131,11 @@ class _FieldPlan:
 
     __slots__ = (
         "args_error",
+        "args_vary",
         "batch",
         "details",
         "field_def",
+        "joins",
         "kind",
         "leaf",
         "method",
@@ -180,6 +190,7 @@ class _LevelRun:
         self.errors: list[GraphQLError] = []
         self.python_arguments = argument_converter(executor.schema)
         self.plans: dict[int, tuple[GroupedFieldSet, list[_FieldPlan]]] = {}
+        self.argument_values: dict[_FieldPlan, _Arguments] = {}
         self.batches: dict[_FieldPlan, list[tuple[Any, dict[str, Any], _Position, Path]]] = {}
         self.pending: list[tuple[Awaitable[Any], Callable[[Any], None]]] = []
         self.data_nulled = False
@@ -192,13 +203,17 @@ class _LevelRun:
                 raise GraphQLError(
                     "Schema is not configured to execute query operation.", executor.operation
                 )
-            grouped = collect_root_fields(executor, root_type)
+            operation_plans = _OperationPlans.of(executor)
+            plans = operation_plans.root_plans(executor)
+            if plans is None:
+                grouped = collect_root_fields(executor, root_type)
+                plans = self.plans_of(root_type, grouped)
+                operation_plans.keep(executor, plans)
         except GraphQLError as error:
             self.add_error(error, None)
             return finished_response(executor, None)
         data: dict[str, Any] = {}
         root = _Position(None, "", False, None, None)
-        plans = self.plans_of(root_type, grouped)
         try:
             self.execute_fields(root_type, plans, executor.root_value, data, root, None)
             await self.drain()
@@ -300,15 +315,16 @@ class _LevelRun:
     ) -> None:
         key = plan.response_key
         try:
-            if plan.args_error is not None:
-                raise plan.args_error
+            raw_args, _, args_error = self.arguments(plan)
+            if args_error is not None:
+                raise args_error
             if plan.kind == FieldKind.METHOD:
                 value = plan.method(source)
             else:
                 info = build_resolve_info(
                     self.executor, plan.field_def, plan.nodes, plan.parent_type, path
                 )
-                value = plan.field_def.resolve(source, info, **plan.raw_args)  # type: ignore[misc]
+                value = plan.field_def.resolve(source, info, **raw_args)  # type: ignore[misc]
         except Exception as error:
             self.field_error(error, plan, data, position, path)
             return
@@ -329,11 +345,10 @@ class _LevelRun:
         batches, self.batches = self.batches, {}
         for plan, entries in batches.items():
             try:
-                if plan.args_error is not None:
-                    raise plan.args_error
-                results = plan.batch(
-                    [entry[0] for entry in entries], self.context, **plan.python_kwargs
-                )
+                _, python_kwargs, args_error = self.arguments(plan)
+                if args_error is not None:
+                    raise args_error
+                results = plan.batch([entry[0] for entry in entries], self.context, **python_kwargs)
             except Exception as error:
                 self.deliver_batch(plan, entries, error)
                 continue
@@ -551,22 +566,55 @@ class _LevelRun:
         named = field_def.type.of_type if plan.non_null else field_def.type  # type: ignore[attr-defined]
         plan.leaf = named if isinstance(named, GraphQLScalarType | GraphQLEnumType) else None
         plan.string_leaf = plan.leaf is not None and plan.leaf.name in ("String", "ID")
-        plan.args_error = None
-        plan.raw_args = {}
-        plan.python_kwargs = {}
         plan.batch = None
         plan.method = None
+        plan.joins = None
         plan.python_name = name
+        plan.args_vary = False
+        plan.raw_args, plan.python_kwargs, plan.args_error = {}, {}, None
         if name == "__typename":
             plan.kind = FieldKind.TYPENAME
             return plan
-        try:
-            if field_def.args or first.arguments:
-                plan.raw_args = argument_values(self.executor, field_def, details)
-        except Exception as error:
-            plan.args_error = error
         plan.kind = self.kind_of(plan, field_def)
+        arguments = self.compute_arguments(plan)
+        # Plans outlive the request (`_OperationPlans`): arguments read from variables, and
+        # errors (raised once per request, with their own traceback), are computed per request.
+        plan.args_vary = arguments[2] is not None or _uses_variables(nodes)
+        if not plan.args_vary:
+            plan.raw_args, plan.python_kwargs, plan.args_error = arguments
+        else:
+            self.argument_values[plan] = arguments
         return plan
+
+    def arguments(self, plan: _FieldPlan) -> _Arguments:
+        """The field's coerced arguments, their Python values (for a batch resolver) and the
+        error coercing them raised, for this request."""
+        if not plan.args_vary:
+            return plan.raw_args, plan.python_kwargs, plan.args_error
+        arguments = self.argument_values.get(plan)
+        if arguments is None:
+            arguments = self.argument_values[plan] = self.compute_arguments(plan)
+        return arguments
+
+    def compute_arguments(self, plan: _FieldPlan) -> _Arguments:
+        field_def = plan.field_def
+        raw_args: dict[str, Any] = {}
+        try:
+            if field_def.args or plan.nodes[0].arguments:
+                raw_args = argument_values(self.executor, field_def, plan.details)
+        except Exception as error:
+            return {}, {}, error
+        if plan.kind != FieldKind.BATCH:
+            return raw_args, {}, None
+        field = strawberry_field(field_def)
+        assert field is not None  # a batch resolver is a Strawberry field's
+        try:
+            python_kwargs = self.python_arguments(raw_args, field)
+        except Exception as error:
+            return raw_args, {}, error
+        if plan.joins is not None:
+            python_kwargs = {**python_kwargs, JOINS: plan.joins}
+        return raw_args, python_kwargs, None
 
     def kind_of(self, plan: _FieldPlan, field_def: GraphQLField) -> FieldKind:
         field = strawberry_field(field_def)
@@ -581,25 +629,97 @@ class _LevelRun:
         batch = batch_resolver_of(field)
         if batch is not None:
             plan.batch = batch
-            if plan.args_error is None:
-                try:
-                    plan.python_kwargs = self.python_arguments(plan.raw_args, field)
-                except Exception as error:
-                    plan.args_error = error
-                else:
-                    if _takes_joins(batch):
-                        plan.python_kwargs = {
-                            **plan.python_kwargs,
-                            JOINS: links_selected(
-                                plan.return_type, plan.nodes, fragment_definitions(self.executor)
-                            ),
-                        }
+            if _takes_joins(batch):
+                plan.joins = links_selected(
+                    plan.return_type, plan.nodes, fragment_definitions(self.executor)
+                )
             return FieldKind.BATCH
         method = plain_method(field)
         if method is not None:
             plan.method = method
             return FieldKind.METHOD
         return FieldKind.RESOLVER
+
+
+_Arguments = tuple[dict[str, Any], dict[str, Any], Exception | None]
+
+
+def _uses_variables(nodes: list[FieldNode]) -> bool:
+    """Whether a field's arguments read a variable (at any depth of a list or input object)."""
+    pending: list[Any] = [a.value for node in nodes for a in node.arguments or ()]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, VariableNode):
+            return True
+        if isinstance(value, ListValueNode):
+            pending.extend(value.values)
+        elif isinstance(value, ObjectValueNode):
+            pending.extend(field.value for field in value.fields)
+    return False
+
+
+class _OperationPlans:
+    """The plans of one operation of a parsed document, kept across requests.
+
+    A plan depends on the document, the operation and the values of the variables its `@skip`
+    and `@include` read (which decide the fields collected); arguments that read variables are
+    computed per request (`_LevelRun.arguments`). Parsed documents are cached and reused
+    (`server.preflight`), so the operation's node identifies its document; this holds it, so
+    the identity stays valid while the plans are kept.
+    """
+
+    __slots__ = ("directive_variables", "operation", "variants")
+
+    MAX_OPERATIONS = 256
+    MAX_VARIANTS = 32
+    _kept: OrderedDict[int, _OperationPlans] = OrderedDict()
+
+    def __init__(self, operation: OperationDefinitionNode, fragments: list[Any]) -> None:
+        self.operation = operation
+        self.directive_variables = _directive_variables([operation, *fragments])
+        self.variants: dict[tuple[Any, ...], list[_FieldPlan]] = {}
+
+    @classmethod
+    def of(cls, executor: Any) -> _OperationPlans:
+        operation = executor.operation
+        kept = cls._kept
+        found = kept.get(id(operation))
+        if found is not None and found.operation is operation:
+            kept.move_to_end(id(operation))
+            return found
+        found = kept[id(operation)] = cls(operation, list(fragment_definitions(executor).values()))
+        while len(kept) > cls.MAX_OPERATIONS:
+            kept.popitem(last=False)
+        return found
+
+    def variant(self, executor: Any) -> tuple[Any, ...]:
+        values = coerced_variables(executor)
+        return tuple(values.get(name) for name in self.directive_variables)
+
+    def root_plans(self, executor: Any) -> list[_FieldPlan] | None:
+        return self.variants.get(self.variant(executor))
+
+    def keep(self, executor: Any, plans: list[_FieldPlan]) -> None:
+        if len(self.variants) < self.MAX_VARIANTS:
+            self.variants[self.variant(executor)] = plans
+
+
+def _directive_variables(definitions: list[Any]) -> tuple[str, ...]:
+    """The variables the `@skip` and `@include` of `definitions` read, in a stable order."""
+    names: set[str] = set()
+    pending = [definition.selection_set for definition in definitions]
+    while pending:
+        selection_set = pending.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            for directive in selection.directives or ():
+                if directive.name.value in ("skip", "include"):
+                    for argument in directive.arguments or ():
+                        if isinstance(argument.value, VariableNode):
+                            names.add(argument.value.name.value)
+            pending.append(getattr(selection, "selection_set", None))
+    return tuple(sorted(names))
 
 
 _TAKES_JOINS: dict[Any, bool] = {}

@@ -222,6 +222,12 @@ class _ConvertedSchema(Protocol):
     _strawberry_schema: StrawberrySchema
 
 
+def coerced_variables(executor: Executor[Any]) -> dict[str, Any]:
+    """The request's coerced variable values (graphql-core 3.3 keeps them in `VariableValues`)."""
+    coerced: dict[str, Any] = executor.variable_values.coerced
+    return coerced
+
+
 def fragment_definitions(executor: Executor[Any]) -> dict[str, FragmentDefinitionNode]:
     """The document's fragments by name (graphql-core 3.3 keeps `FragmentDetails` of each)."""
     return {name: details.definition for name, details in executor.fragments.items()}

@@ -249,3 +249,27 @@ async def test_queries_run_on_the_level_executor_and_mutations_would_not(make_cl
         await plain.post("/graphql", json={"query": query})
 
     assert runs == ["query"]
+
+
+async def test_plans_kept_across_requests_follow_each_requests_variables(make_client):
+    """Plans are kept per document and `@skip`/`@include` values (`_OperationPlans`); arguments
+    read from variables, and argument errors, are each request's own."""
+    query = """query ($n: Int, $withState: Boolean!, $order: [IssueOrder!]) {
+        workspace(slug: "acme") { issues(first: $n, orderBy: $order) {
+            nodes { identifier state @include(if: $withState) { name } } } } }"""
+    variable_sets = [
+        {"n": 2, "withState": True},
+        {"n": 3, "withState": False, "order": [{"field": "PRIORITY"}]},
+        {"n": 2, "withState": True, "order": [{"field": "DUE_DATE", "direction": "DESC"}]},
+        {"n": 101, "withState": True},  # an argument error, in this request only
+        {"n": 1, "withState": False},
+    ]
+    async with (
+        make_client(OWNER) as level,
+        make_client(OWNER, BACKLOG_LEVEL_EXECUTOR=False) as plain,
+    ):
+        for variables in variable_sets * 2:
+            payload = {"query": query, "variables": variables}
+            expected = (await plain.post("/graphql", json=payload)).json()
+            actual = (await level.post("/graphql", json=payload)).json()
+            assert canonical(actual) == canonical(expected), variables

@@ -65,6 +65,7 @@ from execution.graphql_internals import (
     collect_subfields,
     detach_async_helpers,
     ensure_valid_runtime_type,
+    enum_names_of,
     error_collector,
     exact_python_class,
     field_nodes,
@@ -134,6 +135,7 @@ class _FieldPlan:
         "args_vary",
         "batch",
         "details",
+        "enum_names",
         "field_def",
         "joins",
         "kind",
@@ -281,6 +283,10 @@ class _LevelRun:
                         continue
                     if plan.string_leaf and value.__class__ is str:
                         data[key] = value
+                        continue
+                    enum_names = plan.enum_names
+                    if enum_names is not None and value.__class__ in enum_names[0]:
+                        data[key] = enum_names[1][value]
                         continue
                     try:
                         data[key] = _coerce_leaf(leaf, value)
@@ -566,6 +572,7 @@ class _LevelRun:
         named = field_def.type.of_type if plan.non_null else field_def.type  # type: ignore[attr-defined]
         plan.leaf = named if isinstance(named, GraphQLScalarType | GraphQLEnumType) else None
         plan.string_leaf = plan.leaf is not None and plan.leaf.name in ("String", "ID")
+        plan.enum_names = _enum_names(plan.leaf) if isinstance(named, GraphQLEnumType) else None
         plan.batch = None
         plan.method = None
         plan.joins = None
@@ -642,6 +649,20 @@ class _LevelRun:
 
 
 _Arguments = tuple[dict[str, Any], dict[str, Any], Exception | None]
+
+_ENUM_NAMES: dict[GraphQLEnumType, tuple[frozenset[type], dict[Any, str]] | None] = {}
+
+
+def _enum_names(enum_type: Any) -> tuple[frozenset[type], dict[Any, str]] | None:
+    """The GraphQL name of each member of the Python enum behind `enum_type`, and its class:
+    what its `coerce_output_value` answers for a member (Strawberry 0.341 scans every value for
+    each), looked up instead. None for an enum without a Python class."""
+    if enum_type in _ENUM_NAMES:
+        return _ENUM_NAMES[enum_type]
+    members = enum_names_of(enum_type)
+    found = None if members is None else (frozenset({type(m) for m in members}), members)
+    _ENUM_NAMES[enum_type] = found
+    return found
 
 
 def _uses_variables(nodes: list[FieldNode]) -> bool:

@@ -222,6 +222,22 @@ class _ConvertedSchema(Protocol):
     _strawberry_schema: StrawberrySchema
 
 
+def enum_names_of(enum_type: Any) -> dict[Any, str] | None:
+    """Each member of the Python enum a Strawberry enum type wraps, with the name Strawberry
+    0.341's `CustomGraphQLEnumType.coerce_output_value` gives it (the first value equal to the
+    member's); None for an enum type Strawberry did not make."""
+    wrapped = getattr(enum_type, "wrapped_cls", None)
+    if wrapped is None:
+        return None
+    names: dict[Any, str] = {}
+    for member in wrapped:
+        for name, value in enum_type.values.items():
+            if member.value == value.value:
+                names[member] = name
+                break
+    return names
+
+
 def coerced_variables(executor: Executor[Any]) -> dict[str, Any]:
     """The request's coerced variable values (graphql-core 3.3 keeps them in `VariableValues`)."""
     coerced: dict[str, Any] = executor.variable_values.coerced

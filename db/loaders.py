@@ -365,10 +365,16 @@ class Loaders:
     def _rows(self, query: Select[Any], key: Column[Any]) -> DataLoader[Any, Row[Any] | None]:
         return _rows_by(self._db, query, key, self.scope_params, batch=self._batch)
 
+    @property
+    def joins_read(self) -> bool:
+        """Whether rows read with others are kept for their loaders: not where loaders keep
+        nothing (`BACKLOG_LOADERS_ENABLED=false`, the bench's N+1 baseline)."""
+        return self._batch
+
     def by_id_with(self, loader: str, joins: frozenset[Join]) -> DataLoader[int, Any]:
         """The by-id loader `loader`, reading with its rows those of `joins` (for their
         loaders, as `prime_joined` hands them over)."""
-        if not joins:
+        if not joins or not self.joins_read:
             by_id: DataLoader[int, Any] = getattr(self, loader)
             return by_id
         found = self._joined_loaders.get((loader, joins))

@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from enum import IntEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from graphql import GraphQLError, OperationType, located_error
 from graphql.language import ListValueNode, ObjectValueNode, VariableNode
@@ -691,9 +692,10 @@ class _OperationPlans:
 
     __slots__ = ("directive_variables", "operation", "variants")
 
-    MAX_OPERATIONS = 256
-    MAX_VARIANTS = 32
-    _kept: OrderedDict[int, _OperationPlans] = OrderedDict()
+    MAX_OPERATIONS = 256  # as many as `server.preflight` keeps parsed documents
+    MAX_VARIANTS = 8
+    # Per schema (a process may serve several, the tests do), and dropped with it.
+    _kept: WeakKeyDictionary[Any, OrderedDict[int, _OperationPlans]] = WeakKeyDictionary()
 
     def __init__(self, operation: OperationDefinitionNode, fragments: list[Any]) -> None:
         self.operation = operation
@@ -703,7 +705,9 @@ class _OperationPlans:
     @classmethod
     def of(cls, executor: Any) -> _OperationPlans:
         operation = executor.operation
-        kept = cls._kept
+        kept = cls._kept.get(executor.schema)
+        if kept is None:
+            kept = cls._kept[executor.schema] = OrderedDict()
         found = kept.get(id(operation))
         if found is not None and found.operation is operation:
             kept.move_to_end(id(operation))

@@ -70,7 +70,7 @@ async def connections_of(
     the to-one links selected on the nodes (`execution.batching`): with the request's `loaders`,
     their rows are read by the page's statement and handed to the links' loaders."""
     args = page_args(name, ordering, **page)
-    db_joins = joins_of(joins) if loaders is not None else NO_JOINS
+    db_joins = joins_of(joins) if loaders is not None and loaders.joins_read else NO_JOINS
     pages = await relation.pages.load_many(
         [PageKey(parent_id, ordering, args, filter, db_joins) for parent_id in parent_ids]
     )

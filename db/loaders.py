@@ -393,7 +393,12 @@ class Loaders:
                 rows = await fetch(keys)
                 loaders = owner()
                 if loaders is not None:
-                    loaders.prime_joined(joins, [row for row in rows if row is not None])
+                    found_rows = [row for row in rows if row is not None]
+                    loaders.prime_joined(joins, found_rows)
+                    # The rows themselves too, for the same objects read another way.
+                    plain: DataLoader[int, Any] = getattr(loaders, loader)
+                    for row in found_rows:
+                        plain.prime(row.id, row)
                 return rows
 
             found = DataLoader(load, batch=self._batch, cache=self._batch)
@@ -416,10 +421,18 @@ class Loaders:
             seen: set[int] = set()
             for row in rows:
                 key = getattr(row, join.foreign_key)
-                if key is None or key in seen or getattr(row, prefix + "id") is None:
+                if key is None or key in seen:
                     continue
                 seen.add(key)
-                loader.prime(key, row_type._make([getattr(row, column) for column in columns]))
+                # No joined row: one the viewer may not read (the key is a foreign key), for
+                # which the loader's own statement would find none either.
+                joined = getattr(row, prefix + "id") is not None
+                loader.prime(
+                    key,
+                    row_type._make([getattr(row, column) for column in columns])
+                    if joined
+                    else None,
+                )
 
     def _relation(
         self,

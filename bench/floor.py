@@ -28,7 +28,7 @@ from auth.identity import viewer_by_email
 from auth.policies import read_scope
 from core.ids import from_global_id, to_global_id
 from db import issue_filters
-from db.loaders import CountKey, Loaders, PageKey
+from db.loaders import NO_JOINS, CountKey, Join, Loaders, PageKey
 from db.pagination import PageArgs
 from db.search import SnippetKey, search_ordering
 from db.session import Database, RequestDatabase, create_engine
@@ -70,10 +70,29 @@ async def _pages(
     ordering: Ordering,
     args: PageArgs,
     filter: Hashable | None = None,
+    *,
+    joins: frozenset[Join] = NO_JOINS,
+    loaders: Loaders | None = None,
 ) -> list[Page]:
-    return await relation.pages.load_many(
-        [PageKey(parent_id, ordering, args, filter) for parent_id in parent_ids]
+    # schema.relations.connections_of: the to-one links read with the page, for their loaders.
+    pages = await relation.pages.load_many(
+        [PageKey(parent_id, ordering, args, filter, joins) for parent_id in parent_ids]
     )
+    if loaders is not None:
+        for page in pages:
+            loaders.prime_joined(joins, page.rows)
+    return pages
+
+
+# The links each view's document selects on its lists' items (execution.links finds the same).
+STATE = Join("state_id", "workflow_state_by_id")
+ASSIGNEE = Join("assignee_id", "user_by_id")
+PROJECT = Join("project_id", "project_by_id")
+AUTHOR = Join("author_id", "user_by_id")
+LIST_ISSUE_JOINS = frozenset({STATE, ASSIGNEE, PROJECT})
+DETAIL_ISSUE_JOINS = frozenset(
+    {STATE, ASSIGNEE, PROJECT, Join("creator_id", "user_by_id"), Join("parent_id", "issue_by_id")}
+)
 
 
 async def _counts(
@@ -106,6 +125,8 @@ async def list_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, An
             orderings.ISSUES_DEFAULT,
             _page(variables["first"]),
             NO_ISSUE_FILTER,
+            joins=LIST_ISSUE_JOINS,
+            loaders=loaders,
         )
     )[0]
     rows = page.rows
@@ -117,7 +138,14 @@ async def list_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, An
         _by_key(loaders.user_by_id, [row.assignee_id for row in rows]),
         _by_key(loaders.project_by_id, [row.project_id for row in rows]),
         _pages(loaders.labels_of_issue, ids, orderings.LABELS, _page(10)),
-        _pages(loaders.comments_of_issue, ids, orderings.COMMENTS, _page(5)),
+        _pages(
+            loaders.comments_of_issue,
+            ids,
+            orderings.COMMENTS,
+            _page(5),
+            joins=frozenset({AUTHOR}),
+            loaders=loaders,
+        ),
     )
     # Next round: the comment connections' totals and the comments' authors.
     comment_totals, authors = await asyncio.gather(
@@ -157,7 +185,7 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
     decoded = from_global_id(variables["id"])
     if decoded is None or decoded[0] != "Issue":
         return {"node": None}
-    issue = await loaders.issue_by_id.load(decoded[1])
+    issue = await loaders.by_id_with("issue_by_id", DETAIL_ISSUE_JOINS).load(decoded[1])
     if issue is None:
         return {"node": None}
     pk = [issue.id]
@@ -176,8 +204,23 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
         _by_key(loaders.project_by_id, [issue.project_id]),
         _by_key(loaders.issue_by_id, [issue.parent_id]),
         _pages(loaders.labels_of_issue, pk, orderings.LABELS, _page(20)),
-        _pages(loaders.children_of_issue, pk, orderings.ISSUES_DEFAULT, _page(50), NO_ISSUE_FILTER),
-        _pages(loaders.comments_of_issue, pk, orderings.COMMENTS, _page(100)),
+        _pages(
+            loaders.children_of_issue,
+            pk,
+            orderings.ISSUES_DEFAULT,
+            _page(50),
+            NO_ISSUE_FILTER,
+            joins=frozenset({STATE}),
+            loaders=loaders,
+        ),
+        _pages(
+            loaders.comments_of_issue,
+            pk,
+            orderings.COMMENTS,
+            _page(100),
+            joins=frozenset({AUTHOR}),
+            loaders=loaders,
+        ),
     )
     # Next round: the connections' totals, the sub-issues' states, the comments' authors.
     (children_total,), child_states, (comments_total,), authors = await asyncio.gather(
@@ -256,6 +299,8 @@ async def board_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, A
             orderings.ISSUES_DEFAULT,
             _page(variables["first"]),
             NO_ISSUE_FILTER,
+            joins=frozenset({ASSIGNEE}),
+            loaders=loaders,
         ),
     )
     cards = [row for page in pages for row in page.rows]

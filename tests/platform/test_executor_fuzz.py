@@ -46,7 +46,7 @@ async def test_random_queries_answer_alike_on_both_executors(
     )
 
     def progress(report: FuzzReport) -> None:
-        if long_run and report.documents % 500 == 0:
+        if long_run and report.documents % 500 == 0 and report.documents < count:
             print(report.summary(), flush=True)
 
     report = await fuzz(differential, generator.cases(seed), seed, count, progress)

@@ -5,6 +5,7 @@
     python3 dev.py test  [pytest options]          # ruff, mypy, then the whole test suite
     python3 dev.py typecheck [mypy options]        # mypy (pyproject.toml: the modules it checks)
     python3 dev.py bench [bench options]           # the benchmark suite (README: Performance)
+    python3 dev.py fuzz [--count N] [--seed S]     # random queries: both executors alike?
 
 Every run makes sure `.venv` holds exactly the pinned versions in requirements.lock and that the
 GraphiQL assets are installed; both steps are skipped when nothing they depend on has changed.
@@ -13,8 +14,10 @@ Only the standard library is used here, because nothing else exists yet on a fre
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -131,6 +134,27 @@ def ensure_bench_dependencies() -> None:
     stamp.write_text(fingerprint)
 
 
+FUZZ_TEST = "tests/platform/test_executor_fuzz.py"
+
+
+def fuzz(args: list[str]) -> int:
+    """Differential fuzzing of the query executor: the test suite's fuzz test, with thousands of
+    documents from a random seed instead of its fixed slice (README: Tests)."""
+    parser = argparse.ArgumentParser(
+        prog="dev.py fuzz",
+        description="Run random valid queries through Backlog's executor and graphql-core's, "
+        "and report where their answers differ.",
+    )
+    parser.add_argument("--count", type=int, default=5000, help="documents (default 5000)")
+    parser.add_argument("--seed", type=int, help="the first document's seed (default: random)")
+    options = parser.parse_args(args)
+    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(10**9)
+    print(f"Fuzzing with {options.count} documents from seed {seed} ...", flush=True)
+    os.environ["BACKLOG_FUZZ_COUNT"] = str(options.count)
+    os.environ["BACKLOG_FUZZ_SEED"] = str(seed)
+    return _exec(str(BIN / "python"), "-m", "pytest", "-q", "-s", FUZZ_TEST)
+
+
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -174,7 +198,7 @@ def _terminal_sends_sigint_to_our_group() -> bool:
     return False
 
 
-COMMANDS = {"serve": serve, "test": test, "typecheck": typecheck, "bench": bench}
+COMMANDS = {"serve": serve, "test": test, "typecheck": typecheck, "bench": bench, "fuzz": fuzz}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -40,15 +40,19 @@ def schemas(query: type, *, types: tuple[type, ...] = ()) -> tuple[strawberry.Sc
     return level, plain
 
 
-def depth(error: tuple[str, list[str | int] | None]) -> int:
+Error = TypeVar("Error")
+
+
+def depth(error: tuple[Any, list[str | int] | None]) -> int:
     return len(error[1] or [])
 
 
 def level_order(
-    errors: list[tuple[str, list[str | int] | None]],
-) -> list[tuple[str, list[str | int] | None]]:
-    """Depth-first errors (graphql-core's order) as the level executor reports them: level by
-    level, and within a level in the depth-first order (a stable sort by path length)."""
+    errors: list[tuple[Error, list[str | int] | None]],
+) -> list[tuple[Error, list[str | int] | None]]:
+    """Depth-first errors (graphql-core's order), each with its path, as the level executor
+    reports them: level by level, and within a level in the depth-first order (a stable sort by
+    path length)."""
     return sorted(errors, key=depth)
 
 

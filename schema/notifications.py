@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from core.errors import BacklogError
 from db.loaders import CountKey
 from resolvers.notifications import inbox as use_cases
 from schema import orderings, refs
@@ -92,26 +93,29 @@ async def notifications_of(
         bool, strawberry.argument(description="Only the notifications not marked read.")
     ] = False,
     **page: Unpack[PageArguments],
-) -> list[Connection[Any] | None]:
+) -> list[Connection[Any] | Exception | None]:
     """Each user's notifications, newest first: the viewer's own; null on anyone else."""
     own = [p.pk for p in parents if use_cases.may_see_notifications(context, p.pk)]
     loaders = context.loaders
     relation = (
         loaders.unread_notifications_of_user if unread_only else loaders.notifications_of_user
     )
-    pages = (
-        await connections_of(
-            own,
-            relation,
-            "notifications",
-            orderings.NOTIFICATIONS,
-            Notification.from_row,
-            **page,
-        )
-        if own
-        else []
-    )
-    found = dict(zip(own, pages, strict=True))
+    pages: list[Connection[Any]] | list[Exception] = []
+    if own:
+        try:
+            pages = await connections_of(
+                own,
+                relation,
+                "notifications",
+                orderings.NOTIFICATIONS,
+                Notification.from_row,
+                **page,
+            )
+        except BacklogError as error:
+            # Bad paging arguments fail the viewer's own list only: anyone else's is null, as
+            # it is when asked one user at a time.
+            pages = [error] * len(own)
+    found: dict[int, Connection[Any] | Exception] = dict(zip(own, pages, strict=True))
     return [found.get(p.pk) for p in parents]
 
 

@@ -95,6 +95,18 @@ DETAIL_ISSUE_JOINS = frozenset(
 )
 
 
+def _comment_pages(loaders: Loaders, issue_ids: Sequence[int], first: int) -> Awaitable[list[Page]]:
+    """Each issue's first comments, with their authors (`comments(first) { nodes { author } }`)."""
+    return _pages(
+        loaders.comments_of_issue,
+        issue_ids,
+        orderings.COMMENTS,
+        _page(first),
+        joins=frozenset({AUTHOR}),
+        loaders=loaders,
+    )
+
+
 async def _counts(
     relation: RelationLoader, parent_ids: Sequence[int], filter: Hashable | None = None
 ) -> list[int]:
@@ -138,14 +150,7 @@ async def list_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, An
         _by_key(loaders.user_by_id, [row.assignee_id for row in rows]),
         _by_key(loaders.project_by_id, [row.project_id for row in rows]),
         _pages(loaders.labels_of_issue, ids, orderings.LABELS, _page(10)),
-        _pages(
-            loaders.comments_of_issue,
-            ids,
-            orderings.COMMENTS,
-            _page(5),
-            joins=frozenset({AUTHOR}),
-            loaders=loaders,
-        ),
+        _comment_pages(loaders, ids, 5),
     )
     # Next round: the comment connections' totals and the comments' authors.
     comment_totals, authors = await asyncio.gather(
@@ -213,14 +218,7 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
             joins=frozenset({STATE}),
             loaders=loaders,
         ),
-        _pages(
-            loaders.comments_of_issue,
-            pk,
-            orderings.COMMENTS,
-            _page(100),
-            joins=frozenset({AUTHOR}),
-            loaders=loaders,
-        ),
+        _comment_pages(loaders, pk, 100),
     )
     # Next round: the connections' totals, the sub-issues' states, the comments' authors.
     (children_total,), child_states, (comments_total,), authors = await asyncio.gather(

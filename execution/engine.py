@@ -651,7 +651,9 @@ class _LevelRun:
 
 _Arguments = tuple[dict[str, Any], dict[str, Any], Exception | None]
 
-_ENUM_NAMES: dict[GraphQLEnumType, tuple[frozenset[type], dict[Any, str]] | None] = {}
+_ENUM_NAMES: WeakKeyDictionary[GraphQLEnumType, tuple[frozenset[type], dict[Any, str]] | None] = (
+    WeakKeyDictionary()
+)
 
 
 def _enum_names(enum_type: Any) -> tuple[frozenset[type], dict[Any, str]] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.support import races
 from tests.support.actors import OWNER
 from tests.support.factories import RACE_ISSUE_CREATE as CREATE
 from tests.support.factories import RaceWorkspace, race_issue
@@ -34,15 +35,7 @@ BATCH = """mutation ($i: IssueBatchUpdateInput!) { issueBatchUpdate(input: $i) {
 
 async def add_state(race: RaceWorkspace, name: str, position: int = 1) -> int:
     """A committed STARTED state in the race workspace; its primary key."""
-    rows = await sql(
-        race.database,
-        "INSERT INTO workflow_states (workspace_id, name, type, position) "
-        "VALUES (:w, :n, 'STARTED', :p) RETURNING id",
-        w=race.workspace,
-        n=name,
-        p=position,
-    )
-    return rows[0][0]
+    return await races.add_state(race.database, race.workspace, name, position)
 
 
 async def state_named(race: RaceWorkspace, name: str) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from tests.support import races
 from tests.support.actors import ADMIN, MEMBER
 from tests.support.factories import RaceWorkspace, race_issue
 from tests.support.graphql import data
@@ -43,15 +44,9 @@ async def counters_of(race: RaceWorkspace) -> dict[tuple[Any, ...], int]:
 
 
 async def add_state(race: RaceWorkspace, name: str, position: int) -> str:
-    rows = await sql(
-        race.database,
-        "INSERT INTO workflow_states (workspace_id, name, type, position) "
-        "VALUES (:w, :n, 'STARTED', :p) RETURNING id",
-        w=race.workspace,
-        n=name,
-        p=position,
+    return to_global_id(
+        "WorkflowState", await races.add_state(race.database, race.workspace, name, position)
     )
-    return to_global_id("WorkflowState", rows[0][0])
 
 
 async def add_members(race: RaceWorkspace, *emails: str) -> list[str]:

@@ -38,6 +38,19 @@ async def sql(database: Database, statement: str, **params: Any) -> list[Any]:
         await handle.close()
 
 
+async def add_state(database: Database, workspace: int, name: str, position: int = 1) -> int:
+    """A committed STARTED workflow state in `workspace`; its primary key."""
+    rows = await sql(
+        database,
+        "INSERT INTO workflow_states (workspace_id, name, type, position) "
+        "VALUES (:w, :n, 'STARTED', :p) RETURNING id",
+        w=workspace,
+        n=name,
+        p=position,
+    )
+    return int(rows[0][0])
+
+
 async def lock_waiters(database: Database) -> int:
     """How many other sessions on this database wait for a lock right now."""
     handle = database.request_handle()  # a new transaction: pg_stat_activity is not cached

@@ -267,8 +267,6 @@ class _RowById(cached_property[DataLoader[int, "Row[Any] | None"]]):
         _JOINABLE[name] = self
 
 
-_row_by_id = _RowById
-
 _JOINABLE: dict[str, _RowById] = {}
 """The by-id loaders of `Loaders`, by attribute name: what a `Join` can name."""
 
@@ -452,20 +450,20 @@ class Loaders:
             batch=self._batch,
         )
 
-    user_by_id = _row_by_id(queries.users, queries.visible_users)
-    workspace_by_id = _row_by_id(queries.workspaces, queries.visible_workspaces)
-    membership_by_id = _row_by_id(queries.memberships)
-    project_by_id = _row_by_id(queries.projects)
-    workflow_state_by_id = _row_by_id(queries.workflow_states)
-    label_by_id = _row_by_id(queries.labels)
-    issue_by_id = _row_by_id(queries.issues, queries.visible_issues)
-    comment_by_id = _row_by_id(queries.comments)
-    api_token_by_id = _row_by_id(queries.api_tokens, accounts.visible_api_tokens)
-    invitation_by_id = _row_by_id(workspaces.invitations, workspaces.visible_invitations)
-    activity_by_id = _row_by_id(queries.activity)
-    webhook_by_id = _row_by_id(webhooks.webhooks, webhooks.visible_webhooks)
-    webhook_delivery_by_id = _row_by_id(webhooks.deliveries, webhooks.visible_deliveries)
-    notification_by_id = _row_by_id(
+    user_by_id = _RowById(queries.users, queries.visible_users)
+    workspace_by_id = _RowById(queries.workspaces, queries.visible_workspaces)
+    membership_by_id = _RowById(queries.memberships)
+    project_by_id = _RowById(queries.projects)
+    workflow_state_by_id = _RowById(queries.workflow_states)
+    label_by_id = _RowById(queries.labels)
+    issue_by_id = _RowById(queries.issues, queries.visible_issues)
+    comment_by_id = _RowById(queries.comments)
+    api_token_by_id = _RowById(queries.api_tokens, accounts.visible_api_tokens)
+    invitation_by_id = _RowById(workspaces.invitations, workspaces.visible_invitations)
+    activity_by_id = _RowById(queries.activity)
+    webhook_by_id = _RowById(webhooks.webhooks, webhooks.visible_webhooks)
+    webhook_delivery_by_id = _RowById(webhooks.deliveries, webhooks.visible_deliveries)
+    notification_by_id = _RowById(
         notification_sql.notifications, notification_sql.visible_notifications
     )
     """The viewer's own notifications only."""

@@ -39,13 +39,7 @@ async def add_state(race: RaceWorkspace, name: str, position: int = 1) -> int:
 
 
 async def state_named(race: RaceWorkspace, name: str) -> int:
-    rows = await sql(
-        race.database,
-        "SELECT id FROM workflow_states WHERE workspace_id = :w AND name = :n",
-        w=race.workspace,
-        n=name,
-    )
-    return rows[0][0]
+    return await races.state_id(race.database, race.workspace, name)
 
 
 async def test_a_state_delete_waits_for_an_issue_moving_into_it(race):

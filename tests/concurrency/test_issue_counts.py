@@ -61,13 +61,7 @@ async def add_members(race: RaceWorkspace, *emails: str) -> list[str]:
 
 
 async def state_of(race: RaceWorkspace, name: str) -> str:
-    rows = await sql(
-        race.database,
-        "SELECT id FROM workflow_states WHERE workspace_id = :w AND name = :n",
-        w=race.workspace,
-        n=name,
-    )
-    return to_global_id("WorkflowState", rows[0][0])
+    return to_global_id("WorkflowState", await races.state_id(race.database, race.workspace, name))
 
 
 async def mutate(race: RaceWorkspace, document: str, variables: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from db.session import Database, create_engine
 from server.settings import Settings
 from server.webhooks import KIND, WebhookSender
 from server.worker import OutboxWorker
+from tests.support import races
 from tests.support.postgres import new_database
 from tests.support.processes import clean_environment
 
@@ -55,13 +56,7 @@ class Hooks:
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         """One statement in a transaction of its own, committed; its rows."""
-        handle = self.database.request_handle()
-        try:
-            rows = await handle.fetch_all(text(statement).bindparams(**params))
-            await handle.commit()
-            return list(rows)
-        finally:
-            await handle.close()
+        return await races.sql(self.database, statement, **params)
 
     async def one(self, statement: str, **params: Any) -> Any:
         rows = await self.sql(statement, **params)

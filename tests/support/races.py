@@ -51,6 +51,17 @@ async def add_state(database: Database, workspace: int, name: str, position: int
     return int(rows[0][0])
 
 
+async def state_id(database: Database, workspace: int, name: str) -> int:
+    """The primary key of `workspace`'s workflow state called `name`."""
+    rows = await sql(
+        database,
+        "SELECT id FROM workflow_states WHERE workspace_id = :w AND name = :n",
+        w=workspace,
+        n=name,
+    )
+    return int(rows[0][0])
+
+
 async def lock_waiters(database: Database) -> int:
     """How many other sessions on this database wait for a lock right now."""
     handle = database.request_handle()  # a new transaction: pg_stat_activity is not cached

@@ -37,7 +37,6 @@ from schema import orderings
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from aiodataloader import DataLoader
     from sqlalchemy import Row
 
     from db.loaders import RelationLoader
@@ -56,11 +55,11 @@ def _page(first: int) -> PageArgs:
 
 
 async def _by_key(
-    loader: DataLoader[Any, Row[Any] | None], keys: Sequence[int | None]
+    loaders: Loaders, loader: str, keys: Sequence[int | None]
 ) -> dict[int, Row[Any] | None]:
-    # schema.relations.related_nodes: distinct non-null keys, one load_many.
+    # schema.relations.related_nodes: distinct non-null keys, one read of their rows.
     wanted = list(dict.fromkeys(key for key in keys if key is not None))
-    rows = await loader.load_many(wanted) if wanted else []
+    rows = await loaders.rows_by_id(loader, wanted) if wanted else []
     return dict(zip(wanted, rows, strict=True))
 
 
@@ -146,16 +145,16 @@ async def list_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, An
     # One round: the connection's totalCount and every relation of its nodes.
     (total,), states, assignees, projects, label_pages, comment_pages = await asyncio.gather(
         _counts(issues_of, [workspace.id], NO_ISSUE_FILTER),
-        _by_key(loaders.workflow_state_by_id, [row.state_id for row in rows]),
-        _by_key(loaders.user_by_id, [row.assignee_id for row in rows]),
-        _by_key(loaders.project_by_id, [row.project_id for row in rows]),
+        _by_key(loaders, "workflow_state_by_id", [row.state_id for row in rows]),
+        _by_key(loaders, "user_by_id", [row.assignee_id for row in rows]),
+        _by_key(loaders, "project_by_id", [row.project_id for row in rows]),
         _pages(loaders.labels_of_issue, ids, orderings.LABELS, _page(10)),
         _comment_pages(loaders, ids, 5),
     )
     # Next round: the comment connections' totals and the comments' authors.
     comment_totals, authors = await asyncio.gather(
         _counts(loaders.comments_of_issue, ids),
-        _by_key(loaders.user_by_id, [c.author_id for page in comment_pages for c in page.rows]),
+        _by_key(loaders, "user_by_id", [c.author_id for page in comment_pages for c in page.rows]),
     )
     nodes = []
     for row, labels, comments, comment_total in zip(
@@ -204,10 +203,10 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
         (children,),
         (comments,),
     ) = await asyncio.gather(
-        _by_key(loaders.workflow_state_by_id, [issue.state_id]),
-        _by_key(loaders.user_by_id, [issue.assignee_id, issue.creator_id]),
-        _by_key(loaders.project_by_id, [issue.project_id]),
-        _by_key(loaders.issue_by_id, [issue.parent_id]),
+        _by_key(loaders, "workflow_state_by_id", [issue.state_id]),
+        _by_key(loaders, "user_by_id", [issue.assignee_id, issue.creator_id]),
+        _by_key(loaders, "project_by_id", [issue.project_id]),
+        _by_key(loaders, "issue_by_id", [issue.parent_id]),
         _pages(loaders.labels_of_issue, pk, orderings.LABELS, _page(20)),
         _pages(
             loaders.children_of_issue,
@@ -223,9 +222,9 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
     # Next round: the connections' totals, the sub-issues' states, the comments' authors.
     (children_total,), child_states, (comments_total,), authors = await asyncio.gather(
         _counts(loaders.children_of_issue, pk, NO_ISSUE_FILTER),
-        _by_key(loaders.workflow_state_by_id, [child.state_id for child in children.rows]),
+        _by_key(loaders, "workflow_state_by_id", [child.state_id for child in children.rows]),
         _counts(loaders.comments_of_issue, pk),
-        _by_key(loaders.user_by_id, [c.author_id for c in comments.rows]),
+        _by_key(loaders, "user_by_id", [c.author_id for c in comments.rows]),
     )
     state = states[issue.state_id]
     assignee = people.get(issue.assignee_id)
@@ -304,7 +303,7 @@ async def board_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, A
     cards = [row for page in pages for row in page.rows]
     # Next round: the cards' assignees and labels.
     assignees, label_pages = await asyncio.gather(
-        _by_key(loaders.user_by_id, [row.assignee_id for row in cards]),
+        _by_key(loaders, "user_by_id", [row.assignee_id for row in cards]),
         _pages(loaders.labels_of_issue, [row.id for row in cards], orderings.LABELS, _page(5)),
     )
     labels_of = dict(zip((row.id for row in cards), label_pages, strict=True))
@@ -356,7 +355,7 @@ async def search_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
         loaders.search_snippets.load_many(
             [SnippetKey(spec.query, row.id, row.matched_comment_id) for row in rows]
         ),
-        _by_key(loaders.workflow_state_by_id, [row.state_id for row in rows]),
+        _by_key(loaders, "workflow_state_by_id", [row.state_id for row in rows]),
     )
     return {
         "workspace": {

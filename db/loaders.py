@@ -49,13 +49,74 @@ class Join:
 NO_JOINS: frozenset[Join] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
 class PageKey:
-    parent_id: int
-    ordering: Ordering
-    args: PageArgs
-    filter: Hashable | None = None
-    joins: frozenset[Join] = NO_JOINS
+    """One parent's page of a relation: the key of `RelationLoader.pages`.
+
+    Its hash is computed once. Keys are hashed some five times on their way through a loader,
+    and hashing the ordering and the arguments runs Python code for each of their parts (the
+    dataclasses, SQLAlchemy's columns): that was a fortieth of a list view's time.
+    """
+
+    __slots__ = ("_hash", "parent_id", "shape")
+
+    def __init__(
+        self,
+        parent_id: int,
+        ordering: Ordering,
+        args: PageArgs,
+        filter: Hashable | None = None,
+        joins: frozenset[Join] = NO_JOINS,
+    ) -> None:
+        self.parent_id = parent_id
+        self.shape = _PageShape(ordering, args, filter, joins)
+        self._hash = hash((parent_id, self.shape))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, PageKey)
+            and self._hash == other._hash
+            and self.parent_id == other.parent_id
+            and self.shape == other.shape
+        )
+
+    def __repr__(self) -> str:
+        return f"PageKey({self.parent_id!r}, {self.shape!r})"
+
+
+class _PageShape:
+    """What the keys of one statement share (all but the parent), its hash computed once."""
+
+    __slots__ = ("_hash", "args", "filter", "joins", "ordering")
+
+    def __init__(
+        self,
+        ordering: Ordering,
+        args: PageArgs,
+        filter: Hashable | None,
+        joins: frozenset[Join],
+    ) -> None:
+        self.ordering = ordering
+        self.args = args
+        self.filter = filter
+        self.joins = joins
+        self._hash = hash((ordering, args, filter, joins))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, _PageShape)
+            and self._hash == other._hash
+            and (self.ordering, self.args, self.filter, self.joins)
+            == (other.ordering, other.args, other.filter, other.joins)
+        )
+
+    def __repr__(self) -> str:
+        return f"_PageShape({self.ordering!r}, {self.args!r}, {self.filter!r}, {self.joins!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +234,15 @@ class _Relation:
         self, counts: DataLoader[CountKey, int], keys: Sequence[PageKey]
     ) -> list[Page]:
         # Keys that differ only by parent share one statement; other arguments split the batch.
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        groups: dict[_PageShape, list[int]] = defaultdict(list)
         for key in keys:
-            groups[(key.ordering, key.args, key.filter, key.joins)].append(key.parent_id)
-        pages: dict[tuple[Any, ...], Page] = {}
-        for (ordering, args, filter, joins), parent_ids in groups.items():
-            shape, build, params = self.statement(self.query, filter, paged=True, joins=joins)
+            groups[key.shape].append(key.parent_id)
+        pages: dict[tuple[_PageShape, int], Page] = {}
+        for page_shape, parent_ids in groups.items():
+            ordering, args, filter = page_shape.ordering, page_shape.args, page_shape.filter
+            shape, build, params = self.statement(
+                self.query, filter, paged=True, joins=page_shape.joins
+            )
             found = await fetch_pages_per_parent(
                 self.db,
                 shape,
@@ -191,10 +255,10 @@ class _Relation:
                 with_totals=self.counts_with_pages,
             )
             for parent_id, page in found.items():
-                pages[(ordering, args, filter, joins, parent_id)] = page
+                pages[(page_shape, parent_id)] = page
                 if page.total is not None:
                     counts.prime(CountKey(parent_id, filter), page.total)
-        return [pages[(k.ordering, k.args, k.filter, k.joins, k.parent_id)] for k in keys]
+        return [pages[(k.shape, k.parent_id)] for k in keys]
 
     async def load_counts(self, keys: Sequence[CountKey]) -> list[int]:
         groups: dict[Hashable | None, list[int]] = defaultdict(list)
@@ -226,13 +290,20 @@ def _rows_by(
     scope: dict[str, Any],
     *,
     batch: bool,
+    known: dict[Any, Any] | None = None,
 ) -> DataLoader[Any, Row[Any] | None]:
-    """A loader of single rows by a unique key: one `WHERE key = ANY($1)` per batch."""
-    return DataLoader(_fetch_rows_by(db, query, key_column, scope), batch=batch, cache=batch)
+    """A loader of single rows by a unique key: one `WHERE key = ANY($1)` per batch, for the
+    keys `known` (rows read with others, `Loaders.prime_joined`) does not hold."""
+    fetch = _fetch_rows_by(db, query, key_column, scope, known)
+    return DataLoader(fetch, batch=batch, cache=batch)
 
 
 def _fetch_rows_by(
-    db: RequestDatabase, query: Select[Any], key_column: Column[Any], scope: dict[str, Any]
+    db: RequestDatabase,
+    query: Select[Any],
+    key_column: Column[Any],
+    scope: dict[str, Any],
+    known: dict[Any, Any] | None = None,
 ) -> Callable[[list[Any]], Coroutine[Any, Any, list[Row[Any] | None]]]:
     """The batch function of `_rows_by`: the row of each key, or None."""
     statement = shaped(
@@ -241,8 +312,16 @@ def _fetch_rows_by(
     )
 
     async def load(keys: list[Any]) -> list[Row[Any] | None]:
-        rows = await db.fetch_all(statement, {**scope, "keys": keys})
+        if known:
+            keys_read = [key for key in keys if key not in known]
+            if not keys_read:
+                return [known[key] for key in keys]
+        else:
+            keys_read = keys
+        rows = await db.fetch_all(statement, {**scope, "keys": keys_read})
         found = {getattr(row, key_column.key): row for row in rows}
+        if known:
+            found = {**found, **{key: known[key] for key in keys if key in known}}
         return [found.get(key) for key in keys]
 
     return load
@@ -256,14 +335,23 @@ class _RowById(cached_property[DataLoader[int, "Row[Any] | None"]]):
     def __init__(self, table: Table, query: Callable[[], Select[Any]] | None = None) -> None:
         self.table = table
         self.query: Callable[[], Select[Any]] = query or partial(queries.visible_rows, table)
+        self.name = ""  # the `Loaders` attribute, once it is one
 
         def loader(loaders: Loaders) -> DataLoader[int, Row[Any] | None]:
-            return loaders._rows(self.query(), table.c.id)
+            return _rows_by(
+                loaders._db,
+                self.query(),
+                table.c.id,
+                loaders.scope_params,
+                batch=loaders._batch,
+                known=loaders.known_rows(self.name),
+            )
 
         super().__init__(loader)
 
     def __set_name__(self, owner: type, name: str) -> None:
         super().__set_name__(owner, name)
+        self.name = name
         _JOINABLE[name] = self
 
 
@@ -359,9 +447,29 @@ class Loaders:
         self.scope_params = queries.scope_params(scope)
         self._batch = batch
         self._joined_loaders: dict[tuple[str, frozenset[Join]], DataLoader[int, Any]] = {}
+        # Rows read with others (`prime_joined`), by by-id loader and id; None for an id whose
+        # row the viewer may not read. Kept apart from the loaders' own caches, where each
+        # would cost a future when handed over and another when read.
+        self._known: dict[str, dict[int, Any]] = {}
 
     def _rows(self, query: Select[Any], key: Column[Any]) -> DataLoader[Any, Row[Any] | None]:
         return _rows_by(self._db, query, key, self.scope_params, batch=self._batch)
+
+    def known_rows(self, loader: str) -> dict[int, Any]:
+        """The rows of the by-id loader `loader` read with others so far, by id."""
+        known = self._known.get(loader)
+        if known is None:
+            known = self._known[loader] = {}
+        return known
+
+    async def rows_by_id(self, loader: str, ids: list[int]) -> list[Any]:
+        """The rows of `ids`, as the by-id loader `loader` reads them: straight from the rows
+        read with others when they hold every one (the to-one links of a list view)."""
+        known = self._known.get(loader)
+        if known is not None and all(pk in known for pk in ids):
+            return [known[pk] for pk in ids]
+        by_id: DataLoader[int, Any] = getattr(self, loader)
+        return await by_id.load_many(ids)
 
     @property
     def joins_read(self) -> bool:
@@ -394,9 +502,9 @@ class Loaders:
                     found_rows = [row for row in rows if row is not None]
                     loaders.prime_joined(joins, found_rows)
                     # The rows themselves too, for the same objects read another way.
-                    plain: DataLoader[int, Any] = getattr(loaders, loader)
+                    known = loaders.known_rows(loader)
                     for row in found_rows:
-                        plain.prime(row.id, row)
+                        known.setdefault(row.id, row)
                 return rows
 
             found = DataLoader(load, batch=self._batch, cache=self._batch)
@@ -415,21 +523,16 @@ class Loaders:
                 continue  # not joined (see `_joined`)
             row_type, names = _joined_row_type(join.loader)
             columns = [prefix + name for name in names]
-            loader: DataLoader[int, Any] = getattr(self, join.loader)
-            seen: set[int] = set()
+            known = self.known_rows(join.loader)
             for row in rows:
                 key = getattr(row, join.foreign_key)
-                if key is None or key in seen:
-                    continue
-                seen.add(key)
+                if key is None or key in known:
+                    continue  # the first read of a row is the one kept, as a loader's cache
                 # No joined row: one the viewer may not read (the key is a foreign key), for
                 # which the loader's own statement would find none either.
                 joined = getattr(row, prefix + "id") is not None
-                loader.prime(
-                    key,
-                    row_type._make([getattr(row, column) for column in columns])
-                    if joined
-                    else None,
+                known[key] = (
+                    row_type._make([getattr(row, column) for column in columns]) if joined else None
                 )
 
     def _relation(

@@ -101,21 +101,36 @@ def _row_maker(cls: type[Node], computed: Iterable[str]) -> Callable[[Any, dict[
     source = (
         "def make(row, computed):\n"
         "    node = new(cls)\n"
-        f"    node.__dict__.update({{'id': global_id(name, row.id), 'pk': row.id, {entries}}})\n"
+        f"    node.__dict__.update({{'pk': row.id, {entries}}})\n"
         "    if computed:\n"
         "        node.__dict__.update(computed)\n"
         "    return node\n"
     )
-    namespace: dict[str, Any] = {
-        "new": object.__new__,
-        "cls": cls,
-        "global_id": to_global_id,
-        "name": get_object_definition(cls, strict=True).name,
-    }
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
     exec(source, namespace)  # from field names only, as dataclasses does
+    if "id" not in cls.__dict__:
+        # The objects' `id` is typed `ID`; what the class holds is the descriptor making it.
+        setattr(cls, "id", _GlobalId(get_object_definition(cls, strict=True).name))  # noqa: B010
     make: Callable[[Any, dict[str, Any]], Any] = namespace["make"]
     _ROW_MAKERS[cls] = make
     return make
+
+
+class _GlobalId:
+    """The `id` of an object `from_row` made: its global ID, encoded when first read and then
+    kept by the object. Most objects of a list view never have theirs read (a comment's author,
+    an issue's labels), and encoding one cost more than making the rest of the object."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __get__(self, node: Node | None, owner: type | None = None) -> Any:
+        if node is None:
+            return self
+        global_id = node.__dict__["id"] = to_global_id(self.type_name, node.pk)
+        return global_id
 
 
 def node_type(type_name: str) -> type[Node] | None:

@@ -23,7 +23,7 @@ class Query:
     @strawberry.field(description="The signed-in user, or null for an anonymous request.")
     async def viewer(self, info: Info) -> User | None:
         loaders, user_id = info.context.loaders, info.context.viewer.user_id
-        (user,) = await related_nodes(loaders.user_by_id, [user_id], User.from_row)
+        (user,) = await related_nodes(loaders.user_by_id.load_many, [user_id], User.from_row)
         assert not isinstance(user, Exception)  # no `missing=`: an unknown key is null
         return user
 

@@ -8,6 +8,7 @@ for a paged one-to-many list (an issue's comments).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from core.errors import NotFoundError
@@ -20,7 +21,6 @@ from schema.relation_field import relation
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 
-    from aiodataloader import DataLoader
     from strawberry.types.lazy_type import LazyType
 
     from db.loaders import Loaders, RelationLoader
@@ -32,16 +32,17 @@ NodeType = TypeVar("NodeType")
 
 
 async def related_nodes(
-    loader: DataLoader[int, Any],
+    load_many: Callable[[list[int]], Awaitable[list[Any]]],
     keys: Sequence[int | None],
     to_node: Callable[[Any], NodeType],
     *,
     missing: str | None = None,
 ) -> list[NodeType | Exception | None]:
-    """The node each key points at; a null key is null, a row the viewer cannot see is null
-    (or, for a required link, a NotFoundError with message `missing`)."""
+    """The node each key points at, its row read by `load_many`; a null key is null, a row the
+    viewer cannot see is null (or, for a required link, a NotFoundError with message
+    `missing`)."""
     wanted = list(dict.fromkeys(key for key in keys if key is not None))
-    rows = await loader.load_many(wanted) if wanted else []
+    rows = await load_many(wanted) if wanted else []
     # One object per row: parents sharing an assignee share its (immutable) node.
     nodes = {key: to_node(row) for key, row in zip(wanted, rows, strict=True) if row is not None}
     results: list[NodeType | Exception | None] = []
@@ -127,7 +128,7 @@ def nodes_at(
     async def nodes(parents: Sequence[Any], context: Context) -> list[Any]:
         cls = resolved(of)
         return await related_nodes(
-            cls.loader(context.loaders),
+            partial(context.loaders.rows_by_id, cls.loader_name),
             [getattr(parent, attribute) for parent in parents],
             cls.from_row,
             missing=missing,

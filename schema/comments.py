@@ -11,6 +11,7 @@ from schema import refs
 from schema.node import Node
 from schema.payloads import (
     EXPECTED_VERSION,
+    delete_input,
     deleted_payload,
     idempotent,
     mutation,
@@ -61,9 +62,7 @@ class CommentUpdateInput:
     expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
 
 
-@strawberry.input(description="The comment to delete (its author, or ADMIN and up).")
-class CommentDeleteInput:
-    id: strawberry.ID = strawberry.field(description="The comment to delete.")
+CommentDeleteInput = delete_input("comment", "The comment to delete (its author, or ADMIN and up).")
 
 
 CommentPayload = object_payload(Comment, "comment", conflict=True)

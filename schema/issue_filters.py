@@ -60,11 +60,18 @@ Value = TypeVar("Value")
 
 
 @strawberry.input(description="Compares a value for equality.")
-class _Equality(Generic[Value]):
-    """`eq`, `neq`, `in` and `nin`, which the comparators of every type of value begin with."""
+class _EqualOrNot(Generic[Value]):
+    """`eq` and `neq`, which every comparator begins with."""
 
     eq: Value | None = _operator(_EQ)
     neq: Value | None = _operator(_NEQ)
+
+
+@strawberry.input(description="Compares a value for equality with one value or several.")
+class _Equality(_EqualOrNot[Value]):
+    """`eq`, `neq`, `in` and `nin`, which the comparators of every type of value but dates and
+    times begin with."""
+
     in_: list[Value] | None = _operator(_IN, name="in")
     nin: list[Value] | None = _operator(_NIN)
 
@@ -108,9 +115,7 @@ class NullableNumberComparator(NumberComparator):
     description="Compares a calendar date that may be unset; an unset value satisfies only "
     "`neq` and `null: true`."
 )
-class NullableDateComparator:
-    eq: date | None = _operator(_EQ)
-    neq: date | None = _operator(_NEQ)
+class NullableDateComparator(_EqualOrNot[date]):
     lt: date | None = _operator("Before this date.")
     gt: date | None = _operator("After this date.")
     lte: date | None = _operator("On or before this date.")
@@ -122,9 +127,7 @@ class NullableDateComparator:
     description="Compares a point in time that is always set. A value without a time zone "
     "is taken as UTC."
 )
-class DateTimeComparator:
-    eq: datetime | None = _operator(_EQ)
-    neq: datetime | None = _operator(_NEQ)
+class DateTimeComparator(_EqualOrNot[datetime]):
     lt: datetime | None = _operator("Earlier than this time.")
     gt: datetime | None = _operator("Later than this time.")
     lte: datetime | None = _operator("At or earlier than this time.")

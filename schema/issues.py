@@ -22,8 +22,10 @@ from schema.node import Node
 from schema.pagination import Connection
 from schema.payloads import (
     EXPECTED_VERSION,
+    archive_input,
     archive_mutations,
     changed_if_given,
+    delete_input,
     deleted_payload,
     idempotent,
     mutation,
@@ -218,15 +220,10 @@ class IssueBatchUpdateInput:
     )
 
 
-@strawberry.input(description="The issue to archive or unarchive.")
-@idempotent
-class IssueArchiveInput:
-    id: strawberry.ID = strawberry.field(description="The issue to archive or unarchive.")
+IssueArchiveInput = archive_input("issue")
 
 
-@strawberry.input(description="The issue to delete.")
-class IssueDeleteInput:
-    id: strawberry.ID = strawberry.field(description="The issue to delete.")
+IssueDeleteInput = delete_input("issue", "The issue to delete.")
 
 
 IssuePayload = object_payload(Issue, "issue", conflict=True)

@@ -8,6 +8,7 @@ from resolvers import labels as use_cases
 from schema.node import Node
 from schema.payloads import (
     changed_if_given,
+    delete_input,
     deleted_payload,
     idempotent,
     mutation,
@@ -47,9 +48,7 @@ class LabelUpdateInput:
     color: str | None = changed_if_given("Hex colour such as `#e11d48`; cannot be null.")
 
 
-@strawberry.input(description="The label to delete; issues lose it.")
-class LabelDeleteInput:
-    id: strawberry.ID = strawberry.field(description="The label to delete.")
+LabelDeleteInput = delete_input("label", "The label to delete; issues lose it.")
 
 
 @strawberry.input(description="A workspace's labels in their new order.")

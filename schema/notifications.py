@@ -17,7 +17,7 @@ from schema import orderings, refs
 from schema.enums import NotificationKind
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import mutation, node_field, payload_type, scalar_field
+from schema.payloads import changed_if_given, mutation, node_field, payload_type, scalar_field
 from schema.relation_field import relation
 from schema.relations import connections_of, nodes_at, workspace_relation
 
@@ -197,10 +197,8 @@ class NotificationMarkAllReadInput:
 @strawberry.input(description="Your preference for one kind: only the fields given change.")
 class NotificationPreferenceUpdateInput:
     kind: NotificationKind = strawberry.field(description="The kind to change.")
-    in_app: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="Show it in your notifications."
-    )
-    email: bool | None = strawberry.field(default=strawberry.UNSET, description="Email it to you.")
+    in_app: bool | None = changed_if_given("Show it in your notifications.")
+    email: bool | None = changed_if_given("Email it to you.")
 
 
 @strawberry.input(description="The issue to follow or stop following.")

@@ -1,5 +1,6 @@
 """What every mutation's input and payload share. Inputs: the descriptions of common fields,
-`changed_if_given` and `idempotent`. Payloads: each type made by `payload_type` from its
+`changed_if_given` and `idempotent`; `delete_input` and `archive_input` make the inputs that
+only name an object to delete, or to archive. Payloads: each type made by `payload_type` from its
 fields, then `errors` (`object_payload`, `reordered_payload` and `deleted_payload` make the
 common kinds), and `payload`, which maps what a use case returns (`resolvers.mutations.Outcome`)
 into one. The root mutation fields: `mutation`, and `archive_mutations` for an archive/unarchive
@@ -54,6 +55,31 @@ def changed_if_given(description: str) -> Any:
     """A field of an update's input that changes nothing when left out (`strawberry.UNSET`,
     told apart from an explicit `null`)."""
     return strawberry.field(default=strawberry.UNSET, description=description)
+
+
+def delete_input(noun: str, description: str) -> type:
+    """`<Noun>DeleteInput`: the `id` of the `noun` to delete, and nothing else (`description`
+    says what goes with it); `deleted_payload(noun)` is its payload."""
+    name = f"{_pascal(noun)}DeleteInput"
+    return strawberry.input(_id_only(name, f"The {noun} to delete."), description=description)
+
+
+def archive_input(noun: str) -> type:
+    """`<Noun>ArchiveInput`: the `id` of the `noun` to archive or unarchive, for
+    `archive_mutations`."""
+    described = f"The {noun} to archive or unarchive."
+    name = f"{_pascal(noun)}ArchiveInput"
+    return strawberry.input(idempotent(_id_only(name, described)), description=described)
+
+
+def _id_only(name: str, description: str) -> type:
+    """The class `name` of an input that names one object: a field `id`, so described."""
+    namespace: dict[str, Any] = {
+        "__annotations__": {"id": strawberry.ID},
+        "__qualname__": name,
+        "id": strawberry.field(description=description),
+    }
+    return type(name, (), namespace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +165,15 @@ def deleted_payload(noun: str) -> type:
     """`<Noun>DeletePayload`: the `id` of the `noun` a mutation deleted, in its field
     `deleted<Noun>Id`."""
     return payload_type(
-        "".join(word.capitalize() for word in noun.split()) + "DeletePayload",
+        f"{_pascal(noun)}DeletePayload",
         f"The {noun} deleted, or why it was not.",
         **{f"deleted_{noun.replace(' ', '_')}_id": gone_id(noun)},
     )
+
+
+def _pascal(noun: str) -> str:
+    """`workflow state`: `WorkflowState`."""
+    return "".join(word.capitalize() for word in noun.split())
 
 
 def _type_name(of: Any) -> str:

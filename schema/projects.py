@@ -12,6 +12,7 @@ from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
 from schema.payloads import (
+    archive_input,
     archive_mutations,
     changed_if_given,
     idempotent,
@@ -81,10 +82,7 @@ class ProjectUpdateInput:
     lead_id: strawberry.ID | None = changed_if_given("`null` removes the lead.")
 
 
-@strawberry.input(description="The project to archive or unarchive.")
-@idempotent
-class ProjectArchiveInput:
-    id: strawberry.ID = strawberry.field(description="The project to archive or unarchive.")
+ProjectArchiveInput = archive_input("project")
 
 
 ProjectPayload = object_payload(Project, "project")

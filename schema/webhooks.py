@@ -18,6 +18,8 @@ from schema.enums import WebhookEventType
 from schema.node import PolicedNode
 from schema.pagination import Connection
 from schema.payloads import (
+    changed_if_given,
+    delete_input,
     deleted_payload,
     mutation,
     node_field,
@@ -166,23 +168,18 @@ class WebhookCreateInput:
 @strawberry.input(description="Changes to a webhook: only the fields given are changed.")
 class WebhookUpdateInput:
     id: strawberry.ID = strawberry.field(description="The webhook to change.")
-    url: str | None = strawberry.field(
-        default=strawberry.UNSET, description="As in `webhookCreate`; cannot be null."
+    url: str | None = changed_if_given("As in `webhookCreate`; cannot be null.")
+    event_types: list[WebhookEventType] | None = changed_if_given(
+        "The events to send it from now on (at least one); cannot be null."
     )
-    event_types: list[WebhookEventType] | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="The events to send it from now on (at least one); cannot be null.",
-    )
-    enabled: bool | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Turn it off or on; on clears `disabledReason` and `failingSince`. Cannot "
-        "be null.",
+    enabled: bool | None = changed_if_given(
+        "Turn it off or on; on clears `disabledReason` and `failingSince`. Cannot be null."
     )
 
 
-@strawberry.input(description="The webhook to delete; its unsent events are dropped.")
-class WebhookDeleteInput:
-    id: strawberry.ID = strawberry.field(description="The webhook to delete.")
+WebhookDeleteInput = delete_input(
+    "webhook", "The webhook to delete; its unsent events are dropped."
+)
 
 
 @strawberry.input(description="The webhook whose signing secret to replace.")

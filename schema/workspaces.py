@@ -22,6 +22,7 @@ from schema.issue_filters import issue_lists
 from schema.node import Node, PolicedNode
 from schema.pagination import Connection
 from schema.payloads import (
+    delete_input,
     deleted_payload,
     gone_id,
     mutation,
@@ -219,9 +220,7 @@ class WorkspaceUpdateInput:
     slug: str | None = strawberry.field(default=None, description="Owners only.")
 
 
-@strawberry.input(description="The workspace to delete, with everything in it.")
-class WorkspaceDeleteInput:
-    id: strawberry.ID = strawberry.field(description="The workspace to delete.")
+WorkspaceDeleteInput = delete_input("workspace", "The workspace to delete, with everything in it.")
 
 
 @strawberry.input(description="Whom to invite to a workspace, and with which role.")

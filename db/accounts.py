@@ -24,6 +24,7 @@ from db import models
 from db.queries import (
     SCOPE_VIEWER,
     USER_COLUMNS,
+    USER_WITH_EMAIL,
     api_tokens,
     column_params,
     refresh_tokens,
@@ -39,9 +40,7 @@ if TYPE_CHECKING:
 @cache
 def user_by_email() -> Select[Any]:
     """Parameter `email`, lower-cased."""
-    return select(users.c.id, users.c.password_hash).where(
-        func.lower(users.c.email) == typed_param("email", users.c.email)
-    )
+    return select(users.c.id, users.c.password_hash).where(USER_WITH_EMAIL)
 
 
 @cache
@@ -259,6 +258,14 @@ def visible_api_tokens() -> Select[Any]:
 
 password_resets = models.table_of(models.PasswordReset)
 
+_LIVE_RESET = (password_resets.c.used_at.is_(None), password_resets.c.expires_at > func.now())
+"""A reset neither used nor expired: the only kind that may still set a password."""
+
+
+def _expire_live_resets(of_user: ColumnElement[bool]) -> Update:
+    """The live resets of the account(s) `of_user` expire now."""
+    return update(password_resets).where(of_user, *_LIVE_RESET).values(expires_at=func.now())
+
 
 @cache
 def lock_password_reset() -> Select[Any]:
@@ -275,11 +282,7 @@ def start_password_reset() -> Select[Any]:
     Returns the account's name and email, or no row (no such account, or too many resets).
     The same one statement whether or not the account exists."""
     minutes = func.make_interval(0, 0, 0, 0, 0, bindparam("minutes", type_=Integer))
-    target = (
-        select(users.c.id, users.c.name, users.c.email)
-        .where(func.lower(users.c.email) == typed_param("email", users.c.email))
-        .cte("target")
-    )
+    target = select(users.c.id, users.c.name, users.c.email).where(USER_WITH_EMAIL).cte("target")
     recent = (
         select(func.count())
         .where(
@@ -293,16 +296,8 @@ def start_password_reset() -> Select[Any]:
         .where(recent < bindparam("most", type_=Integer))
         .cte("allowed")
     )
-    expired = (
-        update(password_resets)
-        .where(
-            password_resets.c.user_id.in_(select(allowed.c.id)),
-            password_resets.c.used_at.is_(None),
-            password_resets.c.expires_at > func.now(),
-        )
-        .values(expires_at=func.now())
-        .cte("expired")
-    )
+    of_allowed = password_resets.c.user_id.in_(select(allowed.c.id))
+    expired = _expire_live_resets(of_allowed).cte("expired")
     inserted = (
         insert(password_resets)
         .from_select(
@@ -331,8 +326,7 @@ def use_password_reset() -> Update:
         update(password_resets)
         .where(
             password_resets.c.token_hash == typed_param("token_hash", password_resets.c.token_hash),
-            password_resets.c.used_at.is_(None),
-            password_resets.c.expires_at > func.now(),
+            *_LIVE_RESET,
         )
         .values(used_at=func.now())
         .returning(password_resets.c.user_id)
@@ -342,12 +336,4 @@ def use_password_reset() -> Update:
 @cache
 def expire_password_resets() -> Update:
     """Every live reset of `user_id`: one password reset ends the others."""
-    return (
-        update(password_resets)
-        .where(
-            password_resets.c.user_id == bindparam("user_id", BigInteger),
-            password_resets.c.used_at.is_(None),
-            password_resets.c.expires_at > func.now(),
-        )
-        .values(expires_at=func.now())
-    )
+    return _expire_live_resets(password_resets.c.user_id == bindparam("user_id", BigInteger))

@@ -28,6 +28,12 @@ keys = models.table_of(models.IdempotencyKey)
 
 LIFETIME = timedelta(hours=24)
 _EXPIRED = func.now() - text("interval '24 hours'")
+_CLAIMED = (
+    keys.c.user_id == bindparam("user_id", BigInteger),
+    keys.c.key == typed_param("key", keys.c.key),
+)
+"""The claim of `:key` by `:user_id` (a key is the user's own: another user's same key is
+another claim)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,22 +68,12 @@ def _claim() -> Insert:
 
 @cache
 def _previous() -> Select[Any]:
-    return select(keys.c.operation, keys.c.request_hash, keys.c.result).where(
-        keys.c.user_id == bindparam("user_id", BigInteger),
-        keys.c.key == typed_param("key", keys.c.key),
-    )
+    return select(keys.c.operation, keys.c.request_hash, keys.c.result).where(*_CLAIMED)
 
 
 @cache
 def _complete() -> Update:
-    return (
-        update(keys)
-        .where(
-            keys.c.user_id == bindparam("user_id", BigInteger),
-            keys.c.key == typed_param("key", keys.c.key),
-        )
-        .values(result=typed_param("result", keys.c.result))
-    )
+    return update(keys).where(*_CLAIMED).values(result=typed_param("result", keys.c.result))
 
 
 @cache

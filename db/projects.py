@@ -5,11 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, bindparam
 from sqlalchemy.dialects import postgresql
 
-from db.queries import projects, typed_param
-from db.writes import WORKSPACE
+from db.queries import column_params, projects
 
 if TYPE_CHECKING:
     from sqlalchemy import Insert
@@ -20,13 +18,7 @@ def insert_project() -> Insert:
     """No row when the key is taken in the workspace."""
     return (
         postgresql.insert(projects)
-        .values(
-            workspace_id=WORKSPACE,
-            key=typed_param("key", projects.c.key),
-            name=typed_param("name", projects.c.name),
-            description=typed_param("description", projects.c.description),
-            lead_id=bindparam("lead_id", BigInteger),
-        )
+        .values(column_params(projects, "workspace_id", "key", "name", "description", "lead_id"))
         .on_conflict_do_nothing(index_elements=[projects.c.workspace_id, projects.c.key])
         .returning(*projects.c)
     )

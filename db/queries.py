@@ -36,13 +36,13 @@ USER_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
 activity = models.table_of(models.Activity)
 
 
-def _readable_columns(table: Any) -> tuple[Any, ...]:
+def readable_columns(table: Any) -> tuple[Any, ...]:
     """Every column but the search vector, which only search reads (and it is large)."""
     return tuple(column for column in table.c if column.key != "search_vector")
 
 
-ISSUE_COLUMNS = (*_readable_columns(issues), projects.c.key.label("project_key"))
-COMMENT_COLUMNS = _readable_columns(comments)
+ISSUE_COLUMNS = (*readable_columns(issues), projects.c.key.label("project_key"))
+COMMENT_COLUMNS = readable_columns(comments)
 
 
 # The viewer's scope travels as two bind parameters, so each SELECT below is built once per
@@ -60,6 +60,11 @@ def column_params(table: Table, *names: str) -> dict[str, Any]:
     """The values of an INSERT whose parameters are named like the columns they fill: for each
     column named, a bind parameter of that name and the column's type."""
     return {name: typed_param(name, table.c[name]) for name in names}
+
+
+USER_WITH_EMAIL = func.lower(users.c.email) == typed_param("email", users.c.email)
+"""The account of `:email`, lower-cased by the caller: an email names one account whatever its
+case, and the unique index on `lower(email)` finds it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +104,7 @@ def visible_workspaces() -> Select[Any]:
 def visible_rows(table: Table) -> Select[Any]:
     """The rows of `table` in the viewer's workspaces, for the tables whose rows each carry their
     workspace (memberships, projects, workflow states, labels, comments, activity)."""
-    return select(*_readable_columns(table)).where(in_scope(table.c.workspace_id))
+    return select(*readable_columns(table)).where(in_scope(table.c.workspace_id))
 
 
 @cache
@@ -146,9 +151,7 @@ def _identity(*extra_columns: Any) -> Select[Any]:
 @cache
 def viewer_identity_by_email() -> Select[Any]:
     """Parameter: `email`, lower-cased."""
-    return _identity().where(
-        func.lower(users.c.email) == bindparam("email", type_=users.c.email.type)
-    )
+    return _identity().where(USER_WITH_EMAIL)
 
 
 @cache

@@ -43,6 +43,7 @@ from db.queries import (
     labels,
     memberships,
     projects,
+    readable_columns,
     users,
     workflow_states,
     workspaces,
@@ -204,7 +205,7 @@ def issue_objects() -> Select[Any]:
     )
     return (
         select(
-            *(column for column in issues.c if column.key != "search_vector"),
+            *readable_columns(issues),
             projects.c.key.label("project_key"),
             projects.c.name.label("project_name"),
             state.c.name.label("state_name"),

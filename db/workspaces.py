@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from core.enums import Role
 from db import models
 from db.queries import (
+    USER_WITH_EMAIL,
     activity,
     column_params,
     in_scope,
@@ -22,12 +23,16 @@ from db.queries import (
     workflow_states,
     workspaces,
 )
+from db.writes import update_columns
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, Delete, Insert, Select, Update
     from sqlalchemy.sql.dml import ReturningDelete
 
 invitations = models.table_of(models.Invitation)
+
+_PENDING = (invitations.c.accepted_at.is_(None), invitations.c.expires_at > func.now())
+"""An invitation neither accepted nor expired: the only kind that may still be accepted."""
 
 
 @cache
@@ -119,14 +124,9 @@ def membership_of_user() -> Select[Any]:
     )
 
 
-@cache
 def set_role() -> Update:
-    return (
-        update(memberships)
-        .where(memberships.c.id == bindparam("membership_id", BigInteger))
-        .values(role=typed_param("role", memberships.c.role))
-        .returning(*memberships.c)
-    )
+    """The membership `:target_id`'s role becomes `:new_role`: a column update like any other."""
+    return update_columns(memberships, frozenset({"role"}))
 
 
 @cache
@@ -143,10 +143,7 @@ def member_with_email() -> Select[Any]:
     return (
         select(memberships.c.id)
         .join(users, users.c.id == memberships.c.user_id)
-        .where(
-            memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
-            func.lower(users.c.email) == typed_param("email", users.c.email),
-        )
+        .where(memberships.c.workspace_id == bindparam("workspace_id", BigInteger), USER_WITH_EMAIL)
     )
 
 
@@ -209,8 +206,7 @@ def invitation_to_accept() -> Select[Any]:
         .where(
             invitations.c.token_hash == typed_param("token_hash", invitations.c.token_hash),
             func.lower(invitations.c.email) == typed_param("email", invitations.c.email),
-            invitations.c.accepted_at.is_(None),
-            invitations.c.expires_at > func.now(),
+            *_PENDING,
         )
         .with_for_update(of=invitations)
     )
@@ -236,11 +232,7 @@ def pending_invitations() -> Select[Any]:
     """A workspace's invitations not yet accepted nor expired, newest first."""
     return (
         select(*INVITATION_COLUMNS)
-        .where(
-            invitations.c.workspace_id == bindparam("workspace_id", BigInteger),
-            invitations.c.accepted_at.is_(None),
-            invitations.c.expires_at > func.now(),
-        )
+        .where(invitations.c.workspace_id == bindparam("workspace_id", BigInteger), *_PENDING)
         .order_by(invitations.c.created_at.desc(), invitations.c.id.desc())
     )
 

@@ -12,13 +12,13 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.pagination import shaped
-from db.queries import column_params, in_scope, issues, typed_param
+from db.queries import column_params, in_scope, issues, readable_columns, typed_param
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, ColumnElement, Delete, Insert, Select, Table, Update
 
 
-ISSUE_WRITE_COLUMNS = tuple(column for column in issues.c if column.key != "search_vector")
+ISSUE_WRITE_COLUMNS = readable_columns(issues)
 
 
 _CHANGED_AT = ("updated_at", "edited_at")
@@ -50,7 +50,7 @@ def update_columns(table: Table, fields: frozenset[str], *, versioned: bool = Fa
         for changed_at in _CHANGED_AT:
             if changed_at in table.c:
                 values[changed_at] = func.now()
-        readable = [column for column in table.c if column.key != "search_vector"]
+        readable = readable_columns(table)
         return update(table).where(table.c.id == TARGET).values(values).returning(*readable)
 
     return shaped(("update columns", table.name, fields, versioned), build)

@@ -271,7 +271,7 @@ async def member_update_role(context: Context, input: Any) -> Outcome:
         ):
             return Done(Outcome([user_error(UserErrorCode.LAST_OWNER, LAST_OWNER)]))
         row = await context.db.fetch_row(
-            writes.set_role(), {"membership_id": membership.id, "role": role}
+            writes.set_role(), {"target_id": membership.id, "new_role": role}
         )
         if membership.role is not row.role:
             journal.record(_role_change(row, "UPDATED", membership.role, row.role))

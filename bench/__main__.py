@@ -36,11 +36,10 @@ from bench.measure import (
 )
 from bench.options import (
     BENCH_DIR,
-    CHECK_FAILED,
-    INTERRUPTED,
     REQUESTS_FAILED,
     Options,
     parse_options,
+    stopped_early,
 )
 from bench.workloads import CheckError
 
@@ -107,12 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             measured = run_matrix(options, db, reference, installed, notes)
             compare_statement_sources(measured, reference, notes)
-    except (CheckError, servers.ServerError) as error:
-        print(f"\nbench stopped: {error}", file=sys.stderr)
-        return CHECK_FAILED
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers and PostgreSQL stopped", file=sys.stderr)
-        return INTERRUPTED
+    except (CheckError, servers.ServerError, KeyboardInterrupt) as error:
+        return stopped_early("bench", error)
 
     elapsed = time.monotonic() - began
     found = report.print_report(measured.runs, notes, options.not_comparable())
@@ -139,12 +134,8 @@ def _soak(options: Options, seconds: float) -> int:
     try:
         with open_database(options, notes) as db:
             status = soak.run_soak(options, db, seconds)
-    except servers.ServerError as error:
-        print(f"\nsoak stopped: {error}", file=sys.stderr)
-        return CHECK_FAILED
-    except KeyboardInterrupt:
-        print("\ninterrupted; the server and PostgreSQL stopped", file=sys.stderr)
-        return INTERRUPTED
+    except (servers.ServerError, KeyboardInterrupt) as error:
+        return stopped_early("soak", error, "the server and PostgreSQL")
     for note in notes:
         print(f"note: {note}")
     return status

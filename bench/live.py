@@ -28,11 +28,9 @@ increasing), and all subscribers must see the same cursor for a write.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import multiprocessing
 import os
-import sys
 import textwrap
 import time
 from collections.abc import Sequence
@@ -50,11 +48,10 @@ from bench.database import DatabaseInfo, open_database
 from bench.live_client import SUBPROTOCOL, TITLE_MARK, ClientPlan, Received
 from bench.live_client import run as run_client
 from bench.options import (
-    CHECK_FAILED,
-    INTERRUPTED,
-    add_data_arguments,
-    data_dir_of,
-    update_options,
+    WriteBenchOptions,
+    parse_write_bench,
+    stopped_early,
+    write_bench_parser,
 )
 from bench.procstat import CpuMeter, cpu_seconds, postgres_pids, process_tree, rss_mb
 from bench.report import busy_between, machine_ticks
@@ -91,30 +88,22 @@ WORKSPACE = "query($slug: String!) { workspace(slug: $slug) { id } }"
 
 
 @dataclass(frozen=True)
-class LiveOptions:
+class LiveOptions(WriteBenchOptions):
     subscribers: tuple[int, ...]
-    seconds: float
-    rate: float
     clients: int
     compression: bool
-    scale: str
-    data_dir: Path
-    results_dir: Path
 
 
 def parse_options(argv: Sequence[str] | None) -> LiveOptions:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench live",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = write_bench_parser(
+        "python -m bench live",
+        __doc__,
+        seconds_help="seconds of writes per N (default: 20)",
+        rate=20.0,
     )
     parser.add_argument(
         "--subscribers", default="100,1000", help="comma-separated N (default: %(default)s)"
     )
-    parser.add_argument(
-        "--seconds", type=float, default=20.0, help="seconds of writes per N (default: 20)"
-    )
-    parser.add_argument("--rate", type=float, default=20.0, help="writes/s (default: 20)")
     parser.add_argument(
         "--clients",
         type=int,
@@ -126,8 +115,7 @@ def parse_options(argv: Sequence[str] | None) -> LiveOptions:
         action="store_true",
         help="do not offer permessage-deflate (browsers offer it, so by default the clients do)",
     )
-    add_data_arguments(parser)
-    args = parser.parse_args(argv)
+    args, fields = parse_write_bench(parser, argv)
     try:
         subscribers = tuple(int(part) for part in args.subscribers.split(",") if part.strip())
     except ValueError:
@@ -137,20 +125,40 @@ def parse_options(argv: Sequence[str] | None) -> LiveOptions:
     if args.seconds <= 0 or args.rate <= 0 or args.clients < 1:
         parser.error("--seconds, --rate and --clients must be positive")
     return LiveOptions(
+        **fields,
         subscribers=subscribers,
-        seconds=args.seconds,
-        rate=args.rate,
         clients=args.clients,
         compression=not args.no_compression,
-        scale=args.scale,
-        data_dir=data_dir_of(args),
-        results_dir=args.results_dir.resolve(),
     )
 
 
 @dataclass
-class LiveRun:
-    """The figures of one N."""
+class DeliveryLatency:
+    """Latency per delivery of a write, in ms: from the write's HTTP response (the commit is
+    done: a lower bound of commit-to-delivery) and from its send (an upper bound)."""
+
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    p50_from_send_ms: float
+    p99_from_send_ms: float
+
+
+def delivery_latency(from_commit: list[float], from_send: list[float]) -> dict[str, Any]:
+    """DeliveryLatency's fields, as keyword arguments, of the deliveries' lags in seconds
+    (sorted) from the writes' responses and from their sends."""
+    return {
+        "p50_ms": report.percentile(from_commit, 0.50) * 1000,
+        "p99_ms": report.percentile(from_commit, 0.99) * 1000,
+        "max_ms": (from_commit[-1] if from_commit else float("nan")) * 1000,
+        "p50_from_send_ms": report.percentile(from_send, 0.50) * 1000,
+        "p99_from_send_ms": report.percentile(from_send, 0.99) * 1000,
+    }
+
+
+@dataclass
+class LiveRun(DeliveryLatency):
+    """The figures of one N; its latency is the subscribers' (DeliveryLatency)."""
 
     subscribers: int
     connected: int
@@ -161,11 +169,6 @@ class LiveRun:
     write_p99_ms: float
     deliveries: int  # of those writes, summed over subscribers
     deliveries_per_s: float
-    p50_ms: float  # from the write's HTTP response (a lower bound of commit-to-client)
-    p99_ms: float
-    max_ms: float
-    p50_from_send_ms: float  # from the write's send (an upper bound)
-    p99_from_send_ms: float
     phase_s: float  # the writes and the drain after them: what the CPU figures cover
     machine_busy_cpus: float  # the whole machine over the phase, other processes included
     busiest_server_s: list[float]  # per server process, its busiest second (1.0: one core)
@@ -217,9 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"other processes kept {busy:.2f} of the {os.cpu_count()} CPUs busy when the bench "
             "started: figures are noisier"
         )
-    bench_options = update_options(
-        options.scale, options.data_dir, options.seconds, options.results_dir
-    )
+    bench_options = options.bench_options()
     notes.append(
         "the subscriber clients share this machine with the servers; every connection is the "
         "demo user's (BACKLOG_WS_MAX_CONNECTIONS_PER_USER and _SUBSCRIPTIONS_PER_USER raised to "
@@ -238,12 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"kept {run.others_cpus:.2f} CPUs busy during the writes: figures of a "
                         "shared machine"
                     )
-    except servers.ServerError as error:
-        print(f"\nbench live stopped: {error}", file=sys.stderr)
-        return CHECK_FAILED
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers and PostgreSQL stopped", file=sys.stderr)
-        return INTERRUPTED
+    except (servers.ServerError, KeyboardInterrupt) as error:
+        return stopped_early("bench live", error)
     print_report(options, runs, notes)
     path = write_json(options, runs, notes, time.monotonic() - began)
     print(f"\nWrote {path}")
@@ -604,11 +601,7 @@ def analyse(
         write_p99_ms=report.percentile(durations, 0.99) * 1000,
         deliveries=deliveries,
         deliveries_per_s=deliveries / max(last_time - began, 1e-9),
-        p50_ms=report.percentile(from_commit, 0.50) * 1000,
-        p99_ms=report.percentile(from_commit, 0.99) * 1000,
-        max_ms=(from_commit[-1] if from_commit else float("nan")) * 1000,
-        p50_from_send_ms=report.percentile(from_send, 0.50) * 1000,
-        p99_from_send_ms=report.percentile(from_send, 0.99) * 1000,
+        **delivery_latency(from_commit, from_send),
         phase_s=phase_s,
         machine_busy_cpus=machine_busy,
         busiest_server_s=busiest,

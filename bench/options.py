@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,19 @@ FULL_MATRIX = ("backlog", "postgraphile", "postgraphile5")
 REQUESTS_FAILED = 1
 CHECK_FAILED = 2
 INTERRUPTED = 130
+
+
+def stopped_early(
+    bench: str, error: BaseException, servers_stopped: str = "servers and PostgreSQL"
+) -> int:
+    """Says on stderr why `bench` ended before its report (its `finally` blocks have stopped
+    `servers_stopped` by then); the exit status: INTERRUPTED for Ctrl-C (or SIGTERM),
+    CHECK_FAILED for a server that failed or answered wrong."""
+    if isinstance(error, KeyboardInterrupt):
+        print(f"\ninterrupted; {servers_stopped} stopped", file=sys.stderr)
+        return INTERRUPTED
+    print(f"\n{bench} stopped: {error}", file=sys.stderr)
+    return CHECK_FAILED
 
 
 def build_parser(description: str | None) -> argparse.ArgumentParser:
@@ -109,14 +123,6 @@ def build_parser(description: str | None) -> argparse.ArgumentParser:
         help="where the JSON and the chart go (default: bench/results)",
     )
     return parser
-
-
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--scale`, `--data-dir` and `--results-dir` as the benches of one write workload take
-    them (`live`, `outbox`); read the folder with `data_dir_of`."""
-    parser.add_argument("--scale", choices=BENCH_SCALES, default="small")
-    parser.add_argument("--data-dir", type=Path, help="default: bench/.data/<scale>")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
@@ -210,18 +216,60 @@ def parse_options(argv: Sequence[str] | None, description: str | None) -> Option
     )
 
 
-def update_options(scale: str, data_dir: Path, seconds: float, results_dir: Path) -> Options:
-    """The `Options` of a bench of `issueUpdate` writes to Backlog (`live`, `outbox`): what
-    `open_database` reads of them."""
-    return Options(
-        scale=scale,
-        data_dir=data_dir,
-        servers=("backlog",),
-        workloads=("issueUpdate",),
-        workers=(1,),
-        concurrency=(1,),
-        duration_s=seconds,
-        warmup_s=0.0,
-        results_dir=results_dir,
-        quick=False,
+@dataclass(frozen=True)
+class WriteBenchOptions:
+    """What a bench of `issueUpdate` writes to Backlog (`live`, `outbox`) is given besides its
+    own options: how long and how fast to write, and the data (`parse_write_bench`)."""
+
+    seconds: float
+    rate: float
+    scale: str
+    data_dir: Path
+    results_dir: Path
+
+    def bench_options(self) -> Options:
+        """The `Options` of such a bench: what `open_database` reads of them."""
+        return Options(
+            scale=self.scale,
+            data_dir=self.data_dir,
+            servers=("backlog",),
+            workloads=("issueUpdate",),
+            workers=(1,),
+            concurrency=(1,),
+            duration_s=self.seconds,
+            warmup_s=0.0,
+            results_dir=self.results_dir,
+            quick=False,
+        )
+
+
+def write_bench_parser(
+    prog: str, description: str | None, *, seconds_help: str, rate: float
+) -> argparse.ArgumentParser:
+    """The command line of a bench of writes, with `--seconds` and `--rate` (writes/s); the
+    bench adds its own arguments, then reads them with `parse_write_bench`."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--seconds", type=float, default=20.0, help=seconds_help)
+    parser.add_argument("--rate", type=float, default=rate, help=f"writes/s (default: {rate:g})")
+    return parser
+
+
+def parse_write_bench(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> tuple[argparse.Namespace, dict[str, Any]]:
+    """`argv` read by a `write_bench_parser`, to which `--scale`, `--data-dir` and
+    `--results-dir` are added last: the arguments, and WriteBenchOptions' fields of them."""
+    parser.add_argument("--scale", choices=BENCH_SCALES, default="small")
+    parser.add_argument("--data-dir", type=Path, help="default: bench/.data/<scale>")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    fields = {
+        "seconds": args.seconds,
+        "rate": args.rate,
+        "scale": args.scale,
+        "data_dir": data_dir_of(args),
+        "results_dir": args.results_dir.resolve(),
+    }
+    return args, fields

@@ -17,7 +17,6 @@ and the separate worker, per write. Correctness: every committed write is delive
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -35,14 +34,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bench import baseline, report, servers
 from bench.database import DatabaseInfo, open_database
-from bench.live import Writer
+from bench.live import DeliveryLatency, Writer, delivery_latency
 from bench.live_client import TITLE_MARK
 from bench.options import (
-    CHECK_FAILED,
-    INTERRUPTED,
-    add_data_arguments,
-    data_dir_of,
-    update_options,
+    WriteBenchOptions,
+    parse_write_bench,
+    stopped_early,
+    write_bench_parser,
 )
 from bench.procstat import CpuMeter, process_tree
 from bench.workloads import WORKSPACE_SLUG
@@ -68,55 +66,35 @@ FROM outbox_messages WHERE kind = 'webhook' AND target_id = $1 AND sent_at IS NO
 
 
 @dataclass(frozen=True)
-class OutboxOptions:
-    seconds: float
-    rate: float
+class OutboxOptions(WriteBenchOptions):
     separate_worker: bool
-    scale: str
-    data_dir: Path
-    results_dir: Path
 
 
 def parse_options(argv: Sequence[str] | None) -> OutboxOptions:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench outbox",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = write_bench_parser(
+        "python -m bench outbox", __doc__, seconds_help="seconds of writes (20)", rate=50.0
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of writes (20)")
-    parser.add_argument("--rate", type=float, default=50.0, help="writes/s (default: 50)")
     parser.add_argument(
         "--separate-worker",
         action="store_true",
         help="run the outbox worker as `backlog worker`, not inside the server",
     )
-    add_data_arguments(parser)
-    args = parser.parse_args(argv)
+    args, fields = parse_write_bench(parser, argv)
     if args.seconds <= 0 or args.rate <= 0:
         parser.error("--seconds and --rate must be positive")
-    return OutboxOptions(
-        seconds=args.seconds,
-        rate=args.rate,
-        separate_worker=args.separate_worker,
-        scale=args.scale,
-        data_dir=data_dir_of(args),
-        results_dir=args.results_dir.resolve(),
-    )
+    return OutboxOptions(**fields, separate_worker=args.separate_worker)
 
 
 @dataclass
-class OutboxRun:
+class OutboxRun(DeliveryLatency):
+    """One run's figures; its latency is the webhook deliveries' (DeliveryLatency)."""
+
     writes: int
     write_failures: int
     deliveries: int
     missing: int
     duplicated: int
     bad_signatures: int
-    p50_ms: float  # from the write's HTTP response (a lower bound of commit-to-delivery)
-    p99_ms: float
-    max_ms: float
-    p50_from_send_ms: float  # from the write's send (an upper bound)
-    p99_from_send_ms: float
     outbox_p50_ms: float  # the outbox's own: sent_at - created_at
     outbox_p99_ms: float
     server_cpu_ms_per_write: float
@@ -198,19 +176,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes: list[str] = []
     if (busy := report.busy_cpus()) > 0.25:
         notes.append(f"other processes kept {busy:.2f} CPUs busy at the start: noisier figures")
-    bench_options = update_options(
-        options.scale, options.data_dir, options.seconds, options.results_dir
-    )
+    bench_options = options.bench_options()
     began = time.monotonic()
     try:
         with open_database(bench_options, notes) as db:
             run = run_one(options, db, notes)
-    except servers.ServerError as error:
-        print(f"\nbench outbox stopped: {error}", file=sys.stderr)
-        return CHECK_FAILED
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers and PostgreSQL stopped", file=sys.stderr)
-        return INTERRUPTED
+    except (servers.ServerError, KeyboardInterrupt) as error:
+        return stopped_early("bench outbox", error)
     print_report(options, run, notes)
     path = write_json(options, run, notes, time.monotonic() - began)
     print(f"\nWrote {path}")
@@ -305,11 +277,7 @@ async def _measure(
         missing=len(expected - arrived.keys()),
         duplicated=receiver.duplicates,
         bad_signatures=receiver.bad_signatures,
-        p50_ms=report.percentile(from_commit, 0.5) * 1000,
-        p99_ms=report.percentile(from_commit, 0.99) * 1000,
-        max_ms=(from_commit[-1] if from_commit else float("nan")) * 1000,
-        p50_from_send_ms=report.percentile(from_send, 0.5) * 1000,
-        p99_from_send_ms=report.percentile(from_send, 0.99) * 1000,
+        **delivery_latency(from_commit, from_send),
         outbox_p50_ms=outbox_lags[0],
         outbox_p99_ms=outbox_lags[1],
         server_cpu_ms_per_write=cpu["server"] * 1000 / max(writes, 1),

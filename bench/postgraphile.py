@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 import urllib.error
@@ -27,6 +26,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bench.process_groups import stop_group
 
 # The newest 4.x on npm (`npm view postgraphile@4 version`); v5, a rewrite with another CLI, is
 # bench/postgraphile5.py.
@@ -350,21 +351,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     for port, (started, _, _) in list(_started.items()):
         if started is process:
             del _started[port]
-    # start_new_session made the process the leader of a group with the same id.
-    group = process.pid
-    if not _signal_group(group, signal.SIGTERM):
-        process.wait()
-        return
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    # Wait for the whole group, not just its leader: a worker can outlive the primary briefly.
-    while time.monotonic() < deadline:
-        process.poll()
-        if not _signal_group(group, 0):
-            break
-        time.sleep(0.1)
-    else:
-        _signal_group(group, signal.SIGKILL)
-    process.wait()
+    stop_group(process, STOP_GRACE_SECONDS)
 
 
 def _node_and_npm() -> tuple[Path, Path]:
@@ -428,15 +415,3 @@ def _log_tail(log_path: Path | None, lines: int = 30) -> str:
         if not line.lstrip().startswith("at ")
     ]
     return f"(end of {log_path})\n" + "\n".join(kept[-lines:])
-
-
-def _signal_group(group: int, signal_number: int) -> bool:
-    """Send a signal to the process group; False when no process of it is left."""
-    try:
-        os.killpg(group, signal_number)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        # The id was reused by someone else's group after ours ended.
-        return False
-    return True

@@ -26,6 +26,7 @@ wait_until_ready counts.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -109,115 +110,38 @@ if (workers > 1 && cluster.isPrimary) {
 """
 
 # v5's inflection of our schema (Amber preset): a table's primary key column `id` is `rowId`
-# (`id` is the global Node ID) and rows are fetched `...ByRowId`; relations are named as in v4,
-# `...ByProjectIdAndWorkspaceId` for the composite foreign keys (bench/postgraphile.py). Every
-# list is a connection, so labels are `issueLabelsByIssueIdAndWorkspaceId { nodes { ... } }`;
-# orders, conditions and the label caveat are v4's.
-LIST_VIEW = """\
-query ListView($slug: String!) {
-  workspaceBySlug(slug: $slug) {
-    issuesByWorkspaceId(
-      first: 50
-      orderBy: [CREATED_AT_DESC, ROW_ID_DESC]
-      condition: {archivedAt: null}
-    ) {
-      totalCount
-      nodes {
-        rowId
-        number
-        title
-        priority
-        workflowStateByStateIdAndWorkspaceId { name type }
-        userByAssigneeId { name }
-        projectByProjectIdAndWorkspaceId { key name }
-        issueLabelsByIssueIdAndWorkspaceId(first: 10, orderBy: PRIMARY_KEY_ASC) {
-          nodes { labelByLabelIdAndWorkspaceId { name } }
-        }
-        commentsByIssueIdAndWorkspaceId(first: 5, orderBy: [CREATED_AT_ASC, ROW_ID_ASC]) {
-          totalCount
-          nodes { body userByAuthorId { name } }
-        }
-      }
-    }
-  }
-}
-"""
+# (`id` is the global Node ID), so rows are fetched `...ByRowId` and ordered by `ROW_ID_...`;
+# relations are named as in v4, `...ByProjectIdAndWorkspaceId` for the composite foreign keys
+# (bench/postgraphile.py). Every list is a connection: v4's `issueLabelsByIssueIdAndWorkspaceIdList
+# { ... }` is `issueLabelsByIssueIdAndWorkspaceId { nodes { ... } }`. Otherwise the documents
+# are v4's, derived from them, so the two versions are always asked the same: fields, orders,
+# conditions, and the label caveat.
+_LIST_FIELD = re.compile(r"^(?P<indent> *)(?P<name>\w+)List(?P<arguments>\(.*\)) \{$", re.M)
 
-DETAIL_VIEW = """\
-query DetailView($id: BigInt!) {
-  issueByRowId(rowId: $id) {
-    rowId
-    number
-    title
-    description
-    priority
-    estimate
-    dueDate
-    createdAt
-    updatedAt
-    workflowStateByStateIdAndWorkspaceId { name type }
-    userByAssigneeId { name email }
-    userByCreatorId { name }
-    projectByProjectIdAndWorkspaceId { key name }
-    issueByParentIdAndWorkspaceId {
-      number
-      title
-      projectByProjectIdAndWorkspaceId { key }
-    }
-    issueLabelsByIssueIdAndWorkspaceId(first: 20, orderBy: PRIMARY_KEY_ASC) {
-      nodes { labelByLabelIdAndWorkspaceId { name color } }
-    }
-    issuesByParentIdAndWorkspaceId(
-      first: 50
-      orderBy: [CREATED_AT_DESC, ROW_ID_DESC]
-      condition: {archivedAt: null}
-    ) {
-      totalCount
-      nodes {
-        number
-        title
-        projectByProjectIdAndWorkspaceId { key }
-        workflowStateByStateIdAndWorkspaceId { name }
-      }
-    }
-    commentsByIssueIdAndWorkspaceId(first: 100, orderBy: [CREATED_AT_ASC, ROW_ID_ASC]) {
-      totalCount
-      nodes { body createdAt userByAuthorId { name } }
-    }
-  }
-}
-"""
 
-BOARD_VIEW = """\
-query BoardView($slug: String!) {
-  workspaceBySlug(slug: $slug) {
-    workflowStatesByWorkspaceId(orderBy: [POSITION_ASC, ROW_ID_ASC]) {
-      nodes {
-        name
-        type
-        issuesByStateIdAndWorkspaceId(
-          first: 20
-          orderBy: [CREATED_AT_DESC, ROW_ID_DESC]
-          condition: {archivedAt: null}
-        ) {
-          totalCount
-          nodes {
-            rowId
-            number
-            title
-            priority
-            projectByProjectIdAndWorkspaceId { key }
-            userByAssigneeId { name }
-            issueLabelsByIssueIdAndWorkspaceId(first: 5, orderBy: PRIMARY_KEY_ASC) {
-              nodes { labelByLabelIdAndWorkspaceId { name color } }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-"""
+def _inflected(document: str) -> str:
+    """Version 4's `document` as version 5 names what it reads (see above)."""
+    document = re.sub(r"\bID_(ASC|DESC)\b", r"ROW_ID_\1", document)
+    document = re.sub(r"^( *)id$", r"\1rowId", document, flags=re.M)
+    document = document.replace("issueById(id: $id)", "issueByRowId(rowId: $id)")
+    # A list field's selection, up to the brace that closes it at its own indentation, moves
+    # under the connection's `nodes`; a list inside it is then the next one found.
+    while (found := _LIST_FIELD.search(document)) is not None:
+        indent = found["indent"]
+        end = document.index(f"\n{indent}}}\n", found.end())
+        selection = document[found.end() + 1 : end].split("\n")
+        if len(selection) == 1:
+            nodes = [f"{indent}  nodes {{ {selection[0].strip()} }}"]
+        else:
+            nodes = [f"{indent}  nodes {{", *(f"  {line}" for line in selection), f"{indent}  }}"]
+        head = f"{indent}{found['name']}{found['arguments']} {{"
+        document = document[: found.start()] + "\n".join([head, *nodes]) + document[end:]
+    return document
+
+
+LIST_VIEW = _inflected(postgraphile.LIST_VIEW)
+DETAIL_VIEW = _inflected(postgraphile.DETAIL_VIEW)
+BOARD_VIEW = _inflected(postgraphile.BOARD_VIEW)
 
 DOCUMENTS = {LIST: LIST_VIEW, DETAIL: DETAIL_VIEW, BOARD: BOARD_VIEW}
 

@@ -9,7 +9,6 @@ bench/postgraphile5.py.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 import orjson
 
 from bench import postgraphile, postgraphile5
+from bench.process_groups import stop_group
 from bench.procstat import CpuMeter
 from bench.workloads import WORKSPACE_SLUG, Operation
 from server.seed import DEMO_EMAIL
@@ -183,7 +183,7 @@ class RunningServer:
         if self.spec.app is None:
             postgraphile.stop(self.process)
         else:
-            _stop_group(self.process)
+            stop_group(self.process, STOP_GRACE_S)
 
 
 def start(
@@ -304,31 +304,6 @@ def wait_until_idle(pids: Callable[[], Iterable[int]]) -> float | None:
         if meter.stop() <= IDLE_CPU_S:
             return time.monotonic() - began
     return None
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group (uvicorn shuts down gracefully), SIGKILL what lingers."""
-    group = process.pid  # start_new_session: the group id is the leader's pid
-    if not _signal_group(group, signal.SIGTERM):
-        process.wait()
-        return
-    deadline = time.monotonic() + STOP_GRACE_S
-    while time.monotonic() < deadline:
-        process.poll()
-        if not _signal_group(group, 0):
-            break
-        time.sleep(0.1)
-    else:
-        _signal_group(group, signal.SIGKILL)
-    process.wait()
-
-
-def _signal_group(group: int, signal_number: int) -> bool:
-    try:
-        os.killpg(group, signal_number)
-    except (ProcessLookupError, PermissionError):
-        return False  # gone (or the id now belongs to someone else's group)
-    return True
 
 
 def _log_tail(log_path: Path | None, lines: int = 40) -> str:

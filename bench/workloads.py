@@ -328,6 +328,38 @@ def _peer_bodies(name: str, workload: str, targets: Targets) -> dict[str, dict[s
     }
 
 
+def _backlog_body(query: str, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Backlog's /graphql body: `query`, whose operation is `name`, with `variables` unless the
+    document's defaults serve."""
+    body: dict[str, Any] = {"query": query}
+    if variables is not None:
+        body["variables"] = variables
+    body["operationName"] = name
+    return body
+
+
+def _view_operations(
+    view: str,
+    query: str,
+    name: str,
+    targets: Targets,
+    variables: dict[str, Any] | None = None,
+    *,
+    floor: dict[str, Any],
+) -> list[tuple[float, Operation]]:
+    """A read view's one operation: Backlog's `query` (see _backlog_body), the PostGraphiles'
+    document of the view, and the floor's route with `floor` as its variables. `view` names it
+    in DOCUMENTS, in the PostGraphiles' DOCUMENTS and in the floor's routes alike."""
+    operation = Operation(
+        document=view,
+        backlog=_backlog_body(query, name, variables),
+        **_peer_bodies(name, view, targets),
+        floor_path=f"/{view}",
+        floor={"variables": floor},
+    )
+    return [(1.0, operation)]
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
@@ -349,22 +381,20 @@ def encode(body: dict[str, Any]) -> bytes:
 
 
 def _list_operations(targets: Targets) -> list[tuple[float, Operation]]:
-    operation = Operation(
-        document="list",
-        backlog={"query": LIST_VIEW, "operationName": "ListView"},
-        **_peer_bodies("ListView", postgraphile.LIST, targets),
-        floor_path="/list",
-        floor={"variables": {"slug": targets.workspace_slug, "first": 50}},
-    )
-    return [(1.0, operation)]
+    floor = {"slug": targets.workspace_slug, "first": 50}
+    return _view_operations("list", LIST_VIEW, "ListView", targets, floor=floor)
+
+
+def _counted(connection: dict[str, Any], name: str) -> dict[str, int]:
+    """How many of `name` a connection holds, and how many there are (its totalCount)."""
+    return {name: len(connection["nodes"]), f"{name}_total": connection["totalCount"]}
 
 
 def _summarize_list_backlog(body: dict[str, Any]) -> dict[str, int]:
     issues = body["data"]["workspace"]["issues"]
     nodes = issues["nodes"]
     return {
-        "issues": len(nodes),
-        "issues_total": issues["totalCount"],
+        **_counted(issues, "issues"),
         "labels": sum(len(n["labels"]["nodes"]) for n in nodes),
         "comments": sum(len(n["comments"]["nodes"]) for n in nodes),
         "comments_total": sum(n["comments"]["totalCount"] for n in nodes),
@@ -392,8 +422,7 @@ def _summarize_list_postgraphile(
     issues = body["data"]["workspaceBySlug"]["issuesByWorkspaceId"]
     nodes = issues["nodes"]
     return {
-        "issues": len(nodes),
-        "issues_total": issues["totalCount"],
+        **_counted(issues, "issues"),
         "labels": sum(len(labels(n)) for n in nodes),
         "comments": sum(len(n["commentsByIssueIdAndWorkspaceId"]["nodes"]) for n in nodes),
         "comments_total": sum(n["commentsByIssueIdAndWorkspaceId"]["totalCount"] for n in nodes),
@@ -408,18 +437,10 @@ def _summarize_list_postgraphile5(body: dict[str, Any]) -> dict[str, int]:
 
 
 def _detail_operations(targets: Targets) -> list[tuple[float, Operation]]:
-    operation = Operation(
-        document="detail",
-        backlog={
-            "query": DETAIL_VIEW,
-            "variables": {"id": targets.detail_issue_id},
-            "operationName": "DetailView",
-        },
-        **_peer_bodies("DetailView", postgraphile.DETAIL, targets),
-        floor_path="/detail",
-        floor={"variables": {"id": targets.detail_issue_id}},
+    variables = {"id": targets.detail_issue_id}
+    return _view_operations(
+        "detail", DETAIL_VIEW, "DetailView", targets, variables, floor=variables
     )
-    return [(1.0, operation)]
 
 
 def _summarize_detail_backlog(body: dict[str, Any]) -> dict[str, int]:
@@ -428,10 +449,8 @@ def _summarize_detail_backlog(body: dict[str, Any]) -> dict[str, int]:
         "issues": 1,
         "has_parent": int(issue["parent"] is not None),
         "labels": len(issue["labels"]["nodes"]),
-        "children": len(issue["children"]["nodes"]),
-        "children_total": issue["children"]["totalCount"],
-        "comments": len(issue["comments"]["nodes"]),
-        "comments_total": issue["comments"]["totalCount"],
+        **_counted(issue["children"], "children"),
+        **_counted(issue["comments"], "comments"),
     }
 
 
@@ -439,16 +458,12 @@ def _summarize_detail_postgraphile(
     body: dict[str, Any], root: str = "issueById", labels: Labels = _labels_v4
 ) -> dict[str, int]:
     issue = body["data"][root]
-    children = issue["issuesByParentIdAndWorkspaceId"]
-    comments = issue["commentsByIssueIdAndWorkspaceId"]
     return {
         "issues": 1,
         "has_parent": int(issue["issueByParentIdAndWorkspaceId"] is not None),
         "labels": len(labels(issue)),
-        "children": len(children["nodes"]),
-        "children_total": children["totalCount"],
-        "comments": len(comments["nodes"]),
-        "comments_total": comments["totalCount"],
+        **_counted(issue["issuesByParentIdAndWorkspaceId"], "children"),
+        **_counted(issue["commentsByIssueIdAndWorkspaceId"], "comments"),
     }
 
 
@@ -460,14 +475,8 @@ def _summarize_detail_postgraphile5(body: dict[str, Any]) -> dict[str, int]:
 
 
 def _board_operations(targets: Targets) -> list[tuple[float, Operation]]:
-    operation = Operation(
-        document="board",
-        backlog={"query": BOARD_VIEW, "operationName": "BoardView"},
-        **_peer_bodies("BoardView", postgraphile.BOARD, targets),
-        floor_path="/board",
-        floor={"variables": {"slug": targets.workspace_slug, "first": 20}},
-    )
-    return [(1.0, operation)]
+    floor = {"slug": targets.workspace_slug, "first": 20}
+    return _view_operations("board", BOARD_VIEW, "BoardView", targets, floor=floor)
 
 
 def _board_summary(
@@ -519,7 +528,7 @@ def _search_operations(targets: Targets) -> list[tuple[float, Operation]]:
     variables = {"query": SEARCH_QUERY}
     operation = Operation(
         document="search",
-        backlog={"query": SEARCH_VIEW, "variables": variables, "operationName": "SearchView"},
+        backlog=_backlog_body(SEARCH_VIEW, "SearchView", variables),
         floor_path="/search",
         floor={"variables": {"slug": targets.workspace_slug, "first": 20, **variables}},
     )
@@ -528,11 +537,9 @@ def _search_operations(targets: Targets) -> list[tuple[float, Operation]]:
 
 def _summarize_search_backlog(body: dict[str, Any]) -> dict[str, int]:
     search = body["data"]["workspace"]["search"]
-    nodes = search["nodes"]
     return {
-        "results": len(nodes),
-        "results_total": search["totalCount"],
-        "snippets": sum(node["snippet"] is not None for node in nodes),
+        **_counted(search, "results"),
+        "snippets": sum(node["snippet"] is not None for node in search["nodes"]),
     }
 
 
@@ -550,11 +557,7 @@ def _create_operations(targets: Targets) -> list[tuple[float, Operation]]:
     }
     operation = Operation(
         document="issueCreate",
-        backlog={
-            "query": ISSUE_CREATE,
-            "variables": {"input": issue_input},
-            "operationName": "IssueCreate",
-        },
+        backlog=_backlog_body(ISSUE_CREATE, "IssueCreate", {"input": issue_input}),
     )
     return [(1.0, operation)]
 
@@ -591,11 +594,7 @@ def _issue_updates(
             issue_input["stateId"] = f"@SEQ:{states}@"
         operation = Operation(
             document="issueUpdate",
-            backlog={
-                "query": ISSUE_UPDATE,
-                "variables": {"input": issue_input},
-                "operationName": "IssueUpdate",
-            },
+            backlog=_backlog_body(ISSUE_UPDATE, "IssueUpdate", {"input": issue_input}),
         )
         operations.append((1.0, operation))
     return operations

@@ -175,6 +175,12 @@ CONTRIBUTORS_OK = {
 MANAGERS_OK = {**MANAGERS_ONLY, "admin": "payload", "owner": "payload"}
 
 
+def members_own(outcome: str, *, others: str) -> dict[str, str]:
+    """Outcomes for something of the member's own: `outcome` for the member, `others` for
+    acme's other members; to the stranger it does not exist."""
+    return {"stranger": "NOT_FOUND", **dict.fromkeys(MEMBERS, others), "member": outcome}
+
+
 def tracker(mutation: str, input: str, outcomes: dict[str, str], **lookups: str) -> Case:
     """A row for a tracker mutation: `input` is GraphQL input text that may name the
     variables `$a`, `$b` (IDs, taken from the `lookups` fixture by the names given)."""
@@ -337,13 +343,7 @@ MATRIX: dict[str, Case] = {
         "notificationMarkRead",
         "{id: $n}",
         # The member's own: anyone else's is as if it did not exist.
-        {
-            "stranger": "NOT_FOUND",
-            "guest": "NOT_FOUND",
-            "member": "payload",
-            "admin": "NOT_FOUND",
-            "owner": "NOT_FOUND",
-        },
+        members_own("payload", others="NOT_FOUND"),
         n="member_notification",
     ),
     "Mutation.notificationMarkAllRead": Case(
@@ -371,13 +371,7 @@ MATRIX: dict[str, Case] = {
         "commentUpdate",
         '{id: $c, body: ""}',
         # The member's own comment: only its author edits it.
-        {
-            "stranger": "NOT_FOUND",
-            "guest": "FORBIDDEN",
-            "member": "payload:INVALID_INPUT",
-            "admin": "FORBIDDEN",
-            "owner": "FORBIDDEN",
-        },
+        members_own("payload:INVALID_INPUT", others="FORBIDDEN"),
         c="member_comment",
     ),
     "Mutation.commentDelete": tracker(

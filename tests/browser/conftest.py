@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support.actors import TEST_JWT_SECRET
-from tests.support.processes import free_port, serve, wait_until_healthy
+from tests.support.processes import running_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -18,12 +18,8 @@ if TYPE_CHECKING:
 def backlog_server(seeded_database_url: str, tmp_path: Path) -> Iterator[str]:
     """`backlog serve` on a free port of 127.0.0.1, serving the seeded database, where the test
     access tokens (`tests.support.credentials`) are valid."""
-    port = free_port()
-    log = tmp_path / "server.log"
-    process = serve(
+    with running_server(
         tmp_path,
-        log,
-        port,
         "--host",
         "127.0.0.1",
         DATABASE_URL=seeded_database_url,
@@ -31,10 +27,5 @@ def backlog_server(seeded_database_url: str, tmp_path: Path) -> Iterator[str]:
         BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
         # Off: what these requests spent would be committed, and other tests' budgets with it.
         BACKLOG_RATE_LIMIT="0",
-    )
-    try:
-        wait_until_healthy(process, port, log)
+    ) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -9,6 +9,7 @@ their activity log stay as other tests expect them. Without Node or the pinned g
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,12 +20,14 @@ from tests.support.credentials import access_token
 from tests.support.factories import RACE_SLUG, race_issue
 from tests.support.node_client import (
     GRAPHQL_WS_PACKAGE,
+    GraphQLWsClient,
     graphql_ws_client,
     graphql_ws_installed,
     node_executable,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,16 +51,14 @@ async def test_graphql_ws_client_receives_a_change_and_completes(
     issue = await race_issue(race, "Before")
     async with httpx.AsyncClient(base_url=backlog_server) as http:
         workspace, cursor = await _workspace_and_cursor(http)
-        async with engine.connect() as connection:
-            token = await access_token(connection, OWNER)
-        async with graphql_ws_client(
+        async with _issue_changes(
             node,
-            _ws_url(backlog_server),
-            ISSUE_CHANGED,
+            backlog_server,
+            engine,
+            OWNER,
             # From the cursor taken before: the event comes whether or not the server has joined
             # the subscription to its workspace's stream when the mutation commits.
             {"workspace": workspace, "after": cursor},
-            {"Authorization": f"Bearer {token}"},
         ) as client:
             assert await client.message() == {"connected": True}
             updated = await _post(
@@ -88,14 +89,8 @@ async def test_a_stranger_is_refused_the_subscription(
     it did not exist."""
     async with httpx.AsyncClient(base_url=backlog_server) as http:
         workspace, _ = await _workspace_and_cursor(http)
-    async with engine.connect() as connection:
-        token = await access_token(connection, STRANGER)
-    async with graphql_ws_client(
-        node,
-        _ws_url(backlog_server),
-        ISSUE_CHANGED,
-        {"workspace": workspace},
-        {"Authorization": f"Bearer {token}"},
+    async with _issue_changes(
+        node, backlog_server, engine, STRANGER, {"workspace": workspace}
     ) as client:
         assert await client.message() == {"connected": True}
         refused = await client.message()
@@ -118,8 +113,22 @@ def node() -> Path:
     pytest.skip(f"{missing} is missing")
 
 
-def _ws_url(http_url: str) -> str:
-    return "ws" + http_url.removeprefix("http") + "/graphql"
+@asynccontextmanager
+async def _issue_changes(
+    node: Path, backlog_server: str, engine: AsyncEngine, email: str, variables: dict[str, Any]
+) -> AsyncIterator[GraphQLWsClient]:
+    """The graphql-ws client subscribed to ISSUE_CHANGED with `variables`, its connection signed
+    in as `email` (connectionParams)."""
+    async with engine.connect() as connection:
+        token = await access_token(connection, email)
+    async with graphql_ws_client(
+        node,
+        "ws" + backlog_server.removeprefix("http") + "/graphql",
+        ISSUE_CHANGED,
+        variables,
+        {"Authorization": f"Bearer {token}"},
+    ) as client:
+        yield client
 
 
 async def _workspace_and_cursor(http: httpx.AsyncClient) -> tuple[str, str]:

@@ -19,9 +19,10 @@ from tests.support.graphql import data, request
 from tests.support.ids import pk, to_global_id
 from tests.support.races import (
     hold_rows,
-    hold_stream_lock,
     one_after_another,
+    requests_behind_the_stream_lock,
     sql,
+    sql_value,
     wait_until_blocked,
 )
 
@@ -45,16 +46,10 @@ async def state_named(race: RaceWorkspace, name: str) -> int:
 async def test_a_state_delete_waits_for_an_issue_moving_into_it(race):
     doing = await add_state(race, "Doing")
     issue = await race_issue(race, "mover")
-    holder = await hold_stream_lock(race.database, race.workspace)
-    moved, deleted = await one_after_another(
-        race.database,
-        holder,
-        request(
-            race.client,
-            GQL_UPDATE,
-            {"input": {"id": issue, "stateId": to_global_id("WorkflowState", doing)}},
-        ),
-        request(race.client, STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", doing)}}),
+    moved, deleted = await requests_behind_the_stream_lock(
+        race,
+        (GQL_UPDATE, {"input": {"id": issue, "stateId": to_global_id("WorkflowState", doing)}}),
+        (STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", doing)}}),
     )
     # Once a ForeignKeyViolation (an internal error): the delete now sees the issue arrive.
     assert moved["data"]["issueUpdate"] == {"issue": {"id": issue, "version": 2}, "errors": []}
@@ -70,105 +65,83 @@ async def test_a_state_delete_waits_for_an_issue_moving_into_it(race):
 async def test_two_concurrent_state_deletes_keep_one_state(race):
     second = await add_state(race, "Two")
     first = await state_named(race, "Todo")
-    holder = await hold_stream_lock(race.database, race.workspace)
-    results = await one_after_another(
-        race.database,
-        holder,
-        request(race.client, STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", first)}}),
-        request(race.client, STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", second)}}),
+    results = await requests_behind_the_stream_lock(
+        race,
+        (STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", first)}}),
+        (STATE_DELETE, {"i": {"id": to_global_id("WorkflowState", second)}}),
     )
     assert [r["data"]["workflowStateDelete"] for r in results] == [
         {"deletedWorkflowStateId": to_global_id("WorkflowState", first), "errors": []},
         {"deletedWorkflowStateId": None, "errors": [{"code": "LAST_STATE", "field": ["id"]}]},
     ]
-    left = (
-        await sql(
-            race.database,
-            "SELECT count(*) FROM workflow_states WHERE workspace_id = :w",
-            w=race.workspace,
-        )
-    )[0][0]
+    left = await sql_value(
+        race.database,
+        "SELECT count(*) FROM workflow_states WHERE workspace_id = :w",
+        w=race.workspace,
+    )
     assert left == 1, "both deletes succeeded; issueCreate is now a NotNullViolation 500"
 
 
 async def test_no_issue_is_created_in_a_project_being_archived(race):
-    holder = await hold_stream_lock(race.database, race.workspace)
-    archived, created = await one_after_another(
-        race.database,
-        holder,
-        request(
-            race.client,
+    archived, created = await requests_behind_the_stream_lock(
+        race,
+        (
             "mutation ($i: ProjectArchiveInput!) { projectArchive(input: $i) { errors { code } } }",
             {"i": {"id": race.project}},
         ),
-        request(race.client, CREATE, {"input": {"projectId": race.project, "title": "sneaks in"}}),
+        (CREATE, {"input": {"projectId": race.project, "title": "sneaks in"}}),
     )
     assert archived["data"]["projectArchive"] == {"errors": []}, archived
     assert created["data"]["issueCreate"] == {"issue": None, "errors": [{"code": "ARCHIVED"}]}
-    n = (
-        await sql(
-            race.database,
-            "SELECT count(*) FROM issues i JOIN projects p ON p.id = i.project_id "
-            "WHERE p.workspace_id = :w AND i.created_at > p.archived_at",
-            w=race.workspace,
-        )
-    )[0][0]
+    n = await sql_value(
+        race.database,
+        "SELECT count(*) FROM issues i JOIN projects p ON p.id = i.project_id "
+        "WHERE p.workspace_id = :w AND i.created_at > p.archived_at",
+        w=race.workspace,
+    )
     assert n == 0, "an issue was created in an archived project"
-    in_project = await sql(
+    in_project = await sql_value(
         race.database, "SELECT count(*) FROM issues WHERE project_id = :p", p=pk(race.project)
     )
-    assert in_project[0][0] == 0
+    assert in_project == 0
 
 
 async def test_a_comment_on_an_issue_being_deleted_is_not_found(race):
     issue = await race_issue(race, "doomed")
-    holder = await hold_stream_lock(race.database, race.workspace)
-    deleted, commented = await one_after_another(
-        race.database,
-        holder,
-        request(
-            race.client,
+    deleted, commented = await requests_behind_the_stream_lock(
+        race,
+        (
             "mutation ($i: IssueDeleteInput!) { issueDelete(input: $i) { errors { code } } }",
             {"i": {"id": issue}},
         ),
-        request(
-            race.client,
+        (
             "mutation ($i: CommentCreateInput!) { commentCreate(input: $i) { errors { code } } }",
             {"i": {"issueId": issue, "body": "hello"}},
         ),
     )
     assert deleted["data"]["issueDelete"] == {"errors": []}, deleted
     assert commented == {"data": {"commentCreate": {"errors": [{"code": "NOT_FOUND"}]}}}
-    left = await sql(
+    left = await sql_value(
         race.database,
         "SELECT (SELECT count(*) FROM issues WHERE id = :i) + "
         "(SELECT count(*) FROM comments WHERE issue_id = :i)",
         i=pk(issue),
     )
-    assert left[0][0] == 0
+    assert left == 0
 
 
 async def test_a_label_delete_sees_a_concurrent_add_of_it(race):
-    label = (
-        await sql(
-            race.database,
-            "INSERT INTO labels (workspace_id, name, color, position) "
-            "VALUES (:w, 'bug', '#aabbcc', 0) RETURNING id",
-            w=race.workspace,
-        )
-    )[0][0]
-    issue = await race_issue(race, "labelled")
-    holder = await hold_stream_lock(race.database, race.workspace)
-    added, deleted = await one_after_another(
+    label = await sql_value(
         race.database,
-        holder,
-        request(
-            race.client,
-            GQL_UPDATE,
-            {"input": {"id": issue, "addLabelIds": [to_global_id("Label", label)]}},
-        ),
-        request(
-            race.client,
+        "INSERT INTO labels (workspace_id, name, color, position) "
+        "VALUES (:w, 'bug', '#aabbcc', 0) RETURNING id",
+        w=race.workspace,
+    )
+    issue = await race_issue(race, "labelled")
+    added, deleted = await requests_behind_the_stream_lock(
+        race,
+        (GQL_UPDATE, {"input": {"id": issue, "addLabelIds": [to_global_id("Label", label)]}}),
+        (
             "mutation ($i: LabelDeleteInput!) { labelDelete(input: $i) { errors { code } } }",
             {"i": {"id": to_global_id("Label", label)}},
         ),
@@ -184,20 +157,18 @@ async def test_a_label_delete_sees_a_concurrent_add_of_it(race):
     assert sorted((tuple(r) for r in rows), key=str) == sorted(
         [(None, str(label)), (str(label), None)], key=str
     )
-    on_issue = await sql(
+    on_issue = await sql_value(
         race.database, "SELECT count(*) FROM issue_labels WHERE label_id = :l", l=label
     )
-    assert on_issue[0][0] == 0
+    assert on_issue == 0
 
 
 async def test_a_batch_move_and_a_parent_change_do_not_deadlock(race):
-    q = (
-        await sql(
-            race.database,
-            "INSERT INTO projects (workspace_id, key, name) VALUES (:w, 'QQ', 'Q') RETURNING id",
-            w=race.workspace,
-        )
-    )[0][0]
+    q = await sql_value(
+        race.database,
+        "INSERT INTO projects (workspace_id, key, name) VALUES (:w, 'QQ', 'Q') RETURNING id",
+        w=race.workspace,
+    )
     x, a, b, d = [await race_issue(race, t) for t in ("x", "a", "b", "d")]
     await data(race.client, GQL_UPDATE, {"input": {"id": a, "parentId": x}})
     holder = await hold_rows(race.database, "SELECT id FROM projects WHERE id = :q FOR UPDATE", q=q)
@@ -272,13 +243,10 @@ async def test_a_state_delete_with_move_and_a_batch_do_not_deadlock(race):
 
 async def test_a_workspace_delete_and_an_issue_update_in_flight_do_not_deadlock(race):
     issue = await race_issue(race, "in-w1")
-    holder = await hold_stream_lock(race.database, race.workspace)
-    updated, deleted = await one_after_another(
-        race.database,
-        holder,
-        request(race.client, GQL_UPDATE, {"input": {"id": issue, "title": "edit"}}),
-        request(
-            race.client,
+    updated, deleted = await requests_behind_the_stream_lock(
+        race,
+        (GQL_UPDATE, {"input": {"id": issue, "title": "edit"}}),
+        (
             "mutation ($id: ID!) { workspaceDelete(input: {id: $id}) { "
             "deletedWorkspaceId errors { code } } }",
             {"id": to_global_id("Workspace", race.workspace)},
@@ -296,19 +264,17 @@ async def test_a_workspace_delete_and_an_issue_update_in_flight_do_not_deadlock(
         "deletedWorkspaceId": to_global_id("Workspace", race.workspace),
         "errors": [],
     }
-    gone = await sql(
+    gone = await sql_value(
         race.database, "SELECT count(*) FROM workspaces WHERE id = :w", w=race.workspace
     )
-    assert gone[0][0] == 0
+    assert gone == 0
 
 
 async def test_a_locked_workspace_does_not_stall_other_workspaces_writes(race):
     db = race.database
-    w2 = (
-        await sql(
-            db, "INSERT INTO workspaces (slug, name) VALUES ('race-test-two', 'R2') RETURNING id"
-        )
-    )[0][0]
+    w2 = await sql_value(
+        db, "INSERT INTO workspaces (slug, name) VALUES ('race-test-two', 'R2') RETURNING id"
+    )
     try:
         await sql(
             db,
@@ -323,14 +289,11 @@ async def test_a_locked_workspace_does_not_stall_other_workspaces_writes(race):
             "VALUES (:w, 'Todo', 'UNSTARTED', 0)",
             w=w2,
         )
-        p2 = (
-            await sql(
-                db,
-                "INSERT INTO projects (workspace_id, key, name) VALUES (:w, 'TWO', 'Two') "
-                "RETURNING id",
-                w=w2,
-            )
-        )[0][0]
+        p2 = await sql_value(
+            db,
+            "INSERT INTO projects (workspace_id, key, name) VALUES (:w, 'TWO', 'Two') RETURNING id",
+            w=w2,
+        )
         i1 = await race_issue(race, "in-w1")
         i2 = await race_issue(race, "in-w2", to_global_id("Project", p2))
         # The lock workspaceDelete (or a slug change) holds until commit.

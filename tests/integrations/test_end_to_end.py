@@ -17,7 +17,7 @@ from tests.integrations.conftest import MEMBER_EMAIL, OWNER_EMAIL, Hooks, payloa
 from tests.support.actors import TEST_JWT_SECRET
 from tests.support.credentials import ISSUER
 from tests.support.mail import SmtpServer, smtp_server
-from tests.support.processes import free_port, serve, wait_until_healthy
+from tests.support.processes import running_server
 from tests.support.webhook_receiver import Receiver
 
 WEBHOOK_CREATE = """mutation ($input: WebhookCreateInput!) {
@@ -41,12 +41,9 @@ def server(
 ) -> Iterator[str]:
     """`backlog serve` on the package's database, with its outbox worker."""
     tmp_path = tmp_path_factory.mktemp("end-to-end")
-    port = free_port()
-    log = tmp_path / "server.log"
-    process = serve(
+    with running_server(
         tmp_path,
-        log,
-        port,
+        stop_within_s=20,
         DATABASE_URL=hooks_url,
         BACKLOG_ENV="production",
         BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
@@ -56,13 +53,8 @@ def server(
         BACKLOG_WEBHOOK_ALLOW_PRIVATE="true",
         BACKLOG_SMTP_URL=mail.url,
         BACKLOG_APP_URL="https://app.example",
-    )
-    try:
-        wait_until_healthy(process, port, log)
+    ) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -87,6 +88,20 @@ class Recorder:
 
 def worker(database: Database, sender: Sender, **options: Any) -> OutboxWorker:
     return OutboxWorker(database, {KIND: sender}, **options)
+
+
+@asynccontextmanager
+async def listening_worker(
+    database: Database, sender: Sender, listen_url: str
+) -> AsyncIterator[None]:
+    """A worker running (`run`) meanwhile, polling only every minute: what it sends in time, it
+    was woken for by its listener on `listen_url`. Cancelled on the way out."""
+    task = asyncio.create_task(worker(database, sender, poll_s=60, listen_url=listen_url).run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_what_commits_is_sent_once_and_what_rolls_back_never(database: Database) -> None:
@@ -230,17 +245,12 @@ async def test_an_idle_worker_wakes_when_a_message_commits(
     database: Database, hooks: Hooks
 ) -> None:
     recorder = Recorder()
-    # Polling only every minute: the message can only arrive in time through NOTIFY.
-    running = worker(database, recorder, poll_s=60, listen_url=hooks.url)
-    task = asyncio.create_task(running.run())
-    try:
+    # The message can only arrive in time through NOTIFY.
+    async with listening_worker(database, recorder, hooks.url):
         # Whether the commit comes before the listener connects (which starts a round) or
         # after (its NOTIFY does), it is sent at once.
         await write(database, {"n": 1})
         await asyncio.wait_for(recorder.any_sent.wait(), 10)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert recorder.sent == [{"n": 1}]
 
 
@@ -264,19 +274,16 @@ async def test_a_worker_recovers_by_itself_after_a_database_restart() -> None:
         await engine.dispose()
         database = Database(create_engine(postgres.url))
         recorder = Recorder()
-        # Polling only every minute: after the restart, the worker must find its way back
-        # through its listener's reconnection, not by chance.
-        running = worker(database, recorder, poll_s=60, listen_url=postgres.url)
-        task = asyncio.create_task(running.run())
         try:
-            await write(database, {"n": 1})
-            await asyncio.wait_for(recorder.any_sent.wait(), 10)
-            await postgres.restart()
-            recorder.any_sent.clear()
-            await write(database, {"n": 2})
-            await asyncio.wait_for(recorder.any_sent.wait(), 20)
+            # After the restart, the worker must find its way back through its listener's
+            # reconnection, not by chance.
+            async with listening_worker(database, recorder, postgres.url):
+                await write(database, {"n": 1})
+                await asyncio.wait_for(recorder.any_sent.wait(), 10)
+                await postgres.restart()
+                recorder.any_sent.clear()
+                await write(database, {"n": 2})
+                await asyncio.wait_for(recorder.any_sent.wait(), 20)
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
             await database.dispose()
     assert recorder.sent == [{"n": 1}, {"n": 2}]

@@ -17,7 +17,7 @@ import websockets
 from auth.tokens import AccessTokenIssuer
 from server.graphql_view import GRAPHQL_RESPONSE_JSON
 from tests.support.actors import OWNER, TEST_JWT_SECRET
-from tests.support.live import SilentSocket, Socket
+from tests.support.live import ISSUE_NEW_VALUES, ISSUE_TITLES, SilentSocket, Socket, all_closed
 from tests.support.processes import free_port, serve, wait_until_healthy
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ async def test_subscriptions_per_user_are_capped_across_connections(live: Live, 
     per_user = int(SETTINGS["BACKLOG_WS_MAX_SUBSCRIPTIONS_PER_USER"])
     workspace = await live.acme()
     sockets = [await Socket.open(live.ports[0], owner) for _ in range(3)]
-    try:
+    async with all_closed(sockets):
         for number in range(per_user + 1):
             socket = sockets[number // per_connection]
             await socket.subscribe(str(number), TITLES, {"w": workspace})
@@ -201,23 +201,17 @@ async def test_subscriptions_per_user_are_capped_across_connections(live: Live, 
         [refused] = refusals
         assert refused["type"] == "error"
         assert refused["payload"][0]["extensions"]["limit"] == per_user
-    finally:
-        for socket in sockets:
-            await socket.close()
 
 
 async def test_connections_per_user_are_capped(live: Live, owner: str):
     limit = int(SETTINGS["BACKLOG_WS_MAX_CONNECTIONS_PER_USER"])
     sockets = [await Socket.open(live.ports[1], owner) for _ in range(limit)]
-    try:
+    async with all_closed(sockets):
         extra = await Socket.open(live.ports[1], init=False)
         await extra.send(
             {"type": "connection_init", "payload": {"Authorization": f"Bearer {owner}"}}
         )
         assert (await extra.closed())[0] == 4441
-    finally:
-        for socket in sockets:
-            await socket.close()
     await asyncio.sleep(0.2)
     again = await Socket.open(live.ports[1], owner)  # the count went down as they closed
     await again.close()
@@ -298,12 +292,7 @@ async def test_a_postgresql_restart_mid_subscription_loses_nothing(live: Live, o
     issue = await live.an_issue(2, from_the_end=True)
     socket = await Socket.open(live.ports[1], owner)
     try:
-        await socket.subscribe(
-            "1",
-            "subscription($i: ID, $after: String) "
-            "{ issueChanged(issueId: $i, after: $after) { changes { toValue } } }",
-            {"i": issue, "after": await live.head()},
-        )
+        await socket.subscribe("1", ISSUE_NEW_VALUES, {"i": issue, "after": await live.head()})
         await live.graphql(live.ports[0], owner, RENAME, id=issue, title="Before the restart")
         await live.postgres.restart()
         await live.engine.dispose()
@@ -351,8 +340,7 @@ async def test_the_legacy_graphql_ws_protocol(live: Live, owner: str):
             "id": "7",
             "type": "start",
             "payload": {
-                "query": "subscription($i: ID, $after: String) "
-                "{ issueChanged(issueId: $i, after: $after) { issue { title } } }",
+                "query": ISSUE_TITLES,
                 "variables": {"i": issue, "after": await live.head()},
             },
         }

@@ -10,7 +10,7 @@ from core.ids import to_global_id
 from schema.changes import stream_cursor, stream_position
 from tests.live.conftest import RENAME, SETTINGS
 from tests.support.actors import ADMIN, GUEST, MEMBER, OWNER, STRANGER
-from tests.support.live import Socket
+from tests.support.live import ISSUE_NEW_VALUES, ISSUE_TITLES, Socket, all_closed
 
 if TYPE_CHECKING:
     from tests.live.conftest import Live
@@ -59,7 +59,7 @@ async def test_an_event_written_through_one_process_reaches_a_subscriber_on_the_
 async def test_every_subscriber_gets_every_event_once_and_in_order(live: Live, owner: str):
     issue = await live.an_issue(1)
     sockets = [await Socket.open(live.ports[n % 2], owner) for n in range(4)]
-    try:
+    async with all_closed(sockets):
         head = await live.head()
         for socket in sockets:
             await socket.subscribe("board", ISSUE_EVENTS, {"issue": issue, "after": head})
@@ -88,9 +88,6 @@ async def test_every_subscriber_gets_every_event_once_and_in_order(live: Live, o
             assert sorted(e["changes"][0]["toValue"] for e in events) == sorted(titles)
         # Stream order is commit order: the last write is the last event everywhere.
         assert all(events[-1]["changes"][0]["toValue"] == titles[-1] for events in streams)
-    finally:
-        for socket in sockets:
-            await socket.close()
 
 
 async def test_a_resumed_subscription_gets_exactly_what_it_missed_then_live_events(
@@ -138,7 +135,7 @@ async def test_subscribers_resuming_from_different_cursors_each_get_their_own_pa
     async def title(socket: Socket) -> str:
         return str((await socket.event("1"))["issueChanged"]["changes"][0]["toValue"])
 
-    try:
+    async with all_closed(sockets):
         for socket, cursor in zip(sockets, (early, late), strict=True):
             await socket.subscribe("1", ISSUE_EVENTS, {"issue": issue, "after": cursor})
         first, second = sockets
@@ -149,9 +146,6 @@ async def test_subscribers_resuming_from_different_cursors_each_get_their_own_pa
         assert await title(second) == "Live for both"
         await first.nothing_within(0.5)
         await second.nothing_within(0.1)
-    finally:
-        for socket in sockets:
-            await socket.close()
 
 
 async def test_a_catch_up_longer_than_the_connections_queue_waits_for_its_client(
@@ -165,12 +159,7 @@ async def test_a_catch_up_longer_than_the_connections_queue_waits_for_its_client
     socket = await Socket.open(live.ports[1], owner)
     try:
         # Nothing in it reads the database: a page of events is encoded without a pause.
-        await socket.subscribe(
-            "1",
-            "subscription($i: ID, $after: String) "
-            "{ issueChanged(issueId: $i, after: $after) { changes { toValue } } }",
-            {"i": issue, "after": head},
-        )
+        await socket.subscribe("1", ISSUE_NEW_VALUES, {"i": issue, "after": head})
         titles = [
             (await socket.event("1"))["issueChanged"]["changes"][0]["toValue"]
             for _ in range(missed)
@@ -258,7 +247,7 @@ async def test_my_issues_follow_each_subscriber_and_stop_no_one_else(live: Live,
     guest_socket = await Socket.open(live.ports[1], guest)
     member_socket = await Socket.open(live.ports[1], member)
     everyone = await Socket.open(live.ports[1], member)
-    try:
+    async with all_closed((guest_socket, member_socket, everyone)):
         # The same document and variables: "me" is each subscriber's own.
         head = await live.head()
         mine_after = {"workspace": workspace, "filter": mine, "after": head}
@@ -270,9 +259,6 @@ async def test_my_issues_follow_each_subscriber_and_stop_no_one_else(live: Live,
         assert (event["issueId"], event["matchesFilter"]) == (issue, True)
         assert (await everyone.event("all"))["issueChanged"]["issueId"] == issue
         await member_socket.nothing_within(0.5)
-    finally:
-        for socket in (guest_socket, member_socket, everyone):
-            await socket.close()
 
 
 async def test_a_filter_is_evaluated_per_event_and_an_issue_leaving_it_is_told_once(
@@ -420,11 +406,7 @@ async def test_the_python_gql_client_subscribes(live: Live, owner: str):
     )
     async with Client(transport=transport) as session:
         events = session.subscribe(
-            GraphQLRequest(
-                "subscription($i: ID, $after: String) "
-                "{ issueChanged(issueId: $i, after: $after) { issue { title } } }",
-                variable_values={"i": issue, "after": await live.head()},
-            )
+            GraphQLRequest(ISSUE_TITLES, variable_values={"i": issue, "after": await live.head()})
         )
 
         async def write_soon() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from graphql import parse
 
 from bench import floor, postgraphile, postgraphile5, report, servers
 from bench.live import LiveRun, analyse
@@ -251,6 +252,7 @@ def test_postgraphile_5_answers_are_summarized_like_version_4s():
 
 def test_postgraphile_5s_documents_use_its_schema_shape_and_every_peer_has_a_server():
     for workload, document in postgraphile5.DOCUMENTS.items():
+        parse(document)  # derived from v4's text: still well formed
         # Connections throughout (no v4 `...List` fields), rows by `rowId`, v4's variables.
         assert "IdList" not in document and "issueById" not in document
         assert "issueLabelsByIssueIdAndWorkspaceId(" in document

@@ -30,6 +30,14 @@ fragment IssueParts on Issue {
 fragment Person on User { id name email }
 """
 
+SKIP_AND_INCLUDE = """query ($withComments: Boolean!, $noAssignee: Boolean!) { workspace(slug: "acme") {
+            issues(first: 10) { nodes {
+              identifier
+              comments(first: 2) @include(if: $withComments) { nodes { body } }
+              assignee @skip(if: $noAssignee) { name }
+              ... on Issue @include(if: $noAssignee) { title }
+              ... @skip(if: $withComments) { priority } } } } }"""
+
 CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
     "list view": (
         """{ workspace(slug: "acme") { issues(first: 20) { totalCount nodes {
@@ -54,23 +62,11 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
     "skip and include from variables": (
-        """query ($withComments: Boolean!, $noAssignee: Boolean!) { workspace(slug: "acme") {
-            issues(first: 10) { nodes {
-              identifier
-              comments(first: 2) @include(if: $withComments) { nodes { body } }
-              assignee @skip(if: $noAssignee) { name }
-              ... on Issue @include(if: $noAssignee) { title }
-              ... @skip(if: $withComments) { priority } } } } }""",
+        SKIP_AND_INCLUDE,
         {"withComments": True, "noAssignee": True},
     ),
     "skip and include, other values": (
-        """query ($withComments: Boolean!, $noAssignee: Boolean!) { workspace(slug: "acme") {
-            issues(first: 10) { nodes {
-              identifier
-              comments(first: 2) @include(if: $withComments) { nodes { body } }
-              assignee @skip(if: $noAssignee) { name }
-              ... on Issue @include(if: $noAssignee) { title }
-              ... @skip(if: $withComments) { priority } } } } }""",
+        SKIP_AND_INCLUDE,
         {"withComments": False, "noAssignee": False},
     ),
     "typename everywhere": (

@@ -19,13 +19,20 @@ UNKNOWN_FIELD = "{ viewer { nickname } }"
 FIELD_ERROR = '{ workspace(slug: "acme") { issues(first: 101) { totalCount } } }'
 
 
-async def test_post_json_returns_json(client):
-    response = await client.post("/graphql", json={"query": "{ viewer { name email } }"})
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_query_executes_and_answers_json(client, method):
+    query = "{ viewer { name email } }"
+
+    if method == "GET":
+        response = await client.get("/graphql", params={"query": query})
+    else:
+        response = await client.post("/graphql", json={"query": query})
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert "errors" not in body
+    assert isinstance(body["data"]["viewer"]["name"], str)
     assert body["data"]["viewer"]["email"] == "demo@backlog.dev"
 
 
@@ -116,16 +123,6 @@ async def test_field_error_is_200_with_data_and_errors(client, accept):
     [error] = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["path"] == ["workspace", "issues"]
-
-
-async def test_get_executes_a_query(client):
-    response = await client.get("/graphql", params={"query": "{viewer{name}}"})
-
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert "errors" not in body
-    assert isinstance(body["data"]["viewer"]["name"], str)
 
 
 async def test_get_with_variables_executes_a_query(client):

@@ -5,7 +5,9 @@ A document past a limit is refused before it executes: the only SQL it costs is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import pytest
@@ -39,6 +41,26 @@ def assert_refused(response, statements, code: str, message: str) -> None:
     assert issue_statements(statements) == []
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A guard rail set low: `document(n)` is a document of `n` (depth, aliases or tokens)."""
+
+    setting: str
+    value: int
+    document: Callable[[int], str]
+    answered: Callable[[dict[str, Any]], Any]  # what the document at the limit answers...
+    answer: Any  # ...which must be this
+    code: str  # the error one past the limit, and what its message says
+    message: str
+
+
+@pytest.fixture
+async def limited_client(make_client, limit: Limit) -> AsyncIterator:
+    """A client of an app with the test's `limit` set."""
+    async with make_client(**{limit.setting: limit.value}) as client:
+        yield client
+
+
 # Depth: the root field is depth 0, each nested selection set adds one; fragments add nothing.
 
 
@@ -58,48 +80,34 @@ def node_chain(depth: int) -> str:
     return f'{{ node(id: "{to_global_id("Issue", 1)}") {{ ... on Issue {{ {selection} }} }} }}'
 
 
-@pytest.fixture
-async def depth_client(make_client) -> AsyncIterator:
-    async with make_client(BACKLOG_MAX_QUERY_DEPTH=DEPTH) as client:
-        yield client
+DEPTH_LIMIT = Limit(
+    "BACKLOG_MAX_QUERY_DEPTH",
+    DEPTH,
+    parent_chain,
+    lambda data: len(data["workspace"]["issues"]["nodes"]),
+    2,
+    "GRAPHQL_VALIDATION_FAILED",
+    f"exceeds maximum operation depth of {DEPTH}",
+)
 
 
-async def test_depth_at_the_limit_executes(depth_client, statements):
-    response = await depth_client.post("/graphql", json={"query": parent_chain(DEPTH)})
-
-    body = response.json()
-    assert "errors" not in body, body
-    assert len(body["data"]["workspace"]["issues"]["nodes"]) == 2
-    assert issue_statements(statements)
-
-
-@pytest.mark.parametrize("chain", [parent_chain, node_chain])
-async def test_depth_one_past_the_limit_is_refused(depth_client, statements, chain):
-    response = await depth_client.post("/graphql", json={"query": chain(DEPTH + 1)})
-
-    assert_refused(
-        response,
-        statements,
-        "GRAPHQL_VALIDATION_FAILED",
-        f"exceeds maximum operation depth of {DEPTH}",
-    )
-
-
-async def test_depth_at_the_limit_through_a_fragment_is_not_refused(depth_client):
-    response = await depth_client.post("/graphql", json={"query": node_chain(DEPTH)})
+@pytest.mark.parametrize("limit", [DEPTH_LIMIT], ids=["depth"])
+async def test_depth_at_the_limit_through_a_fragment_is_not_refused(limited_client):
+    response = await limited_client.post("/graphql", json={"query": node_chain(DEPTH)})
 
     body = response.json()
     assert "errors" not in body, body
     assert body["data"]["node"] is not None and "parent" in body["data"]["node"]
 
 
-async def test_depth_counts_named_fragments(depth_client, statements):
+@pytest.mark.parametrize("limit", [DEPTH_LIMIT], ids=["depth"])
+async def test_depth_counts_named_fragments(limited_client, statements):
     query = (
         '{ workspace(slug: "acme") { issues(first: 2) { nodes { ...Deep } } } }\n'
         "fragment Deep on Issue { parent { parent { parent { id } } } }"
     )
 
-    response = await depth_client.post("/graphql", json={"query": query})
+    response = await limited_client.post("/graphql", json={"query": query})
 
     assert_refused(response, statements, "GRAPHQL_VALIDATION_FAILED", "maximum operation depth")
 
@@ -123,30 +131,15 @@ def aliased(count: int) -> str:
     return f'{{ w: workspace(slug: "acme") {{ issues {{ {fields} }} }} }}'
 
 
-@pytest.fixture
-async def alias_client(make_client) -> AsyncIterator:
-    async with make_client(BACKLOG_MAX_ALIASES=ALIASES) as client:
-        yield client
-
-
-async def test_aliases_at_the_limit_execute(alias_client, statements):
-    response = await alias_client.post("/graphql", json={"query": aliased(ALIASES)})
-
-    body = response.json()
-    assert "errors" not in body, body
-    assert body["data"]["w"]["issues"] == {f"a{i}": 150 for i in range(ALIASES - 1)}
-    assert issue_statements(statements)
-
-
-async def test_aliases_one_past_the_limit_are_refused(alias_client, statements):
-    response = await alias_client.post("/graphql", json={"query": aliased(ALIASES + 1)})
-
-    assert_refused(
-        response,
-        statements,
-        "GRAPHQL_VALIDATION_FAILED",
-        f"{ALIASES + 1} aliases found. Allowed: {ALIASES}",
-    )
+ALIAS_LIMIT = Limit(
+    "BACKLOG_MAX_ALIASES",
+    ALIASES,
+    aliased,
+    lambda data: data["w"]["issues"],
+    {f"a{i}": 150 for i in range(ALIASES - 1)},
+    "GRAPHQL_VALIDATION_FAILED",
+    f"{ALIASES + 1} aliases found. Allowed: {ALIASES}",
+)
 
 
 # Tokens: names and punctuators count (`{ viewer { id } }` is 6); whitespace, commas and
@@ -159,43 +152,66 @@ def tokens(count: int) -> str:
     return f'{{ workspace(slug: "acme") {{ issues {{ {fields} }} }} }}'
 
 
-@pytest.fixture
-async def token_client(make_client) -> AsyncIterator:
-    async with make_client(BACKLOG_MAX_TOKENS=TOKENS) as client:
-        yield client
+TOKEN_LIMIT = Limit(
+    "BACKLOG_MAX_TOKENS",
+    TOKENS,
+    tokens,
+    lambda data: data["workspace"]["issues"]["totalCount"],
+    150,
+    "GRAPHQL_PARSE_FAILED",
+    f"Document contains more than {TOKENS} tokens",
+)
 
 
-async def test_tokens_at_the_limit_execute(token_client, statements):
-    response = await token_client.post("/graphql", json={"query": tokens(TOKENS)})
-
-    body = response.json()
-    assert "errors" not in body, body
-    assert body["data"]["workspace"]["issues"]["totalCount"] == 150
-    assert issue_statements(statements)
-
-
-async def test_tokens_one_past_the_limit_are_refused(token_client, statements):
-    response = await token_client.post("/graphql", json={"query": tokens(TOKENS + 1)})
-
-    assert_refused(
-        response,
-        statements,
-        "GRAPHQL_PARSE_FAILED",
-        f"Document contains more than {TOKENS} tokens",
-    )
-
-
-async def test_token_limit_ignores_whitespace_commas_and_variable_values(token_client):
+@pytest.mark.parametrize("limit", [TOKEN_LIMIT], ids=["tokens"])
+async def test_token_limit_ignores_whitespace_commas_and_variable_values(limited_client):
     # Exactly 20 tokens: query ( $ s : String ! ) { workspace ( slug : $ s ) { id } }
     query = "query($s: String!) {\n\n ,,, workspace(slug: $s) ,,, { id }\n}" + " " * 500
 
-    response = await token_client.post(
+    response = await limited_client.post(
         "/graphql", json={"query": query, "variables": {"s": "acme", "unused": "x " * 500}}
     )
 
     body = response.json()
     assert "errors" not in body, body
     assert body["data"]["workspace"]["id"]
+
+
+# Depth, aliases and tokens, each at its limit and one past it.
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [
+        pytest.param(DEPTH_LIMIT, id="depth"),
+        pytest.param(ALIAS_LIMIT, id="aliases"),
+        pytest.param(TOKEN_LIMIT, id="tokens"),
+    ],
+)
+async def test_a_document_at_the_limit_executes(limited_client, statements, limit):
+    response = await limited_client.post("/graphql", json={"query": limit.document(limit.value)})
+
+    body = response.json()
+    assert "errors" not in body, body
+    assert limit.answered(body["data"]) == limit.answer
+    assert issue_statements(statements)
+
+
+@pytest.mark.parametrize(
+    ("limit", "document"),
+    [
+        pytest.param(DEPTH_LIMIT, parent_chain, id="depth"),
+        pytest.param(DEPTH_LIMIT, node_chain, id="depth-through-a-fragment"),
+        pytest.param(ALIAS_LIMIT, aliased, id="aliases"),
+        pytest.param(TOKEN_LIMIT, tokens, id="tokens"),
+    ],
+)
+async def test_a_document_one_past_the_limit_is_refused(
+    limited_client, statements, limit, document
+):
+    response = await limited_client.post("/graphql", json={"query": document(limit.value + 1)})
+
+    assert_refused(response, statements, limit.code, limit.message)
 
 
 # Request body size.

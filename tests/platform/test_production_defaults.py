@@ -26,7 +26,7 @@ from server.settings import Settings
 from tests.support.actors import MEMBER, TEST_JWT_SECRET
 from tests.support.credentials import access_token
 from tests.support.graphql import without_cost
-from tests.support.processes import free_port, serve, wait_until_healthy
+from tests.support.processes import running_server
 
 SCHEMA_TYPES = "{ __schema { types { name } } }"
 ONE_TYPE = '{ __type(name: "Issue") { fields { name } } }'
@@ -323,12 +323,8 @@ MAX_HEADER_BYTES = 8192
 def server(tmp_path_factory, seeded_database_url) -> Iterator[int]:
     """`backlog serve --workers 2` in production mode on the test database; yields its port."""
     tmp_path = tmp_path_factory.mktemp("production-server")
-    log = tmp_path / "stderr.log"
-    port = free_port()
-    process = serve(
+    with running_server(
         tmp_path,
-        log,
-        port,
         # Two workers: what they are handed (the protocol and its limits) crosses a process.
         "--workers",
         "2",
@@ -341,13 +337,8 @@ def server(tmp_path_factory, seeded_database_url) -> Iterator[int]:
         # Its budgets would be committed, and shared by every anonymous test request;
         # tests/platform/test_rate_limits.py runs servers with rate limits.
         BACKLOG_RATE_LIMIT="0",
-    )
-    try:
-        wait_until_healthy(process, port, log)
+    ) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def exchange(port: int, request: bytes, *, wait_s: float = 5.0) -> tuple[bytes, float]:

@@ -8,6 +8,8 @@ import base64
 import os
 import socket
 import struct
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -16,6 +18,16 @@ from websockets.exceptions import ConnectionClosed
 
 TRANSPORT_WS = "graphql-transport-ws"
 WITHIN_S = 10.0
+
+# One issue's events (`$i`) from a cursor (`$after`) on: the values its changes set, or its title.
+ISSUE_NEW_VALUES = (
+    "subscription($i: ID, $after: String) "
+    "{ issueChanged(issueId: $i, after: $after) { changes { toValue } } }"
+)
+ISSUE_TITLES = (
+    "subscription($i: ID, $after: String) "
+    "{ issueChanged(issueId: $i, after: $after) { issue { title } } }"
+)
 
 
 class Socket:
@@ -97,6 +109,16 @@ class Socket:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+@asynccontextmanager
+async def all_closed(sockets: Iterable[Socket]) -> AsyncIterator[None]:
+    """Closes every one of `sockets` on the way out, whatever happened inside."""
+    try:
+        yield
+    finally:
+        for socket in sockets:
+            await socket.close()
 
 
 class SilentSocket:

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -67,3 +69,20 @@ def serve(
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
+
+
+@contextmanager
+def running_server(
+    tmp_path: Path, *options: str, stop_within_s: float = 10, **settings: str
+) -> Iterator[int]:
+    """`serve` on a free port, once it is healthy; yields the port, and terminates the server
+    (waiting up to `stop_within_s` for it) on the way out. Its stderr is `server.log` there."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    process = serve(tmp_path, log, port, *options, **settings)
+    try:
+        wait_until_healthy(process, port, log)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=stop_within_s)

@@ -16,6 +16,8 @@ from sqlalchemy import text
 
 from db.activity import stream_lock_of
 from db.session import Database, RequestDatabase
+from tests.support.factories import RaceWorkspace
+from tests.support.graphql import Body, request
 
 T = TypeVar("T")
 
@@ -38,9 +40,14 @@ async def sql(database: Database, statement: str, **params: Any) -> list[Any]:
         await handle.close()
 
 
+async def sql_value(database: Database, statement: str, **params: Any) -> Any:
+    """The first column of the first row of `statement`, run as `sql` runs it."""
+    return (await sql(database, statement, **params))[0][0]
+
+
 async def add_state(database: Database, workspace: int, name: str, position: int = 1) -> int:
     """A committed STARTED workflow state in `workspace`; its primary key."""
-    rows = await sql(
+    state = await sql_value(
         database,
         "INSERT INTO workflow_states (workspace_id, name, type, position) "
         "VALUES (:w, :n, 'STARTED', :p) RETURNING id",
@@ -48,18 +55,18 @@ async def add_state(database: Database, workspace: int, name: str, position: int
         n=name,
         p=position,
     )
-    return int(rows[0][0])
+    return int(state)
 
 
 async def state_id(database: Database, workspace: int, name: str) -> int:
     """The primary key of `workspace`'s workflow state called `name`."""
-    rows = await sql(
+    state = await sql_value(
         database,
         "SELECT id FROM workflow_states WHERE workspace_id = :w AND name = :n",
         w=workspace,
         n=name,
     )
-    return int(rows[0][0])
+    return int(state)
 
 
 async def lock_waiters(database: Database) -> int:
@@ -121,3 +128,17 @@ async def one_after_another(
     finally:
         await holder.close()
     return list(await asyncio.gather(*tasks))
+
+
+async def requests_behind_the_stream_lock(
+    race: RaceWorkspace, *operations: tuple[str, dict[str, Any]]
+) -> list[Body]:
+    """Sends each (document, variables) as `race`'s client, one after another, while its
+    workspace's activity stream lock is held (`hold_stream_lock`, `one_after_another`); their
+    bodies, in order."""
+    holder = await hold_stream_lock(race.database, race.workspace)
+    return await one_after_another(
+        race.database,
+        holder,
+        *(request(race.client, document, variables) for document, variables in operations),
+    )

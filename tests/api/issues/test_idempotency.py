@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 
 from tests.support.actors import MEMBER
@@ -15,14 +17,15 @@ async def count(connection, title: str) -> int:
     return (await ids(connection, "SELECT count(*) FROM issues WHERE title = :t", t=title))[0]
 
 
-async def test_a_retry_returns_the_same_issue_and_creates_one_row(gql, connection):
-    variables = {
-        "input": {
-            "projectId": await project_id(connection),
-            "title": "retry me",
-            "idempotencyKey": "create-1",
-        }
+async def keyed_create(connection, title: str, key: str) -> dict[str, Any]:
+    """issueCreate's variables: an issue `title` in acme's ENG, under idempotency key `key`."""
+    return {
+        "input": {"projectId": await project_id(connection), "title": title, "idempotencyKey": key}
     }
+
+
+async def test_a_retry_returns_the_same_issue_and_creates_one_row(gql, connection):
+    variables = await keyed_create(connection, "retry me", "create-1")
     first = await gql(CREATE, variables)
     second = await gql(CREATE, variables)
     assert first["data"]["issueCreate"]["issue"]["id"] is not None
@@ -37,11 +40,8 @@ async def test_a_retry_returns_the_same_issue_and_creates_one_row(gql, connectio
 
 
 async def test_the_same_key_with_another_input_is_refused(gql, connection):
-    project = await project_id(connection)
-    await gql(CREATE, {"input": {"projectId": project, "title": "one", "idempotencyKey": "k"}})
-    body = await gql(
-        CREATE, {"input": {"projectId": project, "title": "two", "idempotencyKey": "k"}}
-    )
+    await gql(CREATE, await keyed_create(connection, "one", "k"))
+    body = await gql(CREATE, await keyed_create(connection, "two", "k"))
     payload = body["data"]["issueCreate"]
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
         ("IDEMPOTENCY_KEY_REUSED", ["idempotencyKey"])
@@ -50,29 +50,14 @@ async def test_the_same_key_with_another_input_is_refused(gql, connection):
 
 
 async def test_a_key_used_for_another_mutation_is_refused(gql, connection):
-    created = await gql(
-        CREATE,
-        {
-            "input": {
-                "projectId": await project_id(connection),
-                "title": "t",
-                "idempotencyKey": "shared",
-            }
-        },
-    )
+    created = await gql(CREATE, await keyed_create(connection, "t", "shared"))
     issue = created["data"]["issueCreate"]["issue"]["id"]
     body = await gql(UPDATE, {"input": {"id": issue, "title": "t2", "idempotencyKey": "shared"}})
     assert [e["code"] for e in body["data"]["issueUpdate"]["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
 
 
 async def test_keys_belong_to_their_user(gql, gql_as, connection):
-    variables = {
-        "input": {
-            "projectId": await project_id(connection),
-            "title": "mine",
-            "idempotencyKey": "same-key",
-        }
-    }
+    variables = await keyed_create(connection, "mine", "same-key")
     await gql(CREATE, variables)
     await gql_as(MEMBER)(CREATE, variables)
     assert await count(connection, "mine") == 2
@@ -94,23 +79,14 @@ async def test_an_update_retry_does_not_apply_twice(gql, connection):
 
 
 async def test_a_failed_attempt_leaves_the_key_free(gql, connection):
-    project = await project_id(connection)
-    bad = await gql(CREATE, {"input": {"projectId": project, "title": "", "idempotencyKey": "f"}})
+    bad = await gql(CREATE, await keyed_create(connection, "", "f"))
     assert bad["data"]["issueCreate"]["errors"]
-    good = await gql(
-        CREATE, {"input": {"projectId": project, "title": "fixed", "idempotencyKey": "f"}}
-    )
+    good = await gql(CREATE, await keyed_create(connection, "fixed", "f"))
     assert good["data"]["issueCreate"]["errors"] == []
 
 
 async def test_keys_expire_after_24_hours(gql, connection):
-    variables = {
-        "input": {
-            "projectId": await project_id(connection),
-            "title": "daily",
-            "idempotencyKey": "old",
-        }
-    }
+    variables = await keyed_create(connection, "daily", "old")
     await gql(CREATE, variables)
     await connection.execute(
         text(
@@ -122,16 +98,7 @@ async def test_keys_expire_after_24_hours(gql, connection):
 
 
 async def test_key_length_is_checked(gql, connection):
-    body = await gql(
-        CREATE,
-        {
-            "input": {
-                "projectId": await project_id(connection),
-                "title": "t",
-                "idempotencyKey": "k" * 256,
-            }
-        },
-    )
+    body = await gql(CREATE, await keyed_create(connection, "t", "k" * 256))
     assert [e["code"] for e in body["data"]["issueCreate"]["errors"]] == ["INVALID_INPUT"]
 
 
@@ -155,13 +122,7 @@ async def test_a_batch_retry_replays_every_issue(gql, connection):
 
 
 async def test_a_retry_after_the_result_is_gone_says_so(gql, connection):
-    variables = {
-        "input": {
-            "projectId": await project_id(connection),
-            "title": "short-lived",
-            "idempotencyKey": "gone",
-        }
-    }
+    variables = await keyed_create(connection, "short-lived", "gone")
     first = await gql(CREATE, variables)
     issue = first["data"]["issueCreate"]["issue"]["id"]
     await gql(

@@ -87,34 +87,29 @@ async def tied_rows(connection: Any) -> list[IssueRow]:
     return await snapshot(connection)
 
 
-async def walk_forward(gql: Any, size: int, **variables: Any) -> list[str]:
-    collected: list[str] = []
-    after = None
-    while True:
-        body = await gql(ISSUES, {**variables, "first": size, "after": after})
-        assert "errors" not in body, body["errors"]
-        issues = body["data"]["workspace"]["issues"]
-        assert issues["pageInfo"]["hasPreviousPage"] is (after is not None)
-        collected += [node["identifier"] for node in issues["nodes"]]
-        if not issues["pageInfo"]["hasNextPage"]:
-            return collected
-        assert len(issues["nodes"]) == size
-        after = issues["pageInfo"]["endCursor"]
+# What a walk asks for and reads, by direction: the page size's and the cursor's arguments, the
+# flag that says more lies ahead and the one that says something lies behind, the next cursor.
+FORWARD = ("first", "after", "hasNextPage", "hasPreviousPage", "endCursor")
+BACKWARD = ("last", "before", "hasPreviousPage", "hasNextPage", "startCursor")
 
 
-async def walk_backward(gql: Any, size: int, **variables: Any) -> list[str]:
+async def walk(gql: Any, size: int, *, backward: bool = False, **variables: Any) -> list[str]:
+    """Every issue's identifier in order, read page by page from one end (the start, or the
+    end `backward`); each page full but the last, each page's flags right."""
+    count, cursor_argument, ahead, behind, next_cursor = BACKWARD if backward else FORWARD
     collected: list[str] = []
-    before = None
+    cursor = None
     while True:
-        body = await gql(ISSUES, {**variables, "last": size, "before": before})
+        body = await gql(ISSUES, {**variables, count: size, cursor_argument: cursor})
         assert "errors" not in body, body["errors"]
         issues = body["data"]["workspace"]["issues"]
-        assert issues["pageInfo"]["hasNextPage"] is (before is not None)
-        collected[:0] = [node["identifier"] for node in issues["nodes"]]
-        if not issues["pageInfo"]["hasPreviousPage"]:
+        assert issues["pageInfo"][behind] is (cursor is not None)
+        page = [node["identifier"] for node in issues["nodes"]]
+        collected = page + collected if backward else collected + page
+        if not issues["pageInfo"][ahead]:
             return collected
         assert len(issues["nodes"]) == size
-        before = issues["pageInfo"]["startCursor"]
+        cursor = issues["pageInfo"][next_cursor]
 
 
 @pytest.mark.parametrize(
@@ -123,8 +118,8 @@ async def walk_backward(gql: Any, size: int, **variables: Any) -> list[str]:
 async def test_every_ordering_pages_exactly_in_both_directions(gql, tied_rows, orders):
     expected = [r.identifier for r in sorted(filter(live, tied_rows), key=sort_key(orders))]
 
-    forward = await walk_forward(gql, 13, orderBy=order_input(orders))
-    backward = await walk_backward(gql, 17, orderBy=order_input(orders))
+    forward = await walk(gql, 13, orderBy=order_input(orders))
+    backward = await walk(gql, 17, backward=True, orderBy=order_input(orders))
 
     assert forward == expected
     assert backward == expected
@@ -143,8 +138,8 @@ async def test_a_filtered_ordering_pages_exactly(gql, tied_rows, me, orders):
         if live(r) and (r.assignee_id != me or r.label_ids)
     ]
 
-    forward = await walk_forward(gql, 9, orderBy=order_input(orders), filter=filter)
-    backward = await walk_backward(gql, 9, orderBy=order_input(orders), filter=filter)
+    forward = await walk(gql, 9, orderBy=order_input(orders), filter=filter)
+    backward = await walk(gql, 9, backward=True, orderBy=order_input(orders), filter=filter)
 
     assert forward == expected == backward
 

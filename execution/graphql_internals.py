@@ -25,6 +25,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.schema.schema import (
     StrawberryGraphQLCoreExecutionContext,
     _coerce_pre_execution_error,
+    validate_document,
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
@@ -72,6 +73,7 @@ __all__ = [
     "strawberry_field",
     "through_extensions",
     "uses_middleware_or_abort_signal",
+    "validation_errors",
     "wraps_resolver",
 ]
 
@@ -325,6 +327,14 @@ def argument_converter(
         return convert_arguments(raw_arguments, field.arguments, scalar_registry, config)
 
     return convert
+
+
+def validation_errors(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[Any], ...]
+) -> list[GraphQLError]:
+    """What Strawberry's validation step finds in `document`: graphql-core's `validate` with
+    `rules` and Strawberry's own two rules (Strawberry 0.341: `validate_document`)."""
+    return validate_document(schema, document, rules)
 
 
 def graphql_schema(schema: StrawberrySchema) -> GraphQLSchema:

@@ -23,7 +23,6 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
-    ValidationCache,
 )
 
 from db.session import Database, create_engine
@@ -35,7 +34,7 @@ from server.graphiql import graphiql_asset_routes, serves_graphiql
 from server.graphql_view import GraphQLEndpoint
 from server.http_hardening import hardening_middleware
 from server.live import LiveUpdates
-from server.preflight import BodySizeLimit, ParsedDocumentCache
+from server.preflight import BodySizeLimit, ParsedDocumentCache, ValidatedDocumentCache
 from server.rate_limit import RateLimiter
 from server.schema_exploration import SchemaExploration
 from server.settings import Settings
@@ -62,9 +61,10 @@ def create_schema(settings: Settings, limiter: RateLimiter):
             lambda: CostLimit(max_cost=settings.max_cost, limiter=limiter),
             lambda: AddValidationRules(limit_rules),
             # Per-process caches of parsed and validated documents (bounded LRUs keyed by the
-            # query text): clients send the same few documents again and again.
+            # query text, then by its parsed document): clients send the same few documents
+            # again and again.
             ParsedDocumentCache,
-            lambda: ValidationCache(maxsize=256),
+            ValidatedDocumentCache,
         ],
         level_executor=settings.level_executor,
     )

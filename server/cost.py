@@ -23,11 +23,13 @@ and the limit in the error's `extensions`, before any SQL.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     ExecutionResult,
     FieldNode,
@@ -42,10 +44,12 @@ from graphql import (
     ListValueNode,
     SelectionSetNode,
     VariableNode,
+    Visitor,
     get_named_type,
     get_nullable_type,
     get_variable_values,
     is_leaf_type,
+    visit,
 )
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
@@ -70,6 +74,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("backlog.rate_limits")
 
+SIZING_ARGUMENTS = frozenset({"first", "last", "ids"})
+"""The arguments whose values the walk reads (`_Walk._page`, `_Walk._size`)."""
 PAGED_LISTS = frozenset({"nodes", "edges"})
 """The fields of a connection that hold its page."""
 INTROSPECTION_COSTS = {"__schema": 2_000, "__type": 100}
@@ -89,7 +95,72 @@ def operation_cost(
     variables: Mapping[str, Any] | None,
 ) -> int:
     """The cost of the operation a request runs (0 if there is none to run: execution says
-    why)."""
+    why), walked once per document, operation and values of the variables the walk reads.
+
+    Documents are parsed once per process (`server.preflight.parsed`), so a document's
+    identity names its text; the walk was a twentieth of the detail view's time."""
+    key = (id(schema), id(document), operation_name)
+    known = _KNOWN_COSTS.get(key)
+    if known is None or known.document is not document or known.schema is not schema:
+        known = _KnownCosts(schema, document, _sizing_variables(document))
+        _KNOWN_COSTS[key] = known
+        while len(_KNOWN_COSTS) > MAX_KNOWN_DOCUMENTS:
+            _KNOWN_COSTS.popitem(last=False)
+    else:
+        _KNOWN_COSTS.move_to_end(key)
+    given = variables or {}
+    # The raw values as sent (JSON values, spelled by `repr`, which tells 1 from 1.0, True and
+    # "1"): coercing them is deterministic, so equal values cost the same.
+    values = tuple(repr(given[name]) if name in given else None for name in known.reads)
+    cost = known.costs.get(values)
+    if cost is None:
+        cost = _walked_cost(schema, document, operation_name, variables)
+        if len(known.costs) < MAX_KNOWN_VARIANTS:
+            known.costs[values] = cost
+    return cost
+
+
+class _KnownCosts:
+    """The costs of one document's operation, by the values of the variables that size it."""
+
+    __slots__ = ("costs", "document", "reads", "schema")
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, reads: tuple[str, ...]):
+        self.schema = schema
+        self.document = document  # held, so that its id is not another document's while kept
+        self.reads = reads
+        self.costs: dict[tuple[str | None, ...], int] = {}
+
+
+MAX_KNOWN_DOCUMENTS = 256  # as many as `server.preflight` keeps parsed documents
+MAX_KNOWN_VARIANTS = 16
+_KNOWN_COSTS: OrderedDict[tuple[int, int, str | None], _KnownCosts] = OrderedDict()
+
+
+def _sizing_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables the walk may read: those given (at any depth) to a `first`, `last` or
+    `ids` argument anywhere in the document."""
+    names: set[str] = set()
+
+    class Finder(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value in SIZING_ARGUMENTS:
+                visit(node.value, Collector())
+
+    class Collector(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            names.add(node.name.value)
+
+    visit(document, Finder())
+    return tuple(sorted(names))
+
+
+def _walked_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return 0

@@ -35,6 +35,7 @@ import contextlib
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,7 @@ from strawberry.extensions import SchemaExtension
 
 from core.errors import BadUserInputError
 from core.text import unstorable_text
+from execution.graphql_internals import graphql_schema, validation_errors
 from schema.issue_filters import FILTER_ARGUMENT, check_filter_limits
 
 if TYPE_CHECKING:
@@ -609,6 +611,51 @@ def _expanded_fields(document: DocumentNode) -> int:
         ),
         default=0,
     )
+
+
+class ValidatedDocumentCache(SchemaExtension):
+    """Strawberry's validation step, run once per parsed document and set of rules.
+
+    Documents are parsed once per process (`parsed`), so a document's identity names its text.
+    Strawberry's own `ValidationCache` looks its LRU up by the document's hash, which
+    graphql-core computes by walking the whole tree, on every request: a thirtieth of the
+    detail view's time.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            schema = graphql_schema(context.schema)
+            rules = tuple(context.validation_rules)
+            found = _VALIDATED.get(id(document))
+            if (
+                found is not None
+                and found.document is document
+                and found.schema is schema
+                and found.rules == rules
+            ):
+                _VALIDATED.move_to_end(id(document))
+            else:
+                found = _Validated(
+                    document, schema, rules, validation_errors(schema, document, rules)
+                )
+                _VALIDATED[id(document)] = found
+                while len(_VALIDATED) > CACHED_DOCUMENTS:
+                    _VALIDATED.popitem(last=False)
+            context.pre_execution_errors = found.errors
+        yield
+
+
+@dataclass(frozen=True, slots=True)
+class _Validated:
+    document: DocumentNode  # held, so that its id is not another document's while kept
+    schema: Any
+    rules: tuple[type[Any], ...]
+    errors: list[GraphQLError]
+
+
+_VALIDATED: OrderedDict[int, _Validated] = OrderedDict()
 
 
 class ParsedDocumentCache(SchemaExtension):

@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from graphql import parse
 from sqlalchemy import text
 
 from bench.workloads import BOARD_VIEW, DETAIL_VIEW, LIST_VIEW
+from execution.graphql_internals import graphql_schema
+from schema.build import build_schema
+from server.cost import operation_cost
 from tests.support.factories import ACME_PK
 
 NESTED = """{ workspace(slug: "acme") { issues(first: 100) { nodes { project {
@@ -103,3 +107,25 @@ async def test_a_change_set_holds_as_many_objects_as_its_first(client, first, ob
     response = await client.post("/graphql", json={"query": query, "variables": {"first": first}})
 
     assert response.json()["extensions"]["cost"]["objects"] == 1 + 1 + 2 * objects
+
+
+def test_a_document_s_cost_is_kept_per_value_of_the_variables_that_size_it():
+    # Costs are kept per parsed document; each value of the variables given to `first`,
+    # `last` or `ids` has its own, and other variables share one.
+    schema = graphql_schema(build_schema())
+    document = parse(
+        "query ($f: Int, $l: Int, $ids: [ID!]!, $slug: String!) { workspace(slug: $slug) {"
+        " issues(first: $f, last: $l) { nodes { id project { key } } } } nodes(ids: $ids) { id } }"
+    )
+
+    def cost(**variables: object) -> int:
+        return operation_cost(schema, document, None, {"slug": "acme", "ids": [], **variables})
+
+    assert cost(f=40) == FORTY_COST
+    assert cost(f=41) == FORTY_COST + 2
+    assert cost(f=40, slug="globex") == FORTY_COST
+    assert cost(l=3) == 1 + 1 + 3 + 3  # `first` null: `last` sizes the page
+    assert cost(f=None, l=4) == 1 + 1 + 4 + 4
+    assert cost(f=40, ids=["a", "b"]) == FORTY_COST + 2
+    assert cost() == 1 + 1 + 50 + 50  # the default page
+    assert cost(f=40) == FORTY_COST

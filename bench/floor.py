@@ -75,7 +75,7 @@ async def _pages(
 ) -> list[Page]:
     # schema.relations.connections_of: the to-one links read with the page, for their loaders.
     pages = await relation.pages.load_many(
-        [PageKey(parent_id, ordering, args, filter, joins) for parent_id in parent_ids]
+        PageKey.of_parents(parent_ids, ordering, args, filter, joins)
     )
     if loaders is not None:
         for page in pages:

@@ -71,6 +71,25 @@ class PageKey:
         self.shape = _PageShape(ordering, args, filter, joins)
         self._hash = hash((parent_id, self.shape))
 
+    @classmethod
+    def of_parents(
+        cls,
+        parent_ids: Iterable[int],
+        ordering: Ordering,
+        args: PageArgs,
+        filter: Hashable | None = None,
+        joins: frozenset[Join] = NO_JOINS,
+    ) -> list[PageKey]:
+        """The keys of the same page of each parent's list, sharing one shape (compared by
+        identity when the loader groups them)."""
+        shape = _PageShape(ordering, args, filter, joins)
+        keys = []
+        for parent_id in parent_ids:
+            key = cls.__new__(cls)
+            key.parent_id, key.shape, key._hash = parent_id, shape, hash((parent_id, shape))
+            keys.append(key)
+        return keys
+
     def __hash__(self) -> int:
         return self._hash
 
@@ -293,7 +312,8 @@ def _rows_by(
     known: dict[Any, Any] | None = None,
 ) -> DataLoader[Any, Row[Any] | None]:
     """A loader of single rows by a unique key: one `WHERE key = ANY($1)` per batch, for the
-    keys `known` (rows read with others, `Loaders.prime_joined`) does not hold."""
+    keys `known` (the rows read so far, with others too: `Loaders.prime_joined`) does not
+    hold; the rows it reads are added to `known`."""
     fetch = _fetch_rows_by(db, query, key_column, scope, known)
     return DataLoader(fetch, batch=batch, cache=batch)
 
@@ -312,17 +332,18 @@ def _fetch_rows_by(
     )
 
     async def load(keys: list[Any]) -> list[Row[Any] | None]:
-        if known:
-            keys_read = [key for key in keys if key not in known]
-            if not keys_read:
-                return [known[key] for key in keys]
-        else:
-            keys_read = keys
-        rows = await db.fetch_all(statement, {**scope, "keys": keys_read})
-        found = {getattr(row, key_column.key): row for row in rows}
-        if known:
-            found = {**found, **{key: known[key] for key in keys if key in known}}
-        return [found.get(key) for key in keys]
+        if known is None:
+            rows = await db.fetch_all(statement, {**scope, "keys": keys})
+            found = {getattr(row, key_column.key): row for row in rows}
+            return [found.get(key) for key in keys]
+        keys_read = [key for key in keys if key not in known]
+        if keys_read:
+            rows = await db.fetch_all(statement, {**scope, "keys": keys_read})
+            found = {getattr(row, key_column.key): row for row in rows}
+            for key in keys_read:
+                # The first read of a row is the one every later read is answered with.
+                known.setdefault(key, found.get(key))
+        return [known[key] for key in keys]
 
     return load
 
@@ -344,7 +365,8 @@ class _RowById(cached_property[DataLoader[int, "Row[Any] | None"]]):
                 table.c.id,
                 loaders.scope_params,
                 batch=loaders._batch,
-                known=loaders.known_rows(self.name),
+                # Loaders that keep nothing (the bench's N+1 baseline) keep no rows either.
+                known=loaders.known_rows(self.name) if loaders._batch else None,
             )
 
         super().__init__(loader)
@@ -447,16 +469,17 @@ class Loaders:
         self.scope_params = queries.scope_params(scope)
         self._batch = batch
         self._joined_loaders: dict[tuple[str, frozenset[Join]], DataLoader[int, Any]] = {}
-        # Rows read with others (`prime_joined`), by by-id loader and id; None for an id whose
-        # row the viewer may not read. Kept apart from the loaders' own caches, where each
-        # would cost a future when handed over and another when read.
+        # The rows of the by-id loaders read so far, by loader and id, with others too
+        # (`prime_joined`); None for an id whose row the viewer may not read. Kept apart from
+        # the loaders' own caches, where a row handed over would cost a future, and its read
+        # another.
         self._known: dict[str, dict[int, Any]] = {}
 
     def _rows(self, query: Select[Any], key: Column[Any]) -> DataLoader[Any, Row[Any] | None]:
         return _rows_by(self._db, query, key, self.scope_params, batch=self._batch)
 
     def known_rows(self, loader: str) -> dict[int, Any]:
-        """The rows of the by-id loader `loader` read with others so far, by id."""
+        """The rows of the by-id loader `loader` read so far, by id."""
         known = self._known.get(loader)
         if known is None:
             known = self._known[loader] = {}
@@ -464,7 +487,8 @@ class Loaders:
 
     async def rows_by_id(self, loader: str, ids: list[int]) -> list[Any]:
         """The rows of `ids`, as the by-id loader `loader` reads them: straight from the rows
-        read with others when they hold every one (the to-one links of a list view)."""
+        read so far when they hold every one (the to-one links of a list view, read with
+        it)."""
         known = self._known.get(loader)
         if known is not None and all(pk in known for pk in ids):
             return [known[pk] for pk in ids]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -88,6 +89,9 @@ if TYPE_CHECKING:
     from graphql.language import FieldNode, OperationDefinitionNode
 
     from execution.graphql_internals import FieldDetailsList, GroupedFieldSet
+
+
+logger = logging.getLogger("backlog.execution")
 
 
 class FieldKind(IntEnum):
@@ -191,7 +195,7 @@ class _Selection:
     """The plans of one selection set on one object type, and the function compiled from them
     once they are used often enough (`_compile`)."""
 
-    __slots__ = ("fill", "object_type", "own_class", "plans", "uses")
+    __slots__ = ("compilable", "fill", "object_type", "own_class", "plans", "uses")
 
     def __init__(
         self, object_type: GraphQLObjectType, plans: list[_FieldPlan], own_class: type | None
@@ -201,13 +205,16 @@ class _Selection:
         self.own_class = own_class  # whose instances need no `is_type_of` check
         self.fill: _Fill | None = None
         self.uses = 0
+        self.compilable = len(plans) <= MAX_COMPILED_FIELDS
 
 
 _Fill = Callable[["_LevelRun", Any, dict[str, Any], "_Position"], None]
 
-# Objects completed with a selection before it is compiled: compiling costs about as much as
-# completing a few dozen objects, and a selection met once per request is kept across requests.
+# Only the selections of plans kept across requests (`_OperationPlans`) are compiled, once they
+# have completed this many objects: compiling costs some 45 µs a field, a few dozen objects'
+# worth, so a document sent once (or a new text each time) must not pay it.
 COMPILE_AFTER = 16
+MAX_COMPILED_FIELDS = 64
 
 
 class LevelExecutionContext(StrawberryExecutionContext):
@@ -244,6 +251,7 @@ class _LevelRun:
         self.batches: dict[_FieldPlan, list[tuple[Any, dict[str, Any], _Position]]] = {}
         self.pending: list[tuple[Awaitable[Any], Callable[[Any], None]]] = []
         self.data_nulled = False
+        self.kept = False  # whether the plans were kept from an earlier request
 
     async def run(self) -> Any:
         executor = self.executor
@@ -255,6 +263,7 @@ class _LevelRun:
                 )
             operation_plans = _OperationPlans.of(executor)
             selection = operation_plans.root_plans(executor)
+            self.kept = selection is not None
             if selection is None:
                 grouped = collect_root_fields(executor, root_type)
                 selection = self.plans_of(root_type, grouped, None)
@@ -305,8 +314,12 @@ class _LevelRun:
             fill(self, source, data, position)
             return
         selection.uses += 1
-        if selection.uses >= COMPILE_AFTER:
-            selection.fill = _compile(selection)
+        if self.kept and selection.uses >= COMPILE_AFTER and selection.compilable:
+            try:
+                selection.fill = _compile(selection)
+            except Exception:
+                logger.exception("could not compile the fields of %s", selection.object_type)
+                selection.compilable = False
         parent_type = selection.object_type
         for plan in selection.plans:
             key = plan.response_key
@@ -865,9 +878,10 @@ def _compile(selection: _Selection) -> _Fill:
             lines.append(f"    run.call_resolver({p}, source, data, position)")
         else:
             attribute = plan.python_name
+            # ASCII only: Python would read another name for some others (NFKC).
             read = (
                 f"source.{attribute}"
-                if attribute.isidentifier() and not iskeyword(attribute)
+                if attribute.isascii() and attribute.isidentifier() and not iskeyword(attribute)
                 else f"getattr(source, {attribute!r})"
             )
             lines += [
@@ -893,7 +907,8 @@ def _compile(selection: _Selection) -> _Fill:
     if len(lines) == 1:
         lines.append("    pass")
     exec(compile("\n".join(lines), f"<fields of {typename}>", "exec"), names)
-    fill: _Fill = names["fill"]
+    # Popped: as a function's own global, it would be a reference cycle.
+    fill: _Fill = names.pop("fill")
     return fill
 
 

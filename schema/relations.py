@@ -73,7 +73,7 @@ async def connections_of(
     args = page_args(name, ordering, **page)
     db_joins = joins_of(joins) if loaders is not None and loaders.joins_read else NO_JOINS
     pages = await relation.pages.load_many(
-        [PageKey(parent_id, ordering, args, filter, db_joins) for parent_id in parent_ids]
+        PageKey.of_parents(parent_ids, ordering, args, filter, db_joins)
     )
     if db_joins:
         assert loaders is not None

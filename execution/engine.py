@@ -859,12 +859,13 @@ def _release_frames(error: GraphQLError) -> None:
 
 def _compile(selection: _Selection) -> _Fill:
     """`_LevelRun.execute_fields` for this one selection, written out field by field as
-    graphql-jit does for graphql-js: no loop over plans, no branch on a field's kind, and the
+    graphql-jit does for graphql-js: no loop over plans, no branch on a field's kind, the
     common leaves (strings and IDs, 32-bit ints, booleans, enums with a Python class) taken as
-    they are. Any other value, and every error, goes the way `execute_fields` sends it, so the
-    response is the same byte for byte (`tests/platform/test_executor_fuzz.py`)."""
+    they are and other scalars serialized in place. Any other value, and every error, goes the
+    way `execute_fields` sends it, so the response is the same byte for byte
+    (`tests/unit/test_executor_compiled.py`, `tests/platform/test_executor_fuzz.py`)."""
     typename = selection.object_type.name
-    names: dict[str, Any] = {}
+    names: dict[str, Any] = {"Undefined": Undefined}
     lines = ["def fill(run, source, data, position):"]
     for index, plan in enumerate(selection.plans):
         p = f"p{index}"
@@ -899,7 +900,22 @@ def _compile(selection: _Selection) -> _Fill:
                 continue
             inline = _inline_leaf(plan, index, names)
             if inline is None:
-                lines += ["    else:", f"        run.complete_leaf({p}, value, data, position)"]
+                # Serialized here (a date's `isoformat`); a null, a failure or a scalar that
+                # gives nothing go to `complete_leaf`, which serializes again and says why.
+                names[f"coerce{index}"] = plan.leaf.coerce_output_value
+                lines += [
+                    "    else:",
+                    "        result = None",
+                    "        if value is not None:",
+                    "            try:",
+                    f"                result = coerce{index}(value)",
+                    "            except Exception:",
+                    "                result = None",
+                    "        if result is None or result is Undefined:",
+                    f"            run.complete_leaf({p}, value, data, position)",
+                    "        else:",
+                    f"            data[{key}] = result",
+                ]
                 continue
             test, result = inline
             lines += ["    else:", f"        if {test}:", f"            data[{key}] = {result}"]
@@ -915,7 +931,7 @@ def _compile(selection: _Selection) -> _Fill:
 def _inline_leaf(plan: _FieldPlan, index: int, names: dict[str, Any]) -> tuple[str, str] | None:
     """The test for a leaf's value that serializes as it is (or by a lookup), and the
     serialized value; a value failing the test goes through `_LevelRun.complete_leaf`. None
-    for a leaf whose every value goes there (custom scalars: dates, floats, JSON)."""
+    for a leaf its scalar serializes (dates, floats, JSON)."""
     leaf = plan.leaf
     if plan.string_leaf:
         return "value.__class__ is str", "value"

@@ -9,6 +9,7 @@ costs a join, never an answer, so the result depends on the document alone.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
@@ -58,12 +59,33 @@ def links_selected(
 
 
 def links_selected_in(info: Any, type_name: str) -> frozenset[Any]:
-    """The links a resolver's field selects on its result, an object of type `type_name`."""
+    """The links a resolver's field selects on its result, an object of type `type_name`:
+    found once per field of a parsed document (documents are parsed once per process, so the
+    nodes' identity names them) and schema."""
     raw = raw_resolve_info(info)
+    nodes = tuple(raw.field_nodes)
+    key = (tuple(map(id, nodes)), type_name, id(raw.schema))
+    found = _SELECTED_IN.get(key)
+    if found is not None:  # the very nodes and schema: those of the key are held (below)
+        _SELECTED_IN.move_to_end(key)
+        return found[2]
     item_type = raw.schema.get_type(type_name)
-    if not isinstance(item_type, GraphQLObjectType):
-        return NO_LINKS
-    return links_selected(raw.return_type, raw.field_nodes, raw.fragments, item_type)
+    links = (
+        links_selected(raw.return_type, nodes, raw.fragments, item_type)
+        if isinstance(item_type, GraphQLObjectType)
+        else NO_LINKS
+    )
+    # The nodes and the schema are held, so that their ids name nothing else while kept.
+    _SELECTED_IN[key] = (nodes, raw.schema, links)
+    while len(_SELECTED_IN) > MAX_KEPT:
+        _SELECTED_IN.popitem(last=False)
+    return links
+
+
+MAX_KEPT = 512
+_SELECTED_IN: OrderedDict[tuple[tuple[int, ...], str, int], tuple[Any, Any, frozenset[Any]]] = (
+    OrderedDict()
+)
 
 
 def _selections_of(

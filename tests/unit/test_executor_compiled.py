@@ -5,6 +5,8 @@ included."""
 from __future__ import annotations
 
 import enum
+import math
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import strawberry
@@ -34,6 +36,8 @@ class Item:
     note: str | None
     size: int  # some items hold a value no Int can serialize
     label: str  # one item holds None on this non-null field
+    at: datetime | None
+    ratio: float  # one item holds a value no Float can serialize
 
     @strawberry.field
     def double(self) -> int:
@@ -50,6 +54,8 @@ def _items() -> list[Item]:
             note=None if n % 5 == 0 else f"note {n}",
             size=2**31 if n == 30 else n,
             label=None if n == 33 else f"label {n}",  # type: ignore[arg-type]
+            at=None if n % 4 == 0 else datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n),
+            ratio=math.inf if n == 21 else n / 8,
         )
         for n in range(40)
     ]
@@ -62,7 +68,9 @@ class Query:
         return _items()  # type: ignore[return-value]
 
 
-DOCUMENT = """{ items { n name tone flag note size label double __typename also: name } }"""
+DOCUMENT = (
+    """{ items { n name tone flag note size label at ratio double __typename also: name } }"""
+)
 
 
 def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:

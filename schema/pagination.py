@@ -61,7 +61,14 @@ class Edge(Generic[NodeType]):
     node: NodeType = strawberry.field(description="The item.")
 
 
-def total_counts(connections: list[Connection[Any]], context: Context) -> Awaitable[list[int]]:
+def total_counts(
+    connections: list[Connection[Any]], context: Context
+) -> list[int] | Awaitable[list[int]]:
+    # Pages of short lists are read with their list's count (`Page.total`), which is what
+    # their count loader was primed with: taken as it is, without a future per connection.
+    totals = [c.page.total for c in connections if c.page.total is not None]
+    if len(totals) == len(connections):
+        return totals
     return asyncio.gather(*(c.count_loader.load(c.count_key) for c in connections))
 
 

@@ -19,9 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import (
-    AddValidationRules,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     QueryDepthLimiter,
 )
 
@@ -34,7 +32,7 @@ from server.graphiql import graphiql_asset_routes, serves_graphiql
 from server.graphql_view import GraphQLEndpoint
 from server.http_hardening import hardening_middleware
 from server.live import LiveUpdates
-from server.preflight import BodySizeLimit, ParsedDocumentCache, ValidatedDocumentCache
+from server.preflight import BodySizeLimit, DocumentCache
 from server.rate_limit import RateLimiter
 from server.schema_exploration import SchemaExploration
 from server.settings import Settings
@@ -57,14 +55,11 @@ def create_schema(settings: Settings, limiter: RateLimiter):
             # First, so it leaves last: it sees every error, ClientErrors' rewrites included.
             lambda: SchemaExploration(settings.introspection),
             ClientErrors,
-            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: CostLimit(max_cost=settings.max_cost, limiter=limiter),
-            lambda: AddValidationRules(limit_rules),
             # Per-process caches of parsed and validated documents (bounded LRUs keyed by the
             # query text, then by its parsed document): clients send the same few documents
             # again and again.
-            ParsedDocumentCache,
-            ValidatedDocumentCache,
+            lambda: DocumentCache(max_tokens=settings.max_tokens, rules=limit_rules),
         ],
         level_executor=settings.level_executor,
     )

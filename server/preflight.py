@@ -22,7 +22,7 @@ The steps, in the order a request meets them:
      page and its `totalCount`, a list and the objects it points at) sees one snapshot.
 3. While Strawberry handles the request (`handing_over`), its JSON hook (`decode_json`) returns
    what `check` decoded instead of decoding it again, and its parse step is served from the
-   same cache (`ParsedDocumentCache`).
+   same cache (`DocumentCache`).
 
 A refused request gets its one error (`Refusal`) from the view, and nothing of it runs. A
 document that does not parse is not refused here: Strawberry answers it like any other
@@ -70,6 +70,9 @@ from execution.graphql_internals import graphql_schema, validation_errors
 from schema.issue_filters import FILTER_ARGUMENT, check_filter_limits
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from graphql import ASTValidationRule
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -613,14 +616,43 @@ def _expanded_fields(document: DocumentNode) -> int:
     )
 
 
-class ValidatedDocumentCache(SchemaExtension):
-    """Strawberry's validation step, run once per parsed document and set of rules.
+class DocumentCache(SchemaExtension):
+    """Strawberry's parse and validation steps, each run once per document text and process;
+    with the parse's token limit and the extra validation rules (what Strawberry's
+    `MaxTokensLimiter` and `AddValidationRules` do, here in one extension: each one costs every
+    request a look for its hooks in every step).
 
-    Documents are parsed once per process (`parsed`), so a document's identity names its text.
-    Strawberry's own `ValidationCache` looks its LRU up by the document's hash, which
-    graphql-core computes by walking the whole tree, on every request: a thirtieth of the
-    detail view's time.
+    The parse is served from `parsed`. Strawberry's own `ParserCache` raises parse errors from
+    inside its hook, where they skip the error formatting every other request error gets: on a
+    document that does not parse, this one leaves the document unset, so Strawberry parses it
+    again and reports the error itself.
+
+    Validation is looked up by the parsed document's identity, which names its text. Strawberry's
+    own `ValidationCache` looks its LRU up by the document's hash, which graphql-core computes
+    by walking the whole tree, on every request: a thirtieth of the detail view's time.
     """
+
+    def __init__(
+        self, *, max_tokens: int | None = None, rules: Sequence[type[ASTValidationRule]] = ()
+    ) -> None:
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        if self.max_tokens is not None:
+            context.parse_options["max_tokens"] = self.max_tokens
+        if self.rules:
+            context.validation_rules = (*context.validation_rules, *self.rules)
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:
+            document = parsed(context.query, context.parse_options.get("max_tokens"))
+            if document is not None:
+                context.graphql_document = document
+        yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -656,20 +688,3 @@ class _Validated:
 
 
 _VALIDATED: OrderedDict[int, _Validated] = OrderedDict()
-
-
-class ParsedDocumentCache(SchemaExtension):
-    """Strawberry's parse step served from `parsed`.
-
-    Strawberry's own `ParserCache` raises parse errors from inside its hook, where they skip the
-    error formatting every other request error gets: on a document that does not parse, this
-    one leaves the document unset, so Strawberry parses it again and reports the error itself.
-    """
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.query is not None:
-            document = parsed(context.query, context.parse_options.get("max_tokens"))
-            if document is not None:
-                context.graphql_document = document
-        yield

@@ -13,7 +13,7 @@ import strawberry
 
 from execution import engine
 from execution.graphql_internals import graphql_schema
-from server.preflight import ParsedDocumentCache
+from server.preflight import DocumentCache
 from tests.support.executors import QuietSchema, answer
 
 
@@ -78,7 +78,7 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     level = QuietSchema(
         query=Query,
         execution_context_class=engine.LevelExecutionContext,
-        extensions=[ParsedDocumentCache],
+        extensions=[DocumentCache],
     )
     return level, QuietSchema(query=Query)
 

@@ -114,7 +114,7 @@ def operation_cost(
     values = tuple(repr(given[name]) if name in given else None for name in known.reads)
     cost = known.costs.get(values)
     if cost is None:
-        cost = _walked_cost(schema, document, operation_name, variables)
+        cost = walked_cost(schema, document, operation_name, variables)
         if len(known.costs) < MAX_KNOWN_VARIANTS:
             known.costs[values] = cost
     return cost
@@ -155,12 +155,14 @@ def _sizing_variables(document: DocumentNode) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _walked_cost(
+def walked_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
 ) -> int:
+    """The cost of the operation, by walking its document (what `operation_cost` does once per
+    document and values of the variables that size it)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return 0

@@ -82,7 +82,7 @@ def links_selected_in(info: Any, type_name: str) -> frozenset[Any]:
     return links
 
 
-MAX_KEPT = 512
+MAX_KEPT = 256  # as many as `server.preflight` keeps parsed documents
 _SELECTED_IN: OrderedDict[tuple[tuple[int, ...], str, int], tuple[Any, Any, frozenset[Any]]] = (
     OrderedDict()
 )

@@ -115,7 +115,10 @@ def operation_cost(
     cost = known.costs.get(values)
     if cost is None:
         cost = walked_cost(schema, document, operation_name, variables)
-        if len(known.costs) < MAX_KNOWN_VARIANTS:
+        # Long values (a list of a hundred ids) are walked each time, not kept: a client
+        # sending new ones could otherwise fill the memory with them.
+        short = sum(len(value) for value in values if value is not None) <= MAX_KEPT_VALUES
+        if short and len(known.costs) < MAX_KNOWN_VARIANTS:
             known.costs[values] = cost
     return cost
 
@@ -134,6 +137,8 @@ class _KnownCosts:
 
 MAX_KNOWN_DOCUMENTS = 256  # as many as `server.preflight` keeps parsed documents
 MAX_KNOWN_VARIANTS = 16
+MAX_KEPT_VALUES = 200
+"""The longest spelling of a document's sizing variables whose cost is kept, in characters."""
 _KNOWN_COSTS: OrderedDict[tuple[int, int, str | None], _KnownCosts] = OrderedDict()
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bench.workloads import BOARD_VIEW, DETAIL_VIEW, LIST_VIEW
 from execution.graphql_internals import graphql_schema
 from schema.build import build_schema
-from server.cost import operation_cost
+from server.cost import _KNOWN_COSTS, operation_cost
 from tests.support.factories import ACME_PK
 
 NESTED = """{ workspace(slug: "acme") { issues(first: 100) { nodes { project {
@@ -129,3 +129,9 @@ def test_a_document_s_cost_is_kept_per_value_of_the_variables_that_size_it():
     assert cost(f=40, ids=["a", "b"]) == FORTY_COST + 2
     assert cost() == 1 + 1 + 50 + 50  # the default page
     assert cost(f=40) == FORTY_COST
+    kept = _KNOWN_COSTS[(id(schema), id(document), None)].costs
+    held = len(kept)
+    many = [f"id{n:03}" for n in range(100)]
+    assert cost(f=40, ids=many) == FORTY_COST + 100
+    assert cost(f=40, ids=many[:60]) == FORTY_COST + 60
+    assert len(kept) == held  # long values are walked each time, not kept

@@ -98,7 +98,7 @@ def operation_cost(
     why), walked once per document, operation and values of the variables the walk reads.
 
     Documents are parsed once per process (`server.preflight.parsed`), so a document's
-    identity names its text; the walk was a twentieth of the detail view's time."""
+    identity names its text; the walk was 4% of the detail view's instructions."""
     key = (id(schema), id(document), operation_name)
     known = _KNOWN_COSTS.get(key)
     if known is None or known.document is not document or known.schema is not schema:

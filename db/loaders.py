@@ -485,13 +485,20 @@ class Loaders:
             known = self._known[loader] = {}
         return known
 
-    async def rows_by_id(self, loader: str, ids: list[int]) -> list[Any]:
-        """The rows of `ids`, as the by-id loader `loader` reads them: straight from the rows
-        read so far when they hold every one (the to-one links of a list view, read with
-        it)."""
+    def rows_read(self, loader: str, ids: list[int]) -> list[Any] | None:
+        """The rows of `ids` as the by-id loader `loader` reads them, if all were read already
+        (the to-one links of a list view, read with it); else None."""
         known = self._known.get(loader)
         if known is not None and all(pk in known for pk in ids):
             return [known[pk] for pk in ids]
+        return None
+
+    async def rows_by_id(self, loader: str, ids: list[int]) -> list[Any]:
+        """The rows of `ids`, as the by-id loader `loader` reads them: straight from the rows
+        read so far when they hold every one."""
+        rows = self.rows_read(loader, ids)
+        if rows is not None:
+            return rows
         by_id: DataLoader[int, Any] = getattr(self, loader)
         return await by_id.load_many(ids)
 

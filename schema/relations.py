@@ -43,6 +43,17 @@ async def related_nodes(
     `missing`)."""
     wanted = list(dict.fromkeys(key for key in keys if key is not None))
     rows = await load_many(wanted) if wanted else []
+    return _nodes_of(keys, wanted, rows, to_node, missing)
+
+
+def _nodes_of(
+    keys: Sequence[int | None],
+    wanted: list[int],
+    rows: Sequence[Any],
+    to_node: Callable[[Any], NodeType],
+    missing: str | None,
+) -> list[NodeType | Exception | None]:
+    """`related_nodes`' answer, from the rows of the distinct keys `wanted`."""
     # One object per row: parents sharing an assignee share its (immutable) node.
     nodes = {key: to_node(row) for key, row in zip(wanted, rows, strict=True) if row is not None}
     results: list[NodeType | Exception | None] = []
@@ -120,16 +131,24 @@ def resolved(of: LazyType[Any, Any]) -> Any:
 
 def nodes_at(
     of: LazyType[Any, Any], attribute: str, *, missing: str | None = None
-) -> Callable[[Sequence[Any], Context], Awaitable[list[Any]]]:
+) -> Callable[[Sequence[Any], Context], list[Any] | Awaitable[list[Any]]]:
     """The batch resolver of a to-one link: the `of` node whose key each parent holds in
     `attribute` (see `related_nodes` for `missing`). `of` is a lazy reference (`schema.refs`):
-    the type modules import this one."""
+    the type modules import this one.
 
-    async def nodes(parents: Sequence[Any], context: Context) -> list[Any]:
+    Answered at once, not awaited, when every row was read already (with the parents' page:
+    a list view's states, assignees, projects and comment authors): no coroutine, no task."""
+
+    def nodes(parents: Sequence[Any], context: Context) -> list[Any] | Awaitable[list[Any]]:
         cls = resolved(of)
-        return await related_nodes(
+        keys = [getattr(parent, attribute) for parent in parents]
+        wanted = list(dict.fromkeys(key for key in keys if key is not None))
+        rows = context.loaders.rows_read(cls.loader_name, wanted)
+        if rows is not None:
+            return _nodes_of(keys, wanted, rows, cls.from_row, missing)
+        return related_nodes(
             partial(context.loaders.rows_by_id, cls.loader_name),
-            [getattr(parent, attribute) for parent in parents],
+            keys,
             cls.from_row,
             missing=missing,
         )

@@ -4,7 +4,9 @@ what each attempt leaves in the database."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -230,13 +232,13 @@ async def test_a_webhook_whose_receiver_hangs_can_be_deleted(hooks: Hooks):
         arrived.set()
         await asyncio.Event().wait()
 
-    async with Receiver([new_secret()], answer=hang) as receiver:
+    async with as_owner(hooks) as run, Receiver([new_secret()], answer=hang) as receiver:
         webhook = await hooks.webhook(receiver.url(), secret=receiver.secrets[0])
         held, waiting = await hooks.enqueue(webhook, 2)
         sending = asyncio.create_task(hooks.worker(BACKLOG_WEBHOOK_TIMEOUT_S="3").send_one())
         await asyncio.wait_for(arrived.wait(), WAIT_S)
         began = time.monotonic()
-        answer = await as_owner(hooks, WEBHOOK_DELETE, id=to_global_id("Webhook", webhook))
+        answer = await run(WEBHOOK_DELETE, id=to_global_id("Webhook", webhook))
         took = time.monotonic() - began
         assert answer["webhookDelete"]["errors"] == [], answer
         assert took < 2, f"the delete waited {took:.1f} s for the delivery in flight"
@@ -284,7 +286,7 @@ async def test_retrying_a_delivery_in_flight_is_refused_at_once(hooks: Hooks):
         arrived.set()
         await asyncio.Event().wait()
 
-    async with Receiver([new_secret()], answer=fail_then_hang) as receiver:
+    async with as_owner(hooks) as run, Receiver([new_secret()], answer=fail_then_hang) as receiver:
         webhook = await hooks.webhook(receiver.url(), secret=receiver.secrets[0])
         [message] = await hooks.enqueue(webhook)
         assert await hooks.worker().send_one()
@@ -293,9 +295,7 @@ async def test_retrying_a_delivery_in_flight_is_refused_at_once(hooks: Hooks):
         sending = asyncio.create_task(hooks.worker(BACKLOG_WEBHOOK_TIMEOUT_S="3").send_one())
         await asyncio.wait_for(arrived.wait(), WAIT_S)
         began = time.monotonic()
-        answer = await as_owner(
-            hooks, WEBHOOK_DELIVERY_RETRY, id=to_global_id("WebhookDelivery", attempt.id)
-        )
+        answer = await run(WEBHOOK_DELIVERY_RETRY, id=to_global_id("WebhookDelivery", attempt.id))
         took = time.monotonic() - began
         await sending
     [error] = answer["webhookDeliveryRetry"]["errors"]
@@ -303,8 +303,11 @@ async def test_retrying_a_delivery_in_flight_is_refused_at_once(hooks: Hooks):
     assert took < 2, f"the retry waited {took:.1f} s for the delivery in flight"
 
 
-async def as_owner(hooks: Hooks, query: str, **variables: Any) -> dict[str, Any]:
-    """`query`'s data, run as the workspace's owner through the app, committing for real."""
+@contextlib.asynccontextmanager
+async def as_owner(hooks: Hooks) -> AsyncIterator[Callable[..., Awaitable[dict[str, Any]]]]:
+    """A function returning a document's data, run as the workspace's owner through the app,
+    committing for real. The app is built first, so that a test timing a mutation times the
+    request alone."""
     settings = Settings(
         database_url=hooks.url,
         BACKLOG_ENV="development",
@@ -316,7 +319,11 @@ async def as_owner(hooks: Hooks, query: str, **variables: Any) -> dict[str, Any]
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://backlog.test"
     ) as client:
-        response = await client.post("/graphql", json={"query": query, "variables": variables})
-    body = response.json()
-    assert "errors" not in body, body
-    return dict(body["data"])
+
+        async def run(query: str, **variables: Any) -> dict[str, Any]:
+            response = await client.post("/graphql", json={"query": query, "variables": variables})
+            body = response.json()
+            assert "errors" not in body, body
+            return dict(body["data"])
+
+        yield run

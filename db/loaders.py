@@ -67,9 +67,12 @@ class PageKey:
         filter: Hashable | None = None,
         joins: frozenset[Join] = NO_JOINS,
     ) -> None:
+        self._set(parent_id, _PageShape(ordering, args, filter, joins))
+
+    def _set(self, parent_id: int, shape: _PageShape) -> None:
         self.parent_id = parent_id
-        self.shape = _PageShape(ordering, args, filter, joins)
-        self._hash = hash((parent_id, self.shape))
+        self.shape = shape
+        self._hash = hash((parent_id, shape))
 
     @classmethod
     def of_parents(
@@ -86,7 +89,7 @@ class PageKey:
         keys = []
         for parent_id in parent_ids:
             key = cls.__new__(cls)
-            key.parent_id, key.shape, key._hash = parent_id, shape, hash((parent_id, shape))
+            key._set(parent_id, shape)
             keys.append(key)
         return keys
 
@@ -332,18 +335,15 @@ def _fetch_rows_by(
     )
 
     async def load(keys: list[Any]) -> list[Row[Any] | None]:
-        if known is None:
-            rows = await db.fetch_all(statement, {**scope, "keys": keys})
-            found = {getattr(row, key_column.key): row for row in rows}
-            return [found.get(key) for key in keys]
-        keys_read = [key for key in keys if key not in known]
+        read = known if known is not None else {}  # without `known`, this batch's rows only
+        keys_read = [key for key in keys if key not in read]
         if keys_read:
             rows = await db.fetch_all(statement, {**scope, "keys": keys_read})
             found = {getattr(row, key_column.key): row for row in rows}
             for key in keys_read:
                 # The first read of a row is the one every later read is answered with.
-                known.setdefault(key, found.get(key))
-        return [known[key] for key in keys]
+                read.setdefault(key, found.get(key))
+        return [read[key] for key in keys]
 
     return load
 

@@ -35,6 +35,7 @@ from core.enums import Role
 from db import models
 from db.outbox import outbox
 from db.queries import (
+    ISSUE_COLUMNS,
     column_params,
     comments,
     in_scope,
@@ -43,7 +44,6 @@ from db.queries import (
     labels,
     memberships,
     projects,
-    readable_columns,
     users,
     workflow_states,
     workspaces,
@@ -205,8 +205,7 @@ def issue_objects() -> Select[Any]:
     )
     return (
         select(
-            *readable_columns(issues),
-            projects.c.key.label("project_key"),
+            *ISSUE_COLUMNS,
             projects.c.name.label("project_name"),
             state.c.name.label("state_name"),
             state.c.type.label("state_type"),

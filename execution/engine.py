@@ -61,6 +61,7 @@ from graphql.type import (
     is_abstract_type,
 )
 
+from core.kept import KEPT_DOCUMENTS
 from execution.batching import JOINS, batch_resolver_of, takes_joins
 from execution.graphql_internals import (
     StrawberryExecutionContext,
@@ -782,7 +783,7 @@ class _OperationPlans:
 
     __slots__ = ("directive_variables", "operation", "variants")
 
-    MAX_OPERATIONS = 256  # as many as `server.preflight` keeps parsed documents
+    MAX_OPERATIONS = KEPT_DOCUMENTS
     MAX_VARIANTS = 8
     # Per schema (a process may serve several, the tests do), and dropped with it.
     _kept: WeakKeyDictionary[Any, OrderedDict[int, _OperationPlans]] = WeakKeyDictionary()

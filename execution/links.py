@@ -9,12 +9,12 @@ costs a join, never an answer, so the result depends on the document alone.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from graphql.type import GraphQLObjectType, get_named_type
 
+from core.kept import KEPT_DOCUMENTS, KeptFor
 from execution.batching import batch_resolver_of, link_of
 from execution.graphql_internals import raw_resolve_info, strawberry_field
 
@@ -63,29 +63,22 @@ def links_selected_in(info: Any, type_name: str) -> frozenset[Any]:
     found once per field of a parsed document (documents are parsed once per process, so the
     nodes' identity names them) and schema."""
     raw = raw_resolve_info(info)
-    nodes = tuple(raw.field_nodes)
-    key = (tuple(map(id, nodes)), type_name, id(raw.schema))
-    found = _SELECTED_IN.get(key)
-    if found is not None:  # the very nodes and schema: those of the key are held (below)
-        _SELECTED_IN.move_to_end(key)
-        return found[2]
-    item_type = raw.schema.get_type(type_name)
-    links = (
-        links_selected(raw.return_type, nodes, raw.fragments, item_type)
-        if isinstance(item_type, GraphQLObjectType)
-        else NO_LINKS
-    )
-    # The nodes and the schema are held, so that their ids name nothing else while kept.
-    _SELECTED_IN[key] = (nodes, raw.schema, links)
-    while len(_SELECTED_IN) > MAX_KEPT:
-        _SELECTED_IN.popitem(last=False)
+    by_type = _SELECTED_IN.get(raw.schema, *raw.field_nodes)
+    if by_type is None:
+        by_type = _SELECTED_IN.keep({}, raw.schema, *raw.field_nodes)
+    links = by_type.get(type_name)
+    if links is None:
+        item_type = raw.schema.get_type(type_name)
+        links = by_type[type_name] = (
+            links_selected(raw.return_type, raw.field_nodes, raw.fragments, item_type)
+            if isinstance(item_type, GraphQLObjectType)
+            else NO_LINKS
+        )
     return links
 
 
-MAX_KEPT = 256  # as many as `server.preflight` keeps parsed documents
-_SELECTED_IN: OrderedDict[tuple[tuple[int, ...], str, int], tuple[Any, Any, frozenset[Any]]] = (
-    OrderedDict()
-)
+# Per schema and field (its nodes), the links selected by the type of object found.
+_SELECTED_IN: KeptFor[dict[str, frozenset[Any]]] = KeptFor(most=KEPT_DOCUMENTS)
 
 
 def _selections_of(

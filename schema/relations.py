@@ -8,7 +8,6 @@ for a paged one-to-many list (an issue's comments).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from core.errors import NotFoundError
@@ -21,6 +20,7 @@ from schema.relation_field import relation
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 
+    from aiodataloader import DataLoader
     from strawberry.types.lazy_type import LazyType
 
     from db.loaders import Loaders, RelationLoader
@@ -129,6 +129,17 @@ def resolved(of: LazyType[Any, Any]) -> Any:
     return cls
 
 
+async def _loaded_nodes(
+    loader: DataLoader[int, Any],
+    keys: Sequence[int | None],
+    wanted: list[int],
+    to_node: Callable[[Any], NodeType],
+    missing: str | None,
+) -> list[NodeType | Exception | None]:
+    rows = await loader.load_many(wanted) if wanted else []
+    return _nodes_of(keys, wanted, rows, to_node, missing)
+
+
 def nodes_at(
     of: LazyType[Any, Any], attribute: str, *, missing: str | None = None
 ) -> Callable[[Sequence[Any], Context], list[Any] | Awaitable[list[Any]]]:
@@ -146,12 +157,7 @@ def nodes_at(
         rows = context.loaders.rows_read(cls.loader_name, wanted)
         if rows is not None:
             return _nodes_of(keys, wanted, rows, cls.from_row, missing)
-        return related_nodes(
-            partial(context.loaders.rows_by_id, cls.loader_name),
-            keys,
-            cls.from_row,
-            missing=missing,
-        )
+        return _loaded_nodes(cls.loader(context.loaders), keys, wanted, cls.from_row, missing)
 
     return linked(nodes, Link(attribute, of))
 

@@ -23,7 +23,6 @@ and the limit in the error's `extensions`, before any SQL.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -55,6 +54,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from core.errors import CostLimitExceededError
+from core.kept import KEPT_DOCUMENTS, KeptFor
 from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
 from execution.graphql_internals import graphql_schema
 from resolvers.changes import DEFAULT_CHANGES, MAX_CHANGES
@@ -99,47 +99,43 @@ def operation_cost(
 
     Documents are parsed once per process (`server.preflight.parsed`), so a document's
     identity names its text; the walk was 4% of the detail view's instructions."""
-    key = (id(schema), id(document), operation_name)
-    known = _KNOWN_COSTS.get(key)
-    if known is None or known.document is not document or known.schema is not schema:
-        known = _KnownCosts(schema, document, _sizing_variables(document))
-        _KNOWN_COSTS[key] = known
-        while len(_KNOWN_COSTS) > MAX_KNOWN_DOCUMENTS:
-            _KNOWN_COSTS.popitem(last=False)
-    else:
-        _KNOWN_COSTS.move_to_end(key)
+    known = _KNOWN_COSTS.get(schema, document)
+    if known is None:
+        known = _KNOWN_COSTS.keep(_KnownCosts(_sizing_variables(document)), schema, document)
     given = variables or {}
     # The raw values as sent (JSON values, spelled by `repr`, which tells 1 from 1.0, True and
     # "1"): coercing them is deterministic, so equal values cost the same.
-    values = tuple(repr(given[name]) if name in given else None for name in known.reads)
+    values = (
+        operation_name,
+        *(repr(given[name]) if name in given else None for name in known.reads),
+    )
     cost = known.costs.get(values)
     if cost is None:
         cost = walked_cost(schema, document, operation_name, variables)
         # Long values (a list of a hundred ids) are walked each time, not kept: a client
         # sending new ones could otherwise fill the memory with them.
-        short = sum(len(value) for value in values if value is not None) <= MAX_KEPT_VALUES
+        short = sum(len(value) for value in values[1:] if value is not None) <= MAX_KEPT_VALUES
         if short and len(known.costs) < MAX_KNOWN_VARIANTS:
             known.costs[values] = cost
     return cost
 
 
 class _KnownCosts:
-    """The costs of one document's operation, by the values of the variables that size it."""
+    """The costs of one document's operations, by operation name and the values of the
+    variables that size it (`reads`)."""
 
-    __slots__ = ("costs", "document", "reads", "schema")
+    __slots__ = ("costs", "reads")
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, reads: tuple[str, ...]):
-        self.schema = schema
-        self.document = document  # held, so that its id is not another document's while kept
+    def __init__(self, reads: tuple[str, ...]):
         self.reads = reads
         self.costs: dict[tuple[str | None, ...], int] = {}
 
 
-MAX_KNOWN_DOCUMENTS = 256  # as many as `server.preflight` keeps parsed documents
 MAX_KNOWN_VARIANTS = 16
 MAX_KEPT_VALUES = 200
 """The longest spelling of a document's sizing variables whose cost is kept, in characters."""
-_KNOWN_COSTS: OrderedDict[tuple[int, int, str | None], _KnownCosts] = OrderedDict()
+# Per schema and parsed document.
+_KNOWN_COSTS: KeptFor[_KnownCosts] = KeptFor(most=KEPT_DOCUMENTS)
 
 
 def _sizing_variables(document: DocumentNode) -> tuple[str, ...]:

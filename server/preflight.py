@@ -35,7 +35,6 @@ import contextlib
 import hashlib
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -65,6 +64,7 @@ from graphql.utilities import get_operation_ast, value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
 from core.errors import BadUserInputError
+from core.kept import KEPT_DOCUMENTS, KeptFor
 from core.text import unstorable_text
 from execution.graphql_internals import graphql_schema, validation_errors
 from schema.issue_filters import FILTER_ARGUMENT, check_filter_limits
@@ -501,7 +501,7 @@ def decode_json(data: str | bytes) -> object:
 
 # ---- The parse, shared by the check and Strawberry -------------------------------------------
 
-CACHED_DOCUMENTS = 256
+CACHED_DOCUMENTS = KEPT_DOCUMENTS
 MAX_EXPANDED_FIELDS = 5_000
 """Far above any real document (GraphiQL's introspection query selects 220 fields
 expanded, the list view 25), far below what takes validation a noticeable time."""
@@ -660,31 +660,16 @@ class DocumentCache(SchemaExtension):
         if document is not None:
             schema = graphql_schema(context.schema)
             rules = tuple(context.validation_rules)
-            found = _VALIDATED.get(id(document))
-            if (
-                found is not None
-                and found.document is document
-                and found.schema is schema
-                and found.rules == rules
-            ):
-                _VALIDATED.move_to_end(id(document))
-            else:
-                found = _Validated(
-                    document, schema, rules, validation_errors(schema, document, rules)
+            found = _VALIDATED.get(document, schema)
+            if found is None or found[0] != rules:
+                found = _VALIDATED.keep(
+                    (rules, validation_errors(schema, document, rules)), document, schema
                 )
-                _VALIDATED[id(document)] = found
-                while len(_VALIDATED) > CACHED_DOCUMENTS:
-                    _VALIDATED.popitem(last=False)
-            context.pre_execution_errors = found.errors
+            context.pre_execution_errors = found[1]
         yield
 
 
-@dataclass(frozen=True, slots=True)
-class _Validated:
-    document: DocumentNode  # held, so that its id is not another document's while kept
-    schema: Any
-    rules: tuple[type[Any], ...]
-    errors: list[GraphQLError]
-
-
-_VALIDATED: OrderedDict[int, _Validated] = OrderedDict()
+# Per parsed document and schema: the rules it was validated with, and the errors found.
+_VALIDATED: KeptFor[tuple[tuple[type[Any], ...], list[GraphQLError]]] = KeptFor(
+    most=CACHED_DOCUMENTS
+)

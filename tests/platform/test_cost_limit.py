@@ -129,7 +129,9 @@ def test_a_document_s_cost_is_kept_per_value_of_the_variables_that_size_it():
     assert cost(f=40, ids=["a", "b"]) == FORTY_COST + 2
     assert cost() == 1 + 1 + 50 + 50  # the default page
     assert cost(f=40) == FORTY_COST
-    kept = _KNOWN_COSTS[(id(schema), id(document), None)].costs
+    known = _KNOWN_COSTS.get(schema, document)
+    assert known is not None
+    kept = known.costs
     held = len(kept)
     many = [f"id{n:03}" for n in range(100)]
     assert cost(f=40, ids=many) == FORTY_COST + 100

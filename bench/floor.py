@@ -71,16 +71,12 @@ async def _pages(
     filter: Hashable | None = None,
     *,
     joins: frozenset[Join] = NO_JOINS,
-    loaders: Loaders | None = None,
 ) -> list[Page]:
-    # schema.relations.connections_of: the to-one links read with the page, for their loaders.
-    pages = await relation.pages.load_many(
+    # schema.relations.connections_of: the to-one links are read with the page, for their
+    # loaders.
+    return await relation.pages.load_many(
         PageKey.of_parents(parent_ids, ordering, args, filter, joins)
     )
-    if loaders is not None:
-        for page in pages:
-            loaders.prime_joined(joins, page.rows)
-    return pages
 
 
 # The links each view's document selects on its lists' items (execution.links finds the same).
@@ -102,7 +98,6 @@ def _comment_pages(loaders: Loaders, issue_ids: Sequence[int], first: int) -> Aw
         orderings.COMMENTS,
         _page(first),
         joins=frozenset({AUTHOR}),
-        loaders=loaders,
     )
 
 
@@ -137,7 +132,6 @@ async def list_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, An
             _page(variables["first"]),
             NO_ISSUE_FILTER,
             joins=LIST_ISSUE_JOINS,
-            loaders=loaders,
         )
     )[0]
     rows = page.rows
@@ -215,7 +209,6 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
             _page(50),
             NO_ISSUE_FILTER,
             joins=frozenset({STATE}),
-            loaders=loaders,
         ),
         _comment_pages(loaders, pk, 100),
     )
@@ -297,7 +290,6 @@ async def board_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, A
             _page(variables["first"]),
             NO_ISSUE_FILTER,
             joins=frozenset({ASSIGNEE}),
-            loaders=loaders,
         ),
     )
     cards = [row for page in pages for row in page.rows]

@@ -7,7 +7,6 @@ its SQL to the viewer's workspaces.
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass
 from functools import cache, cached_property, partial
@@ -169,6 +168,7 @@ class RelationLoader:
         counts_with_pages: bool = False,
         counters: bool = False,
         batch: bool = True,
+        known: KnownRows | None = None,
     ) -> None:
         # The batch functions are bound to a `_Relation`, which refers to no loader: were they
         # this object's own methods, each loader would be a reference cycle (loader -> batch
@@ -184,6 +184,7 @@ class RelationLoader:
             filtered,
             counts_with_pages,
             counters,
+            known,
         )
         self.counts: DataLoader[CountKey, int] = DataLoader(
             relation.load_counts, batch=batch, cache=batch
@@ -210,6 +211,9 @@ class _Relation:
     counts_with_pages: bool
     # Issue lists: counted from `issue_counts` where its counters decide the filter.
     counters: bool
+    # The request's rows read so far (`Loaders`): the to-one rows a page is read with go
+    # there. None where nothing is kept (the bench's N+1 baseline): pages are read alone.
+    known: KnownRows | None
 
     def statement(
         self,
@@ -262,9 +266,8 @@ class _Relation:
         pages: dict[tuple[_PageShape, int], Page] = {}
         for page_shape, parent_ids in groups.items():
             ordering, args, filter = page_shape.ordering, page_shape.args, page_shape.filter
-            shape, build, params = self.statement(
-                self.query, filter, paged=True, joins=page_shape.joins
-            )
+            joins = page_shape.joins if self.known is not None else NO_JOINS
+            shape, build, params = self.statement(self.query, filter, paged=True, joins=joins)
             found = await fetch_pages_per_parent(
                 self.db,
                 shape,
@@ -280,6 +283,9 @@ class _Relation:
                 pages[(page_shape, parent_id)] = page
                 if page.total is not None:
                     counts.prime(CountKey(parent_id, filter), page.total)
+                if joins:
+                    assert self.known is not None
+                    prime_joined(self.known, joins, page.rows)
         return [pages[(k.shape, k.parent_id)] for k in keys]
 
     async def load_counts(self, keys: Sequence[CountKey]) -> list[int]:
@@ -315,7 +321,7 @@ def _rows_by(
     known: dict[Any, Any] | None = None,
 ) -> DataLoader[Any, Row[Any] | None]:
     """A loader of single rows by a unique key: one `WHERE key = ANY($1)` per batch, for the
-    keys `known` (the rows read so far, with others too: `Loaders.prime_joined`) does not
+    keys `known` (the rows read so far, with others too: `prime_joined`) does not
     hold; the rows it reads are added to `known`."""
     fetch = _fetch_rows_by(db, query, key_column, scope, known)
     return DataLoader(fetch, batch=batch, cache=batch)
@@ -366,7 +372,7 @@ class _RowById(cached_property[DataLoader[int, "Row[Any] | None"]]):
                 loaders.scope_params,
                 batch=loaders._batch,
                 # Loaders that keep nothing (the bench's N+1 baseline) keep no rows either.
-                known=loaders.known_rows(self.name) if loaders._batch else None,
+                known=known_rows(loaders._known, self.name) if loaders._batch else None,
             )
 
         super().__init__(loader)
@@ -439,6 +445,7 @@ def _issues_by(
             counts_with_pages=short,
             counters=True,
             batch=loaders._batch,
+            known=loaders._known if loaders._batch else None,
         )
 
     return cached_property(loader)
@@ -457,6 +464,43 @@ def _all_of_workspace(
     return cached_property(loader)
 
 
+KnownRows = dict[str, dict[int, Any]]
+"""The rows of a request's by-id loaders read so far, by loader and id (`Loaders`)."""
+
+
+def known_rows(known: KnownRows, loader: str) -> dict[int, Any]:
+    """The rows of the by-id loader `loader` read so far, by id."""
+    kept = known.get(loader)
+    if kept is None:
+        kept = known[loader] = {}
+    return kept
+
+
+def prime_joined(known: KnownRows, joins: frozenset[Join], rows: Sequence[Any]) -> None:
+    """Hand each joined row of `rows` (read with `joins`) to the rows read so far, so that
+    the to-one fields of those rows cost no statement."""
+    if not joins or not rows:
+        return
+    fields = rows[0]._fields
+    for join in joins:
+        prefix = f"{join.foreign_key}__"
+        if prefix + "id" not in fields:
+            continue  # not joined (see `_joined`)
+        row_type, names = _joined_row_type(join.loader)
+        columns = [prefix + name for name in names]
+        kept = known_rows(known, join.loader)
+        for row in rows:
+            key = getattr(row, join.foreign_key)
+            if key is None or key in kept:
+                continue  # the first read of a row is the one kept, as a loader's cache
+            # No joined row: one the viewer may not read (the key is a foreign key), for
+            # which the loader's own statement would find none either.
+            joined = getattr(row, prefix + "id") is not None
+            kept[key] = (
+                row_type._make([getattr(row, column) for column in columns]) if joined else None
+            )
+
+
 class Loaders:
     """Every loader of one request, bound to its database handle and its viewer's read scope."""
 
@@ -473,17 +517,10 @@ class Loaders:
         # (`prime_joined`); None for an id whose row the viewer may not read. Kept apart from
         # the loaders' own caches, where a row handed over would cost a future, and its read
         # another.
-        self._known: dict[str, dict[int, Any]] = {}
+        self._known: KnownRows = {}
 
     def _rows(self, query: Select[Any], key: Column[Any]) -> DataLoader[Any, Row[Any] | None]:
         return _rows_by(self._db, query, key, self.scope_params, batch=self._batch)
-
-    def known_rows(self, loader: str) -> dict[int, Any]:
-        """The rows of the by-id loader `loader` read so far, by id."""
-        known = self._known.get(loader)
-        if known is None:
-            known = self._known[loader] = {}
-        return known
 
     def rows_read(self, loader: str, ids: list[int]) -> list[Any] | None:
         """The rows of `ids` as the by-id loader `loader` reads them, if all were read already
@@ -502,16 +539,10 @@ class Loaders:
         by_id: DataLoader[int, Any] = getattr(self, loader)
         return await by_id.load_many(ids)
 
-    @property
-    def joins_read(self) -> bool:
-        """Whether rows read with others are kept for their loaders: not where loaders keep
-        nothing (`BACKLOG_LOADERS_ENABLED=false`, the bench's N+1 baseline)."""
-        return self._batch
-
     def by_id_with(self, loader: str, joins: frozenset[Join]) -> DataLoader[int, Any]:
         """The by-id loader `loader`, reading with its rows those of `joins` (for their
         loaders, as `prime_joined` hands them over)."""
-        if not joins or not self.joins_read:
+        if not joins or not self._batch:
             by_id: DataLoader[int, Any] = getattr(self, loader)
             return by_id
         found = self._joined_loaders.get((loader, joins))
@@ -522,49 +553,23 @@ class Loaders:
                 _JOINABLE[loader].table.c.id,
                 self.scope_params,
             )
-            # A weak reference: this loader is kept by the `Loaders` it primes, and a cycle
-            # would keep a request's rows until the cycle collector ran.
-            owner = weakref.ref(self)
+            # The rows read so far, not this `Loaders`: its loaders refer to no `Loaders`, so
+            # a request's rows go with it, not when the cycle collector runs.
+            known = self._known
 
             async def load(keys: list[int]) -> list[Any]:
                 rows = await fetch(keys)
-                loaders = owner()
-                if loaders is not None:
-                    found_rows = [row for row in rows if row is not None]
-                    loaders.prime_joined(joins, found_rows)
-                    # The rows themselves too, for the same objects read another way.
-                    known = loaders.known_rows(loader)
-                    for row in found_rows:
-                        known.setdefault(row.id, row)
+                found_rows = [row for row in rows if row is not None]
+                prime_joined(known, joins, found_rows)
+                # The rows themselves too, for the same objects read another way.
+                kept = known_rows(known, loader)
+                for row in found_rows:
+                    kept.setdefault(row.id, row)
                 return rows
 
             found = DataLoader(load, batch=self._batch, cache=self._batch)
             self._joined_loaders[(loader, joins)] = found
         return found
-
-    def prime_joined(self, joins: frozenset[Join], rows: Sequence[Any]) -> None:
-        """Hand each joined row of `rows` (a page read with `joins`) to its by-id loader, so
-        that the to-one fields of those rows cost no statement."""
-        if not joins or not rows:
-            return
-        fields = rows[0]._fields
-        for join in joins:
-            prefix = f"{join.foreign_key}__"
-            if prefix + "id" not in fields:
-                continue  # not joined (see `_joined`)
-            row_type, names = _joined_row_type(join.loader)
-            columns = [prefix + name for name in names]
-            known = self.known_rows(join.loader)
-            for row in rows:
-                key = getattr(row, join.foreign_key)
-                if key is None or key in known:
-                    continue  # the first read of a row is the one kept, as a loader's cache
-                # No joined row: one the viewer may not read (the key is a foreign key), for
-                # which the loader's own statement would find none either.
-                joined = getattr(row, prefix + "id") is not None
-                known[key] = (
-                    row_type._make([getattr(row, column) for column in columns]) if joined else None
-                )
 
     def _relation(
         self,
@@ -582,6 +587,7 @@ class Loaders:
             self.scope_params,
             counts_with_pages=short,
             batch=self._batch,
+            known=self._known if self._batch else None,
         )
 
     user_by_id = _RowById(queries.users, queries.visible_users)

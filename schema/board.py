@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from db.loaders import NO_JOINS, CountKey, PageKey
+from db.loaders import CountKey, PageKey
 from resolvers.context import Context
 from schema import orderings, refs
 from schema import projects as project_types
@@ -112,7 +112,7 @@ def _relation(group: IssueGroup, context: Context) -> Any:
 async def _issue_pages(
     groups: list[IssueGroup], context: Context, joins: Collection[Any] = ()
 ) -> list[Connection[Issue]]:
-    db_joins = joins_of(joins) if context.loaders.joins_read else NO_JOINS
+    db_joins = joins_of(joins)
     pages = await asyncio.gather(
         *(
             _relation(g, context).pages.load(
@@ -121,8 +121,6 @@ async def _issue_pages(
             for g in groups
         )
     )
-    for page in pages:
-        context.loaders.prime_joined(db_joins, page.rows)
     return [
         connection_from_page(
             page,

@@ -592,7 +592,6 @@ async def issue_connections(
         Issue.from_row,
         filter=filter_spec(filter),
         joins=joins,
-        loaders=context.loaders,
         **page,
     )
 

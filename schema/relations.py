@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from aiodataloader import DataLoader
     from strawberry.types.lazy_type import LazyType
 
-    from db.loaders import Loaders, RelationLoader
+    from db.loaders import RelationLoader
     from db.pagination import Ordering
     from resolvers.context import Context
     from schema.relation_field import PageArguments
@@ -75,21 +75,15 @@ async def connections_of(
     *,
     filter: Hashable | None = None,
     joins: Collection[Any] = (),
-    loaders: Loaders | None = None,
     **page: Unpack[PageArguments],
 ) -> list[Connection[NodeType]]:
     """One page of `relation` per parent, with the same arguments for all of them. `joins` are
-    the to-one links selected on the nodes (`execution.batching`): with the request's `loaders`,
-    their rows are read by the page's statement and handed to the links' loaders."""
+    the to-one links selected on the nodes (`execution.batching`): their rows are read by the
+    page's statement, for the links' loaders (`db.loaders.prime_joined`)."""
     args = page_args(name, ordering, **page)
-    db_joins = joins_of(joins) if loaders is not None and loaders.joins_read else NO_JOINS
     pages = await relation.pages.load_many(
-        PageKey.of_parents(parent_ids, ordering, args, filter, db_joins)
+        PageKey.of_parents(parent_ids, ordering, args, filter, joins_of(joins))
     )
-    if db_joins:
-        assert loaders is not None
-        for found in pages:
-            loaders.prime_joined(db_joins, found.rows)
     return [
         connection_from_page(page, ordering, to_node, relation.counts, CountKey(parent_id, filter))
         for parent_id, page in zip(parent_ids, pages, strict=True)
@@ -190,7 +184,6 @@ def paged_lists(
             ordering,
             resolved(of).from_row,
             joins=joins,
-            loaders=context.loaders,
             **page,
         )
 

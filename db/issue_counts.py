@@ -34,11 +34,13 @@ if TYPE_CHECKING:
 
 counts = models.table_of(models.IssueCount)
 
+_KEYED = ("state_id", "project_id", "assignee_id")
+"""The filter fields the counters are keyed by, named as the counters' columns; `archived_at`
+only by whether it is null."""
+
 ON_COUNTS = FilterColumns(
     {
-        "state_id": counts.c.state_id,
-        "project_id": counts.c.project_id,
-        "assignee_id": counts.c.assignee_id,
+        **{name: counts.c[name] for name in _KEYED},
         # Only whether it is null is kept (`decided_by` asks no more of it).
         "archived_at": counts.c.archived,
     },
@@ -49,13 +51,10 @@ ON_COUNTS = FilterColumns(
 )
 """A filter's fields on the counters' key."""
 
-_KEYED = ("state_id", "project_id", "assignee_id")
 _PARENTS: dict[ColumnElement[Any], ColumnElement[Any]] = {
-    issues.c.workspace_id: counts.c.workspace_id,
-    issues.c.state_id: counts.c.state_id,
-    issues.c.project_id: counts.c.project_id,
-    issues.c.assignee_id: counts.c.assignee_id,
+    issues.c[name]: counts.c[name] for name in ("workspace_id", *_KEYED)
 }
+"""The issue lists' parent columns the counters are kept by, and their counters' column."""
 
 TOTAL = func.sum(counts.c.count, type_=BigInteger)
 """What `db.pagination.count_per_parent` sums instead of counting rows."""

@@ -28,7 +28,7 @@ from auth.identity import viewer_by_email
 from auth.policies import read_scope
 from core.ids import from_global_id, to_global_id
 from db import issue_filters
-from db.loaders import NO_JOINS, CountKey, Join, Loaders, PageKey
+from db.loaders import CountKey, Join, Loaders
 from db.pagination import PageArgs
 from db.search import SnippetKey, search_ordering
 from db.session import Database, RequestDatabase, create_engine
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
 
     from db.loaders import RelationLoader
-    from db.pagination import Ordering, Page
+    from db.pagination import Page
 
 # What Backlog passes for absent `filter:` arguments (schema.issue_filters.filter_spec(None)):
 # part of the loader keys, so it must be equal for the batches and caches to line up.
@@ -63,22 +63,6 @@ async def _by_key(
     return dict(zip(wanted, rows, strict=True))
 
 
-async def _pages(
-    relation: RelationLoader,
-    parent_ids: Sequence[int],
-    ordering: Ordering,
-    args: PageArgs,
-    filter: Hashable | None = None,
-    *,
-    joins: frozenset[Join] = NO_JOINS,
-) -> list[Page]:
-    # schema.relations.connections_of: the to-one links are read with the page, for their
-    # loaders.
-    return await relation.pages.load_many(
-        PageKey.of_parents(parent_ids, ordering, args, filter, joins)
-    )
-
-
 # The links each view's document selects on its lists' items (execution.links finds the same).
 STATE = Join("state_id", "workflow_state_by_id")
 ASSIGNEE = Join("assignee_id", "user_by_id")
@@ -92,8 +76,7 @@ DETAIL_ISSUE_JOINS = frozenset(
 
 def _comment_pages(loaders: Loaders, issue_ids: Sequence[int], first: int) -> Awaitable[list[Page]]:
     """Each issue's first comments, with their authors (`comments(first) { nodes { author } }`)."""
-    return _pages(
-        loaders.comments_of_issue,
+    return loaders.comments_of_issue.pages_of(
         issue_ids,
         orderings.COMMENTS,
         _page(first),
@@ -125,8 +108,7 @@ async def list_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, An
         return {"workspace": None}
     issues_of = loaders.issues_of_workspace
     page = (
-        await _pages(
-            issues_of,
+        await issues_of.pages_of(
             [workspace.id],
             orderings.ISSUES_DEFAULT,
             _page(variables["first"]),
@@ -142,7 +124,7 @@ async def list_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, An
         _by_key(loaders, "workflow_state_by_id", [row.state_id for row in rows]),
         _by_key(loaders, "user_by_id", [row.assignee_id for row in rows]),
         _by_key(loaders, "project_by_id", [row.project_id for row in rows]),
-        _pages(loaders.labels_of_issue, ids, orderings.LABELS, _page(10)),
+        loaders.labels_of_issue.pages_of(ids, orderings.LABELS, _page(10)),
         _comment_pages(loaders, ids, 5),
     )
     # Next round: the comment connections' totals and the comments' authors.
@@ -201,9 +183,8 @@ async def detail_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
         _by_key(loaders, "user_by_id", [issue.assignee_id, issue.creator_id]),
         _by_key(loaders, "project_by_id", [issue.project_id]),
         _by_key(loaders, "issue_by_id", [issue.parent_id]),
-        _pages(loaders.labels_of_issue, pk, orderings.LABELS, _page(20)),
-        _pages(
-            loaders.children_of_issue,
+        loaders.labels_of_issue.pages_of(pk, orderings.LABELS, _page(20)),
+        loaders.children_of_issue.pages_of(
             pk,
             orderings.ISSUES_DEFAULT,
             _page(50),
@@ -283,8 +264,7 @@ async def board_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, A
     # One round: every group's count and first page (schema.board).
     totals, pages = await asyncio.gather(
         _counts(issues_of, state_ids, NO_ISSUE_FILTER),
-        _pages(
-            issues_of,
+        issues_of.pages_of(
             state_ids,
             orderings.ISSUES_DEFAULT,
             _page(variables["first"]),
@@ -296,7 +276,7 @@ async def board_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, A
     # Next round: the cards' assignees and labels.
     assignees, label_pages = await asyncio.gather(
         _by_key(loaders, "user_by_id", [row.assignee_id for row in cards]),
-        _pages(loaders.labels_of_issue, [row.id for row in cards], orderings.LABELS, _page(5)),
+        loaders.labels_of_issue.pages_of([row.id for row in cards], orderings.LABELS, _page(5)),
     )
     labels_of = dict(zip((row.id for row in cards), label_pages, strict=True))
     return {
@@ -338,7 +318,7 @@ async def search_view(loaders: Loaders, variables: dict[str, Any]) -> dict[str, 
     spec = search_spec(variables["query"], include_archived=False)
     results = loaders.search_results_of_workspace
     page = (
-        await _pages(results, [workspace.id], search_ordering(), _page(variables["first"]), spec)
+        await results.pages_of([workspace.id], search_ordering(), _page(variables["first"]), spec)
     )[0]
     rows = page.rows
     # One round: the count, the snippets and the issues' states.

@@ -23,7 +23,7 @@ from db.pagination import Page, PageArgs, count_per_parent, fetch_pages_per_pare
 from db.queries import ReadScope
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Hashable, Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 
     from sqlalchemy import Column, ColumnElement, Row, Select, Table
 
@@ -192,6 +192,19 @@ class RelationLoader:
         self.pages: DataLoader[PageKey, Page] = DataLoader(
             partial(relation.load_pages, self.counts), batch=batch, cache=batch
         )
+
+    def pages_of(
+        self,
+        parent_ids: Iterable[int],
+        ordering: Ordering,
+        args: PageArgs,
+        filter: Hashable | None = None,
+        joins: frozenset[Join] = NO_JOINS,
+    ) -> Awaitable[list[Page]]:
+        """The same page of each parent's list, read with the rows of `joins` (for their
+        loaders: `prime_joined`): one statement for them all, with the other pages of the
+        batch that share its shape."""
+        return self.pages.load_many(PageKey.of_parents(parent_ids, ordering, args, filter, joins))
 
 
 @dataclass(frozen=True, slots=True)

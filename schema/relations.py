@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from core.errors import NotFoundError
-from db.loaders import NO_JOINS, CountKey, Join, PageKey
+from db.loaders import NO_JOINS, CountKey, Join
 from execution.batching import linked
 from schema import refs
 from schema.pagination import Connection, connection_from_page, page_args
@@ -81,9 +81,7 @@ async def connections_of(
     the to-one links selected on the nodes (`execution.batching`): their rows are read by the
     page's statement, for the links' loaders (`db.loaders.prime_joined`)."""
     args = page_args(name, ordering, **page)
-    pages = await relation.pages.load_many(
-        PageKey.of_parents(parent_ids, ordering, args, filter, joins_of(joins))
-    )
+    pages = await relation.pages_of(parent_ids, ordering, args, filter, joins_of(joins))
     return [
         connection_from_page(page, ordering, to_node, relation.counts, CountKey(parent_id, filter))
         for parent_id, page in zip(parent_ids, pages, strict=True)

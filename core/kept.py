@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 Value = TypeVar("Value")
 
@@ -53,3 +54,27 @@ class KeptFor(Generic[Value]):
         while len(self._entries) > self.most:
             self._entries.popitem(last=False)
         return value
+
+
+class KeptPer(Generic[Value]):
+    """A `KeptFor` per owner, the schema the values were worked out for, dropped with it.
+
+    A process serves one schema, but the tests build one per app; an entry holding its schema
+    would keep every one of them alive (and a full collection of the test run's heap took
+    seconds)."""
+
+    __slots__ = ("_by_owner", "most")
+
+    def __init__(self, *, most: int) -> None:
+        self.most = most
+        self._by_owner: WeakKeyDictionary[Any, KeptFor[Value]] = WeakKeyDictionary()
+
+    def get(self, owner: object, *objects: object) -> Value | None:
+        kept = self._by_owner.get(owner)
+        return None if kept is None else kept.get(*objects)
+
+    def keep(self, value: Value, owner: object, *objects: object) -> Value:
+        kept = self._by_owner.get(owner)
+        if kept is None:
+            kept = self._by_owner[owner] = KeptFor(most=self.most)
+        return kept.keep(value, *objects)

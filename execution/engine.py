@@ -89,7 +89,7 @@ from execution.graphql_internals import (
 from execution.links import links_selected
 
 if TYPE_CHECKING:
-    from graphql import GraphQLField, GraphQLOutputType
+    from graphql import GraphQLField, GraphQLOutputType, GraphQLSchema
     from graphql.language import FieldNode, OperationDefinitionNode
 
     from execution.graphql_internals import FieldDetailsList, GroupedFieldSet
@@ -785,8 +785,18 @@ class _OperationPlans:
 
     MAX_OPERATIONS = KEPT_DOCUMENTS
     MAX_VARIANTS = 8
-    # Per schema (a process may serve several, the tests do), and dropped with it.
-    _kept: WeakKeyDictionary[Any, OrderedDict[int, _OperationPlans]] = WeakKeyDictionary()
+    # Per schema, in the schema's own `extensions` (graphql-core keeps them for such metadata):
+    # plans refer to the schema's fields, whose resolvers refer to the schema, so a weak map
+    # from schema to plans would keep every schema alive (the tests build one per app).
+    _KEY = "backlog.operation_plans"
+
+    @classmethod
+    def kept(cls, schema: GraphQLSchema) -> OrderedDict[int, _OperationPlans]:
+        """The plans kept for `schema`, by the identity of their operation's node."""
+        kept: OrderedDict[int, _OperationPlans] | None = schema.extensions.get(cls._KEY)
+        if kept is None:
+            kept = schema.extensions[cls._KEY] = OrderedDict()
+        return kept
 
     def __init__(self, operation: OperationDefinitionNode, fragments: list[Any]) -> None:
         self.operation = operation
@@ -796,9 +806,7 @@ class _OperationPlans:
     @classmethod
     def of(cls, executor: Any) -> _OperationPlans:
         operation = executor.operation
-        kept = cls._kept.get(executor.schema)
-        if kept is None:
-            kept = cls._kept[executor.schema] = OrderedDict()
+        kept = cls.kept(executor.schema)
         found = kept.get(id(operation))
         if found is not None and found.operation is operation:
             kept.move_to_end(id(operation))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from graphql.type import GraphQLObjectType, get_named_type
 
-from core.kept import KEPT_DOCUMENTS, KeptFor
+from core.kept import KEPT_DOCUMENTS, KeptPer
 from execution.batching import batch_resolver_of, link_of
 from execution.graphql_internals import raw_resolve_info, strawberry_field
 
@@ -78,7 +78,7 @@ def links_selected_in(info: Any, type_name: str) -> frozenset[Any]:
 
 
 # Per schema and field (its nodes), the links selected by the type of object found.
-_SELECTED_IN: KeptFor[dict[str, frozenset[Any]]] = KeptFor(most=KEPT_DOCUMENTS)
+_SELECTED_IN: KeptPer[dict[str, frozenset[Any]]] = KeptPer(most=KEPT_DOCUMENTS)
 
 
 def _selections_of(

@@ -54,7 +54,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from core.errors import CostLimitExceededError
-from core.kept import KEPT_DOCUMENTS, KeptFor
+from core.kept import KEPT_DOCUMENTS, KeptPer
 from db.session import UNAVAILABLE_MESSAGE, DatabaseUnavailableError
 from execution.graphql_internals import graphql_schema
 from resolvers.changes import DEFAULT_CHANGES, MAX_CHANGES
@@ -135,7 +135,7 @@ MAX_KNOWN_VARIANTS = 16
 MAX_KEPT_VALUES = 200
 """The longest spelling of a document's sizing variables whose cost is kept, in characters."""
 # Per schema and parsed document.
-_KNOWN_COSTS: KeptFor[_KnownCosts] = KeptFor(most=KEPT_DOCUMENTS)
+_KNOWN_COSTS: KeptPer[_KnownCosts] = KeptPer(most=KEPT_DOCUMENTS)
 
 
 def _sizing_variables(document: DocumentNode) -> tuple[str, ...]:

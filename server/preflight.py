@@ -64,7 +64,7 @@ from graphql.utilities import get_operation_ast, value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
 from core.errors import BadUserInputError
-from core.kept import KEPT_DOCUMENTS, KeptFor
+from core.kept import KEPT_DOCUMENTS, KeptPer
 from core.text import unstorable_text
 from execution.graphql_internals import graphql_schema, validation_errors
 from schema.issue_filters import FILTER_ARGUMENT, check_filter_limits
@@ -660,16 +660,16 @@ class DocumentCache(SchemaExtension):
         if document is not None:
             schema = graphql_schema(context.schema)
             rules = tuple(context.validation_rules)
-            found = _VALIDATED.get(document, schema)
+            found = _VALIDATED.get(schema, document)
             if found is None or found[0] != rules:
                 found = _VALIDATED.keep(
-                    (rules, validation_errors(schema, document, rules)), document, schema
+                    (rules, validation_errors(schema, document, rules)), schema, document
                 )
             context.pre_execution_errors = found[1]
         yield
 
 
-# Per parsed document and schema: the rules it was validated with, and the errors found.
-_VALIDATED: KeptFor[tuple[tuple[type[Any], ...], list[GraphQLError]]] = KeptFor(
+# Per schema and parsed document: the rules it was validated with, and the errors found.
+_VALIDATED: KeptPer[tuple[tuple[type[Any], ...], list[GraphQLError]]] = KeptPer(
     most=CACHED_DOCUMENTS
 )

@@ -84,7 +84,7 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
 
 
 def _fills(schema: strawberry.Schema) -> list[engine._Fill]:
-    kept = engine._OperationPlans._kept.get(graphql_schema(schema), {})
+    kept = engine._OperationPlans.kept(graphql_schema(schema))
     return [
         selection.fill
         for operation in kept.values()

@@ -74,17 +74,9 @@ class PageKey:
         self._hash = hash((parent_id, shape))
 
     @classmethod
-    def of_parents(
-        cls,
-        parent_ids: Iterable[int],
-        ordering: Ordering,
-        args: PageArgs,
-        filter: Hashable | None = None,
-        joins: frozenset[Join] = NO_JOINS,
-    ) -> list[PageKey]:
+    def of_parents(cls, parent_ids: Iterable[int], shape: _PageShape) -> list[PageKey]:
         """The keys of the same page of each parent's list, sharing one shape (compared by
         identity when the loader groups them)."""
-        shape = _PageShape(ordering, args, filter, joins)
         keys = []
         for parent_id in parent_ids:
             key = cls.__new__(cls)
@@ -204,7 +196,8 @@ class RelationLoader:
         """The same page of each parent's list, read with the rows of `joins` (for their
         loaders: `prime_joined`): one statement for them all, with the other pages of the
         batch that share its shape."""
-        return self.pages.load_many(PageKey.of_parents(parent_ids, ordering, args, filter, joins))
+        shape = _PageShape(ordering, args, filter, joins)
+        return self.pages.load_many(PageKey.of_parents(parent_ids, shape))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ of them (plans, validation, costs)."""
 
 
 class KeptFor(Generic[Value]):
-    """Values kept for objects found by their identity: parsed documents, their nodes and the
-    schema, which stand for a document's text as the server parses each text once per process
-    and reuses the document. Identity is what such a lookup can afford: hashing a document
-    walks its whole tree.
+    """Values kept for objects found by their identity: parsed documents and their nodes, which
+    stand for a document's text as the server parses each text once per process and reuses the
+    document (the schema they were worked out for is `KeptPer`'s owner). Identity is what such
+    a lookup can afford: hashing a document walks its whole tree.
 
     Each entry holds its objects, so that their ids name no other objects while it is kept; past
     `most` entries the least recently used goes.

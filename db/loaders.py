@@ -149,34 +149,33 @@ class RelationLoader:
 
     def __init__(
         self,
-        db: RequestDatabase,
+        loaders: Loaders,
         name: str,
         query: Callable[[], Select[Any]],
         parent: ColumnElement[Any],
-        scope: dict[str, Any],
         *,
         filtered: bool = False,
         count_query: Callable[[], Select[Any]] | None = None,
         counts_with_pages: bool = False,
         counters: bool = False,
-        batch: bool = True,
-        known: KnownRows | None = None,
     ) -> None:
-        # The batch functions are bound to a `_Relation`, which refers to no loader: were they
-        # this object's own methods, each loader would be a reference cycle (loader -> batch
-        # function -> this object -> loader), and a request's rows would outlive it until the
-        # cycle collector ran.
+        # The batch functions are bound to a `_Relation`, which refers to no loader (nor to
+        # `loaders`): were they this object's own methods, each loader would be a reference
+        # cycle (loader -> batch function -> this object -> loader), and a request's rows would
+        # outlive it until the cycle collector ran.
+        batch = loaders._batch
         relation = _Relation(
-            db,
+            loaders._db,
             name,
             query,
             count_query or query,
             parent,
-            scope,
+            loaders.scope_params,
             filtered,
             counts_with_pages,
             counters,
-            known,
+            # Loaders that keep nothing (the bench's N+1 baseline) keep no rows either.
+            loaders._known if batch else None,
         )
         self.counts: DataLoader[CountKey, int] = DataLoader(
             relation.load_counts, batch=batch, cache=batch
@@ -440,18 +439,15 @@ def _issues_by(
 
     def loader(loaders: Loaders) -> RelationLoader:
         return RelationLoader(
-            loaders._db,
+            loaders,
             name,
             queries.visible_issues,
             parent,
-            loaders.scope_params,
             filtered=True,
             # Counting needs no join to projects (every issue has one): a third of its cost.
             count_query=queries.countable_issues,
             counts_with_pages=short,
             counters=True,
-            batch=loaders._batch,
-            known=loaders._known if loaders._batch else None,
         )
 
     return cached_property(loader)
@@ -585,16 +581,7 @@ class Loaders:
         *,
         short: bool = False,
     ) -> RelationLoader:
-        return RelationLoader(
-            self._db,
-            name,
-            query,
-            parent,
-            self.scope_params,
-            counts_with_pages=short,
-            batch=self._batch,
-            known=self._known if self._batch else None,
-        )
+        return RelationLoader(self, name, query, parent, counts_with_pages=short)
 
     user_by_id = _RowById(queries.users, queries.visible_users)
     workspace_by_id = _RowById(queries.workspaces, queries.visible_workspaces)
@@ -733,14 +720,12 @@ class Loaders:
     def search_results_of_workspace(self) -> RelationLoader:
         """Issues matching a search (`filter` is a `db.search.SearchSpec`), best first."""
         return RelationLoader(
-            self._db,
+            self,
             "search results of workspace",
             search.ranked_issues,
             queries.issues.c.workspace_id,
-            self.scope_params,
             filtered=True,
             count_query=search.matching_issues,
-            batch=self._batch,
         )
 
     @cached_property

@@ -793,10 +793,14 @@ class _OperationPlans:
     @classmethod
     def kept(cls, schema: GraphQLSchema) -> OrderedDict[int, _OperationPlans]:
         """The plans kept for `schema`, by the identity of their operation's node."""
-        kept: OrderedDict[int, _OperationPlans] | None = schema.extensions.get(cls._KEY)
-        if kept is None:
-            kept = schema.extensions[cls._KEY] = OrderedDict()
-        return kept
+        # With the schema they were made for: a schema rebuilt from this one's arguments
+        # (`to_kwargs`) is given the same `extensions` dict, but not these plans.
+        found: tuple[GraphQLSchema, OrderedDict[int, _OperationPlans]] | None = (
+            schema.extensions.get(cls._KEY)
+        )
+        if found is None or found[0] is not schema:
+            found = schema.extensions[cls._KEY] = (schema, OrderedDict())
+        return found[1]
 
     def __init__(self, operation: OperationDefinitionNode, fragments: list[Any]) -> None:
         self.operation = operation

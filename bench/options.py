@@ -251,7 +251,9 @@ def write_bench_parser(
     parser = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help=seconds_help)
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help=f"{seconds_help} (default: %(default)g)"
+    )
     parser.add_argument("--rate", type=float, default=rate, help=f"writes/s (default: {rate:g})")
     return parser
 
@@ -265,6 +267,8 @@ def parse_write_bench(
     parser.add_argument("--data-dir", type=Path, help="default: bench/.data/<scale>")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.rate <= 0:
+        parser.error("--seconds and --rate must be positive")
     fields = {
         "seconds": args.seconds,
         "rate": args.rate,

@@ -783,7 +783,6 @@ class _OperationPlans:
 
     __slots__ = ("directive_variables", "operation", "variants")
 
-    MAX_OPERATIONS = KEPT_DOCUMENTS
     MAX_VARIANTS = 8
     # Per schema, in the schema's own `extensions` (graphql-core keeps them for such metadata):
     # plans refer to the schema's fields, whose resolvers refer to the schema, so a weak map
@@ -816,7 +815,7 @@ class _OperationPlans:
             kept.move_to_end(id(operation))
             return found
         found = kept[id(operation)] = cls(operation, list(fragment_definitions(executor).values()))
-        while len(kept) > cls.MAX_OPERATIONS:
+        while len(kept) > KEPT_DOCUMENTS:
             kept.popitem(last=False)
         return found
 

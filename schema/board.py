@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from db.loaders import CountKey, PageKey
+from db.loaders import CountKey
 from resolvers.context import Context
 from schema import orderings, refs
 from schema import projects as project_types
@@ -113,14 +113,24 @@ async def _issue_pages(
     groups: list[IssueGroup], context: Context, joins: Collection[Any] = ()
 ) -> list[Connection[Issue]]:
     db_joins = joins_of(joins)
-    pages = await asyncio.gather(
+    # The groups of one `issueGroups` field share its page: one shape for all their parents.
+    by_page: dict[_Page, list[IssueGroup]] = {}
+    for group in groups:
+        by_page.setdefault(group.page, []).append(group)
+    found = await asyncio.gather(
         *(
-            _relation(g, context).pages.load(
-                PageKey(g.pk, g.page.ordering, g.page.args, g.page.filter, db_joins)
+            getattr(context.loaders, page.relation).pages_of(
+                [g.pk for g in of_page], page.ordering, page.args, page.filter, db_joins
             )
-            for g in groups
+            for page, of_page in by_page.items()
         )
     )
+    page_of = {
+        id(group): page
+        for of_page, pages in zip(by_page.values(), found, strict=True)
+        for group, page in zip(of_page, pages, strict=True)
+    }
+    pages = [page_of[id(g)] for g in groups]
     return [
         connection_from_page(
             page,

@@ -20,7 +20,6 @@ from schema.relation_field import relation
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 
-    from aiodataloader import DataLoader
     from strawberry.types.lazy_type import LazyType
 
     from db.loaders import RelationLoader
@@ -121,17 +120,6 @@ def resolved(of: LazyType[Any, Any]) -> Any:
     return cls
 
 
-async def _loaded_nodes(
-    loader: DataLoader[int, Any],
-    keys: Sequence[int | None],
-    wanted: list[int],
-    to_node: Callable[[Any], NodeType],
-    missing: str | None,
-) -> list[NodeType | Exception | None]:
-    rows = await loader.load_many(wanted) if wanted else []
-    return _nodes_of(keys, wanted, rows, to_node, missing)
-
-
 def nodes_at(
     of: LazyType[Any, Any], attribute: str, *, missing: str | None = None
 ) -> Callable[[Sequence[Any], Context], list[Any] | Awaitable[list[Any]]]:
@@ -149,7 +137,9 @@ def nodes_at(
         rows = context.loaders.rows_read(cls.loader_name, wanted)
         if rows is not None:
             return _nodes_of(keys, wanted, rows, cls.from_row, missing)
-        return _loaded_nodes(cls.loader(context.loaders), keys, wanted, cls.from_row, missing)
+        return related_nodes(
+            cls.loader(context.loaders).load_many, keys, cls.from_row, missing=missing
+        )
 
     return linked(nodes, Link(attribute, of))
 

@@ -501,13 +501,12 @@ def decode_json(data: str | bytes) -> object:
 
 # ---- The parse, shared by the check and Strawberry -------------------------------------------
 
-CACHED_DOCUMENTS = KEPT_DOCUMENTS
 MAX_EXPANDED_FIELDS = 5_000
 """Far above any real document (GraphiQL's introspection query selects 220 fields
 expanded, the list view 25), far below what takes validation a noticeable time."""
 
 
-@lru_cache(maxsize=CACHED_DOCUMENTS)
+@lru_cache(maxsize=KEPT_DOCUMENTS)
 def parsed(query: str, max_tokens: int | None) -> DocumentNode | None:
     """The document of `query`, parsed once per process; None if it does not parse."""
     try:
@@ -558,7 +557,7 @@ class _Literals(Visitor):
             self.filters.append(node.value)
 
 
-@lru_cache(maxsize=CACHED_DOCUMENTS)
+@lru_cache(maxsize=KEPT_DOCUMENTS)
 def inspected(query: str, max_tokens: int | None) -> InspectedDocument | None:
     """The document of `query` with what the check needs of it; None if it does not parse."""
     document = parsed(query, max_tokens)
@@ -659,17 +658,16 @@ class DocumentCache(SchemaExtension):
         document = context.graphql_document
         if document is not None:
             schema = graphql_schema(context.schema)
+            # The rules too: a viewer who may not explore the schema is validated with one more.
             rules = tuple(context.validation_rules)
-            found = _VALIDATED.get(schema, document)
-            if found is None or found[0] != rules:
-                found = _VALIDATED.keep(
-                    (rules, validation_errors(schema, document, rules)), schema, document
+            errors = _VALIDATED.get(schema, document, *rules)
+            if errors is None:
+                errors = _VALIDATED.keep(
+                    validation_errors(schema, document, rules), schema, document, *rules
                 )
-            context.pre_execution_errors = found[1]
+            context.pre_execution_errors = errors
         yield
 
 
-# Per schema and parsed document: the rules it was validated with, and the errors found.
-_VALIDATED: KeptPer[tuple[tuple[type[Any], ...], list[GraphQLError]]] = KeptPer(
-    most=CACHED_DOCUMENTS
-)
+# Per schema, parsed document and rules: the errors found.
+_VALIDATED: KeptPer[list[GraphQLError]] = KeptPer(most=KEPT_DOCUMENTS)

@@ -77,7 +77,8 @@ _VACUUMED = ("issues", "issue_labels", "activity", "projects")
 
 @dataclass(frozen=True)
 class Written:
-    """What a restore undid: the rows the writes since the last restore had left."""
+    """What a restore undid: the rows the writes since the last restore had left. Each field is
+    the row count of the _RESTORE statement of that name."""
 
     issues_created: int = 0
     activity_appended: int = 0

@@ -33,7 +33,7 @@ import multiprocessing
 import os
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -200,15 +200,11 @@ class LiveRun(DeliveryLatency):
 
     @property
     def correct(self) -> bool:
-        return not (
-            self.missing
-            or self.duplicated
-            or self.out_of_order
-            or self.unexpected
-            or self.cursor_disagreements
-            or self.failed_subscribers
-            or self.connected < self.subscribers
-        )
+        """Every subscriber connected and stayed, and received each committed write once, in
+        stream order and with the cursor the others saw, and nothing else."""
+        everyone_stayed = self.connected >= self.subscribers and not self.failed_subscribers
+        faults = (self.missing, self.duplicated, self.out_of_order, self.unexpected)
+        return everyone_stayed and not any(faults) and not self.cursor_disagreements
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -628,8 +624,94 @@ def analyse(
 # -- report ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Table:
+    """A table of the report, after the paragraph that says what it shows; each column's header
+    beside what its cell shows of a run (as str() writes it)."""
+
+    explained: str
+    columns: tuple[tuple[str, Callable[[LiveRun], object]], ...]
+    right_from: int = 0  # the first column aligned right
+
+    def render(self, runs: Sequence[LiveRun]) -> str:
+        headers = [header for header, _ in self.columns]
+        rows = [tuple(str(cell(run)) for _, cell in self.columns) for run in runs]
+        table = report._table(headers, rows, right_from=self.right_from)
+        return f"{_filled(self.explained)}\n{table}"
+
+
+_fmt = report._fmt
+_SUBSCRIBERS: tuple[str, Callable[[LiveRun], object]] = (
+    "subscribers",
+    lambda r: f"{r.subscribers:,}",
+)
+
+_LATENCY = _Table(
+    "Latency per delivery: from the write's HTTP response (commit done: a lower bound) and "
+    "from its send (an upper bound).",
+    (
+        _SUBSCRIBERS,
+        ("connected", lambda r: f"{r.connected:,}"),
+        (
+            "writes",
+            lambda r: (
+                f"{r.writes:,}" + (f" ({r.write_failures} failed !!)" if r.write_failures else "")
+            ),
+        ),
+        ("deliveries", lambda r: f"{r.deliveries:,}"),
+        ("deliveries/s", lambda r: _fmt(r.deliveries_per_s)),
+        ("p50 ms", lambda r: _fmt(r.p50_ms)),
+        ("p99 ms", lambda r: _fmt(r.p99_ms)),
+        ("max ms", lambda r: _fmt(r.max_ms)),
+        ("p50 from send", lambda r: _fmt(r.p50_from_send_ms)),
+        ("p99 from send", lambda r: _fmt(r.p99_from_send_ms)),
+        ("write p99 ms", lambda r: _fmt(r.write_p99_ms)),
+    ),
+)
+_COST = _Table(
+    "Cost. CPU over the write phase and its drain (cores = CPU-s / phase): the whole "
+    "machine, what of it was neither ours nor PostgreSQL's, both servers' processes, "
+    "each server process's busiest second (1.00: its one event loop saturated), every "
+    "PostgreSQL process, the client processes. Per delivery: all server CPU, and without "
+    "the writes' own cost (measured with no subscriber). Memory: both servers' RSS before "
+    "and after opening the connections (and at the end), per connection.",
+    (
+        _SUBSCRIBERS,
+        ("phase s", lambda r: _fmt(r.phase_s)),
+        ("machine cores", lambda r: _fmt(r.machine_busy_cpus, 2)),
+        ("others' cores", lambda r: _fmt(r.others_cpus, 2)),
+        ("server cores", lambda r: _fmt(r.server_cpu_s / r.phase_s, 2)),
+        ("busiest s/proc", lambda r: " ".join(f"{share:.2f}" for share in r.busiest_server_s)),
+        ("srv ms/delivery", lambda r: _fmt(r.server_cpu_ms_per_delivery, 3)),
+        ("ms/delivery -writes", lambda r: _fmt(r.delivery_cpu_ms, 3)),
+        ("ms/write alone", lambda r: _fmt(r.write_cpu_ms_alone, 1)),
+        ("DB cores", lambda r: _fmt(None if r.db_cpu_s is None else r.db_cpu_s / r.phase_s, 2)),
+        ("client cores", lambda r: _fmt(r.client_cpu_s / r.phase_s, 2)),
+        ("RSS MB before", lambda r: _fmt(sum(r.rss_before_mb))),
+        ("RSS MB after", lambda r: _fmt(sum(r.rss_after_mb))),
+        ("RSS MB end", lambda r: _fmt(sum(r.rss_end_mb))),
+        ("KiB/conn", lambda r: _fmt(r.kib_per_connection, 0)),
+    ),
+)
+_CORRECTNESS = _Table(
+    "Correctness per subscriber, summed: committed writes not received, received twice, "
+    "out of stream order; deliveries of no committed write; writes whose cursor differed "
+    "between subscribers; subscribers that failed or were closed.",
+    (
+        _SUBSCRIBERS,
+        ("missing", lambda r: r.missing),
+        ("duplicated", lambda r: r.duplicated),
+        ("out of order", lambda r: r.out_of_order),
+        ("unexpected", lambda r: r.unexpected),
+        ("cursor differs", lambda r: r.cursor_disagreements),
+        ("failed subs", lambda r: r.failed_subscribers),
+        ("verdict", lambda r: "PASS" if r.correct else "FAIL"),
+    ),
+    right_from=1,
+)
+
+
 def print_report(options: LiveOptions, runs: Sequence[LiveRun], notes: Sequence[str]) -> None:
-    fmt = report._fmt
     print()
     _say(
         f"Live updates: {SERVER_PROCESSES} backlog processes (uvicorn, 1 worker each), "
@@ -637,91 +719,7 @@ def print_report(options: LiveOptions, runs: Sequence[LiveRun], notes: Sequence[
         f"(permessage-deflate {'offered' if options.compression else 'off'}), issueUpdate "
         f"over HTTP at {options.rate:g}/s for {options.seconds:g} s."
     )
-    _say(
-        "Latency per delivery: from the write's HTTP response (commit done: a lower bound) and "
-        "from its send (an upper bound)."
-    )
-    headers: tuple[str, ...] = (
-        "subscribers", "connected", "writes", "deliveries", "deliveries/s", "p50 ms", "p99 ms",
-        "max ms", "p50 from send", "p99 from send", "write p99 ms",
-    )  # fmt: skip
-    rows: list[tuple[str, ...]] = [
-        (
-            f"{r.subscribers:,}",
-            f"{r.connected:,}",
-            f"{r.writes:,}" + (f" ({r.write_failures} failed !!)" if r.write_failures else ""),
-            f"{r.deliveries:,}",
-            fmt(r.deliveries_per_s),
-            fmt(r.p50_ms),
-            fmt(r.p99_ms),
-            fmt(r.max_ms),
-            fmt(r.p50_from_send_ms),
-            fmt(r.p99_from_send_ms),
-            fmt(r.write_p99_ms),
-        )
-        for r in runs
-    ]
-    print(report._table(headers, rows, right_from=0))
-    print()
-    _say(
-        "Cost. CPU over the write phase and its drain (cores = CPU-s / phase): the whole "
-        "machine, what of it was neither ours nor PostgreSQL's, both servers' processes, "
-        "each server process's busiest second (1.00: its one event loop saturated), every "
-        "PostgreSQL process, the client processes. Per delivery: all server CPU, and without "
-        "the writes' own cost (measured with no subscriber). Memory: both servers' RSS before "
-        "and after opening the connections (and at the end), per connection."
-    )
-    headers = (
-        "subscribers", "phase s", "machine cores", "others' cores", "server cores",
-        "busiest s/proc",
-        "srv ms/delivery", "ms/delivery -writes", "ms/write alone", "DB cores", "client cores",
-        "RSS MB before", "RSS MB after", "RSS MB end", "KiB/conn",
-    )  # fmt: skip
-    rows = [
-        (
-            f"{r.subscribers:,}",
-            fmt(r.phase_s),
-            fmt(r.machine_busy_cpus, 2),
-            fmt(r.others_cpus, 2),
-            fmt(r.server_cpu_s / r.phase_s, 2),
-            " ".join(f"{share:.2f}" for share in r.busiest_server_s),
-            fmt(r.server_cpu_ms_per_delivery, 3),
-            fmt(r.delivery_cpu_ms, 3),
-            fmt(r.write_cpu_ms_alone, 1),
-            fmt(None if r.db_cpu_s is None else r.db_cpu_s / r.phase_s, 2),
-            fmt(r.client_cpu_s / r.phase_s, 2),
-            fmt(sum(r.rss_before_mb)),
-            fmt(sum(r.rss_after_mb)),
-            fmt(sum(r.rss_end_mb)),
-            fmt(r.kib_per_connection, 0),
-        )
-        for r in runs
-    ]
-    print(report._table(headers, rows, right_from=0))
-    print()
-    _say(
-        "Correctness per subscriber, summed: committed writes not received, received twice, "
-        "out of stream order; deliveries of no committed write; writes whose cursor differed "
-        "between subscribers; subscribers that failed or were closed."
-    )
-    headers = (
-        "subscribers", "missing", "duplicated", "out of order", "unexpected",
-        "cursor differs", "failed subs", "verdict",
-    )  # fmt: skip
-    rows = [
-        (
-            f"{r.subscribers:,}",
-            str(r.missing),
-            str(r.duplicated),
-            str(r.out_of_order),
-            str(r.unexpected),
-            str(r.cursor_disagreements),
-            str(r.failed_subscribers),
-            "PASS" if r.correct else "FAIL",
-        )
-        for r in runs
-    ]
-    print(report._table(headers, rows, right_from=1))
+    print("\n\n".join(table.render(runs) for table in (_LATENCY, _COST, _CORRECTNESS)))
     for r in runs:
         if r.first_subscriber_error:
             print(f"first subscriber error ({r.subscribers}): {r.first_subscriber_error}")
@@ -733,7 +731,11 @@ def print_report(options: LiveOptions, runs: Sequence[LiveRun], notes: Sequence[
 
 
 def _say(paragraph: str) -> None:
-    print(textwrap.fill(paragraph, width=100))
+    print(_filled(paragraph))
+
+
+def _filled(paragraph: str) -> str:
+    return textwrap.fill(paragraph, width=100)
 
 
 def _targets(runs: Sequence[LiveRun]) -> list[tuple[str, str, str, str]]:

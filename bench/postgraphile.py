@@ -20,6 +20,7 @@ import json
 import os
 import re
 import subprocess
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -64,24 +65,40 @@ _WORKER_LISTENING = re.compile(r"worker \d+ \(pid=\d+\) listening on port")
 # show its log, and wait for every cluster worker rather than the first one.
 _started: dict[int, tuple[subprocess.Popen[bytes], Path, int]] = {}
 
+
+def _newest_live_issues(field: str, first: int, indent: str) -> str:
+    """The opening of the issue list `field`, standing `indent` deep in a document, as Backlog
+    lists issues unless asked otherwise (schema/orderings.py, db/issue_filters.py): the `first`
+    newest, archived ones left out, and their count. The document goes on with each node's
+    fields, four spaces deeper than `field`."""
+    return textwrap.indent(
+        f"{field}(\n"
+        f"  first: {first}\n"
+        "  orderBy: [CREATED_AT_DESC, ID_DESC]\n"
+        "  condition: {archivedAt: null}\n"
+        ") {\n"
+        "  totalCount\n"
+        "  nodes {\n",
+        indent,
+    )
+
+
 # Names follow PostGraphile's inflection of our schema. Every foreign key to a workspace-scoped
 # table is composite (`(project_id, workspace_id)` and so on, see db/models.py), so relations are
 # named `...ByProjectIdAndWorkspaceId` rather than `...ByProjectId`. Orders and the archived
 # filter copy Backlog's defaults (schema/orderings.py, db/issue_filters.py): issues newest
-# first without archived ones, comments oldest first. `identifier` is Backlog's `KEY-number`, so
-# the project key and the number are fetched. Labels come through the issue_labels join table,
-# ordered by its primary key (label id), not by label name as Backlog does: v4 cannot order by a
-# related table's column without a plugin; the set is the same while an issue has <= 10 labels.
-LIST_VIEW = """\
+# first without archived ones (_newest_live_issues), comments oldest first. `identifier` is
+# Backlog's `KEY-number`, so the project key and the number are fetched. Labels come through the
+# issue_labels join table, ordered by its primary key (label id), not by label name as Backlog
+# does: v4 cannot order by a related table's column without a plugin; the set is the same while
+# an issue has <= 10 labels.
+LIST_VIEW = (
+    """\
 query ListView($slug: String!) {
   workspaceBySlug(slug: $slug) {
-    issuesByWorkspaceId(
-      first: 50
-      orderBy: [CREATED_AT_DESC, ID_DESC]
-      condition: {archivedAt: null}
-    ) {
-      totalCount
-      nodes {
+"""
+    + _newest_live_issues("issuesByWorkspaceId", first=50, indent="    ")
+    + """\
         id
         number
         title
@@ -101,8 +118,10 @@ query ListView($slug: String!) {
   }
 }
 """
+)
 
-DETAIL_VIEW = """\
+DETAIL_VIEW = (
+    """\
 query DetailView($id: BigInt!) {
   issueById(id: $id) {
     id
@@ -126,13 +145,9 @@ query DetailView($id: BigInt!) {
     issueLabelsByIssueIdAndWorkspaceIdList(first: 20, orderBy: PRIMARY_KEY_ASC) {
       labelByLabelIdAndWorkspaceId { name color }
     }
-    issuesByParentIdAndWorkspaceId(
-      first: 50
-      orderBy: [CREATED_AT_DESC, ID_DESC]
-      condition: {archivedAt: null}
-    ) {
-      totalCount
-      nodes {
+"""
+    + _newest_live_issues("issuesByParentIdAndWorkspaceId", first=50, indent="    ")
+    + """\
         number
         title
         projectByProjectIdAndWorkspaceId { key }
@@ -146,23 +161,21 @@ query DetailView($id: BigInt!) {
   }
 }
 """
+)
 
 # Backlog's `issueGroups(by: STATE, first: 20)`: every state of the workspace in board order
 # (position, then id), each with its live issues' count and its 20 newest; the label caveat of
 # LIST_VIEW holds (a card shows at most 5 labels, an issue has at most 4).
-BOARD_VIEW = """\
+BOARD_VIEW = (
+    """\
 query BoardView($slug: String!) {
   workspaceBySlug(slug: $slug) {
     workflowStatesByWorkspaceIdList(orderBy: [POSITION_ASC, ID_ASC]) {
       name
       type
-      issuesByStateIdAndWorkspaceId(
-        first: 20
-        orderBy: [CREATED_AT_DESC, ID_DESC]
-        condition: {archivedAt: null}
-      ) {
-        totalCount
-        nodes {
+"""
+    + _newest_live_issues("issuesByStateIdAndWorkspaceId", first=20, indent="      ")
+    + """\
           id
           number
           title
@@ -178,6 +191,7 @@ query BoardView($slug: String!) {
   }
 }
 """
+)
 
 DOCUMENTS = {LIST: LIST_VIEW, DETAIL: DETAIL_VIEW, BOARD: BOARD_VIEW}
 

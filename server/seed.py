@@ -143,11 +143,20 @@ class SeedPlan:
     """How much data to make; the first workspace gets it, a small second one shows isolation."""
 
     issues: int = 150
+    """The first workspace's; the second gets a twentieth as many (at least 10) besides."""
     projects: int = 3
+    """The first workspace's; the second has one project of its own besides."""
     users: int = 12
+    """Accounts in all, never fewer than DEMO_PEOPLE; the others are members of the first
+    workspace."""
     labels: int = 8
+    """The first workspace's: the first of LABEL_NAMES, so never more than there are names (the
+    second workspace has 3)."""
     comments_per_issue: float = 3.0
+    """The mean of the exponential distribution each issue's comment count is drawn from
+    (rounded down, capped at 30)."""
     seed: int = 42
+    """Of the one random generator: the same plan and seed make the same rows."""
 
 
 SCALES = {

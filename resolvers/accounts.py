@@ -19,6 +19,8 @@ from resolvers.inputs import MAX_DISPLAY_NAME, MAX_NAME, email_errors
 from resolvers.mutations import Access, Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from db.outbox import NewMessage
     from resolvers.context import Context
 
@@ -312,12 +314,11 @@ async def api_token_revoke(context: Context, input: Any) -> Outcome:
     )
 
 
-async def api_tokens_of(context: Context, user_id: int) -> list[Any] | None:
+async def api_tokens_of(context: Context, user_id: int) -> Sequence[Any] | None:
     """A user's live tokens: only for that user themself (null for anyone else)."""
     if not policies.can_see_api_tokens(context.viewer, user_id):
         return None
-    rows = await context.db.fetch_all(credentials.api_tokens_of_user(), {"user_id": user_id})
-    return list(rows)
+    return await context.db.fetch_all(credentials.api_tokens_of_user(), {"user_id": user_id})
 
 
 async def _signed_in(context: Context, user_id: int, *, family_id: str | None = None) -> Outcome:

@@ -21,26 +21,49 @@ if TYPE_CHECKING:
 
 
 class RequestSettings(Protocol):
-    """The settings use cases read (the server's `Settings` has them all)."""
+    """The settings use cases read (the server's `Settings` has them all). Read-only
+    properties: a frozen settings object, or one computing a value, satisfies them."""
 
     @property
-    def loaders_enabled(self) -> bool: ...
+    def loaders_enabled(self) -> bool:
+        """False only in the bench measuring what batching saves: each relation is then read
+        with a statement of its own."""
+
     @property
-    def sign_in_throttle_minutes(self) -> int: ...
+    def sign_in_throttle_minutes(self) -> int:
+        """How long a failed sign-in counts against its email and its client address."""
+
     @property
-    def sign_in_failures_per_account(self) -> int: ...
+    def sign_in_failures_per_account(self) -> int:
+        """Failures on one email that refuse its sign-ins until the oldest stops counting;
+        refused the same whether or not the email has an account."""
+
     @property
-    def sign_in_failures_per_address(self) -> int: ...
+    def sign_in_failures_per_address(self) -> int:
+        """The same, from one client address, whatever the emails tried."""
+
     @property
-    def refresh_token_days(self) -> int: ...
+    def refresh_token_days(self) -> int:
+        """A refresh token's lifetime; each refresh hands out a new token, good for as long
+        again."""
+
     @property
-    def app_url(self) -> str: ...
+    def password_reset_minutes(self) -> int:
+        """A reset link's lifetime, and the window `password_reset_emails` counts in."""
+
     @property
-    def webhooks_may_reach_private(self) -> bool: ...
+    def password_reset_emails(self) -> int:
+        """Reset emails one account is sent at most per window; asking for more answers the
+        same and sends nothing."""
+
     @property
-    def password_reset_minutes(self) -> int: ...
+    def app_url(self) -> str:
+        """The web app's address, which links in emails point at; it may end in a slash."""
+
     @property
-    def password_reset_emails(self) -> int: ...
+    def webhooks_may_reach_private(self) -> bool:
+        """Whether a webhook's URL may use plain http and loopback, private or link-local
+        addresses (cloud metadata addresses stay refused whatever this says)."""
 
 
 @dataclass(slots=True)
@@ -49,9 +72,15 @@ class Context:
     Made by `Context.for_request` only."""
 
     request: HTTPConnection | None
+    """The HTTP request or WebSocket; None for a subscription's event, run by the server
+    itself (`server/live.py`)."""
     db: RequestDatabase
     loaders: Loaders
+    """Bound to `viewer`'s read scope; `reload` replaces them after a commit, so that no row
+    read before it is served after it."""
     viewer: Viewer
+    """Who asks; `reload` replaces it after a mutation that changed the viewer's own
+    memberships."""
     settings: RequestSettings
     access_tokens: AccessTokenIssuer
     rate_limit: RateLimitStatus | None = None

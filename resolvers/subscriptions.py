@@ -59,6 +59,8 @@ class Topic:
     after_id: int
     resumed: bool
     project_id: int | None = None
+    """What narrows the workspace, with `issue_id` (one of them at most): an ISSUES topic's
+    project or issue, a COMMENTS topic's issue; an ACTIVITY topic has neither."""
     issue_id: int | None = None
     issue_filter: IssueFilter | None = None
 

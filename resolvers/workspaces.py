@@ -27,6 +27,8 @@ from resolvers.inputs import MAX_DISPLAY_NAME, email_errors
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from auth.viewer import Viewer
     from db.outbox import NewMessage
     from resolvers.context import Context
@@ -212,12 +214,11 @@ async def invitation_revoke(context: Context, input: Any) -> Outcome:
     return await perform(context, "invitationRevoke", input, NO_REPLAY, run)
 
 
-async def pending_invitations(context: Context, workspace_id: int) -> list[Any] | None:
+async def pending_invitations(context: Context, workspace_id: int) -> Sequence[Any] | None:
     """For those who may invite (ADMIN+); null for anyone else."""
     if not policies.can_see_invitations(context.viewer, workspace_id):
         return None
-    rows = await context.db.fetch_all(writes.pending_invitations(), {"workspace_id": workspace_id})
-    return list(rows)
+    return await context.db.fetch_all(writes.pending_invitations(), {"workspace_id": workspace_id})
 
 
 async def invitation_accept(context: Context, input: Any) -> Outcome:

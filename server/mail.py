@@ -75,6 +75,21 @@ class SmtpServer:
             password=unquote(parts.password) if parts.password else None,
         )
 
+    async def send(self, email: EmailMessage, recipient: str, *, timeout_s: float) -> None:
+        """Connects, sends `email` to `recipient` alone (the envelope's, not read back from the
+        header) and disconnects; aiosmtplib's errors, which `MailSender` sorts, as they come."""
+        await aiosmtplib.send(
+            email,
+            recipients=[recipient],
+            hostname=self.hostname,
+            port=self.port,
+            use_tls=self.implicit_tls,
+            start_tls=self.start_tls,
+            timeout=timeout_s,
+            username=self.username,
+            password=self.password,
+        )
+
 
 def email_of(message: Message, sender: str) -> EmailMessage:
     """The email an outbox message describes: text, with an HTML alternative."""
@@ -104,7 +119,8 @@ class MailSender:
         self._warned = False
 
     async def __call__(self, db: RequestDatabase, message: Message) -> Outcome:
-        if self.server is None:
+        server = self.server
+        if server is None:
             if not self._warned:
                 logger.warning("email waits in the outbox: BACKLOG_SMTP_URL is not set")
                 self._warned = True
@@ -121,26 +137,14 @@ class MailSender:
             email = email_of(message, self.sender)
         except (KeyError, TypeError, ValueError) as error:  # a header no email may carry
             return GiveUp(f"not an email: {error}")
-        outcome = await self._send(email, recipient)
+        outcome = await self._send(server, email, recipient)
         if isinstance(outcome, Sent):
             await mail.drop_body(db, message.id)
         return outcome
 
-    async def _send(self, email: EmailMessage, recipient: str) -> Outcome:
-        server = self.server
-        assert server is not None
+    async def _send(self, server: SmtpServer, email: EmailMessage, recipient: str) -> Outcome:
         try:
-            await aiosmtplib.send(
-                email,
-                recipients=[recipient],  # the envelope's, not read back from the header
-                hostname=server.hostname,
-                port=server.port,
-                username=server.username,
-                password=server.password,
-                use_tls=server.implicit_tls,
-                start_tls=server.start_tls,
-                timeout=self.timeout_s,
-            )
+            await server.send(email, recipient, timeout_s=self.timeout_s)
         except aiosmtplib.SMTPRecipientsRefused as error:
             return _refused(error.recipients)
         except aiosmtplib.SMTPRecipientRefused as error:

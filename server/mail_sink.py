@@ -74,8 +74,12 @@ def _free_port() -> int:
 
 @dataclass(frozen=True, slots=True)
 class SunkMail:
+    """One message the sink received, with what `backlog mail` lists of it (read from its
+    headers alone); `message` and `text` read the whole file."""
+
     path: Path
     received_at: datetime
+    """The file's modification time (UTC): it is written once, as the message arrives."""
     to: str
     subject: str
 

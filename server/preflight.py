@@ -232,7 +232,8 @@ class PersistedQuery:
     """The request's `extensions.persistedQuery` (automatic persisted queries, version 1)."""
 
     sha256: str
-    """Hex, lower case."""
+    """The document's SHA-256 in hex, lower-cased whatever case the client sent: the key its
+    stored document is found by."""
     sent: bool
     """The request carries the document too (checked against the hash): to register."""
 

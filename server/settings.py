@@ -179,13 +179,6 @@ class Settings(BaseSettings):
     # cost the live workload 70% more server CPU per delivery (README "Live updates").
     ws_compression: bool = Field(default=False, alias="BACKLOG_WS_COMPRESSION")
 
-    app_url: str = Field(
-        default="http://127.0.0.1:8000",
-        alias="BACKLOG_APP_URL",
-        description="The web app's address, which links in emails point at (accepting an "
-        "invitation, resetting a password, unsubscribing).",
-    )
-
     # Email (server/mail.py), sent by the outbox worker.
     smtp_url: str | None = Field(
         default=None,
@@ -198,6 +191,12 @@ class Settings(BaseSettings):
         default="Backlog <noreply@backlog.localhost>",
         alias="BACKLOG_MAIL_FROM",
         description="The From of every email.",
+    )
+    app_url: str = Field(
+        default="http://127.0.0.1:8000",
+        alias="BACKLOG_APP_URL",
+        description="The web app's address, which links in emails point at (accepting an "
+        "invitation, resetting a password, unsubscribing).",
     )
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=60, alias="BACKLOG_SMTP_TIMEOUT_S")
     password_reset_minutes: int = Field(

@@ -124,10 +124,15 @@ def _news(changes: Iterable[Change]) -> dict[int, _IssueNews]:
 
 @dataclass(frozen=True, slots=True)
 class _Reason:
+    """Why a user is told of an issue: the notification's kind, and the issue's workspace,
+    whose members alone are told and in which a mention names a member."""
+
     kind: NotificationKind
     issue_id: int
     workspace_id: int
     comment_id: int | None = None
+    """The comment that mentions them (MENTIONED), or the first one written (COMMENTED); None
+    when the news is the issue's own (its assignee, state or description)."""
 
 
 async def notify(context: Context, actor_id: int | None, changes: Sequence[Change]) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -99,24 +100,20 @@ class _Protocol:
         self.legacy = legacy
 
 
+@dataclass(eq=False)
 class WebSockets:
     """The `/graphql` WebSocket endpoint, and every connection this process holds."""
 
-    def __init__(
-        self,
-        schema: Schema,
-        settings: Settings,
-        limiter: RateLimiter,
-        access_tokens: AccessTokenIssuer,
-    ) -> None:
-        self.schema = schema
-        self.settings = settings
-        self.limiter = limiter
-        self.access_tokens = access_tokens
-        self.connections: set[Connection] = set()
-        self.per_user: Counter[int] = Counter()
-        self.subscriptions_per_user: Counter[int] = Counter()
-        self.closing = False
+    schema: Schema
+    settings: Settings
+    limiter: RateLimiter
+    access_tokens: AccessTokenIssuer
+    connections: set[Connection] = field(default_factory=set, init=False)
+    per_user: Counter[int] = field(default_factory=Counter, init=False)
+    """Open connections per signed-in user, held to `BACKLOG_WS_MAX_CONNECTIONS_PER_USER`."""
+    subscriptions_per_user: Counter[int] = field(default_factory=Counter, init=False)
+    closing: bool = field(default=False, init=False)
+    """Set by `close_all` at shutdown: a connection opened after it is refused."""
 
     async def endpoint(self, websocket: WebSocket) -> None:
         offered = websocket.scope.get("subprotocols") or []

@@ -9,9 +9,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Integer,
-    String,
     bindparam,
-    cast,
     delete,
     func,
     insert,
@@ -27,11 +25,10 @@ from db.queries import (
     USER_WITH_EMAIL,
     api_tokens,
     column_params,
-    refresh_tokens,
-    sign_in_failures,
     typed_param,
     users,
 )
+from db.writes import advisory_locks, id_text
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Delete, Insert, Select, Table, Update
@@ -86,6 +83,9 @@ def end_access_tokens() -> Update:
     )
 
 
+sign_in_failures = models.table_of(models.SignInFailure)
+
+
 @cache
 def recent_failures() -> Select[int, int]:
     """Failed sign-ins since `since` for the email and for the client address."""
@@ -113,6 +113,9 @@ def forget_failures() -> Delete:
     return delete(sign_in_failures).where(
         sign_in_failures.c.email == typed_param("email", sign_in_failures.c.email)
     )
+
+
+refresh_tokens = models.table_of(models.RefreshToken)
 
 
 @cache
@@ -211,23 +214,17 @@ def lock_sign_in() -> Select[Any]:
     """Serializes sign-ins per email and per client address until commit, so a burst cannot
     read the same failure count and all get a password check (email first, then address:
     always the same order, so two of them never wait on each other)."""
-    email_key = func.hashtextextended("sign-in email:" + typed_param("email", users.c.email), 0)
-    address_key = func.hashtextextended(
-        "sign-in address:" + typed_param("client_address", sign_in_failures.c.client_address), 0
+    return advisory_locks(
+        "sign-in email:" + typed_param("email", users.c.email),
+        "sign-in address:" + typed_param("client_address", sign_in_failures.c.client_address),
     )
-    return select(func.pg_advisory_xact_lock(email_key), func.pg_advisory_xact_lock(address_key))
 
 
 @cache
 def lock_user_credentials() -> Select[Any]:
     """Serializes every change to one user's refresh tokens (refresh, sign-out, password
     change) until commit: a revocation then sees the token a concurrent refresh just made."""
-    # The inner CAST types the parameter for asyncpg (a bare one in `|| CAST(.. AS VARCHAR)`
-    # would be taken for text).
-    key = func.hashtextextended(
-        "credentials of user:" + cast(cast(bindparam("user_id", BigInteger), BigInteger), String), 0
-    )
-    return select(func.pg_advisory_xact_lock(key))
+    return advisory_locks("credentials of user:" + id_text(bindparam("user_id", BigInteger)))
 
 
 @cache
@@ -271,8 +268,7 @@ def _expire_live_resets(of_user: ColumnElement[bool]) -> Update:
 def lock_password_reset() -> Select[Any]:
     """Serializes the reset requests of one email (lower-cased) until commit: the count of
     recent resets `start_password_reset` reads cannot go stale meanwhile."""
-    key = func.hashtextextended("password reset:" + typed_param("email", users.c.email), 0)
-    return select(func.pg_advisory_xact_lock(key))
+    return advisory_locks("password reset:" + typed_param("email", users.c.email))
 
 
 @cache

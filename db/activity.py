@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import BigInteger, Integer, String, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db import models
+from db.queries import activity
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,14 +36,13 @@ if TYPE_CHECKING:
 
     from db.session import RequestDatabase
 
-activity = models.table_of(models.Activity)
-
 CHANNEL = "backlog_activity"
 """The NOTIFY channel; each payload is `"<workspace id>:<highest id>"`, one per workspace a
 transaction appended to."""
 STREAM_LOCK_CLASS = 0x626B6C67  # "bklg": the first int4 of every workspace's stream lock
-"""Advisory locks keyed by two int4 live apart from those keyed by one bigint (`db.accounts`,
-`db.issues`, migrations), so no other lock of the project can collide with a stream's."""
+"""Advisory locks keyed by two int4 live apart from those keyed by one bigint
+(`db.writes.advisory_locks`, migrations), so no other lock of the project can collide with a
+stream's."""
 
 _INT4 = 2**32
 
@@ -60,25 +59,34 @@ def stream_lock_of(workspace_id: int) -> Select[Any]:
     return select(func.pg_advisory_xact_lock(STREAM_LOCK_CLASS, stream_key(workspace_id)))
 
 
+Logged: TypeAlias = str | None
+"""A value as `from_value` and `to_value` hold it: text as `logged` writes it, or None (no value,
+or one the log does not keep, like a description)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One entry: `action` on a subject, and for updates which `field` went `from` → `to`."""
 
     workspace_id: int
     subject_type: str
+    """The API's type of the object changed (`Issue`, `Comment`, `Webhook`...)."""
     subject_id: int
     action: str
-    issue_id: int | None = None
+    """What happened, as the API's `ActivityAction` names it (CREATED, UPDATED, DELETED...)."""
     field: str | None = None
-    from_value: str | None = None
-    to_value: str | None = None
+    """The field `from_value` and `to_value` are of, named as in the API (`state`, `labels`)."""
+    from_value: Logged = None
+    to_value: Logged = None
+    issue_id: int | None = None
+    """The issue the change belongs to (an issue's or its comment's): its history lists it."""
     previous_text: str | None = None
     """What an edit replaced when the log does not keep it (an issue's description, a comment's
     body): for the mutation's reactions (new mentions), never written to the log."""
 
 
 def issue_updated(
-    workspace_id: int, issue_id: int, field: str, from_value: str | None, to_value: str | None
+    workspace_id: int, issue_id: int, field: str, from_value: Logged, to_value: Logged
 ) -> Change:
     """An issue's `field` went `from_value` → `to_value`: by its own update, or by a change to
     what it pointed at (its label, state or parent deleted)."""
@@ -107,7 +115,7 @@ REFERENCES = {
 as global IDs; `labels` and `states` values may be comma-separated lists)."""
 
 
-def logged(value: Any) -> str | None:
+def logged(value: Any) -> Logged:
     """How a value is written in `from_value`/`to_value`: keys and numbers as decimal text,
     enums by name, dates in ISO 8601."""
     if value is None:

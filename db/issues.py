@@ -6,18 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    BigInteger,
-    String,
-    bindparam,
-    cast,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import BigInteger, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from db.queries import (
@@ -30,7 +19,15 @@ from db.queries import (
     visible_issues,
     workflow_states,
 )
-from db.writes import ISSUE_WRITE_COLUMNS, TARGET, WORKSPACE, id_array, lock_issues_where
+from db.writes import (
+    ISSUE_WRITE_COLUMNS,
+    TARGET,
+    WORKSPACE,
+    advisory_locks,
+    id_array,
+    id_text,
+    lock_issues_where,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Column, ColumnElement, Delete, Insert, Select, TextClause, Update
@@ -138,10 +135,7 @@ def remove_labels() -> Delete:
 def lock_issue_tree() -> Select[Any]:
     """Serializes parent changes in one workspace: two concurrent moves (A under B, B under A)
     would each pass the cycle check alone and make a cycle together."""
-    key = func.hashtextextended(
-        "issue tree of workspace:" + cast(cast(WORKSPACE, BigInteger), String), 0
-    )
-    return select(func.pg_advisory_xact_lock(key))
+    return advisory_locks("issue tree of workspace:" + id_text(WORKSPACE))
 
 
 @cache

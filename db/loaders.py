@@ -421,15 +421,23 @@ def _joined_row_type(loader: str) -> tuple[Any, tuple[str, ...]]:
     return namedtuple("Row", names), names
 
 
-def _of_workspace(table: Table) -> cached_property[RelationLoader]:
-    """A loader of `Loaders`: a workspace's rows of `table` (its projects, labels, activity...)."""
+def _relation(
+    name: str, query: Callable[[], Select[Any]], parent: ColumnElement[Any], *, short: bool = False
+) -> cached_property[RelationLoader]:
+    """A loader of `Loaders`: the rows of `query` whose `parent` column is the parent's id.
+    `short` lists (an issue's comments) are counted by the statement that pages them."""
 
     def loader(loaders: Loaders) -> RelationLoader:
-        return loaders._relation(
-            f"{table.name} of workspace", partial(queries.visible_rows, table), table.c.workspace_id
-        )
+        return RelationLoader(loaders, name, query, parent, counts_with_pages=short)
 
     return cached_property(loader)
+
+
+def _of_workspace(table: Table) -> cached_property[RelationLoader]:
+    """A loader of `Loaders`: a workspace's rows of `table` (its projects, labels, activity...)."""
+    return _relation(
+        f"{table.name} of workspace", partial(queries.visible_rows, table), table.c.workspace_id
+    )
 
 
 def _issues_by(
@@ -573,16 +581,6 @@ class Loaders:
             self._joined_loaders[(loader, joins)] = found
         return found
 
-    def _relation(
-        self,
-        name: str,
-        query: Callable[[], Select[Any]],
-        parent: ColumnElement[Any],
-        *,
-        short: bool = False,
-    ) -> RelationLoader:
-        return RelationLoader(self, name, query, parent, counts_with_pages=short)
-
     user_by_id = _RowById(queries.users, queries.visible_users)
     workspace_by_id = _RowById(queries.workspaces, queries.visible_workspaces)
     membership_by_id = _RowById(queries.memberships)
@@ -626,40 +624,26 @@ class Loaders:
     projects_by_workspace_id = _all_of_workspace(queries.projects, "key")
     """All of each workspace's projects, by key."""
 
-    @cached_property
-    def webhooks_of_workspace(self) -> RelationLoader:
-        return self._relation(
-            "webhooks of workspace", webhooks.visible_webhooks, webhooks.webhooks.c.workspace_id
-        )
-
-    @cached_property
-    def deliveries_of_webhook(self) -> RelationLoader:
-        return self._relation(
-            "deliveries of webhook", webhooks.visible_deliveries, webhooks.deliveries.c.webhook_id
-        )
-
-    @cached_property
-    def history_of_issue(self) -> RelationLoader:
-        activity = queries.activity
-        return self._relation(
-            "history of issue", partial(queries.visible_rows, activity), activity.c.issue_id
-        )
-
-    @cached_property
-    def comments_of_issue(self) -> RelationLoader:
-        comments = queries.comments
-        return self._relation(
-            "comments of issue",
-            partial(queries.visible_rows, comments),
-            comments.c.issue_id,
-            short=True,
-        )
-
-    @cached_property
-    def labels_of_issue(self) -> RelationLoader:
-        return self._relation(
-            "labels of issue", queries.issue_labels_of, queries.issue_labels.c.issue_id, short=True
-        )
+    webhooks_of_workspace = _relation(
+        "webhooks of workspace", webhooks.visible_webhooks, webhooks.webhooks.c.workspace_id
+    )
+    deliveries_of_webhook = _relation(
+        "deliveries of webhook", webhooks.visible_deliveries, webhooks.deliveries.c.webhook_id
+    )
+    history_of_issue = _relation(
+        "history of issue",
+        partial(queries.visible_rows, queries.activity),
+        queries.activity.c.issue_id,
+    )
+    comments_of_issue = _relation(
+        "comments of issue",
+        partial(queries.visible_rows, queries.comments),
+        queries.comments.c.issue_id,
+        short=True,
+    )
+    labels_of_issue = _relation(
+        "labels of issue", queries.issue_labels_of, queries.issue_labels.c.issue_id, short=True
+    )
 
     @staticmethod
     def _issue_by_identifier(
@@ -737,22 +721,18 @@ class Loaders:
 
         return DataLoader(load, batch=self._batch, cache=self._batch)
 
-    @cached_property
-    def notifications_of_user(self) -> RelationLoader:
-        """A user's notifications: the viewer's own only (anyone else's list is empty)."""
-        return self._relation(
-            "notifications of user",
-            notification_sql.visible_notifications,
-            notification_sql.notifications.c.user_id,
-        )
-
-    @cached_property
-    def unread_notifications_of_user(self) -> RelationLoader:
-        return self._relation(
-            "unread notifications of user",
-            notification_sql.visible_unread_notifications,
-            notification_sql.notifications.c.user_id,
-        )
+    notifications_of_user = _relation(
+        "notifications of user",
+        notification_sql.visible_notifications,
+        notification_sql.notifications.c.user_id,
+    )
+    """A user's notifications: the viewer's own only (anyone else's list is empty)."""
+    unread_notifications_of_user = _relation(
+        "unread notifications of user",
+        notification_sql.visible_unread_notifications,
+        notification_sql.notifications.c.user_id,
+    )
+    """Those of them not read yet: the `unreadOnly` pages and the unread count."""
 
     @cached_property
     def viewer_subscribed_to_issue(self) -> DataLoader[int, bool]:

@@ -610,9 +610,11 @@ class Notification(Base):
 
     __table_args__ = (
         # Through the issue's (id, workspace_id): a notification is in its issue's workspace.
+        # The index serves the key (an issue's deletion finds its notifications by it).
         ForeignKeyConstraint(
             ["issue_id", "workspace_id"], ["issues.id", "issues.workspace_id"], ondelete="CASCADE"
         ),
+        Index("ix_notifications_issue_id_workspace_id", "issue_id", "workspace_id"),
         # A user's inbox, newest first (and the user's foreign key).
         Index("ix_notifications_user_id_id", "user_id", text("id DESC")),
         # Unread counts and `unreadOnly` pages read only the unread entries.
@@ -622,7 +624,6 @@ class Notification(Base):
             "id",
             postgresql_where=text("read_at IS NULL"),
         ),
-        Index("ix_notifications_issue_id_workspace_id", "issue_id", "workspace_id"),
     )
 
 

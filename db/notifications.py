@@ -43,13 +43,13 @@ from db.writes import TARGET, id_array
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Delete, Insert, Select, Update
 
-notifications = models.table_of(models.Notification)
-preferences = models.table_of(models.NotificationPreference)
-subscriptions = models.table_of(models.IssueSubscription)
-
 EMAIL_BY_DEFAULT = frozenset({NotificationKind.ASSIGNED, NotificationKind.MENTIONED})
 """The kinds emailed unless the user says otherwise; every kind is shown in the app unless
 they say otherwise."""
+
+notifications = models.table_of(models.Notification)
+preferences = models.table_of(models.NotificationPreference)
+subscriptions = models.table_of(models.IssueSubscription)
 
 _KIND = notifications.c.kind.type
 _ACTORS = users.alias("actors")

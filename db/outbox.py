@@ -31,7 +31,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -74,6 +73,12 @@ class Message:
     created_at: datetime
 
 
+def _notify() -> Any:
+    """Wakes the idle workers once the transaction commits (one NOTIFY per transaction and
+    channel, however many statements send it)."""
+    return func.pg_notify(CHANNEL, "").label("notified")
+
+
 @cache
 def _enqueue() -> Select[Any]:
     rows = select(
@@ -87,10 +92,7 @@ def _enqueue() -> Select[Any]:
         .returning(outbox.c.id)
         .cte("written")
     )
-    return select(
-        func.pg_notify(CHANNEL, literal("", String)).label("notified"),
-        func.count().label("written"),
-    ).select_from(written)
+    return select(_notify(), func.count().label("written")).select_from(written)
 
 
 async def enqueue(db: RequestDatabase, messages: Sequence[NewMessage]) -> None:
@@ -242,9 +244,7 @@ def _redeliver() -> Select[Any]:
         .returning(outbox.c.id)
         .cte("again")
     )
-    return select(
-        again.c.id, func.pg_notify(CHANNEL, literal("", String)).label("notified")
-    ).select_from(again)
+    return select(again.c.id, _notify()).select_from(again)
 
 
 async def redeliver(db: RequestDatabase, message_id: int) -> bool:

@@ -29,8 +29,6 @@ issues = models.table_of(models.Issue)
 issue_labels = models.table_of(models.IssueLabel)
 comments = models.table_of(models.Comment)
 api_tokens = models.table_of(models.ApiToken)
-refresh_tokens = models.table_of(models.RefreshToken)
-sign_in_failures = models.table_of(models.SignInFailure)
 
 USER_COLUMNS = (users.c.id, users.c.email, users.c.name, users.c.created_at)
 activity = models.table_of(models.Activity)

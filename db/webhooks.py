@@ -8,17 +8,15 @@ sender only: no read of the API selects them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Float,
     Integer,
     String,
-    Text,
     any_,
     bindparam,
     case,
@@ -35,6 +33,7 @@ from core.enums import Role
 from db import models
 from db.outbox import outbox
 from db.queries import (
+    COMMENT_COLUMNS,
     ISSUE_COLUMNS,
     column_params,
     comments,
@@ -44,6 +43,8 @@ from db.queries import (
     labels,
     memberships,
     projects,
+    readable_columns,
+    typed_param,
     users,
     workflow_states,
     workspaces,
@@ -53,7 +54,7 @@ from db.writes import TARGET, id_array
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from sqlalchemy import Delete, Insert, Select, Update
+    from sqlalchemy import ColumnElement, Delete, Insert, ScalarSelect, Select, Update
     from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert
 
     from db.session import RequestDatabase
@@ -152,24 +153,25 @@ def delivery_in_scope() -> Select[Any]:
 # ---- the fan-out ------------------------------------------------------------------------------
 
 
+def _name_of_user(user_id: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """The name of the user `user_id` (null for none): how an envelope shows the actor, an
+    assignee, an author or a lead."""
+    return select(users.c.name).where(users.c.id == user_id).scalar_subquery()
+
+
 @cache
 def subscribed_webhooks() -> Select[Any]:
     """The enabled webhooks of `:workspace_ids` subscribed to any of `:event_types`, with what
     every envelope of the mutation shares: the workspace's slug, the actor's name, the time of
     the change (its transaction's, as the activity log has it). Served by the index on
     `workspace_id`: a workspace has few webhooks."""
-    actor_name = (
-        select(users.c.name)
-        .where(users.c.id == bindparam("actor_id", type_=BigInteger))
-        .scalar_subquery()
-    )
     return (
         select(
             webhooks.c.id,
             webhooks.c.workspace_id,
             webhooks.c.event_types,
             workspaces.c.slug.label("workspace_slug"),
-            actor_name.label("actor_name"),
+            _name_of_user(bindparam("actor_id", type_=BigInteger)).label("actor_name"),
             func.now().label("changed_at"),
         )
         .select_from(webhooks.join(workspaces, workspaces.c.id == webhooks.c.workspace_id))
@@ -191,13 +193,13 @@ _WANTED = id_array("ids")
 def issue_objects() -> Select[Any]:
     """The issues `:ids` with what their envelopes show of their project, state, assignee,
     parent and labels: one statement for all of them."""
-    state, assignee = workflow_states.alias("state"), users.alias("assignee")
+    state = workflow_states.alias("state")
     parent, parent_project = issues.alias("parent"), projects.alias("parent_project")
     label_order = (labels.c.position, labels.c.id)
     attached = (
         select(
-            func.array_agg(aggregate_order_by(labels.c.id, *label_order)).label("ids"),
-            func.array_agg(aggregate_order_by(labels.c.name, *label_order)).label("names"),
+            func.array_agg(aggregate_order_by(labels.c.id, *label_order)).label("label_ids"),
+            func.array_agg(aggregate_order_by(labels.c.name, *label_order)).label("label_names"),
         )
         .select_from(labels.join(issue_labels, issue_labels.c.label_id == labels.c.id))
         .where(issue_labels.c.issue_id == issues.c.id)
@@ -209,16 +211,14 @@ def issue_objects() -> Select[Any]:
             projects.c.name.label("project_name"),
             state.c.name.label("state_name"),
             state.c.type.label("state_type"),
-            assignee.c.name.label("assignee_name"),
+            _name_of_user(issues.c.assignee_id).label("assignee_name"),
             parent.c.number.label("parent_number"),
             parent_project.c.key.label("parent_project_key"),
-            attached.c.ids.label("label_ids"),
-            attached.c.names.label("label_names"),
+            *attached.c,
         )
         .select_from(
             issues.join(projects, projects.c.id == issues.c.project_id)
             .join(state, state.c.id == issues.c.state_id)
-            .outerjoin(assignee, assignee.c.id == issues.c.assignee_id)
             .outerjoin(parent, parent.c.id == issues.c.parent_id)
             .outerjoin(parent_project, parent_project.c.id == parent.c.project_id)
             .join(attached, literal(True))
@@ -230,24 +230,15 @@ def issue_objects() -> Select[Any]:
 @cache
 def comment_objects() -> Select[Any]:
     """The comments `:ids` with their issue's identifier and their author's name."""
-    author = users.alias("author")
+    with_issue = comments.join(issues, issues.c.id == comments.c.issue_id)
     return (
         select(
-            comments.c.id,
-            comments.c.body,
-            comments.c.issue_id,
-            comments.c.author_id,
-            comments.c.created_at,
-            comments.c.edited_at,
+            *COMMENT_COLUMNS,
             issues.c.number.label("issue_number"),
             projects.c.key.label("project_key"),
-            author.c.name.label("author_name"),
+            _name_of_user(comments.c.author_id).label("author_name"),
         )
-        .select_from(
-            comments.join(issues, issues.c.id == comments.c.issue_id)
-            .join(projects, projects.c.id == issues.c.project_id)
-            .outerjoin(author, author.c.id == comments.c.author_id)
-        )
+        .select_from(with_issue.join(projects, projects.c.id == issues.c.project_id))
         .where(comments.c.id == any_(_WANTED))
     )
 
@@ -255,28 +246,13 @@ def comment_objects() -> Select[Any]:
 @cache
 def project_objects() -> Select[Any]:
     """The projects `:ids` with their lead's name."""
-    lead = users.alias("lead")
-    return (
-        select(
-            projects.c.id,
-            projects.c.key,
-            projects.c.name,
-            projects.c.description,
-            projects.c.lead_id,
-            projects.c.created_at,
-            projects.c.archived_at,
-            lead.c.name.label("lead_name"),
-        )
-        .select_from(projects.outerjoin(lead, lead.c.id == projects.c.lead_id))
-        .where(projects.c.id == any_(_WANTED))
-    )
+    lead_name = _name_of_user(projects.c.lead_id).label("lead_name")
+    return select(*readable_columns(projects), lead_name).where(projects.c.id == any_(_WANTED))
 
 
 @cache
 def label_objects() -> Select[Any]:
-    return select(labels.c.id, labels.c.name, labels.c.color, labels.c.position).where(
-        labels.c.id == any_(_WANTED)
-    )
+    return select(*readable_columns(labels)).where(labels.c.id == any_(_WANTED))
 
 
 # ---- sending a delivery (`server/webhooks.py`) ------------------------------------------------
@@ -301,18 +277,30 @@ class DeliveryTarget:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One attempt's record (`WebhookDelivery`)."""
+    """One attempt's record (`WebhookDelivery`); its fields are the parameters of `_record`."""
 
     webhook_id: int
     message_id: int
     event_type: str
+    """The envelope's `type` (`issue.created`, `webhook.ping`...)."""
     attempt: int
-    succeeded: bool
+    """1 for the message's first attempt, one more for each retry."""
+    succeeded: bool = False
+    """The receiver answered with a 2xx status; False until the sender has seen it do so."""
     status_code: int | None = None
+    """None when no answer came (the address was refused, the connection failed or timed out)."""
     latency_ms: int | None = None
+    """From the start of the send to the answer or the failure; None when refused before it."""
     response_excerpt: str | None = None
+    """The start of the answer's body, as much as the sender keeps."""
     error: str | None = None
+    """Why the attempt failed (`HTTP 500`, a refusal, a network error); None on success."""
     next_retry_in_s: float | None = None
+    """When the message is tried again, in seconds from the record; None when it is not (it
+    succeeded, the retries ran out or the webhook was disabled)."""
+
+
+_WEBHOOK = typed_param("webhook_id", webhooks.c.id)
 
 
 @cache
@@ -325,7 +313,7 @@ def _target() -> Select[Any]:
         webhooks.c.enabled,
         webhooks.c.secret,
         case((still_signs, webhooks.c.previous_secret), else_=None).label("previous_secret"),
-    ).where(webhooks.c.id == bindparam("webhook_id", type_=BigInteger))
+    ).where(webhooks.c.id == _WEBHOOK)
 
 
 async def delivery_target(db: RequestDatabase, webhook_id: int) -> DeliveryTarget | None:
@@ -343,45 +331,32 @@ def _record() -> ReturningInsert[Any]:
     retry_in = bindparam("next_retry_in_s", type_=Float)
     values = {
         "webhook_id": webhooks.c.id,
-        "message_id": bindparam("message_id", type_=BigInteger),
-        "event_type": bindparam("event_type", type_=Text),
-        "attempt": bindparam("attempt", type_=Integer),
         "attempted_at": func.clock_timestamp(),
-        "status_code": bindparam("status_code", type_=Integer),
-        "latency_ms": bindparam("latency_ms", type_=Integer),
-        "response_excerpt": bindparam("response_excerpt", type_=Text),
-        "error": bindparam("error", type_=Text),
-        "succeeded": bindparam("succeeded", type_=Boolean),
         "next_retry_at": case(
             (retry_in.is_(None), None),
             else_=func.clock_timestamp() + func.make_interval(0, 0, 0, 0, 0, 0, retry_in),
         ),
+        # The rest as the attempt has them, in the columns of the same names.
+        **column_params(
+            deliveries,
+            "message_id",
+            "event_type",
+            "attempt",
+            "status_code",
+            "latency_ms",
+            "response_excerpt",
+            "error",
+            "succeeded",
+        ),
     }
     # Only while the webhook exists: one deleted during the send has no record to keep.
-    of_webhook = select(*values.values()).where(
-        webhooks.c.id == bindparam("webhook_id", type_=BigInteger)
-    )
+    of_webhook = select(*values.values()).where(webhooks.c.id == _WEBHOOK)
     return insert(deliveries).from_select(list(values), of_webhook).returning(deliveries.c.id)
 
 
 async def record_attempt(db: RequestDatabase, attempt: Attempt) -> bool:
     """Records the attempt; False when the webhook is gone (deleted during the send)."""
-    recorded = await db.fetch_all(
-        _record(),
-        {
-            "webhook_id": attempt.webhook_id,
-            "message_id": attempt.message_id,
-            "event_type": attempt.event_type,
-            "attempt": attempt.attempt,
-            "status_code": attempt.status_code,
-            "latency_ms": attempt.latency_ms,
-            "response_excerpt": attempt.response_excerpt,
-            "error": attempt.error,
-            "succeeded": attempt.succeeded,
-            "next_retry_in_s": attempt.next_retry_in_s,
-        },
-    )
-    return bool(recorded)
+    return bool(await db.fetch_all(_record(), asdict(attempt)))
 
 
 @cache
@@ -389,10 +364,7 @@ def _recovered() -> Update:
     # Only a webhook that was failing is written: a success otherwise locks no row.
     return (
         update(webhooks)
-        .where(
-            (webhooks.c.id == bindparam("webhook_id", type_=BigInteger))
-            & webhooks.c.failing_since.is_not(None)
-        )
+        .where((webhooks.c.id == _WEBHOOK) & webhooks.c.failing_since.is_not(None))
         .values(failing_since=None)
     )
 
@@ -410,12 +382,13 @@ def _failed() -> Update:
     )
     return (
         update(webhooks)
-        .where((webhooks.c.id == bindparam("webhook_id", type_=BigInteger)) & webhooks.c.enabled)
+        .where((webhooks.c.id == _WEBHOOK) & webhooks.c.enabled)
         .values(
             failing_since=func.coalesce(webhooks.c.failing_since, func.now()),
             enabled=case((failing_long, False), else_=True),
             disabled_reason=case(
-                (failing_long, bindparam("reason", type_=Text)), else_=webhooks.c.disabled_reason
+                (failing_long, typed_param("reason", webhooks.c.disabled_reason)),
+                else_=webhooks.c.disabled_reason,
             ),
         )
         .returning(webhooks.c.enabled)
@@ -434,16 +407,22 @@ async def note_failure(
 
 
 @dataclass(frozen=True, slots=True)
-class Administrator:
-    email: str
-    name: str
+class WorkspaceAdministrators:
+    """A workspace and the members who are told when one of its webhooks is disabled."""
+
+    workspace_name: str
+    workspace_slug: str
+    """For the link to its webhook settings."""
+    administrators: list[Administrator]
+    """By user id; empty when no member holds those roles."""
 
 
 @dataclass(frozen=True, slots=True)
-class WorkspaceAdministrators:
-    workspace_name: str
-    workspace_slug: str
-    administrators: list[Administrator]
+class Administrator:
+    """A member to tell, by email, that a webhook of their workspace was disabled."""
+
+    email: str
+    name: str
 
 
 @cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Integer, and_, bindparam, delete, func, select, update
+from sqlalchemy import BigInteger, Integer, String, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -76,6 +76,19 @@ def lock_issues_where(condition: ColumnElement[bool]) -> Select[Any]:
     return (
         select(issues.c.id).where(condition).order_by(issues.c.id).with_for_update(key_share=True)
     )
+
+
+def advisory_locks(*names: ColumnElement[str]) -> Select[Any]:
+    """Takes the transaction-level advisory lock of each of `names` (text, hashed to a bigint)
+    in the order given, held until commit: what serializes the changes to one thing (a user's
+    credentials, a workspace's issue tree) where no row lock covers them all."""
+    return select(*(func.pg_advisory_xact_lock(func.hashtextextended(name, 0)) for name in names))
+
+
+def id_text(id_param: ColumnElement[int]) -> ColumnElement[str]:
+    """An id parameter as text, for an advisory lock's name. The inner CAST types the parameter
+    for asyncpg: a bare one in `|| CAST(.. AS VARCHAR)` would be taken for text."""
+    return id_param.cast(BigInteger).cast(String)
 
 
 def next_position(table: Table) -> Any:

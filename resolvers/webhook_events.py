@@ -175,9 +175,22 @@ def _time(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _name(value: Any) -> Any:
-    """An enum as the API spells it (its name, which its value is)."""
+def _value(value: Any) -> Any:
+    """A value as the API shows it: times and dates in ISO 8601 (times in UTC), an enum by its
+    name (which its value is)."""
+    if isinstance(value, date):
+        return _time(value)
     return value.value if isinstance(value, Enum) else value
+
+
+def _columns(row: Any, *names: str) -> dict[str, Any]:
+    """The columns `names` of `row` as the API shows them, named in camel case (`due_date` is
+    `dueDate`)."""
+    shown = {}
+    for name in names:
+        first, *rest = name.split("_")
+        shown[first + "".join(word.capitalize() for word in rest)] = _value(getattr(row, name))
+    return shown
 
 
 def _ref(type_name: str, pk: int | None, **fields: Any) -> dict[str, Any] | None:
@@ -185,18 +198,11 @@ def _ref(type_name: str, pk: int | None, **fields: Any) -> dict[str, Any] | None
 
 
 def _issue(row: Any) -> dict[str, Any]:
-    parent = _ref(
-        "Issue", row.parent_id, identifier=f"{row.parent_project_key}-{row.parent_number}"
-    )
     return {
-        "id": to_global_id("Issue", row.id),
+        **_columns(row, "number", "title", "description", "priority", "estimate", "due_date"),
         "identifier": f"{row.project_key}-{row.number}",
-        "number": row.number,
-        "title": row.title,
-        "description": row.description,
-        "priority": _name(row.priority),
         "state": _ref(
-            "WorkflowState", row.state_id, name=row.state_name, type=_name(row.state_type)
+            "WorkflowState", row.state_id, name=row.state_name, type=_value(row.state_type)
         ),
         "assignee": _ref("User", row.assignee_id, name=row.assignee_name),
         "project": _ref("Project", row.project_id, key=row.project_key, name=row.project_name),
@@ -204,45 +210,30 @@ def _issue(row: Any) -> dict[str, Any]:
             {"id": to_global_id("Label", pk), "name": name}
             for pk, name in zip(row.label_ids or (), row.label_names or (), strict=True)
         ],
-        "estimate": row.estimate,
-        "dueDate": _time(row.due_date),
-        "parent": parent,
-        "createdAt": _time(row.created_at),
-        "updatedAt": _time(row.updated_at),
-        "archivedAt": _time(row.archived_at),
+        "parent": _ref(
+            "Issue", row.parent_id, identifier=f"{row.parent_project_key}-{row.parent_number}"
+        ),
+        **_columns(row, "created_at", "updated_at", "archived_at"),
     }
 
 
 def _comment(row: Any) -> dict[str, Any]:
     return {
-        "id": to_global_id("Comment", row.id),
-        "body": row.body,
+        **_columns(row, "body", "created_at", "edited_at"),
         "issue": _ref("Issue", row.issue_id, identifier=f"{row.project_key}-{row.issue_number}"),
         "author": _ref("User", row.author_id, name=row.author_name),
-        "createdAt": _time(row.created_at),
-        "editedAt": _time(row.edited_at),
     }
 
 
 def _project(row: Any) -> dict[str, Any]:
     return {
-        "id": to_global_id("Project", row.id),
-        "key": row.key,
-        "name": row.name,
-        "description": row.description,
+        **_columns(row, "key", "name", "description", "created_at", "archived_at"),
         "lead": _ref("User", row.lead_id, name=row.lead_name),
-        "createdAt": _time(row.created_at),
-        "archivedAt": _time(row.archived_at),
     }
 
 
 def _label(row: Any) -> dict[str, Any]:
-    return {
-        "id": to_global_id("Label", row.id),
-        "name": row.name,
-        "color": row.color,
-        "position": row.position,
-    }
+    return _columns(row, "name", "color", "position")
 
 
 _READERS: dict[str, tuple[Callable[[], Select[Any]], Callable[[Any], dict[str, Any]]]] = {
@@ -264,5 +255,5 @@ async def _objects(context: Context, events: list[_Event]) -> dict[tuple[str, in
     for subject_type, ids in wanted.items():
         statement, shown = _READERS[subject_type]
         for row in await context.db.fetch_all(statement(), {"ids": sorted(ids)}):
-            found[(subject_type, row.id)] = shown(row)
+            found[(subject_type, row.id)] = {"id": to_global_id(subject_type, row.id), **shown(row)}
     return found

@@ -11,7 +11,7 @@ from resolvers import accounts as use_cases
 from schema import refs
 from schema.enums import TokenScope
 from schema.node import Node
-from schema.payloads import mutation, node_field, payload_type, scalar_field
+from schema.payloads import id_input, mutation, node_field, payload_type, scalar_field
 
 
 @strawberry.type(description="A personal API token (its secret is shown only when created).")
@@ -88,9 +88,9 @@ class ApiTokenCreateInput:
     )
 
 
-@strawberry.input(description="The API token to revoke.")
-class ApiTokenRevokeInput:
-    id: strawberry.ID = strawberry.field(description="One of the tokens in your `apiTokens`.")
+ApiTokenRevokeInput = id_input(
+    "ApiTokenRevokeInput", "The API token to revoke.", "One of the tokens in your `apiTokens`."
+)
 
 
 AuthPayload = payload_type(

@@ -201,14 +201,19 @@ class IssueBatchChangesInput:
     remove_label_ids: list[strawberry.ID] | None = changed_if_given(
         "Labels to remove from every issue."
     )
+    """As in `issueUpdate`: a label also in `addLabelIds` ends up removed (or is not added), and
+    a label an issue does not carry is left alone (no error)."""
     parent_id: strawberry.ID | None = changed_if_given(
         "Makes every issue a sub-issue of this one; `null` makes them top-level."
     )
+    """If it is one of the issues or a sub-issue of one, that issue is a CYCLE error, and the
+    whole batch is rolled back."""
     estimate: int | None = changed_if_given("Non-negative; `null` clears every estimate.")
     due_date: date | None = changed_if_given("A date; `null` clears every due date.")
     project_id: strawberry.ID | None = changed_if_given(
         "Moves every issue to this project, where each takes the next number."
     )
+    """They take their numbers in the order of `ids`."""
 
 
 @strawberry.input(description="Up to 50 issues changed in one transaction: all or none.")

@@ -13,7 +13,7 @@ from schema.payloads import (
     idempotent,
     mutation,
     object_payload,
-    reordered_payload,
+    reorder_types,
 )
 from schema.relations import workspace_relation
 
@@ -51,20 +51,13 @@ class LabelUpdateInput:
 LabelDeleteInput = delete_input("label", "The label to delete; issues lose it.")
 
 
-@strawberry.input(description="A workspace's labels in their new order.")
-class LabelReorderInput:
-    workspace_id: strawberry.ID = strawberry.field(
-        description="The workspace whose labels these are."
-    )
-    label_ids: list[strawberry.ID] = strawberry.field(
-        description="Every label of the workspace, each once, in the new order."
-    )
-
-
 LabelPayload = object_payload(Label, "label")
 LabelDeletePayload = deleted_payload("label")
-LabelReorderPayload = reordered_payload(
-    Label, "labels", "Every label of the workspace, in the new order"
+LabelReorderInput, LabelReorderPayload = reorder_types(
+    Label,
+    "in the new order",
+    description="A workspace's labels in their new order.",
+    workspace="The workspace whose labels these are.",
 )
 
 

@@ -41,7 +41,7 @@ class Node:
     @classmethod
     def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
         """Whether the viewer may read this type's objects of a workspace in their read scope:
-        yes, unless a type's own policy says otherwise (a `PolicedNode`)."""
+        yes, unless a type's own policy says otherwise (a `PolicedNode`'s `read_policy`)."""
         return True
 
     @classmethod
@@ -65,8 +65,16 @@ class Node:
 
 
 class PolicedNode(Node):
-    """A `Node` type whose own policy (its `readable_in`) narrows the read scope: invitations,
-    webhooks. Its rows carry their `workspace_id`."""
+    """A `Node` type whose own policy narrows the read scope: invitations, webhooks. Its rows
+    carry their `workspace_id`."""
+
+    read_policy: ClassVar[Callable[[Viewer, int], bool]]
+    """The `auth.policies` function saying whether a viewer may read the type's objects of a
+    workspace."""
+
+    @classmethod
+    def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
+        return cls.read_policy(viewer, workspace_id)
 
     @classmethod
     async def resolve_nodes(

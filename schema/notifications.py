@@ -17,7 +17,14 @@ from schema import orderings, refs
 from schema.enums import NotificationKind
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import changed_if_given, mutation, node_field, payload_type, scalar_field
+from schema.payloads import (
+    changed_if_given,
+    id_input,
+    mutation,
+    node_field,
+    payload_type,
+    scalar_field,
+)
 from schema.relation_field import relation
 from schema.relations import connections_of, nodes_at, workspace_relation
 
@@ -182,9 +189,9 @@ def issue_viewer_is_subscribed() -> Any:
 # ---- mutations ---------------------------------------------------------------------------------
 
 
-@strawberry.input(description="The notification to mark read.")
-class NotificationMarkReadInput:
-    id: strawberry.ID = strawberry.field(description="One of your notifications.")
+NotificationMarkReadInput = id_input(
+    "NotificationMarkReadInput", "The notification to mark read.", "One of your notifications."
+)
 
 
 @strawberry.input(description="Which notifications to mark read: all of yours, or one workspace's.")

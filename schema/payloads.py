@@ -1,10 +1,10 @@
 """What every mutation's input and payload share. Inputs: the descriptions of common fields,
-`changed_if_given` and `idempotent`; `delete_input` and `archive_input` make the inputs that
-only name an object to delete, or to archive. Payloads: each type made by `payload_type` from its
-fields, then `errors` (`object_payload`, `reordered_payload` and `deleted_payload` make the
-common kinds), and `payload`, which maps what a use case returns (`resolvers.mutations.Outcome`)
-into one. The root mutation fields: `mutation`, and `archive_mutations` for an archive/unarchive
-pair."""
+`changed_if_given` and `idempotent`; `id_input` makes an input that only names one object
+(`delete_input` and `archive_input` the ones naming an object to delete, or to archive).
+Payloads: each type made by `payload_type` from its fields, then `errors` (`object_payload` and
+`deleted_payload` make the common kinds; `reorder_types` a reorder's input and payload), and
+`payload`, which maps what a use case returns (`resolvers.mutations.Outcome`) into one. The root
+mutation fields: `mutation`, and `archive_mutations` for an archive/unarchive pair."""
 
 from __future__ import annotations
 
@@ -57,11 +57,16 @@ def changed_if_given(description: str) -> Any:
     return strawberry.field(default=strawberry.UNSET, description=description)
 
 
+def id_input(name: str, description: str, id_description: str) -> type:
+    """The input `name` of a mutation that only names one object: its field `id`, described by
+    `id_description` (which objects it may name)."""
+    return strawberry.input(_id_only(name, id_description), description=description)
+
+
 def delete_input(noun: str, description: str) -> type:
     """`<Noun>DeleteInput`: the `id` of the `noun` to delete, and nothing else (`description`
     says what goes with it); `deleted_payload(noun)` is its payload."""
-    name = f"{_pascal(noun)}DeleteInput"
-    return strawberry.input(_id_only(name, f"The {noun} to delete."), description=description)
+    return id_input(f"{_pascal(noun)}DeleteInput", description, f"The {noun} to delete.")
 
 
 def archive_input(noun: str) -> type:
@@ -74,11 +79,16 @@ def archive_input(noun: str) -> type:
 
 def _id_only(name: str, description: str) -> type:
     """The class `name` of an input that names one object: a field `id`, so described."""
-    namespace: dict[str, Any] = {
-        "__annotations__": {"id": strawberry.ID},
-        "__qualname__": name,
-        "id": strawberry.field(description=description),
-    }
+    return _class(name, {"id": (strawberry.ID, strawberry.field(description=description))})
+
+
+def _class(name: str, fields: dict[str, tuple[Any, Any]], **attributes: Any) -> type:
+    """The plain class `name` with `fields`, each (annotation, Strawberry field), in their order,
+    and `attributes`, for `strawberry.input` or `strawberry.type` to make a GraphQL type of."""
+    namespace: dict[str, Any] = {"__annotations__": {}, "__qualname__": name, **attributes}
+    for field_name, (annotation, field) in fields.items():
+        namespace["__annotations__"][field_name] = annotation
+        namespace[field_name] = field
     return type(name, (), namespace)
 
 
@@ -123,12 +133,12 @@ _ERRORS = PayloadField(list[UserError], strawberry.field(default_factory=list))
 def payload_type(name: str, description: str, **fields: PayloadField) -> type:
     """The payload type `name`: `fields` in their order, then `errors` (empty when the mutation
     succeeded; its description is `schema.build`'s, common to every payload)."""
-    namespace: dict[str, Any] = {"__annotations__": {}, "__qualname__": name}
-    for field_name, field in (*fields.items(), ("errors", _ERRORS)):
-        namespace["__annotations__"][field_name] = field.annotation
-        namespace[field_name] = field.field
-    namespace["node_fields"] = {n: f.node for n, f in fields.items() if f.node is not None}
-    return strawberry.type(type(name, (), namespace), description=description)
+    cls = _class(
+        name,
+        {n: (f.annotation, f.field) for n, f in {**fields, "errors": _ERRORS}.items()},
+        node_fields={n: f.node for n, f in fields.items() if f.node is not None},
+    )
+    return strawberry.type(cls, description=description)
 
 
 def object_payload(of: Any, noun: str, *, conflict: bool = False) -> type:
@@ -150,14 +160,32 @@ def object_payload(of: Any, noun: str, *, conflict: bool = False) -> type:
     )
 
 
-def reordered_payload(of: Any, plural: str, every: str) -> type:
-    """`<Type>ReorderPayload`: every `of` object of the workspace in its new order, in the field
-    `<type>s`; `every` says which ones and in which order."""
+def reorder_types(
+    of: Any, order: str, *, noun: str | None = None, description: str, workspace: str
+) -> tuple[type, type]:
+    """`<Type>ReorderInput` (`description`) and `<Type>ReorderPayload`, of the mutation that puts
+    every `of` object of a workspace in a new order, said by `order`. The input names the
+    workspace (`workspace` describes it) and every object's ID, each once, in the field
+    `<noun>Ids` (the noun is the type's name in lower case unless given); the payload holds the
+    objects in that order, in the field `<type>s`."""
     type_name = _type_name(of)
-    return payload_type(
+    noun = noun or type_name.lower()
+    every = f"Every {noun} of the workspace"
+    input_class = _class(
+        f"{type_name}ReorderInput",
+        {
+            "workspace_id": (strawberry.ID, strawberry.field(description=workspace)),
+            f"{noun}_ids": (
+                list[strawberry.ID],
+                strawberry.field(description=f"{every}, each once, {order}."),
+            ),
+        },
+    )
+    reordered = node_list(of, f"{every}, {order}; empty when `errors` is not.")
+    return strawberry.input(input_class, description=description), payload_type(
         f"{type_name}ReorderPayload",
-        f"The {plural} in their new order, or why they were not reordered.",
-        **{f"{_field_name(type_name)}s": node_list(of, f"{every}; empty when `errors` is not.")},
+        f"The {noun}s in their new order, or why they were not reordered.",
+        **{f"{_field_name(type_name)}s": reordered},
     )
 
 

@@ -5,7 +5,7 @@ inputs and payloads, and `WebhookMutations`. Only those who may manage a workspa
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Unpack
 
 import strawberry
 
@@ -21,6 +21,7 @@ from schema.payloads import (
     changed_if_given,
     delete_input,
     deleted_payload,
+    id_input,
     mutation,
     node_field,
     object_payload,
@@ -30,16 +31,11 @@ from schema.payloads import (
 from schema.relation_field import PageArguments, relation
 from schema.relations import connections_of, nodes_at, paged_lists, workspace_relation
 
-if TYPE_CHECKING:
-    from auth.viewer import Viewer
-
 
 class _ManagersOnly(PolicedNode):
     """A type only those who may manage a workspace's webhooks read (the rest get null)."""
 
-    @classmethod
-    def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
-        return policies.can_see_webhooks(viewer, workspace_id)
+    read_policy = policies.can_see_webhooks
 
 
 _deliveries = paged_lists(
@@ -192,17 +188,16 @@ class WebhookSecretRotateInput:
     )
 
 
-@strawberry.input(description="The webhook to send a `webhook.ping` event to.")
-class WebhookTestInput:
-    id: strawberry.ID = strawberry.field(description="The webhook.")
+WebhookTestInput = id_input(
+    "WebhookTestInput", "The webhook to send a `webhook.ping` event to.", "The webhook."
+)
+WebhookDeliveryRetryInput = id_input(
+    "WebhookDeliveryRetryInput",
+    "The delivery whose event to send again.",
+    "One of a webhook's `deliveries`.",
+)
 
 
-@strawberry.input(description="The delivery whose event to send again.")
-class WebhookDeliveryRetryInput:
-    id: strawberry.ID = strawberry.field(description="One of a webhook's `deliveries`.")
-
-
-WebhookPayload = object_payload(Webhook, "webhook")
 WebhookSecretPayload = payload_type(
     "WebhookSecretPayload",
     "The webhook with its new signing secret, or why it was not made or changed.",
@@ -213,6 +208,7 @@ WebhookSecretPayload = payload_type(
         "`webhook-signature` header. Shown only here, once.",
     ),
 )
+WebhookPayload = object_payload(Webhook, "webhook")
 WebhookDeletePayload = deleted_payload("webhook")
 
 

@@ -14,7 +14,7 @@ from schema.payloads import (
     idempotent,
     mutation,
     object_payload,
-    reordered_payload,
+    reorder_types,
 )
 from schema.relations import workspace_relation
 
@@ -64,18 +64,14 @@ class WorkflowStateDeleteInput:
     )
 
 
-@strawberry.input(description="A workspace's workflow states in their new board order.")
-class WorkflowStateReorderInput:
-    workspace_id: strawberry.ID = strawberry.field(description="The workspace whose board it is.")
-    state_ids: list[strawberry.ID] = strawberry.field(
-        description="Every state of the workspace, each once, left to right."
-    )
-
-
 WorkflowStatePayload = object_payload(WorkflowState, "state")
 WorkflowStateDeletePayload = deleted_payload("workflow state")
-WorkflowStateReorderPayload = reordered_payload(
-    WorkflowState, "states", "Every state of the workspace, left to right"
+WorkflowStateReorderInput, WorkflowStateReorderPayload = reorder_types(
+    WorkflowState,
+    "left to right",
+    noun="state",
+    description="A workspace's workflow states in their new board order.",
+    workspace="The workspace whose board it is.",
 )
 
 

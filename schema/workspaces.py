@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -25,6 +25,7 @@ from schema.payloads import (
     delete_input,
     deleted_payload,
     gone_id,
+    id_input,
     mutation,
     node_field,
     object_payload,
@@ -35,10 +36,6 @@ from schema.relation_field import relation
 from schema.relations import nodes_at, paged_lists, workspace_relation
 from schema.search import SearchResult, search_results
 from schema.webhooks import webhooks_of_workspaces
-
-if TYPE_CHECKING:
-    from auth.viewer import Viewer
-
 
 IDENTIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([1-9][0-9]{0,9})$")
 MAX_ISSUE_NUMBER = 2**31 - 1
@@ -196,10 +193,8 @@ class Invitation(PolicedNode):
 
     loader_name = "invitation_by_id"
 
-    @classmethod
-    def readable_in(cls, viewer: Viewer, workspace_id: int) -> bool:
-        """Only those who may invite see invitations (they hold emails)."""
-        return policies.can_see_invitations(viewer, workspace_id)
+    read_policy = policies.can_see_invitations
+    """Only those who may invite see invitations (they hold emails)."""
 
 
 @strawberry.input(
@@ -242,11 +237,11 @@ class InvitationAcceptInput:
     )
 
 
-@strawberry.input(description="The pending invitation to withdraw.")
-class InvitationRevokeInput:
-    id: strawberry.ID = strawberry.field(
-        description="One of the workspace's `invitations`; its token stops working."
-    )
+InvitationRevokeInput = id_input(
+    "InvitationRevokeInput",
+    "The pending invitation to withdraw.",
+    "One of the workspace's `invitations`; its token stops working.",
+)
 
 
 @strawberry.input(description="Names a member.")

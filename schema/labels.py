@@ -7,6 +7,7 @@ import strawberry
 from resolvers import labels as use_cases
 from schema.node import Node
 from schema.payloads import (
+    NewNamedInWorkspace,
     changed_if_given,
     delete_input,
     deleted_payload,
@@ -32,9 +33,7 @@ class Label(Node):
 
 @strawberry.input(description="A new label, last in the workspace's order.")
 @idempotent
-class LabelCreateInput:
-    workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
-    name: str = strawberry.field(description="1 to 100 characters, unique in the workspace.")
+class LabelCreateInput(NewNamedInWorkspace):
     color: str = strawberry.field(description="Hex colour such as `#e11d48`.")
 
 

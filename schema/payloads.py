@@ -51,6 +51,21 @@ def idempotent(cls: InputType) -> InputType:
     return cls
 
 
+@strawberry.input(description="Names the workspace to create an object in.")
+class NewInWorkspace:
+    """The first field of every input that creates an object of one workspace; not in the
+    schema by itself (no field takes it)."""
+
+    workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
+
+
+@strawberry.input(description="Names a new object of a workspace and the workspace.")
+class NewNamedInWorkspace(NewInWorkspace):
+    """For labels and workflow states, whose names follow the same rule."""
+
+    name: str = strawberry.field(description="1 to 100 characters, unique in the workspace.")
+
+
 def changed_if_given(description: str) -> Any:
     """A field of an update's input that changes nothing when left out (`strawberry.UNSET`,
     told apart from an explicit `null`)."""

@@ -12,6 +12,7 @@ from schema.issue_filters import issue_lists
 from schema.node import Node
 from schema.pagination import Connection
 from schema.payloads import (
+    NewInWorkspace,
     archive_input,
     archive_mutations,
     changed_if_given,
@@ -60,8 +61,7 @@ class Project(Node):
 
 @strawberry.input(description="A new project.")
 @idempotent
-class ProjectCreateInput:
-    workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
+class ProjectCreateInput(NewInWorkspace):
     key: str = strawberry.field(
         description="Prefix of its issues' identifiers: a letter, then up to 9 letters or "
         "digits; upper-cased; unique in the workspace."

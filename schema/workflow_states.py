@@ -9,6 +9,7 @@ from resolvers import workflow_states as use_cases
 from schema.enums import WorkflowStateType
 from schema.node import Node
 from schema.payloads import (
+    NewNamedInWorkspace,
     changed_if_given,
     deleted_payload,
     idempotent,
@@ -35,9 +36,7 @@ class WorkflowState(Node):
 
 @strawberry.input(description="A new workflow state, rightmost on the board.")
 @idempotent
-class WorkflowStateCreateInput:
-    workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
-    name: str = strawberry.field(description="1 to 100 characters, unique in the workspace.")
+class WorkflowStateCreateInput(NewNamedInWorkspace):
     type: WorkflowStateType = strawberry.field(
         description="What being in it says about an issue's progress."
     )

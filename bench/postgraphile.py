@@ -69,8 +69,8 @@ _started: dict[int, tuple[subprocess.Popen[bytes], Path, int]] = {}
 def _newest_live_issues(field: str, first: int, indent: str) -> str:
     """The opening of the issue list `field`, standing `indent` deep in a document, as Backlog
     lists issues unless asked otherwise (schema/orderings.py, db/issue_filters.py): the `first`
-    newest, archived ones left out, and their count. The document goes on with each node's
-    fields, four spaces deeper than `field`."""
+    newest, archived ones left out, and the count of all of them. The document goes on with
+    each node's fields, four spaces deeper than `field`."""
     return textwrap.indent(
         f"{field}(\n"
         f"  first: {first}\n"

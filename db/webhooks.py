@@ -285,8 +285,8 @@ class Attempt:
     """The envelope's `type` (`issue.created`, `webhook.ping`...)."""
     attempt: int
     """1 for the message's first attempt, one more for each retry."""
-    succeeded: bool = False
-    """The receiver answered with a 2xx status; False until the sender has seen it do so."""
+    succeeded: bool
+    """The receiver answered with a 2xx status."""
     status_code: int | None = None
     """None when no answer came (the address was refused, the connection failed or timed out)."""
     latency_ms: int | None = None

@@ -76,8 +76,9 @@ class Context:
     itself (`server/live.py`)."""
     db: RequestDatabase
     loaders: Loaders
-    """Bound to `viewer`'s read scope; `reload` replaces them after a commit, so that no row
-    read before it is served after it."""
+    """Bound to `viewer`'s read scope; `reload` replaces them when a transaction ends (commit,
+    rollback, retry) and for each batch of live events, so that no row read before is served
+    after."""
     viewer: Viewer
     """Who asks; `reload` replaces it after a mutation that changed the viewer's own
     memberships."""

@@ -53,8 +53,8 @@ def idempotent(cls: InputType) -> InputType:
 
 @strawberry.input(description="Names the workspace to create an object in.")
 class NewInWorkspace:
-    """The first field of every input that creates an object of one workspace; not in the
-    schema by itself (no field takes it)."""
+    """The first field of the inputs that create a project, a label or a workflow state; not in
+    the schema by itself (no field takes it)."""
 
     workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
 

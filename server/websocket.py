@@ -100,7 +100,8 @@ class _Protocol:
         self.legacy = legacy
 
 
-@dataclass(eq=False)
+# No repr: it would print the settings, secrets included.
+@dataclass(eq=False, repr=False)
 class WebSockets:
     """The `/graphql` WebSocket endpoint, and every connection this process holds."""
 
@@ -110,7 +111,8 @@ class WebSockets:
     access_tokens: AccessTokenIssuer
     connections: set[Connection] = field(default_factory=set, init=False)
     per_user: Counter[int] = field(default_factory=Counter, init=False)
-    """Open connections per signed-in user, held to `BACKLOG_WS_MAX_CONNECTIONS_PER_USER`."""
+    """Connections past `connection_init`, per signed-in user: at most
+    `BACKLOG_WS_MAX_CONNECTIONS_PER_USER`."""
     subscriptions_per_user: Counter[int] = field(default_factory=Counter, init=False)
     closing: bool = field(default=False, init=False)
     """Set by `close_all` at shutdown: a connection opened after it is refused."""

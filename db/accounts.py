@@ -33,11 +33,6 @@ from db.writes import advisory_locks, id_text
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Delete, Insert, Select, Table, Update
 
-# The credential tables only this module reads.
-sign_in_failures = models.table_of(models.SignInFailure)
-refresh_tokens = models.table_of(models.RefreshToken)
-password_resets = models.table_of(models.PasswordReset)
-
 
 @cache
 def user_by_email() -> Select[Any]:
@@ -88,6 +83,9 @@ def end_access_tokens() -> Update:
     )
 
 
+sign_in_failures = models.table_of(models.SignInFailure)
+
+
 @cache
 def recent_failures() -> Select[int, int]:
     """Failed sign-ins since `since` for the email and for the client address."""
@@ -115,6 +113,9 @@ def forget_failures() -> Delete:
     return delete(sign_in_failures).where(
         sign_in_failures.c.email == typed_param("email", sign_in_failures.c.email)
     )
+
+
+refresh_tokens = models.table_of(models.RefreshToken)
 
 
 @cache
@@ -251,6 +252,8 @@ def visible_api_tokens() -> Select[Any]:
     """The viewer's own API tokens, revoked ones too (`revokedAt` says so): nobody else's."""
     return select(*API_TOKEN_COLUMNS).where(api_tokens.c.user_id == SCOPE_VIEWER)
 
+
+password_resets = models.table_of(models.PasswordReset)
 
 _LIVE_RESET = (password_resets.c.used_at.is_(None), password_resets.c.expires_at > func.now())
 """A reset neither used nor expired: the only kind that may still set a password."""

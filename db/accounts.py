@@ -42,7 +42,7 @@ def user_by_email() -> Select[Any]:
 
 @cache
 def user_password() -> Select[Any]:
-    return select(users.c.password_hash).where(users.c.id == bindparam("user_id", BigInteger))
+    return select(users.c.password_hash).where(users.c.id == bindparam("user_id", type_=BigInteger))
 
 
 @cache
@@ -58,14 +58,14 @@ def insert_user() -> Insert:
 
 @cache
 def user_profile() -> Select[Any]:
-    return select(*USER_COLUMNS).where(users.c.id == bindparam("user_id", BigInteger))
+    return select(*USER_COLUMNS).where(users.c.id == bindparam("user_id", type_=BigInteger))
 
 
 @cache
 def set_password() -> Update:
     return (
         update(users)
-        .where(users.c.id == bindparam("user_id", BigInteger))
+        .where(users.c.id == bindparam("user_id", type_=BigInteger))
         .values(password_hash=typed_param("password_hash", users.c.password_hash))
     )
 
@@ -78,7 +78,7 @@ def end_access_tokens() -> Update:
     valid."""
     return (
         update(users)
-        .where(users.c.id == bindparam("user_id", BigInteger))
+        .where(users.c.id == bindparam("user_id", type_=BigInteger))
         .values(sessions_valid_after=func.to_timestamp(bindparam("at", type_=BigInteger)))
     )
 
@@ -166,7 +166,9 @@ def revoke_family() -> Update:
 
 @cache
 def revoke_user_refresh_tokens() -> Update:
-    return _revoke(refresh_tokens, refresh_tokens.c.user_id == bindparam("user_id", BigInteger))
+    return _revoke(
+        refresh_tokens, refresh_tokens.c.user_id == bindparam("user_id", type_=BigInteger)
+    )
 
 
 API_TOKEN_COLUMNS = (
@@ -191,8 +193,8 @@ def revoke_api_token() -> Update:
     """Only the owner's own live token: anyone else's id matches nothing."""
     return _revoke(
         api_tokens,
-        api_tokens.c.id == bindparam("token_id", BigInteger),
-        api_tokens.c.user_id == bindparam("user_id", BigInteger),
+        api_tokens.c.id == bindparam("token_id", type_=BigInteger),
+        api_tokens.c.user_id == bindparam("user_id", type_=BigInteger),
     ).returning(*API_TOKEN_COLUMNS)
 
 
@@ -202,7 +204,7 @@ def api_tokens_of_user() -> Select[Any]:
     return (
         select(*API_TOKEN_COLUMNS)
         .where(
-            api_tokens.c.user_id == bindparam("user_id", BigInteger),
+            api_tokens.c.user_id == bindparam("user_id", type_=BigInteger),
             api_tokens.c.revoked_at.is_(None),
         )
         .order_by(api_tokens.c.created_at.desc(), api_tokens.c.id.desc())
@@ -224,7 +226,7 @@ def lock_sign_in() -> Select[Any]:
 def lock_user_credentials() -> Select[Any]:
     """Serializes every change to one user's refresh tokens (refresh, sign-out, password
     change) until commit: a revocation then sees the token a concurrent refresh just made."""
-    return advisory_locks("credentials of user:" + id_text(bindparam("user_id", BigInteger)))
+    return advisory_locks("credentials of user:" + id_text(bindparam("user_id", type_=BigInteger)))
 
 
 @cache
@@ -332,4 +334,4 @@ def use_password_reset() -> Update:
 @cache
 def expire_password_resets() -> Update:
     """Every live reset of `user_id`: one password reset ends the others."""
-    return _expire_live_resets(password_resets.c.user_id == bindparam("user_id", BigInteger))
+    return _expire_live_resets(password_resets.c.user_id == bindparam("user_id", type_=BigInteger))

@@ -29,7 +29,7 @@ keys = models.table_of(models.IdempotencyKey)
 LIFETIME = timedelta(hours=24)
 _EXPIRED = func.now() - text("interval '24 hours'")
 _CLAIMED = (
-    keys.c.user_id == bindparam("user_id", BigInteger),
+    keys.c.user_id == bindparam("user_id", type_=BigInteger),
     keys.c.key == typed_param("key", keys.c.key),
 )
 """The claim of `:key` by `:user_id` (a key is the user's own: another user's same key is
@@ -49,7 +49,7 @@ class Previous:
 def _claim() -> Insert:
     """Claims the key unless a live claim holds it; an expired one is taken over."""
     statement = postgresql.insert(keys).values(
-        user_id=bindparam("user_id", BigInteger),
+        user_id=bindparam("user_id", type_=BigInteger),
         key=typed_param("key", keys.c.key),
         operation=typed_param("operation", keys.c.operation),
         request_hash=typed_param("request_hash", keys.c.request_hash),

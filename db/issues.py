@@ -55,7 +55,8 @@ def take_issue_number() -> Update:
     return (
         update(projects)
         .where(
-            projects.c.id == bindparam("project_id", BigInteger), projects.c.archived_at.is_(None)
+            projects.c.id == bindparam("project_id", type_=BigInteger),
+            projects.c.archived_at.is_(None),
         )
         .values(last_issue_number=projects.c.last_issue_number + 1)
         .returning(projects.c.last_issue_number)
@@ -86,7 +87,7 @@ def insert_issue() -> Insert:
     fields = ("workspace_id", "project_id", *NEW_ISSUE_FIELDS)
     values = select(
         *(
-            bindparam("project_id", BigInteger)
+            bindparam("project_id", type_=BigInteger)
             if name == "project_id"
             else typed_param(name, issues.c[name])
             for name in fields
@@ -150,7 +151,7 @@ def ancestors_include() -> TextClause:
         ) CYCLE id SET is_cycle USING path  -- ends even on data that already holds a cycle
         SELECT EXISTS (SELECT 1 FROM ancestors WHERE id = :issue_id) AS cycle
         """
-    ).bindparams(bindparam("parent_id", BigInteger), bindparam("issue_id", BigInteger))
+    ).bindparams(bindparam("parent_id", type_=BigInteger), bindparam("issue_id", type_=BigInteger))
 
 
 # What an input may point at: rows of the given workspace only.

@@ -422,13 +422,30 @@ def _joined_row_type(loader: str) -> tuple[Any, tuple[str, ...]]:
 
 
 def _relation(
-    name: str, query: Callable[[], Select[Any]], parent: ColumnElement[Any], *, short: bool = False
+    name: str,
+    query: Callable[[], Select[Any]],
+    parent: ColumnElement[Any],
+    *,
+    short: bool = False,
+    filtered: bool = False,
+    count_query: Callable[[], Select[Any]] | None = None,
+    counters: bool = False,
 ) -> cached_property[RelationLoader]:
     """A loader of `Loaders`: the rows of `query` whose `parent` column is the parent's id.
-    `short` lists (an issue's comments) are counted by the statement that pages them."""
+    `short` lists (an issue's comments) are counted by the statement that pages them; the rest
+    is as `RelationLoader` takes it."""
 
     def loader(loaders: Loaders) -> RelationLoader:
-        return RelationLoader(loaders, name, query, parent, counts_with_pages=short)
+        return RelationLoader(
+            loaders,
+            name,
+            query,
+            parent,
+            filtered=filtered,
+            count_query=count_query,
+            counts_with_pages=short,
+            counters=counters,
+        )
 
     return cached_property(loader)
 
@@ -444,21 +461,16 @@ def _issues_by(
     name: str, parent: ColumnElement[Any], *, short: bool = False
 ) -> cached_property[RelationLoader]:
     """A loader of `Loaders`: the issues whose `parent` column is the parent's id, filterable."""
-
-    def loader(loaders: Loaders) -> RelationLoader:
-        return RelationLoader(
-            loaders,
-            name,
-            queries.visible_issues,
-            parent,
-            filtered=True,
-            # Counting needs no join to projects (every issue has one): a third of its cost.
-            count_query=queries.countable_issues,
-            counts_with_pages=short,
-            counters=True,
-        )
-
-    return cached_property(loader)
+    return _relation(
+        name,
+        queries.visible_issues,
+        parent,
+        short=short,
+        filtered=True,
+        # Counting needs no join to projects (every issue has one): a third of its cost.
+        count_query=queries.countable_issues,
+        counters=True,
+    )
 
 
 def _all_of_workspace(

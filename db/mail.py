@@ -26,7 +26,7 @@ def _drop_body() -> Update:
     payload = outbox.c.payload.op("-")(literal_column(f"ARRAY[{keys}]::text[]"))
     return (
         update(outbox)
-        .where(outbox.c.id == bindparam("message_id", BigInteger))
+        .where(outbox.c.id == bindparam("message_id", type_=BigInteger))
         .values(payload=payload)
     )
 

@@ -145,8 +145,8 @@ def _take_again() -> Select[Any]:
     return (
         _columns()
         .where(
-            outbox.c.id == bindparam("message_id", BigInteger),
-            outbox.c.attempts == bindparam("attempts", Integer),
+            outbox.c.id == bindparam("message_id", type_=BigInteger),
+            outbox.c.attempts == bindparam("attempts", type_=Integer),
             outbox.c.sent_at.is_(None),
             outbox.c.abandoned_at.is_(None),
         )
@@ -179,7 +179,7 @@ def _settle() -> Update:
     delay = bindparam("retry_in_s", type_=Float)
     return (
         update(outbox)
-        .where(outbox.c.id == bindparam("message_id", BigInteger))
+        .where(outbox.c.id == bindparam("message_id", type_=BigInteger))
         .values(
             attempts=outbox.c.attempts + 1,
             sent_at=case(
@@ -234,7 +234,7 @@ async def _run_settle(
 def _redeliver() -> Select[Any]:
     free = (
         select(outbox.c.id)
-        .where(outbox.c.id == bindparam("message_id", BigInteger))
+        .where(outbox.c.id == bindparam("message_id", type_=BigInteger))
         .with_for_update(skip_locked=True)
     )
     again = (
@@ -255,7 +255,7 @@ async def redeliver(db: RequestDatabase, message_id: int) -> bool:
 
 @cache
 def _kept() -> Select[Any]:
-    return select(outbox.c.id).where(outbox.c.id == bindparam("message_id", BigInteger))
+    return select(outbox.c.id).where(outbox.c.id == bindparam("message_id", type_=BigInteger))
 
 
 async def is_kept(db: RequestDatabase, message_id: int) -> bool:

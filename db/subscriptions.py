@@ -45,11 +45,11 @@ def entries_after() -> Select[Any]:
     return (
         select(*activity.c)
         .where(
-            activity.c.workspace_id == bindparam("workspace_id", BigInteger),
-            activity.c.id > bindparam("after_id", BigInteger),
+            activity.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+            activity.c.id > bindparam("after_id", type_=BigInteger),
         )
         .order_by(activity.c.id)
-        .limit(bindparam("limit", Integer))
+        .limit(bindparam("limit", type_=Integer))
     )
 
 
@@ -57,7 +57,7 @@ def entries_after() -> Select[Any]:
 def last_entry_id() -> Select[Any]:
     """The id of a workspace's last committed entry (0 before its first)."""
     return select(func.coalesce(func.max(activity.c.id), 0)).where(
-        activity.c.workspace_id == bindparam("workspace_id", BigInteger)
+        activity.c.workspace_id == bindparam("workspace_id", type_=BigInteger)
     )
 
 
@@ -65,7 +65,7 @@ def last_entry_id() -> Select[Any]:
 def roles_in_workspace() -> Select[Any]:
     """The roles some users hold in a workspace now (no row: not a member)."""
     return select(memberships.c.user_id, memberships.c.role).where(
-        memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
+        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
         memberships.c.user_id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))),
     )
 

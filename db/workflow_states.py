@@ -21,7 +21,7 @@ def move_issues_between_states() -> Update:
         update(issues)
         .where(issues.c.state_id == TARGET)
         .values(
-            state_id=bindparam("new_state_id", BigInteger),
+            state_id=bindparam("new_state_id", type_=BigInteger),
             version=issues.c.version + 1,
             updated_at=func.now(),
         )

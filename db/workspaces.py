@@ -50,7 +50,7 @@ def insert_workspace() -> Insert:
 def insert_workflow_states() -> Insert:
     """A new workspace's board: parameters `names`, `types` and `positions`, in step."""
     rows = select(
-        bindparam("workspace_id", BigInteger),
+        bindparam("workspace_id", type_=BigInteger),
         func.unnest(bindparam("names", type_=ARRAY(workflow_states.c.name.type))),
         func.unnest(bindparam("types", type_=ARRAY(workflow_states.c.type.type))),
         func.unnest(bindparam("positions", type_=ARRAY(workflow_states.c.position.type))),
@@ -63,7 +63,7 @@ def update_workspace() -> Update:
     """Parameters `workspace_id`, `name`, `slug` (a null keeps the current value)."""
     return (
         update(workspaces)
-        .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+        .where(workspaces.c.id == bindparam("workspace_id", type_=BigInteger))
         .values(
             name=func.coalesce(typed_param("name", workspaces.c.name), workspaces.c.name),
             slug=func.coalesce(typed_param("slug", workspaces.c.slug), workspaces.c.slug),
@@ -76,7 +76,7 @@ def update_workspace() -> Update:
 def slug_taken() -> Select[Any]:
     return select(workspaces.c.id).where(
         workspaces.c.slug == typed_param("slug", workspaces.c.slug),
-        workspaces.c.id != bindparam("workspace_id", BigInteger),
+        workspaces.c.id != bindparam("workspace_id", type_=BigInteger),
     )
 
 
@@ -86,7 +86,7 @@ def lock_workspace() -> Select[Any]:
     cannot both see "another owner remains"."""
     return (
         select(workspaces.c.id)
-        .where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+        .where(workspaces.c.id == bindparam("workspace_id", type_=BigInteger))
         # NO KEY: inserts of issues and comments (which take KEY SHARE) are not blocked.
         .with_for_update(key_share=True)
     )
@@ -95,7 +95,7 @@ def lock_workspace() -> Select[Any]:
 @cache
 def owner_count() -> Select[Any]:
     return select(func.count()).where(
-        memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
+        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
         memberships.c.role == Role.OWNER,
     )
 
@@ -113,14 +113,16 @@ def insert_membership() -> Insert:
 
 @cache
 def membership_by_id() -> Select[Any]:
-    return select(*memberships.c).where(memberships.c.id == bindparam("membership_id", BigInteger))
+    return select(*memberships.c).where(
+        memberships.c.id == bindparam("membership_id", type_=BigInteger)
+    )
 
 
 @cache
 def membership_of_user() -> Select[Any]:
     return select(*memberships.c).where(
-        memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
-        memberships.c.user_id == bindparam("user_id", BigInteger),
+        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+        memberships.c.user_id == bindparam("user_id", type_=BigInteger),
     )
 
 
@@ -133,7 +135,7 @@ def set_role() -> Update:
 def delete_membership() -> ReturningDelete[Any]:
     return (
         delete(memberships)
-        .where(memberships.c.id == bindparam("membership_id", BigInteger))
+        .where(memberships.c.id == bindparam("membership_id", type_=BigInteger))
         .returning(*memberships.c)
     )
 
@@ -143,7 +145,10 @@ def member_with_email() -> Select[Any]:
     return (
         select(memberships.c.id)
         .join(users, users.c.id == memberships.c.user_id)
-        .where(memberships.c.workspace_id == bindparam("workspace_id", BigInteger), USER_WITH_EMAIL)
+        .where(
+            memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+            USER_WITH_EMAIL,
+        )
     )
 
 
@@ -156,23 +161,23 @@ def insert_invitation() -> Insert:
 @cache
 def invitation_names() -> Select[Any]:
     """What an invitation email says: the workspace's name and its inviter's."""
-    inviter = select(users.c.name).where(users.c.id == bindparam("user_id", BigInteger))
+    inviter = select(users.c.name).where(users.c.id == bindparam("user_id", type_=BigInteger))
     return select(
         workspaces.c.name.label("workspace_name"),
         inviter.scalar_subquery().label("inviter_name"),
-    ).where(workspaces.c.id == bindparam("workspace_id", BigInteger))
+    ).where(workspaces.c.id == bindparam("workspace_id", type_=BigInteger))
 
 
 @cache
 def user_email() -> Select[Any]:
-    return select(users.c.email).where(users.c.id == bindparam("user_id", BigInteger))
+    return select(users.c.email).where(users.c.id == bindparam("user_id", type_=BigInteger))
 
 
 @cache
 def delete_workspace() -> ReturningDelete[Any]:
     """Everything in it goes too: every table's foreign key cascades from workspaces, and the
     activity log (which has none, see `models.Activity`) goes first, in the same statement."""
-    workspace_id: BindParameter[int] = bindparam("workspace_id", BigInteger)
+    workspace_id: BindParameter[int] = bindparam("workspace_id", type_=BigInteger)
     activity_gone = (
         delete(activity).where(activity.c.workspace_id == workspace_id).cte("activity_gone")
     )
@@ -187,8 +192,8 @@ def delete_workspace() -> ReturningDelete[Any]:
 @cache
 def role_of_user() -> Select[Any]:
     return select(memberships.c.role).where(
-        memberships.c.workspace_id == bindparam("workspace_id", BigInteger),
-        memberships.c.user_id == bindparam("user_id", BigInteger),
+        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+        memberships.c.user_id == bindparam("user_id", type_=BigInteger),
     )
 
 
@@ -216,7 +221,7 @@ def invitation_to_accept() -> Select[Any]:
 def mark_invitation_accepted() -> Update:
     return (
         update(invitations)
-        .where(invitations.c.id == bindparam("invitation_id", BigInteger))
+        .where(invitations.c.id == bindparam("invitation_id", type_=BigInteger))
         .values(accepted_at=func.now())
     )
 
@@ -232,7 +237,7 @@ def pending_invitations() -> Select[Any]:
     """A workspace's invitations not yet accepted nor expired, newest first."""
     return (
         select(*INVITATION_COLUMNS)
-        .where(invitations.c.workspace_id == bindparam("workspace_id", BigInteger), *_PENDING)
+        .where(invitations.c.workspace_id == bindparam("workspace_id", type_=BigInteger), *_PENDING)
         .order_by(invitations.c.created_at.desc(), invitations.c.id.desc())
     )
 
@@ -240,14 +245,16 @@ def pending_invitations() -> Select[Any]:
 @cache
 def invitation_by_id() -> Select[Any]:
     return select(*INVITATION_COLUMNS).where(
-        invitations.c.id == bindparam("invitation_id", BigInteger),
+        invitations.c.id == bindparam("invitation_id", type_=BigInteger),
         invitations.c.accepted_at.is_(None),
     )
 
 
 @cache
 def delete_invitation() -> Delete:
-    return delete(invitations).where(invitations.c.id == bindparam("invitation_id", BigInteger))
+    return delete(invitations).where(
+        invitations.c.id == bindparam("invitation_id", type_=BigInteger)
+    )
 
 
 @cache

@@ -25,10 +25,10 @@ _CHANGED_AT = ("updated_at", "edited_at")
 """The columns some tables keep the time of a row's last change in (issues, comments)."""
 
 
-TARGET: BindParameter[int] = bindparam("target_id", BigInteger)
+TARGET: BindParameter[int] = bindparam("target_id", type_=BigInteger)
 
 
-WORKSPACE: BindParameter[int] = bindparam("workspace_id", BigInteger)
+WORKSPACE: BindParameter[int] = bindparam("workspace_id", type_=BigInteger)
 
 
 def id_array(name: str) -> Any:
@@ -85,10 +85,10 @@ def advisory_locks(*names: ColumnElement[str]) -> Select[Any]:
     return select(*(func.pg_advisory_xact_lock(func.hashtextextended(name, 0)) for name in names))
 
 
-def id_text(id_param: ColumnElement[int]) -> ColumnElement[str]:
-    """An id parameter as text, for an advisory lock's name. The inner CAST types the parameter
-    for asyncpg: a bare one in `|| CAST(.. AS VARCHAR)` would be taken for text."""
-    return id_param.cast(BigInteger).cast(String)
+def id_text(id_param: BindParameter[int]) -> ColumnElement[str]:
+    """An id parameter as text, for an advisory lock's name. The parameter must carry its type
+    (`type_=BigInteger`): a bare one in `|| CAST(.. AS VARCHAR)` would be sent as text."""
+    return id_param.cast(String)
 
 
 def next_position(table: Table) -> Any:

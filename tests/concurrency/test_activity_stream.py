@@ -22,6 +22,7 @@ from tests.support.races import (
     hold_stream_lock,
     lock_waiters,
     sql,
+    sql_value,
     wait_until_blocked,
 )
 
@@ -91,7 +92,7 @@ async def test_within_a_workspace_ids_follow_commit_order(race, other):
         await first.commit()
     finally:
         await first.close()
-    seen = (await sql(race.database, LAST_ID, w=race.workspace))[0][0]
+    seen = await sql_value(race.database, LAST_ID, w=race.workspace)
     later = await second
     try:
         await later.commit()

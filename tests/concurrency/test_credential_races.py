@@ -17,7 +17,7 @@ from db.session import Database
 from server.app import create_app
 from server.settings import Settings
 from tests.support.actors import OWNER, TEST_JWT_SECRET
-from tests.support.races import sql, wait_until_blocked
+from tests.support.races import sql_value, wait_until_blocked
 
 
 @pytest.fixture
@@ -34,8 +34,7 @@ async def database(engine) -> AsyncIterator[Database]:
 
 
 async def demo_owner_id(database: Database) -> int:
-    rows = await sql(database, "SELECT id FROM users WHERE email = :e", e=OWNER)
-    return int(rows[0][0])
+    return int(await sql_value(database, "SELECT id FROM users WHERE email = :e", e=OWNER))
 
 
 async def test_work_after_a_commit_runs_in_a_new_transaction(database):

@@ -7,7 +7,7 @@ import asyncio
 
 from tests.support.factories import race_issue
 from tests.support.ids import pk
-from tests.support.races import hold_rows, sql, wait_until_blocked
+from tests.support.races import hold_rows, sql, sql_value, wait_until_blocked
 
 DOCUMENT = """
 mutation ($project: ID!, $target: ID!) {
@@ -38,8 +38,10 @@ async def test_a_lost_connection_after_a_commit_is_not_a_503(race):
         await holder.close()
 
     body = response.json()
-    created = await sql(race.database, "SELECT count(*) FROM issues WHERE title = 'created once'")
-    assert created[0][0] == 1
+    created = await sql_value(
+        race.database, "SELECT count(*) FROM issues WHERE title = 'created once'"
+    )
+    assert created == 1
     assert body["data"]["a"]["issue"] is not None and body["data"]["b"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["SERVICE_UNAVAILABLE"]
     assert response.status_code == 200

@@ -10,7 +10,7 @@ import asyncio
 from tests.support.factories import RACE_ISSUE_CREATE as CREATE
 from tests.support.factories import race_issue
 from tests.support.graphql import data
-from tests.support.races import hold_rows, sql, wait_until_blocked
+from tests.support.races import hold_rows, sql_value, wait_until_blocked
 
 UPDATE = """mutation ($input: IssueUpdateInput!) {
     issueUpdate(input: $input) { issue { title priority version } errors { code } } }"""
@@ -57,10 +57,10 @@ async def test_concurrent_retries_with_one_key_create_one_issue(race):
     created = [r["issueCreate"]["issue"] for r in results]
     assert None not in created, results
     assert len({issue["id"] for issue in created}) == 1
-    count = await sql(
+    count = await sql_value(
         race.database, "SELECT count(*) FROM issues WHERE workspace_id = :w", w=race.workspace
     )
-    assert count[0][0] == 1
+    assert count == 1
 
 
 async def test_two_moves_that_would_make_a_cycle_together_cannot_both_succeed(race):
@@ -79,9 +79,9 @@ async def test_two_moves_that_would_make_a_cycle_together_cannot_both_succeed(ra
     results = await asyncio.gather(*moves)
     codes = sorted(tuple(e["code"] for e in r["issueUpdate"]["errors"]) for r in results)
     assert codes == [(), ("CYCLE",)]
-    parents = await sql(
+    parents = await sql_value(
         race.database,
         "SELECT count(*) FROM issues WHERE workspace_id = :w AND parent_id IS NOT NULL",
         w=race.workspace,
     )
-    assert parents[0][0] == 1
+    assert parents == 1

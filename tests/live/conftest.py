@@ -17,7 +17,7 @@ from db.session import create_engine
 from tests.support.actors import OWNER, TEST_JWT_SECRET
 from tests.support.credentials import ISSUER
 from tests.support.postgres import ThrowawayPostgres, migrate_and_seed, throwaway_embedded_postgres
-from tests.support.processes import free_port, serve, wait_until_healthy
+from tests.support.processes import running_servers
 
 SETTINGS = {
     "BACKLOG_ENV": "production",
@@ -37,7 +37,7 @@ SETTINGS = {
 class Live:
     """The two servers (`ports`), their database, and helpers to act on them."""
 
-    ports: tuple[int, int]
+    ports: tuple[int, ...]
     postgres: ThrowawayPostgres
     engine: AsyncEngine
 
@@ -115,25 +115,16 @@ def live_postgres() -> Iterator[ThrowawayPostgres]:
 async def live(live_postgres: ThrowawayPostgres, tmp_path_factory) -> AsyncIterator[Live]:
     await migrate_and_seed(live_postgres.url)
     tmp_path = tmp_path_factory.mktemp("live-servers")
-    ports = (free_port(), free_port())
-    processes = [
-        serve(
-            tmp_path,
-            tmp_path / f"server-{port}.log",
-            port,
-            DATABASE_URL=live_postgres.url,
-            **SETTINGS,
-        )
-        for port in ports
-    ]
     engine = create_engine(live_postgres.url, statement_timeout_ms=0)
     try:
-        for process, port in zip(processes, ports, strict=True):
-            wait_until_healthy(process, port, tmp_path / f"server-{port}.log", within_s=60)
-        yield Live(ports, live_postgres, engine)
+        with running_servers(
+            tmp_path,
+            2,
+            healthy_within_s=60,
+            stop_within_s=15,
+            DATABASE_URL=live_postgres.url,
+            **SETTINGS,
+        ) as ports:
+            yield Live(ports, live_postgres, engine)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
         await engine.dispose()

@@ -4,8 +4,6 @@ PostgreSQL so that every server process draws on the same one."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,8 @@ from server.rate_limit import Charge, RateLimiter, address_key
 from server.settings import Settings
 from tests.support.actors import TEST_JWT_SECRET
 from tests.support.graphql import error_codes
-from tests.support.processes import free_port, serve, wait_until_healthy
+from tests.support.processes import running_servers
+from tests.support.rate_windows import wait_out_the_window_if_it_is_ending
 
 CHEAP = "{ viewer { id } }"  # one object: 1 point
 RATE_LIMIT = "{ rateLimit { cost limit remaining resetAt } }"
@@ -33,6 +32,12 @@ async def post(client: httpx.AsyncClient, query: str, **extra: object) -> httpx.
 
 def remaining(response: httpx.Response) -> int:
     return int(response.headers["ratelimit-remaining"])
+
+
+@pytest.fixture(autouse=True)
+def _within_one_default_window() -> None:
+    """Most tests here spend a budget of the default window over a few requests."""
+    wait_out_the_window_if_it_is_ending()
 
 
 async def test_every_response_carries_its_cost_and_the_callers_budget(make_client):
@@ -369,12 +374,13 @@ async def test_callers_idle_for_a_window_are_forgotten(connection):
 LIMIT = 10
 
 
-def start_server(tmp_path, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    return serve(
-        tmp_path,
-        tmp_path / f"server-{port}.log",
-        port,
-        DATABASE_URL=database_url,
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory, seeded_database_url) -> Iterator[tuple[int, ...]]:
+    with running_servers(
+        tmp_path_factory.mktemp("rate-limited-servers"),
+        2,
+        healthy_within_s=30,
+        DATABASE_URL=seeded_database_url,
         BACKLOG_JWT_SECRET=TEST_JWT_SECRET,
         BACKLOG_ENV="production",
         BACKLOG_ANONYMOUS_RATE_LIMIT=str(LIMIT),
@@ -382,23 +388,8 @@ def start_server(tmp_path, database_url: str, port: int) -> subprocess.Popen[byt
         BACKLOG_RATE_LIMIT_WINDOW_S="3600",
         # The test speaks for client addresses of its own, through a trusted proxy.
         BACKLOG_TRUSTED_PROXIES="127.0.0.1",
-    )
-
-
-@pytest.fixture(scope="module")
-def two_servers(tmp_path_factory, seeded_database_url) -> Iterator[tuple[int, int]]:
-    tmp_path = tmp_path_factory.mktemp("rate-limited-servers")
-    ports = (free_port(), free_port())
-    processes = [start_server(tmp_path, seeded_database_url, port) for port in ports]
-    try:
-        for process, port in zip(processes, ports, strict=True):
-            wait_until_healthy(process, port, tmp_path / f"server-{port}.log", within_s=30)
+    ) as ports:
         yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(10)
 
 
 def client_address() -> str:
@@ -407,15 +398,8 @@ def client_address() -> str:
     return f"2001:db8:{digits[:4]}:{digits[4:8]}::1"
 
 
-def wait_out_the_hour_if_it_is_ending() -> None:
-    """Windows are fixed: a test that straddled two would see the budget renewed."""
-    left = 3600 - time.time() % 3600
-    if left < 10:
-        time.sleep(left + 0.1)
-
-
 def test_two_processes_share_one_budget(two_servers):
-    wait_out_the_hour_if_it_is_ending()
+    wait_out_the_window_if_it_is_ending(3600, margin_s=10)  # the two servers' window
     address = client_address()
     answers = []
     for attempt in range(LIMIT + 4):
@@ -446,7 +430,7 @@ def test_two_processes_share_one_budget(two_servers):
 
 
 def test_two_processes_share_the_account_operations_limit(two_servers):
-    wait_out_the_hour_if_it_is_ending()
+    wait_out_the_window_if_it_is_ending(3600, margin_s=10)  # the two servers' window
     address = client_address()
     log_in = 'mutation { logIn(input: {email: "x@b.c", password: "y"}) { errors { code } } }'
     statuses = [

@@ -86,3 +86,31 @@ def running_server(
     finally:
         process.terminate()
         process.wait(timeout=stop_within_s)
+
+
+@contextmanager
+def running_servers(
+    tmp_path: Path,
+    count: int,
+    *,
+    healthy_within_s: float = 20,
+    stop_within_s: float = 10,
+    **settings: str,
+) -> Iterator[tuple[int, ...]]:
+    """`count` servers sharing `settings` (one database), started together, once all are
+    healthy; yields their ports and terminates them all on the way out. The stderr of each is
+    `server-PORT.log` there."""
+    ports = tuple(free_port() for _ in range(count))
+    logs = [tmp_path / f"server-{port}.log" for port in ports]
+    processes = [
+        serve(tmp_path, log, port, **settings) for port, log in zip(ports, logs, strict=True)
+    ]
+    try:
+        for process, port, log in zip(processes, ports, logs, strict=True):
+            wait_until_healthy(process, port, log, within_s=healthy_within_s)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=stop_within_s)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from tests.support.credentials import ISSUER
 from tests.support.mail import outbox_emails, send_due, settle_earlier_messages, smtp_server
+from tests.support.rate_windows import wait_out_the_window_if_it_is_ending
 
 APP_URL = "https://app.example"
 PASSWORD = "correct horse battery"
@@ -182,6 +183,7 @@ async def test_an_account_is_sent_a_few_resets_at_most(connection, api):
 
 async def test_reset_requests_spend_the_address_account_budget(make_client, connection):
     await settle_earlier_messages(connection)
+    wait_out_the_window_if_it_is_ending()
     async with make_client(BACKLOG_ENV="production", BACKLOG_ACCOUNT_RATE_LIMIT="2") as client:
         answers = [
             await client.post(

@@ -88,6 +88,8 @@ def advisory_locks(*names: ColumnElement[str]) -> Select[Any]:
 def id_text(id_param: BindParameter[int]) -> ColumnElement[str]:
     """An id parameter as text, for an advisory lock's name. The parameter must carry its type
     (`type_=BigInteger`): a bare one in `|| CAST(.. AS VARCHAR)` would be sent as text."""
+    if not isinstance(id_param.type, BigInteger):
+        raise TypeError(f"id_text: {id_param.key} must be a BigInteger parameter")
     return id_param.cast(String)
 
 

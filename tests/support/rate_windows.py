@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
-DEFAULT_WINDOW_S = 60
+from server.settings import Settings
+
+DEFAULT_WINDOW_S: int = Settings.model_fields["rate_limit_window_s"].default
 """`BACKLOG_RATE_LIMIT_WINDOW_S` when a test does not set it."""
 
 

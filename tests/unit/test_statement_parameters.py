@@ -7,9 +7,11 @@ concatenated into a lock's name) asyncpg then sends it untyped and PostgreSQL gu
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,3 +62,17 @@ def test_no_parameter_holds_a_type_as_its_value(name: str, statement: ClauseElem
         if isinstance(element, BindParameter) and _is_a_type(element.value)
     )
     assert not misplaced, f"{name}: bindparam(..., type_=...) for {misplaced}"
+
+
+def test_no_bindparam_in_db_takes_its_type_by_position():
+    """The statements above are the kept ones; this reads every call in `db/`, however built."""
+    root = Path(db.__file__).parent
+    by_position = [
+        f"{path.relative_to(root)}:{call.lineno}"
+        for path in sorted(root.rglob("*.py"))
+        for call in ast.walk(ast.parse(path.read_text()))
+        if isinstance(call, ast.Call)
+        and getattr(call.func, "id", getattr(call.func, "attr", None)) == "bindparam"
+        and len(call.args) >= 2
+    ]
+    assert not by_position, f"bindparam(key, type_=...) at {by_position}"

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from db.activity import CHANNEL
 from db.issue_filters import IssueFilter
 from db.queries import activity, issues, memberships
+from db.writes import WORKSPACE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -45,7 +46,7 @@ def entries_after() -> Select[Any]:
     return (
         select(*activity.c)
         .where(
-            activity.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+            activity.c.workspace_id == WORKSPACE,
             activity.c.id > bindparam("after_id", type_=BigInteger),
         )
         .order_by(activity.c.id)
@@ -57,7 +58,7 @@ def entries_after() -> Select[Any]:
 def last_entry_id() -> Select[Any]:
     """The id of a workspace's last committed entry (0 before its first)."""
     return select(func.coalesce(func.max(activity.c.id), 0)).where(
-        activity.c.workspace_id == bindparam("workspace_id", type_=BigInteger)
+        activity.c.workspace_id == WORKSPACE
     )
 
 
@@ -65,7 +66,7 @@ def last_entry_id() -> Select[Any]:
 def roles_in_workspace() -> Select[Any]:
     """The roles some users hold in a workspace now (no row: not a member)."""
     return select(memberships.c.user_id, memberships.c.role).where(
-        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+        memberships.c.workspace_id == WORKSPACE,
         memberships.c.user_id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))),
     )
 

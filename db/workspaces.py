@@ -23,7 +23,7 @@ from db.queries import (
     workflow_states,
     workspaces,
 )
-from db.writes import update_columns
+from db.writes import WORKSPACE, update_columns
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, Delete, Insert, Select, Update
@@ -50,7 +50,7 @@ def insert_workspace() -> Insert:
 def insert_workflow_states() -> Insert:
     """A new workspace's board: parameters `names`, `types` and `positions`, in step."""
     rows = select(
-        bindparam("workspace_id", type_=BigInteger),
+        WORKSPACE,
         func.unnest(bindparam("names", type_=ARRAY(workflow_states.c.name.type))),
         func.unnest(bindparam("types", type_=ARRAY(workflow_states.c.type.type))),
         func.unnest(bindparam("positions", type_=ARRAY(workflow_states.c.position.type))),
@@ -63,7 +63,7 @@ def update_workspace() -> Update:
     """Parameters `workspace_id`, `name`, `slug` (a null keeps the current value)."""
     return (
         update(workspaces)
-        .where(workspaces.c.id == bindparam("workspace_id", type_=BigInteger))
+        .where(workspaces.c.id == WORKSPACE)
         .values(
             name=func.coalesce(typed_param("name", workspaces.c.name), workspaces.c.name),
             slug=func.coalesce(typed_param("slug", workspaces.c.slug), workspaces.c.slug),
@@ -76,7 +76,7 @@ def update_workspace() -> Update:
 def slug_taken() -> Select[Any]:
     return select(workspaces.c.id).where(
         workspaces.c.slug == typed_param("slug", workspaces.c.slug),
-        workspaces.c.id != bindparam("workspace_id", type_=BigInteger),
+        workspaces.c.id != WORKSPACE,
     )
 
 
@@ -86,7 +86,7 @@ def lock_workspace() -> Select[Any]:
     cannot both see "another owner remains"."""
     return (
         select(workspaces.c.id)
-        .where(workspaces.c.id == bindparam("workspace_id", type_=BigInteger))
+        .where(workspaces.c.id == WORKSPACE)
         # NO KEY: inserts of issues and comments (which take KEY SHARE) are not blocked.
         .with_for_update(key_share=True)
     )
@@ -95,7 +95,7 @@ def lock_workspace() -> Select[Any]:
 @cache
 def owner_count() -> Select[Any]:
     return select(func.count()).where(
-        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+        memberships.c.workspace_id == WORKSPACE,
         memberships.c.role == Role.OWNER,
     )
 
@@ -121,7 +121,7 @@ def membership_by_id() -> Select[Any]:
 @cache
 def membership_of_user() -> Select[Any]:
     return select(*memberships.c).where(
-        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+        memberships.c.workspace_id == WORKSPACE,
         memberships.c.user_id == bindparam("user_id", type_=BigInteger),
     )
 
@@ -146,7 +146,7 @@ def member_with_email() -> Select[Any]:
         select(memberships.c.id)
         .join(users, users.c.id == memberships.c.user_id)
         .where(
-            memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+            memberships.c.workspace_id == WORKSPACE,
             USER_WITH_EMAIL,
         )
     )
@@ -165,7 +165,7 @@ def invitation_names() -> Select[Any]:
     return select(
         workspaces.c.name.label("workspace_name"),
         inviter.scalar_subquery().label("inviter_name"),
-    ).where(workspaces.c.id == bindparam("workspace_id", type_=BigInteger))
+    ).where(workspaces.c.id == WORKSPACE)
 
 
 @cache
@@ -177,7 +177,7 @@ def user_email() -> Select[Any]:
 def delete_workspace() -> ReturningDelete[Any]:
     """Everything in it goes too: every table's foreign key cascades from workspaces, and the
     activity log (which has none, see `models.Activity`) goes first, in the same statement."""
-    workspace_id: BindParameter[int] = bindparam("workspace_id", type_=BigInteger)
+    workspace_id: BindParameter[int] = WORKSPACE
     activity_gone = (
         delete(activity).where(activity.c.workspace_id == workspace_id).cte("activity_gone")
     )
@@ -192,7 +192,7 @@ def delete_workspace() -> ReturningDelete[Any]:
 @cache
 def role_of_user() -> Select[Any]:
     return select(memberships.c.role).where(
-        memberships.c.workspace_id == bindparam("workspace_id", type_=BigInteger),
+        memberships.c.workspace_id == WORKSPACE,
         memberships.c.user_id == bindparam("user_id", type_=BigInteger),
     )
 
@@ -237,7 +237,7 @@ def pending_invitations() -> Select[Any]:
     """A workspace's invitations not yet accepted nor expired, newest first."""
     return (
         select(*INVITATION_COLUMNS)
-        .where(invitations.c.workspace_id == bindparam("workspace_id", type_=BigInteger), *_PENDING)
+        .where(invitations.c.workspace_id == WORKSPACE, *_PENDING)
         .order_by(invitations.c.created_at.desc(), invitations.c.id.desc())
     )
 

@@ -145,10 +145,7 @@ def member_with_email() -> Select[Any]:
     return (
         select(memberships.c.id)
         .join(users, users.c.id == memberships.c.user_id)
-        .where(
-            memberships.c.workspace_id == WORKSPACE,
-            USER_WITH_EMAIL,
-        )
+        .where(memberships.c.workspace_id == WORKSPACE, USER_WITH_EMAIL)
     )
 
 

@@ -78,14 +78,10 @@ def running_server(
     """`serve` on a free port, once it is healthy; yields the port, and terminates the server
     (waiting up to `stop_within_s` for it) on the way out. Its stderr is `server.log` there."""
     port = free_port()
-    log = tmp_path / "server.log"
-    process = serve(tmp_path, log, port, *options, **settings)
-    try:
-        wait_until_healthy(process, port, log)
+    with _serving(
+        tmp_path, [(port, tmp_path / "server.log")], options, settings, 20, stop_within_s
+    ):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=stop_within_s)
 
 
 @contextmanager
@@ -101,14 +97,27 @@ def running_servers(
     healthy; yields their ports and terminates them all on the way out. The stderr of each is
     `server-PORT.log` there."""
     ports = tuple(free_port() for _ in range(count))
-    logs = [tmp_path / f"server-{port}.log" for port in ports]
-    processes = [
-        serve(tmp_path, log, port, **settings) for port, log in zip(ports, logs, strict=True)
-    ]
-    try:
-        for process, port, log in zip(processes, ports, logs, strict=True):
-            wait_until_healthy(process, port, log, within_s=healthy_within_s)
+    logs = [(port, tmp_path / f"server-{port}.log") for port in ports]
+    with _serving(tmp_path, logs, (), settings, healthy_within_s, stop_within_s):
         yield ports
+
+
+@contextmanager
+def _serving(
+    tmp_path: Path,
+    logs: list[tuple[int, Path]],
+    options: tuple[str, ...],
+    settings: dict[str, str],
+    healthy_within_s: float,
+    stop_within_s: float,
+) -> Iterator[None]:
+    """A server on each port of `logs`, its stderr in the log beside it, until all are healthy; all
+    terminated on the way out (then each waited for)."""
+    processes = [serve(tmp_path, log, port, *options, **settings) for port, log in logs]
+    try:
+        for process, (port, log) in zip(processes, logs, strict=True):
+            wait_until_healthy(process, port, log, within_s=healthy_within_s)
+        yield
     finally:
         for process in processes:
             process.terminate()

@@ -10,8 +10,10 @@ import strawberry
 from resolvers import accounts as use_cases
 from schema import refs
 from schema.enums import TokenScope
+from schema.inputs import DISPLAY_NAME, NAME, NEW_PASSWORD, id_input
+from schema.mutation_field import mutation
 from schema.node import Node
-from schema.payloads import id_input, mutation, node_field, payload_type, scalar_field
+from schema.payloads import node_field, payload_type, scalar_field
 
 
 @strawberry.type(description="A personal API token (its secret is shown only when created).")
@@ -34,8 +36,8 @@ class SignUpInput:
     email: str = strawberry.field(
         description="What you sign in with; one account per email address."
     )
-    password: str = strawberry.field(description="At least 10 characters.")
-    name: str = strawberry.field(description="How others see you: 1 to 200 characters.")
+    password: str = strawberry.field(description=NEW_PASSWORD)
+    name: str = strawberry.field(description=f"How others see you: {DISPLAY_NAME}.")
 
 
 @strawberry.input(description="The credentials of an account.")
@@ -61,7 +63,7 @@ class LogOutInput:
 @strawberry.input(description="Your password now, and the one to replace it.")
 class PasswordChangeInput:
     current_password: str = strawberry.field(description="Your password now, to confirm it is you.")
-    new_password: str = strawberry.field(description="10 to 256 characters.")
+    new_password: str = strawberry.field(description=NEW_PASSWORD)
 
 
 @strawberry.input(description="The email of the account whose password to reset.")
@@ -74,12 +76,12 @@ class PasswordResetRequestInput:
 @strawberry.input(description="The token a password reset email carried, and a new password.")
 class PasswordResetCompleteInput:
     token: str = strawberry.field(description="The `token` of the reset link; it works once.")
-    new_password: str = strawberry.field(description="10 to 256 characters.")
+    new_password: str = strawberry.field(description=NEW_PASSWORD)
 
 
 @strawberry.input(description="A new personal API token.")
 class ApiTokenCreateInput:
-    name: str = strawberry.field(description="To tell your tokens apart: 1 to 100 characters.")
+    name: str = strawberry.field(description=f"To tell your tokens apart: {NAME}.")
     scope: TokenScope = strawberry.field(
         description="What it may do: READ for whatever only needs to read."
     )

@@ -8,15 +8,10 @@ import strawberry
 
 from resolvers import comments as use_cases
 from schema import refs
+from schema.inputs import BODY, EXPECTED_VERSION, delete_input, idempotent
+from schema.mutation_field import mutation
 from schema.node import Node
-from schema.payloads import (
-    EXPECTED_VERSION,
-    delete_input,
-    deleted_payload,
-    idempotent,
-    mutation,
-    object_payload,
-)
+from schema.payloads import deleted_payload, object_payload
 from schema.relation_field import relation
 from schema.relations import nodes_at
 
@@ -51,14 +46,14 @@ class Comment(Node):
 @idempotent
 class CommentCreateInput:
     issue_id: strawberry.ID = strawberry.field(description="The issue to comment on.")
-    body: str = strawberry.field(description="Markdown, 1 byte to 64 KiB.")
+    body: str = strawberry.field(description=BODY)
 
 
 @strawberry.input(description="New text for your own comment.")
 @idempotent
 class CommentUpdateInput:
     id: strawberry.ID = strawberry.field(description="Your comment to edit.")
-    body: str = strawberry.field(description="Markdown, 1 byte to 64 KiB.")
+    body: str = strawberry.field(description=BODY)
     expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
 
 

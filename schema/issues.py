@@ -17,22 +17,20 @@ from resolvers import issues as use_cases
 from schema import notifications as inbox
 from schema import orderings, refs
 from schema.enums import Priority
-from schema.issue_filters import issue_lists
-from schema.node import Node
-from schema.pagination import Connection
-from schema.payloads import (
+from schema.inputs import (
+    DESCRIPTION,
     EXPECTED_VERSION,
+    TITLE,
     archive_input,
-    archive_mutations,
     changed_if_given,
     delete_input,
-    deleted_payload,
     idempotent,
-    mutation,
-    node_list,
-    object_payload,
-    payload_type,
 )
+from schema.issue_filters import issue_lists
+from schema.mutation_field import archive_mutations, mutation
+from schema.node import Node
+from schema.pagination import Connection
+from schema.payloads import deleted_payload, node_list, object_payload, payload_type
 from schema.relation_field import relation
 from schema.relations import nodes_at, paged_lists, workspace_relation
 
@@ -62,7 +60,7 @@ class Issue(Node):
     parent_id: strawberry.Private[int | None]
     identifier: str = strawberry.field(description="Project key and number, e.g. `ENG-42`.")
     number: int = strawberry.field(description="Its number in its project, from 1, never reused.")
-    title: str = strawberry.field(description="1 to 255 characters.")
+    title: str = strawberry.field(description=TITLE)
     description: str = strawberry.field(description="Markdown.")
     priority: Priority = strawberry.field(description="NONE unless set.")
     estimate: int | None = strawberry.field(
@@ -129,8 +127,8 @@ class Issue(Node):
 @idempotent
 class IssueCreateInput:
     project_id: strawberry.ID = strawberry.field(description="It takes the project's next number.")
-    title: str = strawberry.field(description="1 to 255 characters.")
-    description: str = strawberry.field(default="", description="Markdown, at most 64 KiB.")
+    title: str = strawberry.field(description=TITLE)
+    description: str = strawberry.field(default="", description=DESCRIPTION)
     state_id: strawberry.ID | None = strawberry.field(
         default=None, description="Defaults to the first not-started state on the board."
     )
@@ -158,8 +156,8 @@ class IssueCreateInput:
 class IssueUpdateInput:
     id: strawberry.ID = strawberry.field(description="The issue to change.")
     expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
-    title: str | None = changed_if_given("1 to 255 characters.")
-    description: str | None = changed_if_given("Markdown, at most 64 KiB.")
+    title: str | None = changed_if_given(TITLE)
+    description: str | None = changed_if_given(DESCRIPTION)
     state_id: strawberry.ID | None = changed_if_given(
         "A workflow state of the issue's workspace; cannot be null."
     )

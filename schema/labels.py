@@ -5,17 +5,16 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import labels as use_cases
-from schema.node import Node
-from schema.payloads import (
+from schema.inputs import (
+    RENAME_IN_WORKSPACE,
     NewNamedInWorkspace,
     changed_if_given,
     delete_input,
-    deleted_payload,
     idempotent,
-    mutation,
-    object_payload,
-    reorder_types,
 )
+from schema.mutation_field import mutation
+from schema.node import Node
+from schema.payloads import deleted_payload, object_payload, reorder_types
 from schema.relations import workspace_relation
 
 
@@ -41,9 +40,7 @@ class LabelCreateInput(NewNamedInWorkspace):
 @idempotent
 class LabelUpdateInput:
     id: strawberry.ID = strawberry.field(description="The label to change.")
-    name: str | None = changed_if_given(
-        "1 to 100 characters, unique in the workspace; cannot be null."
-    )
+    name: str | None = changed_if_given(RENAME_IN_WORKSPACE)
     color: str | None = changed_if_given("Hex colour such as `#e11d48`; cannot be null.")
 
 

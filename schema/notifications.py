@@ -15,16 +15,11 @@ from db.loaders import CountKey
 from resolvers.notifications import inbox as use_cases
 from schema import orderings, refs
 from schema.enums import NotificationKind
+from schema.inputs import changed_if_given, id_input
+from schema.mutation_field import mutation
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import (
-    changed_if_given,
-    id_input,
-    mutation,
-    node_field,
-    payload_type,
-    scalar_field,
-)
+from schema.payloads import node_field, payload_type, scalar_field
 from schema.relation_field import relation
 from schema.relations import connections_of, nodes_at, workspace_relation
 

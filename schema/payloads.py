@@ -1,110 +1,26 @@
-"""What every mutation's input and payload share. Inputs: the descriptions of common fields,
-`changed_if_given` and `idempotent`; `id_input` makes an input that only names one object
-(`delete_input` and `archive_input` the ones naming an object to delete, or to archive).
-Payloads: each type made by `payload_type` from its fields, then `errors` (`object_payload` and
-`deleted_payload` make the common kinds; `reorder_types` a reorder's input and payload), and
-`payload`, which maps what a use case returns (`resolvers.mutations.Outcome`) into one. The root
-mutation fields: `mutation`, and `archive_mutations` for an archive/unarchive pair."""
+"""What every mutation's payload shares: each type made by `payload_type` from its fields, then
+`errors` (`object_payload` and `deleted_payload` make the common kinds; `reorder_types` a
+reorder's input and payload), and `payload`, which maps what a use case returns
+(`resolvers.mutations.Outcome`) into one."""
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from strawberry.types.lazy_type import LazyType
 
-from resolvers.context import Info
+from schema.inputs import class_with_fields, pascal_case
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
-    from resolvers.context import Context
     from resolvers.mutations import Outcome
 
 PayloadType = TypeVar("PayloadType")
-
-# Input fields every mutation that takes them describes alike.
-IDEMPOTENCY_KEY = (
-    "Any string up to 255 characters, unique per intended change: a retry with the same key "
-    "within 24 hours returns the first attempt's result without doing the work again."
-)
-EXPECTED_VERSION = (
-    "The `version` you last read: if the object has changed since, nothing is written and the "
-    "payload has a CONFLICT error with the current object."
-)
-
-
-InputType = TypeVar("InputType", bound=type)
-
-
-def idempotent(cls: InputType) -> InputType:
-    """Under `@strawberry.input`: the input ends with an optional `idempotencyKey`."""
-    cls.__annotations__["idempotency_key"] = str | None
-    cls.idempotency_key = strawberry.field(  # type: ignore[attr-defined]
-        default=None, description=IDEMPOTENCY_KEY
-    )
-    return cls
-
-
-@strawberry.input(description="Names the workspace to create an object in.")
-class NewInWorkspace:
-    """The first field of the inputs that create a project, a label or a workflow state; not in
-    the schema by itself (no field takes it)."""
-
-    workspace_id: strawberry.ID = strawberry.field(description="The workspace to create it in.")
-
-
-@strawberry.input(description="Names a new object of a workspace and the workspace.")
-class NewNamedInWorkspace(NewInWorkspace):
-    """For labels and workflow states, whose names follow the same rule."""
-
-    name: str = strawberry.field(description="1 to 100 characters, unique in the workspace.")
-
-
-def changed_if_given(description: str) -> Any:
-    """A field of an update's input that changes nothing when left out (`strawberry.UNSET`,
-    told apart from an explicit `null`)."""
-    return strawberry.field(default=strawberry.UNSET, description=description)
-
-
-def id_input(name: str, description: str, id_description: str) -> type:
-    """The input `name` of a mutation that only names one object: its field `id`, described by
-    `id_description` (which objects it may name)."""
-    return strawberry.input(_id_only(name, id_description), description=description)
-
-
-def delete_input(noun: str, description: str) -> type:
-    """`<Noun>DeleteInput`: the `id` of the `noun` to delete, and nothing else (`description`
-    says what goes with it); `deleted_payload(noun)` is its payload."""
-    return id_input(f"{_pascal(noun)}DeleteInput", description, f"The {noun} to delete.")
-
-
-def archive_input(noun: str) -> type:
-    """`<Noun>ArchiveInput`: the `id` of the `noun` to archive or unarchive, for
-    `archive_mutations`."""
-    described = f"The {noun} to archive or unarchive."
-    name = f"{_pascal(noun)}ArchiveInput"
-    return strawberry.input(idempotent(_id_only(name, described)), description=described)
-
-
-def _id_only(name: str, description: str) -> type:
-    """The class `name` of an input that names one object: a field `id`, so described."""
-    return _class(name, {"id": (strawberry.ID, strawberry.field(description=description))})
-
-
-def _class(name: str, fields: dict[str, tuple[Any, Any]], **attributes: Any) -> type:
-    """The plain class `name` with `fields`, each (annotation, Strawberry field), in their order,
-    and `attributes`, for `strawberry.input` or `strawberry.type` to make a GraphQL type of."""
-    namespace: dict[str, Any] = {"__annotations__": {}, "__qualname__": name, **attributes}
-    for field_name, (annotation, field) in fields.items():
-        namespace["__annotations__"][field_name] = annotation
-        namespace[field_name] = field
-    return type(name, (), namespace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +64,7 @@ _ERRORS = PayloadField(list[UserError], strawberry.field(default_factory=list))
 def payload_type(name: str, description: str, **fields: PayloadField) -> type:
     """The payload type `name`: `fields` in their order, then `errors` (empty when the mutation
     succeeded; its description is `schema.build`'s, common to every payload)."""
-    cls = _class(
+    cls = class_with_fields(
         name,
         {n: (f.annotation, f.field) for n, f in {**fields, "errors": _ERRORS}.items()},
         node_fields={n: f.node for n, f in fields.items() if f.node is not None},
@@ -186,7 +102,7 @@ def reorder_types(
     type_name = _type_name(of)
     noun = noun or type_name.lower()
     every = f"Every {noun} of the workspace"
-    input_class = _class(
+    input_class = class_with_fields(
         f"{type_name}ReorderInput",
         {
             "workspace_id": (strawberry.ID, strawberry.field(description=workspace)),
@@ -208,15 +124,10 @@ def deleted_payload(noun: str) -> type:
     """`<Noun>DeletePayload`: the `id` of the `noun` a mutation deleted, in its field
     `deleted<Noun>Id`."""
     return payload_type(
-        f"{_pascal(noun)}DeletePayload",
+        f"{pascal_case(noun)}DeletePayload",
         f"The {noun} deleted, or why it was not.",
         **{f"deleted_{noun.replace(' ', '_')}_id": gone_id(noun)},
     )
-
-
-def _pascal(noun: str) -> str:
-    """`workflow state`: `WorkflowState`."""
-    return "".join(word.capitalize() for word in noun.split())
 
 
 def _type_name(of: Any) -> str:
@@ -226,52 +137,6 @@ def _type_name(of: Any) -> str:
 def _field_name(type_name: str) -> str:
     """`WorkflowState`: `workflow_state`."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in type_name).lstrip("_")
-
-
-def mutation(
-    use_case: Callable[[Context, Any], Awaitable[Outcome]],
-    input_type: type,
-    payload_class: type,
-    *,
-    description: str,
-) -> Any:
-    """A root mutation field, declared once: its `input: input_type` argument, its nullable
-    `payload_class`, and the mapping of the use case's outcome into it (see `payload`)."""
-
-    async def resolve(self: Any, info: Info, input: Any) -> Any:
-        return payload(payload_class, await use_case(info.context, input))
-
-    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Info),
-            inspect.Parameter(
-                "input", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=input_type
-            ),
-        ],
-        return_annotation=payload_class | None,
-    )
-    return strawberry.mutation(resolver=resolve, description=description)
-
-
-def archive_mutations(
-    set_archived: Callable[..., Awaitable[Outcome]],
-    input_type: type,
-    payload_class: type,
-    *,
-    archive: str,
-    unarchive: str,
-) -> tuple[Any, Any]:
-    """The `<noun>Archive` and `<noun>Unarchive` fields, described by `archive` and `unarchive`:
-    one use case, `set_archived(context, input, archived=...)`, serves both."""
-    return (
-        mutation(
-            partial(set_archived, archived=True), input_type, payload_class, description=archive
-        ),
-        mutation(
-            partial(set_archived, archived=False), input_type, payload_class, description=unarchive
-        ),
-    )
 
 
 def payload(cls: Callable[..., PayloadType], outcome: Outcome) -> PayloadType:

@@ -8,18 +8,21 @@ import strawberry
 
 from resolvers import projects as use_cases
 from schema import refs
-from schema.issue_filters import issue_lists
-from schema.node import Node
-from schema.pagination import Connection
-from schema.payloads import (
+from schema.inputs import (
+    DESCRIPTION,
+    DISPLAY_NAME,
+    SHOWN_NAME,
+    TEXT_KIB,
     NewInWorkspace,
     archive_input,
-    archive_mutations,
     changed_if_given,
     idempotent,
-    mutation,
-    object_payload,
 )
+from schema.issue_filters import issue_lists
+from schema.mutation_field import archive_mutations, mutation
+from schema.node import Node
+from schema.pagination import Connection
+from schema.payloads import object_payload
 from schema.relation_field import relation
 from schema.relations import nodes_at, workspace_relation
 
@@ -34,7 +37,7 @@ class Project(Node):
     workspace_id: strawberry.Private[int]
     lead_id: strawberry.Private[int | None]
     key: str = strawberry.field(description="Prefix of its issues' identifiers.")
-    name: str = strawberry.field(description="What people see: 1 to 200 characters.")
+    name: str = strawberry.field(description=SHOWN_NAME)
     description: str = strawberry.field(description="Markdown.")
     created_at: datetime = strawberry.field(description="When it was created.")
     archived_at: datetime | None = strawberry.field(
@@ -66,8 +69,8 @@ class ProjectCreateInput(NewInWorkspace):
         description="Prefix of its issues' identifiers: a letter, then up to 9 letters or "
         "digits; upper-cased; unique in the workspace."
     )
-    name: str = strawberry.field(description="1 to 200 characters.")
-    description: str = strawberry.field(default="", description="Markdown, at most 64 KiB.")
+    name: str = strawberry.field(description=f"{DISPLAY_NAME}.")
+    description: str = strawberry.field(default="", description=DESCRIPTION)
     lead_id: strawberry.ID | None = strawberry.field(
         default=None, description="A member of the workspace."
     )
@@ -77,8 +80,10 @@ class ProjectCreateInput(NewInWorkspace):
 @idempotent
 class ProjectUpdateInput:
     id: strawberry.ID = strawberry.field(description="The project to change.")
-    name: str | None = changed_if_given("1 to 200 characters; cannot be null.")
-    description: str | None = changed_if_given("Markdown, at most 64 KiB; `null` empties it.")
+    name: str | None = changed_if_given(f"{DISPLAY_NAME}; cannot be null.")
+    description: str | None = changed_if_given(
+        f"Markdown, at most {TEXT_KIB} KiB; `null` empties it."
+    )
     lead_id: strawberry.ID | None = changed_if_given("`null` removes the lead.")
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from db.search import SnippetKey, search_ordering
+from db.search import MAX_QUERY_LENGTH, SnippetKey, search_ordering
 from resolvers.context import Context
 from resolvers.search import search_spec, snippet_html
 from schema import refs
@@ -29,7 +29,7 @@ async def search_results(
         strawberry.argument(
             description="What to look for, as typed in a search box: words (all must "
             'match, in any form: `crash` finds "crashes"), `"an exact phrase"`, `or`, '
-            "`-excluded`. At most 256 characters; a blank query is an error."
+            f"`-excluded`. At most {MAX_QUERY_LENGTH} characters; a blank query is an error."
         ),
     ],
     include_archived: Annotated[

@@ -15,19 +15,11 @@ from resolvers import webhooks as use_cases
 from resolvers.context import Context
 from schema import orderings, refs
 from schema.enums import WebhookEventType
+from schema.inputs import changed_if_given, delete_input, id_input
+from schema.mutation_field import mutation
 from schema.node import PolicedNode
 from schema.pagination import Connection
-from schema.payloads import (
-    changed_if_given,
-    delete_input,
-    deleted_payload,
-    id_input,
-    mutation,
-    node_field,
-    object_payload,
-    payload_type,
-    scalar_field,
-)
+from schema.payloads import deleted_payload, node_field, object_payload, payload_type, scalar_field
 from schema.relation_field import PageArguments, relation
 from schema.relations import connections_of, nodes_at, paged_lists, workspace_relation
 

@@ -7,16 +7,10 @@ import strawberry
 
 from resolvers import workflow_states as use_cases
 from schema.enums import WorkflowStateType
+from schema.inputs import RENAME_IN_WORKSPACE, NewNamedInWorkspace, changed_if_given, idempotent
+from schema.mutation_field import mutation
 from schema.node import Node
-from schema.payloads import (
-    NewNamedInWorkspace,
-    changed_if_given,
-    deleted_payload,
-    idempotent,
-    mutation,
-    object_payload,
-    reorder_types,
-)
+from schema.payloads import deleted_payload, object_payload, reorder_types
 from schema.relations import workspace_relation
 
 
@@ -46,9 +40,7 @@ class WorkflowStateCreateInput(NewNamedInWorkspace):
 @idempotent
 class WorkflowStateUpdateInput:
     id: strawberry.ID = strawberry.field(description="The workflow state to change.")
-    name: str | None = changed_if_given(
-        "1 to 100 characters, unique in the workspace; cannot be null."
-    )
+    name: str | None = changed_if_given(RENAME_IN_WORKSPACE)
     type: WorkflowStateType | None = changed_if_given(
         "What being in it says about an issue's progress; cannot be null."
     )

@@ -18,15 +18,14 @@ from schema import orderings, refs
 from schema.board import IssueGroup, issue_groups
 from schema.changes import ChangeSet, workspace_changes
 from schema.enums import Role
+from schema.inputs import DISPLAY_NAME, SHOWN_NAME, delete_input, id_input
 from schema.issue_filters import issue_lists
+from schema.mutation_field import mutation
 from schema.node import Node, PolicedNode
 from schema.pagination import Connection
 from schema.payloads import (
-    delete_input,
     deleted_payload,
     gone_id,
-    id_input,
-    mutation,
     node_field,
     object_payload,
     payload_type,
@@ -58,7 +57,7 @@ _issues = issue_lists("issues_of_workspace", "issues")
 @strawberry.type(description="A team's space: its members, projects, labels and workflow.")
 class Workspace(Node):
     slug: str = strawberry.field(description="URL-safe unique name, e.g. `acme`.")
-    name: str = strawberry.field(description="Display name, 1 to 200 characters.")
+    name: str = strawberry.field(description=f"Display name, {DISPLAY_NAME}.")
     created_at: datetime = strawberry.field(description="When it was created.")
 
     loader_name = "workspace_by_id"
@@ -203,15 +202,13 @@ class Invitation(PolicedNode):
 )
 class WorkspaceCreateInput:
     slug: str = strawberry.field(description="2 to 64 of a-z, 0-9 and `-`, starting alphanumeric.")
-    name: str = strawberry.field(description="What people see: 1 to 200 characters.")
+    name: str = strawberry.field(description=SHOWN_NAME)
 
 
 @strawberry.input(description="Changes to a workspace: only the fields given are changed.")
 class WorkspaceUpdateInput:
     id: strawberry.ID = strawberry.field(description="The workspace to change.")
-    name: str | None = strawberry.field(
-        default=None, description="What people see: 1 to 200 characters."
-    )
+    name: str | None = strawberry.field(default=None, description=SHOWN_NAME)
     slug: str | None = strawberry.field(default=None, description="Owners only.")
 
 

@@ -8,7 +8,7 @@ import strawberry
 
 from resolvers import comments as use_cases
 from schema import refs
-from schema.inputs import BODY, EXPECTED_VERSION, delete_input, idempotent
+from schema.inputs import BODY, EXPECTED_VERSION, VERSION, delete_input, idempotent
 from schema.mutation_field import mutation
 from schema.node import Node
 from schema.payloads import deleted_payload, object_payload
@@ -28,10 +28,7 @@ class Comment(Node):
     edited_at: datetime | None = strawberry.field(
         description="When its body was last changed; null if it never was."
     )
-    version: int = strawberry.field(
-        description="1 when posted, plus one per edit: give it as `expectedVersion` to "
-        "`commentUpdate` so a concurrent edit is not overwritten."
-    )
+    version: int = strawberry.field(description=VERSION)
 
     loader_name = "comment_by_id"
 

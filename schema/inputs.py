@@ -26,6 +26,11 @@ EXPECTED_VERSION = (
     "The `version` you last read: if the object has changed since, nothing is written and the "
     "payload has a CONFLICT error with the current object."
 )
+VERSION = (
+    "1 when created, plus one per change: give it as `expectedVersion` when you change the "
+    "object, so that a concurrent change is not overwritten."
+)
+"""The `version` field of the objects whose updates take an `expectedVersion`."""
 
 # The text limits, as every field they apply to states them.
 TITLE = f"1 to {MAX_TITLE} characters."

@@ -59,21 +59,25 @@ _NULL = "true: the value is null (not set); false: it is set."
 Value = TypeVar("Value")
 
 
-@strawberry.input(description="Compares a value for equality.")
-class _EqualOrNot(Generic[Value]):
-    """`eq` and `neq`, which every comparator begins with."""
+@strawberry.input(description="Compares a value for equality with one value or several.")
+class _Equality(Generic[Value]):
+    """`eq`, `neq`, `in` and `nin`, which every comparator begins with."""
 
     eq: Value | None = _operator(_EQ)
     neq: Value | None = _operator(_NEQ)
-
-
-@strawberry.input(description="Compares a value for equality with one value or several.")
-class _Equality(_EqualOrNot[Value]):
-    """`eq`, `neq`, `in` and `nin`, which the comparators of every type of value but dates and
-    times begin with."""
-
     in_: list[Value] | None = _operator(_IN, name="in")
     nin: list[Value] | None = _operator(_NIN)
+
+
+@strawberry.input(description="Compares a value of an ordered type.")
+class _Ordered(_Equality[Value]):
+    """`_Equality`'s operators, then `lt`, `gt`, `lte` and `gte`: the comparators of numbers,
+    dates, times and priorities (each type's description says what "less" means for it)."""
+
+    lt: Value | None = _operator(_LT)
+    gt: Value | None = _operator(_GT)
+    lte: Value | None = _operator(_LTE)
+    gte: Value | None = _operator(_GTE)
 
 
 @strawberry.input(
@@ -96,11 +100,8 @@ class StringComparator(_Equality[str]):
 
 
 @strawberry.input(description="Compares a whole number that is always set.")
-class NumberComparator(_Equality[int]):
-    lt: int | None = _operator(_LT)
-    gt: int | None = _operator(_GT)
-    lte: int | None = _operator(_LTE)
-    gte: int | None = _operator(_GTE)
+class NumberComparator(_Ordered[int]):
+    pass
 
 
 @strawberry.input(
@@ -112,31 +113,24 @@ class NullableNumberComparator(NumberComparator):
 
 
 @strawberry.input(
-    description="Compares a calendar date that may be unset; an unset value satisfies only "
-    "`neq` and `null: true`."
+    description="Compares a calendar date that may be unset: an earlier date is less. An unset "
+    "value satisfies only `neq`, `nin` and `null: true`."
 )
-class NullableDateComparator(_EqualOrNot[date]):
-    lt: date | None = _operator("Before this date.")
-    gt: date | None = _operator("After this date.")
-    lte: date | None = _operator("On or before this date.")
-    gte: date | None = _operator("On or after this date.")
+class NullableDateComparator(_Ordered[date]):
     null: bool | None = _operator(_NULL)
 
 
 @strawberry.input(
-    description="Compares a point in time that is always set. A value without a time zone "
-    "is taken as UTC."
+    description="Compares a point in time that is always set: an earlier time is less. A value "
+    "without a time zone is taken as UTC."
 )
-class DateTimeComparator(_EqualOrNot[datetime]):
-    lt: datetime | None = _operator("Earlier than this time.")
-    gt: datetime | None = _operator("Later than this time.")
-    lte: datetime | None = _operator("At or earlier than this time.")
-    gte: datetime | None = _operator("At or later than this time.")
+class DateTimeComparator(_Ordered[datetime]):
+    pass
 
 
 @strawberry.input(
-    description="Compares a point in time that may be unset; an unset value satisfies only "
-    "`neq` and `null: true`."
+    description="Compares a point in time that may be unset: an earlier time is less. An unset "
+    "value satisfies only `neq`, `nin` and `null: true`."
 )
 class NullableDateTimeComparator(DateTimeComparator):
     null: bool | None = _operator(_NULL)
@@ -146,11 +140,8 @@ class NullableDateTimeComparator(DateTimeComparator):
     description="Compares a priority. Priorities are ordered from the most urgent: URGENT < "
     "HIGH < MEDIUM < LOW < NONE, so `lte: HIGH` means HIGH or URGENT."
 )
-class PriorityComparator(_Equality[Priority]):
-    lt: Priority | None = _operator("More urgent than this priority.")
-    gt: Priority | None = _operator("Less urgent than this priority.")
-    lte: Priority | None = _operator("This priority or a more urgent one.")
-    gte: Priority | None = _operator("This priority or a less urgent one.")
+class PriorityComparator(_Ordered[Priority]):
+    pass
 
 
 @strawberry.input(description="Compares the type of a workflow state.")

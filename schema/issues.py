@@ -21,6 +21,7 @@ from schema.inputs import (
     DESCRIPTION,
     EXPECTED_VERSION,
     TITLE,
+    VERSION,
     archive_input,
     changed_if_given,
     delete_input,
@@ -72,9 +73,7 @@ class Issue(Node):
     archived_at: datetime | None = strawberry.field(
         description="When it was archived; null while it is not."
     )
-    version: int = strawberry.field(
-        description="Increases with every change; pass it back to detect conflicting edits."
-    )
+    version: int = strawberry.field(description=VERSION)
     position: float = strawberry.field(
         description="Manual order (`orderBy: POSITION`), set by `issueUpdate(position:)`."
     )

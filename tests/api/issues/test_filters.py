@@ -215,6 +215,14 @@ CASES: dict[str, Case] = {
         {"dueDate": {"gt": "2026-12-15"}},
         lambda r: r.due_date is not None and r.due_date > date(2026, 12, 15),
     ),
+    "due date in": lambda rows, me: (
+        {"dueDate": {"in": [iso(_some(rows, "due_date")), "2026-12-15"]}},
+        lambda r: r.due_date in (_some(rows, "due_date"), date(2026, 12, 15)),
+    ),
+    "due date nin keeps undated": lambda rows, me: (
+        {"dueDate": {"nin": [iso(_some(rows, "due_date"))]}},
+        lambda r: r.due_date != _some(rows, "due_date"),
+    ),
     "due date null": lambda rows, me: ({"dueDate": {"null": True}}, lambda r: r.due_date is None),
     "due date not null": lambda rows, me: (
         {"dueDate": {"null": False}},
@@ -236,6 +244,18 @@ CASES: dict[str, Case] = {
     "created at eq": lambda rows, me: (
         {"createdAt": {"eq": iso(rows[4].created_at)}},
         lambda r: r.created_at == rows[4].created_at,
+    ),
+    "created at in, time zone offset": lambda rows, me: (
+        {
+            "createdAt": {
+                "in": [rows[4].created_at.astimezone().isoformat(), iso(rows[9].created_at)]
+            }
+        },
+        lambda r: r.created_at in (rows[4].created_at, rows[9].created_at),
+    ),
+    "created at nin": lambda rows, me: (
+        {"createdAt": {"nin": [iso(rows[4].created_at)]}},
+        lambda r: r.created_at != rows[4].created_at,
     ),
     "created at neq": lambda rows, me: (
         {"createdAt": {"neq": iso(rows[4].created_at)}},

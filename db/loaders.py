@@ -603,7 +603,7 @@ class Loaders:
     comment_by_id = _RowById(queries.comments)
     api_token_by_id = _RowById(queries.api_tokens, accounts.visible_api_tokens)
     invitation_by_id = _RowById(workspaces.invitations, workspaces.visible_invitations)
-    activity_by_id = _RowById(queries.activity)
+    activity_entry_by_id = _RowById(queries.activity)
     webhook_by_id = _RowById(webhooks.webhooks, webhooks.visible_webhooks)
     webhook_delivery_by_id = _RowById(webhooks.deliveries, webhooks.visible_deliveries)
     notification_by_id = _RowById(

@@ -28,8 +28,6 @@ class ApiToken(Node):
         description="When it was revoked, from then on refused; null while it is not."
     )
 
-    loader_name = "api_token_by_id"
-
 
 @strawberry.input(description="A new account.")
 class SignUpInput:

@@ -134,8 +134,6 @@ class ActivityEntry(Node):
         "one mutation share it."
     )
 
-    loader_name = "activity_by_id"
-
     @classmethod
     def from_row(cls, row: Row[Any]) -> ActivityEntry:
         return super().from_row(

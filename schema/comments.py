@@ -30,8 +30,6 @@ class Comment(Node):
     )
     version: int = strawberry.field(description=VERSION)
 
-    loader_name = "comment_by_id"
-
     author = relation(
         _authors, refs.User | None, description="Who wrote it; null once their account is gone."
     )

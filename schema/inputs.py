@@ -15,6 +15,7 @@ from auth import passwords
 from db import idempotency
 from resolvers.inputs import MAX_BODY_BYTES, MAX_DISPLAY_NAME, MAX_NAME, MAX_TITLE
 from resolvers.mutations import MAX_IDEMPOTENCY_KEY
+from schema.names import pascal_case
 
 # Input fields every mutation that takes them describes alike.
 IDEMPOTENCY_KEY = (
@@ -115,8 +116,3 @@ def class_with_fields(name: str, fields: dict[str, tuple[Any, Any]], **attribute
         namespace["__annotations__"][field_name] = annotation
         namespace[field_name] = field
     return type(name, (), namespace)
-
-
-def pascal_case(noun: str) -> str:
-    """`workflow state`: `WorkflowState`."""
-    return "".join(word.capitalize() for word in noun.split())

@@ -78,8 +78,6 @@ class Issue(Node):
         description="Manual order (`orderBy: POSITION`), set by `issueUpdate(position:)`."
     )
 
-    loader_name = "issue_by_id"
-
     @classmethod
     def from_row(cls, row: Row[Any]) -> Issue:
         return super().from_row(row, identifier=f"{row.project_key}-{row.number}")

@@ -25,8 +25,6 @@ class Label(Node):
     color: str = strawberry.field(description="Hex colour, e.g. `#e11d48`.")
     position: int = strawberry.field(description="Place in the workspace's order of labels.")
 
-    loader_name = "label_by_id"
-
     workspace = workspace_relation()
 
 

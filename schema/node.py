@@ -12,6 +12,7 @@ from strawberry.types.base import get_object_definition
 
 from core.ids import to_global_id
 from db.loaders import NO_JOINS
+from schema.names import snake_case
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +31,12 @@ class Node:
     """The primary key of its row: the key in its global ID."""
 
     loader_name: ClassVar[str]
-    """The `Loaders` attribute that reads this type's rows by primary key."""
+    """The `Loaders` attribute that reads this type's rows by primary key: `<type>_by_id`
+    (`workflow_state_by_id`), set for each subclass by the loaders' naming rule."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.loader_name = f"{snake_case(cls.__name__)}_by_id"
 
     @classmethod
     def loader(cls, loaders: Loaders, joins: frozenset[Join] = NO_JOINS) -> DataLoader[int, Any]:

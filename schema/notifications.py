@@ -43,8 +43,6 @@ class Notification(Node):
         description="When you marked it read; null while it is unread."
     )
 
-    loader_name = "notification_by_id"
-
     @strawberry.field(description="Whether you marked it read.")
     def read(self) -> bool:
         return self.read_at is not None

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import strawberry
 from strawberry.types.lazy_type import LazyType
 
-from schema.inputs import class_with_fields, pascal_case
+from schema.inputs import class_with_fields
+from schema.names import pascal_case, snake_case
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def object_payload(of: Any, noun: str, *, conflict: bool = False) -> type:
         f"{type_name}Payload",
         f"The {noun} a mutation created or changed, or why it could not.",
         **{
-            _field_name(type_name): node_field(
+            snake_case(type_name): node_field(
                 of,
                 f"On CONFLICT, the {noun} as it is now."
                 if conflict
@@ -116,7 +117,7 @@ def reorder_types(
     return strawberry.input(input_class, description=description), payload_type(
         f"{type_name}ReorderPayload",
         f"The {noun}s in their new order, or why they were not reordered.",
-        **{f"{_field_name(type_name)}s": reordered},
+        **{f"{snake_case(type_name)}s": reordered},
     )
 
 
@@ -132,11 +133,6 @@ def deleted_payload(noun: str) -> type:
 
 def _type_name(of: Any) -> str:
     return str(of.type_name if isinstance(of, LazyType) else of.__name__)
-
-
-def _field_name(type_name: str) -> str:
-    """`WorkflowState`: `workflow_state`."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in type_name).lstrip("_")
 
 
 def payload(cls: Callable[..., PayloadType], outcome: Outcome) -> PayloadType:

@@ -44,8 +44,6 @@ class Project(Node):
         description="When it was archived (no new issues can be added); null while it is active."
     )
 
-    loader_name = "project_by_id"
-
     workspace = workspace_relation()
 
     lead = relation(

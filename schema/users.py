@@ -27,8 +27,6 @@ class User(Node):
     )
     created_at: datetime = strawberry.field(description="When they signed up.")
 
-    loader_name = "user_by_id"
-
     @strawberry.field(
         description="Your personal API tokens that are not revoked, newest first; null on "
         "anyone else."

@@ -62,8 +62,6 @@ class Webhook(_ManagersOnly):
         "null when only the current one signs."
     )
 
-    loader_name = "webhook_by_id"
-
     @classmethod
     def from_row(cls, row: Any) -> Webhook:
         until = row.previous_secret_expires_at
@@ -112,8 +110,6 @@ class WebhookDelivery(_ManagersOnly):
     next_retry_at: datetime | None = strawberry.field(
         description="When the event is tried again; null after a success or the last try."
     )
-
-    loader_name = "webhook_delivery_by_id"
 
     @classmethod
     def from_row(cls, row: Any) -> WebhookDelivery:

@@ -23,8 +23,6 @@ class WorkflowState(Node):
     )
     position: int = strawberry.field(description="Order on the board, left to right.")
 
-    loader_name = "workflow_state_by_id"
-
     workspace = workspace_relation()
 
 

@@ -60,8 +60,6 @@ class Workspace(Node):
     name: str = strawberry.field(description=f"Display name, {DISPLAY_NAME}.")
     created_at: datetime = strawberry.field(description="When it was created.")
 
-    loader_name = "workspace_by_id"
-
     @strawberry.field(
         description="Invitations not yet accepted nor expired, newest first; null unless you "
         "may invite (ADMIN+)."
@@ -169,8 +167,6 @@ class Membership(Node):
     role: Role = strawberry.field(description="What the member may do (see `Role`).")
     created_at: datetime = strawberry.field(description="When they joined.")
 
-    loader_name = "membership_by_id"
-
     user = relation(_member_users, refs.User, description="The member.")
 
     workspace = workspace_relation("The workspace they belong to.")
@@ -189,8 +185,6 @@ class Invitation(PolicedNode):
     accepted_at: datetime | None = strawberry.field(
         description="When it was accepted; null while it is pending."
     )
-
-    loader_name = "invitation_by_id"
 
     read_policy = policies.can_see_invitations
     """Only those who may invite see invitations (they hold emails)."""

@@ -59,20 +59,6 @@ def insert_workflow_states() -> Insert:
 
 
 @cache
-def update_workspace() -> Update:
-    """Parameters `workspace_id`, `name`, `slug` (a null keeps the current value)."""
-    return (
-        update(workspaces)
-        .where(workspaces.c.id == WORKSPACE)
-        .values(
-            name=func.coalesce(typed_param("name", workspaces.c.name), workspaces.c.name),
-            slug=func.coalesce(typed_param("slug", workspaces.c.slug), workspaces.c.slug),
-        )
-        .returning(*workspaces.c)
-    )
-
-
-@cache
 def slug_taken() -> Select[Any]:
     return select(workspaces.c.id).where(
         workspaces.c.slug == typed_param("slug", workspaces.c.slug),

@@ -72,8 +72,12 @@ async def update_changed(
     subject_type: str,
     current: Any,
     values: dict[str, Any],
+    *,
+    workspace_id: int | None = None,
 ) -> Any:
-    """Write the values that differ from `current` and log each; returns the row after."""
+    """Write the values that differ from `current` and log each in the stream of its workspace
+    (`current.workspace_id`, unless `workspace_id` is given: a workspace's own row has none);
+    returns the row after."""
     changed = {name: value for name, value in values.items() if value != getattr(current, name)}
     if not changed:
         return current
@@ -84,7 +88,7 @@ async def update_changed(
     for name, value in changed.items():
         journal.record(
             Change(
-                current.workspace_id,
+                current.workspace_id if workspace_id is None else workspace_id,
                 subject_type,
                 current.id,
                 "UPDATED",

@@ -18,10 +18,10 @@ from auth import policies, tokens
 from core.enums import Role, WorkflowStateType
 from core.errors import ForbiddenError, NotFoundError, UserError, UserErrorCode, user_error
 from core.ids import pk_of, to_global_id
-from db import outbox
+from db import outbox, queries
 from db import workspaces as writes
 from db.activity import Change, logged
-from resolvers import mail
+from resolvers import edits, mail
 from resolvers.guards import visible_workspace_id
 from resolvers.inputs import MAX_DISPLAY_NAME, email_errors
 from resolvers.mutations import Done, Journal, Outcome, Returns, perform
@@ -102,19 +102,14 @@ async def workspace_update(context: Context, input: Any) -> Outcome:
             return Done(Outcome(errors))
         before = await context.loaders.workspace_by_id.load(pk)
         assert before is not None  # its row is locked by `_locked_actor`
+        values = {"name": name, "slug": slug}
+        given = {field: value for field, value in values.items() if value is not None}
         try:
-            row = await context.db.fetch_row(
-                writes.update_workspace(), {"workspace_id": pk, "name": name, "slug": slug}
+            row = await edits.update_changed(
+                context, journal, queries.workspaces, "Workspace", before, given, workspace_id=pk
             )
         except asyncpg.UniqueViolationError:  # taken by a concurrent rename since the check
             return Done(Outcome([_slug_taken()]))
-        for field, old, new in (("name", before.name, row.name), ("slug", before.slug, row.slug)):
-            if old != new:
-                journal.record(
-                    Change(
-                        pk, "Workspace", pk, "UPDATED", field=field, from_value=old, to_value=new
-                    )
-                )
         return Done(Outcome(workspace=row))
 
     return await perform(context, "workspaceUpdate", input, NO_REPLAY, run)

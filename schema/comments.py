@@ -8,10 +8,10 @@ import strawberry
 
 from resolvers import comments as use_cases
 from schema import refs
-from schema.inputs import BODY, EXPECTED_VERSION, VERSION, delete_input, idempotent
+from schema.inputs import BODY, EXPECTED_VERSION, VERSION, idempotent
 from schema.mutation_field import mutation
 from schema.node import Node
-from schema.payloads import deleted_payload, object_payload
+from schema.payloads import delete_types, object_payload
 from schema.relation_field import relation
 from schema.relations import nodes_at
 
@@ -52,11 +52,10 @@ class CommentUpdateInput:
     expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
 
 
-CommentDeleteInput = delete_input("comment", "The comment to delete (its author, or ADMIN and up).")
-
-
 CommentPayload = object_payload(Comment, "comment", conflict=True)
-CommentDeletePayload = deleted_payload("comment")
+CommentDeleteInput, CommentDeletePayload = delete_types(
+    "comment", "The comment to delete (its author, or ADMIN and up)."
+)
 
 
 @strawberry.type

@@ -87,12 +87,6 @@ def id_input(name: str, description: str, id_description: str) -> type:
     return strawberry.input(_id_only(name, id_description), description=description)
 
 
-def delete_input(noun: str, description: str) -> type:
-    """`<Noun>DeleteInput`: the `id` of the `noun` to delete, and nothing else (`description`
-    says what goes with it); `deleted_payload(noun)` is its payload."""
-    return id_input(f"{pascal_case(noun)}DeleteInput", description, f"The {noun} to delete.")
-
-
 def archive_input(noun: str) -> type:
     """`<Noun>ArchiveInput`: the `id` of the `noun` to archive or unarchive, for
     `archive_mutations`."""

@@ -24,14 +24,13 @@ from schema.inputs import (
     VERSION,
     archive_input,
     changed_if_given,
-    delete_input,
     idempotent,
 )
 from schema.issue_filters import issue_lists
 from schema.mutation_field import archive_mutations, mutation
 from schema.node import Node
 from schema.pagination import Connection
-from schema.payloads import deleted_payload, node_list, object_payload, payload_type
+from schema.payloads import delete_types, node_list, object_payload, payload_type
 from schema.relation_field import relation
 from schema.relations import nodes_at, paged_lists, workspace_relation
 
@@ -223,10 +222,8 @@ class IssueBatchUpdateInput:
 IssueArchiveInput = archive_input("issue")
 
 
-IssueDeleteInput = delete_input("issue", "The issue to delete.")
-
-
 IssuePayload = object_payload(Issue, "issue", conflict=True)
+IssueDeleteInput, IssueDeletePayload = delete_types("issue", "The issue to delete.")
 IssueBatchPayload = payload_type(
     "IssueBatchPayload",
     "The issues a batch update changed, or why none was.",
@@ -235,7 +232,6 @@ IssueBatchPayload = payload_type(
         "The issues as they are now, in the order of `ids`; empty when `errors` is not.",
     ),
 )
-IssueDeletePayload = deleted_payload("issue")
 
 
 @strawberry.type

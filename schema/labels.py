@@ -9,12 +9,11 @@ from schema.inputs import (
     RENAME_IN_WORKSPACE,
     NewNamedInWorkspace,
     changed_if_given,
-    delete_input,
     idempotent,
 )
 from schema.mutation_field import mutation
 from schema.node import Node
-from schema.payloads import deleted_payload, object_payload, reorder_types
+from schema.payloads import delete_types, object_payload, reorder_types
 from schema.relations import workspace_relation
 
 
@@ -42,11 +41,8 @@ class LabelUpdateInput:
     color: str | None = changed_if_given("Hex colour such as `#e11d48`; cannot be null.")
 
 
-LabelDeleteInput = delete_input("label", "The label to delete; issues lose it.")
-
-
 LabelPayload = object_payload(Label, "label")
-LabelDeletePayload = deleted_payload("label")
+LabelDeleteInput, LabelDeletePayload = delete_types("label", "The label to delete; issues lose it.")
 LabelReorderInput, LabelReorderPayload = reorder_types(
     Label,
     "in the new order",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import strawberry
 from strawberry.types.lazy_type import LazyType
 
-from schema.inputs import class_with_fields
+from schema.inputs import class_with_fields, id_input
 from schema.names import pascal_case, snake_case
 from schema.user_errors import UserError
 
@@ -119,6 +119,13 @@ def reorder_types(
         f"The {noun}s in their new order, or why they were not reordered.",
         **{f"{snake_case(type_name)}s": reordered},
     )
+
+
+def delete_types(noun: str, description: str) -> tuple[type, type]:
+    """`<Noun>DeleteInput` and `<Noun>DeletePayload`, of the mutation that deletes a `noun` named
+    by its `id` and nothing else (`description` says what goes with it)."""
+    name = f"{pascal_case(noun)}DeleteInput"
+    return id_input(name, description, f"The {noun} to delete."), deleted_payload(noun)
 
 
 def deleted_payload(noun: str) -> type:

@@ -15,11 +15,11 @@ from resolvers import webhooks as use_cases
 from resolvers.context import Context
 from schema import orderings, refs
 from schema.enums import WebhookEventType
-from schema.inputs import changed_if_given, delete_input, id_input
+from schema.inputs import changed_if_given, id_input
 from schema.mutation_field import mutation
 from schema.node import PolicedNode
 from schema.pagination import Connection
-from schema.payloads import deleted_payload, node_field, object_payload, payload_type, scalar_field
+from schema.payloads import delete_types, node_field, object_payload, payload_type, scalar_field
 from schema.relation_field import PageArguments, relation
 from schema.relations import connections_of, nodes_at, paged_lists, workspace_relation
 
@@ -161,11 +161,6 @@ class WebhookUpdateInput:
     )
 
 
-WebhookDeleteInput = delete_input(
-    "webhook", "The webhook to delete; its unsent events are dropped."
-)
-
-
 @strawberry.input(description="The webhook whose signing secret to replace.")
 class WebhookSecretRotateInput:
     id: strawberry.ID = strawberry.field(description="The webhook.")
@@ -197,12 +192,15 @@ WebhookSecretPayload = payload_type(
     ),
 )
 WebhookPayload = object_payload(Webhook, "webhook")
-WebhookDeletePayload = deleted_payload("webhook")
+WebhookDeleteInput, WebhookDeletePayload = delete_types(
+    "webhook", "The webhook to delete; its unsent events are dropped."
+)
 
 
 @strawberry.type
 class WebhookMutations:
-    """Webhook mutations (ADMIN+): part of the root `Mutation`."""
+    """Webhook mutations: part of the root `Mutation`. Who may make them is
+    `auth.policies.can_manage_webhooks`'s answer (ADMIN and up)."""
 
     webhook_create = mutation(
         use_cases.webhook_create,

@@ -18,13 +18,13 @@ from schema import orderings, refs
 from schema.board import IssueGroup, issue_groups
 from schema.changes import ChangeSet, workspace_changes
 from schema.enums import Role
-from schema.inputs import DISPLAY_NAME, SHOWN_NAME, delete_input, id_input
+from schema.inputs import DISPLAY_NAME, SHOWN_NAME, id_input
 from schema.issue_filters import issue_lists
 from schema.mutation_field import mutation
 from schema.node import Node, PolicedNode
 from schema.pagination import Connection
 from schema.payloads import (
-    deleted_payload,
+    delete_types,
     gone_id,
     node_field,
     object_payload,
@@ -206,9 +206,6 @@ class WorkspaceUpdateInput:
     slug: str | None = strawberry.field(default=None, description="Owners only.")
 
 
-WorkspaceDeleteInput = delete_input("workspace", "The workspace to delete, with everything in it.")
-
-
 @strawberry.input(description="Whom to invite to a workspace, and with which role.")
 class MemberInviteInput:
     workspace_id: strawberry.ID = strawberry.field(description="The workspace to invite to.")
@@ -262,6 +259,9 @@ class WorkspaceLeaveInput:
 
 
 WorkspacePayload = object_payload(Workspace, "workspace")
+WorkspaceDeleteInput, WorkspaceDeletePayload = delete_types(
+    "workspace", "The workspace to delete, with everything in it."
+)
 MemberInvitePayload = payload_type(
     "MemberInvitePayload",
     "The invitation made, with its token, or why none was.",
@@ -279,7 +279,6 @@ MemberRemovePayload = payload_type(
 WorkspaceLeavePayload = payload_type(
     "WorkspaceLeavePayload", "Whether you left the workspace: you did if `errors` is empty."
 )
-WorkspaceDeletePayload = deleted_payload("workspace")
 InvitationRevokePayload = payload_type(
     "InvitationRevokePayload",
     "The invitation withdrawn, or why it was not.",

@@ -12,6 +12,7 @@ BAD_USER_INPUT what it cannot mean or what would cost too much:
 
 from __future__ import annotations
 
+import types
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
@@ -105,22 +106,6 @@ class NumberComparator(_Ordered[int]):
 
 
 @strawberry.input(
-    description="Compares a whole number that may be unset; an unset value satisfies only "
-    "`neq`, `nin` and `null: true`."
-)
-class NullableNumberComparator(NumberComparator):
-    null: bool | None = _operator(_NULL)
-
-
-@strawberry.input(
-    description="Compares a calendar date that may be unset: an earlier date is less. An unset "
-    "value satisfies only `neq`, `nin` and `null: true`."
-)
-class NullableDateComparator(_Ordered[date]):
-    null: bool | None = _operator(_NULL)
-
-
-@strawberry.input(
     description="Compares a point in time that is always set: an earlier time is less. A value "
     "without a time zone is taken as UTC."
 )
@@ -129,19 +114,42 @@ class DateTimeComparator(_Ordered[datetime]):
 
 
 @strawberry.input(
-    description="Compares a point in time that may be unset: an earlier time is less. An unset "
-    "value satisfies only `neq`, `nin` and `null: true`."
-)
-class NullableDateTimeComparator(DateTimeComparator):
-    null: bool | None = _operator(_NULL)
-
-
-@strawberry.input(
     description="Compares a priority. Priorities are ordered from the most urgent: URGENT < "
     "HIGH < MEDIUM < LOW < NONE, so `lte: HIGH` means HIGH or URGENT."
 )
 class PriorityComparator(_Ordered[Priority]):
     pass
+
+
+def _nullable(name: str, comparator: type, compares: str) -> Any:
+    """The input `name`: the operators of `comparator`, then `null`, for a value that may be
+    unset (`compares` says what it compares)."""
+
+    def body(namespace: dict[str, Any]) -> None:
+        namespace.update(
+            __annotations__={"null": bool | None}, null=_operator(_NULL), __module__=__name__
+        )
+
+    cls = types.new_class(name, (comparator,), exec_body=body)
+    return strawberry.input(
+        cls,
+        description=f"{compares}. An unset value satisfies only `neq`, `nin` and `null: true`.",
+    )
+
+
+NullableNumberComparator = _nullable(
+    "NullableNumberComparator", NumberComparator, "Compares a whole number that may be unset"
+)
+NullableDateComparator = _nullable(
+    "NullableDateComparator",
+    _Ordered[date],
+    "Compares a calendar date that may be unset: an earlier date is less",
+)
+NullableDateTimeComparator = _nullable(
+    "NullableDateTimeComparator",
+    DateTimeComparator,
+    "Compares a point in time that may be unset: an earlier time is less",
+)
 
 
 @strawberry.input(description="Compares the type of a workflow state.")
@@ -158,10 +166,7 @@ class WorkflowStateFilter:
     name: StringComparator | None = _operator("The state's name.")
 
 
-@strawberry.input(
-    description="Conditions on a user an issue may lack (its assignee or creator); all "
-    "given must hold."
-)
+@strawberry.input(description="Conditions on an issue's assignee or creator; all given must hold.")
 class NullableUserFilter:
     id: IDComparator | None = _operator("The user.")
     is_me: bool | None = _operator(

@@ -29,6 +29,22 @@ class ApiToken(Node):
     )
 
 
+@strawberry.input(description="A new personal API token.")
+class ApiTokenCreateInput:
+    name: str = strawberry.field(description=f"To tell your tokens apart: {NAME}.")
+    scope: TokenScope = strawberry.field(
+        description="What it may do: READ for whatever only needs to read."
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When it stops working; never, if omitted."
+    )
+
+
+ApiTokenRevokeInput = id_input(
+    "ApiTokenRevokeInput", "The API token to revoke.", "One of the tokens in your `apiTokens`."
+)
+
+
 @strawberry.input(description="A new account.")
 class SignUpInput:
     email: str = strawberry.field(
@@ -66,31 +82,13 @@ class PasswordChangeInput:
 
 @strawberry.input(description="The email of the account whose password to reset.")
 class PasswordResetRequestInput:
-    email: str = strawberry.field(
-        description="The account's email: a link to reset its password is sent there."
-    )
+    email: str = strawberry.field(description="The account's email, where the reset link is sent.")
 
 
 @strawberry.input(description="The token a password reset email carried, and a new password.")
 class PasswordResetCompleteInput:
     token: str = strawberry.field(description="The `token` of the reset link; it works once.")
     new_password: str = strawberry.field(description=NEW_PASSWORD)
-
-
-@strawberry.input(description="A new personal API token.")
-class ApiTokenCreateInput:
-    name: str = strawberry.field(description=f"To tell your tokens apart: {NAME}.")
-    scope: TokenScope = strawberry.field(
-        description="What it may do: READ for whatever only needs to read."
-    )
-    expires_at: datetime | None = strawberry.field(
-        default=None, description="When it stops working; never, if omitted."
-    )
-
-
-ApiTokenRevokeInput = id_input(
-    "ApiTokenRevokeInput", "The API token to revoke.", "One of the tokens in your `apiTokens`."
-)
 
 
 AuthPayload = payload_type(

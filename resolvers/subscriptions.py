@@ -15,11 +15,12 @@ from auth import policies
 from auth.viewer import Viewer
 from core.errors import BacklogError, BadUserInputError, NotFoundError
 from core.ids import pk_of
+from db.activity import SUBJECT_TYPES
 from db.subscriptions import stream_head
 from resolvers.issues import LOGGED_AS
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Collection, Sequence
 
     from core.enums import Role
     from db.issue_filters import IssueFilter
@@ -63,6 +64,8 @@ class Topic:
     project or issue, a COMMENTS topic's issue; an ACTIVITY topic has neither."""
     issue_id: int | None = None
     issue_filter: IssueFilter | None = None
+    subject_types: frozenset[str] | None = None
+    """The types of objects whose changes an ACTIVITY topic sends; None: every type."""
 
 
 class LiveUpdates(Protocol):
@@ -120,10 +123,22 @@ async def comments_topic(
 
 
 async def activity_topic(
-    context: Context, workspace_id: str, after_id: tuple[int, int] | None
+    context: Context,
+    workspace_id: str,
+    after_id: tuple[int, int] | None,
+    subject_types: Collection[str] | None = None,
 ) -> Topic:
+    """The workspace's stream, or only the changes of objects of `subject_types` (names among
+    `db.activity.SUBJECT_TYPES`; refused when unknown, or when none is named)."""
+    types = None if subject_types is None else frozenset(subject_types)
+    if types is not None and (not types or not types <= frozenset(SUBJECT_TYPES)):
+        raise BadUserInputError(
+            f"`subjectTypes` names one or more of {', '.join(SUBJECT_TYPES)}, or is left out.",
+            argument="subjectTypes",
+        )
     workspace = _readable_workspace(context, workspace_id)
-    return Topic(ACTIVITY, workspace, *await _start(context, workspace, after_id))
+    start = await _start(context, workspace, after_id)
+    return Topic(ACTIVITY, workspace, *start, subject_types=types)
 
 
 def _readable_workspace(context: Context, global_id: str) -> int:
@@ -246,7 +261,7 @@ def events_of(entries: Sequence[Any]) -> list[Event]:
 def concerns(topic: Topic, event: Event) -> bool:
     """Whether an event is of `topic`'s kind and place, before its filter is evaluated."""
     if topic.kind == ACTIVITY:
-        return True
+        return topic.subject_types is None or event.subject_type in topic.subject_types
     if topic.kind == COMMENTS:
         return event.subject_type == "Comment" and event.issue_id == topic.issue_id
     if event.subject_type != "Issue":

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from core.ids import to_global_id
-from db.activity import REFERENCES
+from db.activity import REFERENCES, SUBJECT_TYPES
 from resolvers.context import Context
 from schema import refs
 from schema.node import Node, node_type
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy import Row
+
+
+SUBJECT_TYPE_NAMES = f"{', '.join(SUBJECT_TYPES[:-1])} or {SUBJECT_TYPES[-1]}"
+"""The types the activity log records changes of, as a sentence lists them."""
 
 
 @strawberry.enum(description="What happened to the subject of an activity entry.")
@@ -110,8 +114,7 @@ class ActivityEntry(Node):
     actor_id: strawberry.Private[int | None]
     issue_id: strawberry.Private[int | None]
     subject_type: str = strawberry.field(
-        description="The type of the object changed: Issue, Comment, Project, Label, "
-        "WorkflowState, Workspace, Membership, Invitation or Webhook."
+        description=f"The type of the object changed: {SUBJECT_TYPE_NAMES}."
     )
     subject_id: strawberry.Private[int]
     stored_from: strawberry.Private[str | None]

@@ -17,7 +17,12 @@ from core.ids import to_global_id
 from resolvers import subscriptions
 from resolvers.context import Info
 from schema import refs
-from schema.activity import ActivityAction, ActivityEntry, nodes_by_reference
+from schema.activity import (
+    SUBJECT_TYPE_NAMES,
+    ActivityAction,
+    ActivityEntry,
+    nodes_by_reference,
+)
 from schema.changes import stream_cursor, stream_position
 from schema.issue_filters import IssueFilter, filter_spec
 from schema.node import Node
@@ -116,8 +121,7 @@ class CommentEvent(ChangeEvent):
 @strawberry.type(description="Any change in a workspace: the activity stream, live.")
 class WorkspaceEvent(ChangeEvent):
     subject_type: str = strawberry.field(
-        description="The type of the object changed: Issue, Comment, Project, Label, "
-        "WorkflowState, Workspace, Membership or Invitation."
+        description=f"The type of the object changed: {SUBJECT_TYPE_NAMES}."
     )
 
     @strawberry.field(
@@ -210,9 +214,18 @@ class Subscription:
         workspace_id: Annotated[
             strawberry.ID, strawberry.argument(description="The workspace to watch.")
         ],
+        subject_types: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="Only the changes of objects of these types (any of "
+                f"{SUBJECT_TYPE_NAMES}); every change if null."
+            ),
+        ] = None,
         after: After = None,
     ) -> AsyncIterator[WorkspaceEvent]:
-        topic = await subscriptions.activity_topic(info.context, workspace_id, _position(after))
+        topic = await subscriptions.activity_topic(
+            info.context, workspace_id, _position(after), subject_types
+        )
         return _open(info, topic)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+import pytest
+
 from core.ids import to_global_id
 from schema.changes import stream_cursor, stream_position
 from tests.live.conftest import RENAME, SETTINGS
@@ -296,16 +298,51 @@ async def test_comments_of_an_issue_arrive_with_the_comment(live: Live, owner: s
             "{ action commentId comment { body } } }",
             {"i": issue, "after": await live.head()},
         )
-        await live.graphql(
-            live.ports[1],
-            owner,
-            'mutation($i: ID!) { commentCreate(input: {issueId: $i, body: "Live!"}) '
-            "{ errors { message } } }",
-            i=issue,
-        )
+        await live.graphql(live.ports[1], owner, COMMENT, i=issue)
         event = (await socket.event("c"))["commentChanged"]
         assert event["action"] == "CREATED"
         assert event["comment"] == {"body": "Live!"}
+    finally:
+        await socket.close()
+
+
+COMMENT = (
+    'mutation($i: ID!) { commentCreate(input: {issueId: $i, body: "Live!"}) '
+    "{ errors { message } } }"
+)
+CHANGES_OF_TYPES = (
+    "subscription($w: ID!, $types: [String!], $after: String) "
+    "{ workspaceChanged(workspaceId: $w, subjectTypes: $types, after: $after) "
+    "{ subjectType action } }"
+)
+
+
+async def test_a_workspace_subscription_names_the_types_it_wants(live: Live, owner: str):
+    issue = await live.an_issue(4)
+    socket = await Socket.open(live.ports[0], owner)
+    try:
+        variables = {"w": await live.acme(), "types": ["Comment"], "after": await live.head()}
+        await socket.subscribe("1", CHANGES_OF_TYPES, variables)
+        # The issue's change is committed first: a subscription sent it would get it first.
+        await live.graphql(live.ports[1], owner, RENAME, id=issue, title="Only comments")
+        await live.graphql(live.ports[1], owner, COMMENT, i=issue)
+        event = (await socket.event("1"))["workspaceChanged"]
+        assert event == {"subjectType": "Comment", "action": "CREATED"}
+        await socket.nothing_within(0.5)
+    finally:
+        await socket.close()
+
+
+@pytest.mark.parametrize("types", [["Issue", "Bug"], []], ids=["unknown type", "none"])
+async def test_subject_types_must_name_types_the_stream_records(live: Live, owner: str, types):
+    socket = await Socket.open(live.ports[0], owner)
+    try:
+        await socket.subscribe("1", CHANGES_OF_TYPES, {"w": await live.acme(), "types": types})
+        message = await socket.receive()
+        assert message["type"] == "error"
+        error = message["payload"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "`subjectTypes` names one or more of Issue, Comment" in error["message"]
     finally:
         await socket.close()
 

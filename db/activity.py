@@ -98,6 +98,12 @@ class Change:
     """What an edit replaced when the log does not keep it (an issue's description, a comment's
     body): for the mutation's reactions (new mentions), never written to the log."""
 
+    def __post_init__(self) -> None:
+        # Subscriptions' `subjectTypes` are checked against SUBJECT_TYPES: a type missing there
+        # could not be asked for.
+        if self.subject_type not in SUBJECT_TYPES:
+            raise ValueError(f"{self.subject_type!r} is not one of db.activity.SUBJECT_TYPES")
+
 
 def issue_updated(
     workspace_id: int, issue_id: int, field: str, from_value: Logged, to_value: Logged

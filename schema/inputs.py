@@ -1,9 +1,10 @@
 """What the inputs of mutations share: the descriptions of common fields (the text limits in
 the words of the constants `resolvers.inputs` and `auth.passwords` check them with; and of the
-`version` an `expectedVersion` is compared with), `changed_if_given` and `idempotent`, the first
-fields of the inputs that create an object of a workspace; `id_input` makes an input that only
-names one object (`archive_input` the one naming an object to archive or unarchive; a delete's
-comes with its payload from `schema.payloads.delete_types`)."""
+`version` an `expectedVersion` is compared with), `changed_if_given` and `idempotent`;
+`NewInWorkspace` and `NewNamedInWorkspace`, the first fields of the inputs that create an object
+of a workspace; `id_input`, which makes an input that only names one object (`archive_input` the
+one naming an object to archive or unarchive; a delete's comes with its payload from
+`schema.payloads.delete_types`); `class_with_fields`, which makes the classes of such types."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ EXPECTED_VERSION = (
     "payload has a CONFLICT error with the current object."
 )
 VERSION = (
-    "1 when created, plus one per change: give it as `expectedVersion` when you change the "
-    "object, so that a concurrent change is not overwritten."
+    "1 when created, plus one per change: give it as `expectedVersion` to its update "
+    "(`issueUpdate`, `commentUpdate`), so that a concurrent change is not overwritten."
 )
 """The `version` field of the objects whose updates take an `expectedVersion`."""
 
@@ -44,7 +45,7 @@ DISPLAY_NAME = f"1 to {MAX_DISPLAY_NAME} characters"
 """The names people see (users, workspaces, projects): a sentence goes on from it."""
 SHOWN_NAME = f"What people see: {DISPLAY_NAME}."
 TEXT_KIB = MAX_BODY_BYTES // 1024
-BODY = f"Markdown, 1 byte to {TEXT_KIB} KiB."
+BODY = f"Markdown, not blank, at most {TEXT_KIB} KiB."
 DESCRIPTION = f"Markdown, at most {TEXT_KIB} KiB."
 NEW_PASSWORD = f"{passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters."
 

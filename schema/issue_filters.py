@@ -115,7 +115,8 @@ class DateTimeComparator(_Ordered[datetime]):
 
 @strawberry.input(
     description="Compares a priority. Priorities are ordered from the most urgent: URGENT < "
-    "HIGH < MEDIUM < LOW < NONE, so `lte: HIGH` means HIGH or URGENT."
+    "HIGH < MEDIUM < LOW < NONE, so less means more urgent: `lt: HIGH` is URGENT, `lte: HIGH` "
+    "HIGH or URGENT."
 )
 class PriorityComparator(_Ordered[Priority]):
     pass

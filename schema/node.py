@@ -32,11 +32,13 @@ class Node:
 
     loader_name: ClassVar[str]
     """The `Loaders` attribute that reads this type's rows by primary key: `<type>_by_id`
-    (`workflow_state_by_id`), set for each subclass by the loaders' naming rule."""
+    (`workflow_state_by_id`), set for each subclass by the loaders' naming rule unless the
+    subclass names another."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.loader_name = f"{snake_case(cls.__name__)}_by_id"
+        if "loader_name" not in cls.__dict__:
+            cls.loader_name = f"{snake_case(cls.__name__)}_by_id"
 
     @classmethod
     def loader(cls, loaders: Loaders, joins: frozenset[Join] = NO_JOINS) -> DataLoader[int, Any]:

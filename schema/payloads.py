@@ -1,7 +1,7 @@
 """What every mutation's payload shares: each type made by `payload_type` from its fields, then
-`errors` (`object_payload` and `deleted_payload` make the common kinds; `reorder_types` a
-reorder's input and payload), and `payload`, which maps what a use case returns
-(`resolvers.mutations.Outcome`) into one."""
+`errors` (`object_payload` and `deleted_payload` make the common kinds; `delete_types` and
+`reorder_types` a delete's or a reorder's input with its payload), and `payload`, which maps
+what a use case returns (`resolvers.mutations.Outcome`) into one."""
 
 from __future__ import annotations
 

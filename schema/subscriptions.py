@@ -218,7 +218,8 @@ class Subscription:
             list[str] | None,
             strawberry.argument(
                 description="Only the changes of objects of these types (any of "
-                f"{SUBJECT_TYPE_NAMES}); every change if null."
+                f"{SUBJECT_TYPE_NAMES}); every change if null. An empty list or an unknown "
+                "name is refused."
             ),
         ] = None,
         after: After = None,

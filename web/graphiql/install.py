@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from server.node import node_and_npm, run_npm  # noqa: E402
+
 NODE_MODULES = HERE / "node_modules"
 # Inside node_modules, so that deleting node_modules (or `npm ci` doing so) also forgets the stamp.
 STAMP = NODE_MODULES / ".backlog-installed"
